@@ -1,0 +1,3 @@
+from cgcloud.cli import main
+
+main()
