@@ -1,0 +1,216 @@
+"""The `cgcloud` command: a thin typer app that parses options, runs the pipeline, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cgcloud import __version__
+
+app = typer.Typer(
+    name="cgcloud",
+    help=(
+        "cgcloud 把已审批的云资源表单（云资源管理办法 附件1–4）变成合规的 OpenStack 云，并保持一致。\n\n"
+        "Typical flow: `cgcloud validate policies/` in every pull request, then "
+        "`cgcloud plan` / `cgcloud apply` against a cloud. Start with "
+        "`cgcloud validate policies/` on the shipped example repository."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+
+
+class DocFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cgcloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """cgcloud: approved cloud paperwork in, compliant OpenStack cloud out."""
+
+
+def _now(value: str | None):  # type: ignore[no-untyped-def]
+    from cgcloud import clock
+
+    try:
+        return clock.now_local(value)
+    except clock.ClockError as exc:
+        typer.echo(f"错误: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Policy files or directories, read recursively (*.yaml, *.yml). Default: policies/",
+        show_default=False,
+    ),
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Pretend it is this time (ISO 8601, Asia/Shanghai when no offset), e.g. 2026-12-01 "
+        "or 2026-12-31T23:59:59. Every time-dependent decision uses it.",
+    ),
+]
+
+
+@app.command()
+def validate(
+    paths: PathsArg = None,
+    now: NowOpt = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (file:line:col, for people), json, sarif (code scanning), "
+            "github (workflow annotations), junit (one testcase per file).",
+        ),
+    ] = OutputFormat.text,
+) -> None:
+    """Check a policy repository against the format and the regulation's rules.
+
+    Prints one finding per line: file:line:column, severity, a stable rule ID
+    (see `cgcloud rules`), what is wrong and how to fix it.
+
+    Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error
+    or unreadable input.
+
+    Examples:
+
+        cgcloud validate policies/
+
+        cgcloud validate policies/ --now 2027-01-01 --format github
+    """
+    from cgcloud import report
+    from cgcloud import validate as pipeline
+    from cgcloud.findings import has_errors
+    from cgcloud.loader import UsageError
+
+    when = _now(now)
+    try:
+        v = pipeline.validate(paths or [Path("policies")], when)
+    except UsageError as exc:
+        typer.echo(f"错误: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _write(report.render(v, output.value))
+    raise typer.Exit(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        str | None,
+        typer.Argument(help="A kind (e.g. NetworkPolicy); all kinds when omitted.", show_default=False),
+    ] = None,
+) -> None:
+    """Print the JSON Schema (2020-12) of a policy kind, or of all kinds.
+
+    Editors use the same files through the `# yaml-language-server: $schema=…`
+    line at the top of each policy file.
+    """
+    from cgcloud.schemas import KINDS, schema_for
+
+    if kind is None:
+        _write(json.dumps({k: schema_for(k) for k in KINDS}, ensure_ascii=False, indent=2))
+        return
+    match = {k.lower(): k for k in KINDS}.get(kind.lower())
+    if match is None:
+        typer.echo(f"错误: 未知的表单类型 {kind!r}；可用: {', '.join(KINDS)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    _write(json.dumps(schema_for(match), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def rules(
+    output: Annotated[
+        DocFormat, typer.Option("--format", "-f", help="text, markdown (docs/rules.md) or json.")
+    ] = DocFormat.text,
+) -> None:
+    """List every rule ID with its severity, the article it enforces and what it checks."""
+    from cgcloud import report
+
+    _write(report.render_rules(output.value))
+
+
+@app.command()
+def explain(
+    paths: PathsArg = None,
+    now: NowOpt = None,
+    output: Annotated[
+        DocFormat, typer.Option("--format", "-f", help="text, markdown (for a PR comment) or json.")
+    ] = DocFormat.text,
+) -> None:
+    """Show what each approved form grants: windows, CIDRs, high-risk rows and why.
+
+    This is what a reviewer reads in a pull request. Run `cgcloud validate`
+    first: explain describes the forms as written, it does not judge them.
+    """
+    from cgcloud import explain as explainer
+    from cgcloud import validate as pipeline
+    from cgcloud.loader import UsageError
+
+    when = _now(now)
+    try:
+        repo, _, _ = pipeline.load_repository(paths or [Path("policies")])
+    except UsageError as exc:
+        typer.echo(f"错误: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _write(explainer.explain(repo, when, output.value))
+
+
+def _write(text: str) -> None:
+    out = sys.stdout
+    out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
+
+
+def _mount_optional() -> None:
+    """Sub-apps that live outside the core (they import nothing heavy at module level)."""
+    try:
+        from cgcloud.devcloud.cli import app as devcloud_app
+    except ImportError:  # pragma: no cover - the devcloud package is part of the source tree
+        return
+    app.add_typer(
+        devcloud_app,
+        name="devcloud",
+        help="A real OpenStack on 127.0.0.1 for trying cgcloud and for its integration tests.",
+    )
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
