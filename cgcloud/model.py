@@ -104,6 +104,18 @@ class Zones:
             self.by_ref.setdefault(z.id, z)
             self.by_ref.setdefault(z.name, z)
 
+        # flows/default_egress/bastions may name a zone by id or Chinese name (schema);
+        # keep them by id so that lookups compare like with like. Unknown refs stay as
+        # written (reported by CG100).
+        def norm(ref: str) -> str:
+            zone = self.by_ref.get(ref)
+            return zone.id if zone is not None else ref
+
+        self.flows = [(norm(f), norm(t), at) for f, t, at in self.flows]
+        self.default_egress = [(norm(f), norm(t), at) for f, t, at in self.default_egress]
+        for b in self.bastions:
+            b.zone = norm(b.zone)
+
     def zone(self, ref: str) -> Zone | None:
         return self.by_ref.get(ref)
 

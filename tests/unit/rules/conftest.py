@@ -46,6 +46,10 @@ class PolicyRepo:
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
 
+    def policy(self, rules: list[str], name: str = "network.yaml", **kw: object) -> Path:
+        """Write a NetworkPolicy (see ``network_policy``) to ``name``."""
+        return self.write(name, network_policy(rules, **kw))  # type: ignore[arg-type]
+
     def remove(self, name: str) -> None:
         (self.root / name).unlink()
 
@@ -65,6 +69,61 @@ class PolicyRepo:
     def findings(self, rule: str | None = None, now: str = NOW) -> list[Finding]:
         """The findings of ``rule`` (all findings when None)."""
         return [f for f in self.validate(now) if rule is None or f.rule == rule]
+
+
+# --------------------------------------------------------------------------- NetworkPolicy text
+
+DEFAULT = object()
+NORMAL = """
+normal:
+  reason: 平台对外提供服务
+  period: {start: 2026-12-01, end: 2027-11-30}
+"""
+HIGH_RISK = """
+high_risk:
+  reason: 数据迁移期间临时开放数据库端口
+  period: {start: 2026-12-01, end: 2026-12-31}
+"""
+REVIEWERS = """
+reviewers:
+  cloud_resource_manager: {by: 钱七, date: 2026-11-20}
+  business_leader: {by: 王五, date: 2026-11-21}
+  cloud_resource_leader: {by: 吴十, date: 2026-11-22}
+"""
+
+
+def network_policy(
+    rules: list[str],
+    *,
+    id: str = "WL-2026-0031",
+    system: str = "智慧城管综合平台",
+    normal: str | None | object = DEFAULT,
+    high_risk: str | None | object = DEFAULT,
+    reviewers: str | None | object = DEFAULT,
+) -> str:
+    """A NetworkPolicy document whose sections are the defaults above unless given
+    (None leaves a section out). ``rules`` are flow-style rows, one per line, e.g.
+    ``{from: 政务外网区, source: 172.21.0.111, to: 互联网区, target: 172.20.4.111, port: TCP9999}``."""
+
+    def section(value: str | None | object, default: str) -> str:
+        if value is None:
+            return ""
+        text = default if value is DEFAULT else str(value)
+        return textwrap.indent(textwrap.dedent(text).strip("\n"), "  ") + "\n"
+
+    rows = "".join(f"    - {r}\n" for r in rules)
+    return (
+        "apiVersion: cgcloud/v1\n"
+        "kind: NetworkPolicy\n"
+        f"metadata: {{id: {id}, system: {system}}}\n"
+        "spec:\n"
+        '  applicant: {org: 某某科技有限公司, name: 周九, phone: "13900000000"}\n'
+        + section(normal, NORMAL)
+        + section(high_risk, HIGH_RISK)
+        + section(reviewers, REVIEWERS)
+        + "  rules:\n"
+        + rows
+    )
 
 
 @pytest.fixture

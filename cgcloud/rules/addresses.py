@@ -1,0 +1,263 @@
+"""The cells of a network-policy row (附件2 注1–2): zone names, address and port grammar,
+and whether each address belongs to the zone the row says it is in.
+
+``model.resolve`` has already parsed every cell (problems are on ``row.errors``);
+these rules turn those problems into findings and then judge each address that
+parsed against its zone:
+
+- internal zone: inside the zone's pools (CG104); never ``0.0.0.0`` (CG106);
+  a placeholder ``系统名称-用途`` is allowed and must name one system's host only
+  (CG110);
+- 互联网公网 (no pools): public addresses only (CG105);
+- other external zones with pools (骨干网, 专线): inside their pools (CG104);
+- any external zone: ``0.0.0.0`` is allowed, a placeholder is not (CG109).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cgcloud import grammar
+from cgcloud.findings import Finding
+from cgcloud.model import NetworkPolicy, Row, Zone
+from cgcloud.rules.base import ERROR, Context, Rule
+
+CELLS = (("source", "from", "源地址"), ("target", "to", "目标地址"))
+
+
+def _zone_names(ctx: Context) -> str:
+    zones = ctx.repo.zones
+    return "、".join(f"{z.name}({z.id})" for z in zones.zones) if zones else ""
+
+
+def _span(lo: int, hi: int) -> str:
+    if lo == hi:
+        return grammar.int_to_ip(lo)
+    return f"{grammar.int_to_ip(lo)}-{grammar.int_to_ip(hi)}"
+
+
+def _outside(ranges: tuple[tuple[int, int], ...], pool: tuple[tuple[int, int], ...]) -> list[str]:
+    """The parts of ``ranges`` that are not in ``pool`` (both merged), as text."""
+    out: list[str] = []
+    for lo, hi in ranges:
+        cur = lo
+        for plo, phi in pool:
+            if phi < cur or plo > hi:
+                continue
+            if plo > cur:
+                out.append(_span(cur, plo - 1))
+            cur = max(cur, phi + 1)
+            if cur > hi:
+                break
+        if cur <= hi:
+            out.append(_span(cur, hi))
+    return out
+
+
+def _few(items: list[str], limit: int = 3) -> str:
+    text = "、".join(items[:limit])
+    return text + (f" 等{len(items)}段" if len(items) > limit else "")
+
+
+def _where(policy: NetworkPolicy, row: Row) -> str:
+    return f"{policy.id} 第{row.number}行"
+
+
+# --------------------------------------------------------------------------- grammar
+
+
+def check_zone_names(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.repo.policies:
+        for row in policy.rules:
+            for cell in ("from", "to"):
+                if cell in row.errors:
+                    yield UNKNOWN_ZONE.at(
+                        row.at / cell,
+                        f"{_where(policy, row)}：{row.errors[cell]}",
+                        f"区域写 Zones 中区域的 id 或中文名：{_zone_names(ctx)}",
+                        form=policy,
+                    )
+
+
+def check_address_grammar(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.repo.policies:
+        for row in policy.rules:
+            for cell, _, label in CELLS:
+                if cell in row.errors:
+                    yield ADDRESS_GRAMMAR.at(
+                        row.at / cell,
+                        f"{_where(policy, row)} {label}写法错误：{row.errors[cell]}",
+                        "地址写法：58.33.33.33；列表 58.33.33.33、58.44.44.44；范围 58.33.33.33-40；"
+                        "网段 10.10.10.0/24（主机位须为 0）；0.0.0.0 表示不限制；"
+                        "未分配地址的内部主机写 系统名称-用途",
+                        form=policy,
+                    )
+
+
+def check_port_grammar(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.repo.policies:
+        for row in policy.rules:
+            if "port" in row.errors:
+                yield PORT_GRAMMAR.at(
+                    row.at / "port",
+                    f"{_where(policy, row)} 端口写法错误：{row.errors['port']}",
+                    "端口写法：/（不限制）、TCP9999、UDP53、TCP80,443、TCP8000-8080、TCP 22、ICMP",
+                    form=policy,
+                )
+
+
+# --------------------------------------------------------------------------- addresses vs zones
+
+
+def _cells(ctx: Context) -> Iterator[tuple[NetworkPolicy, Row, str, str, Zone, grammar.Address]]:
+    """Every address cell that parsed and whose zone resolved."""
+    for policy in ctx.repo.policies:
+        for row in policy.rules:
+            for cell, zone_cell, label in CELLS:
+                zone = row.from_zone if zone_cell == "from" else row.to_zone
+                address = row.source if cell == "source" else row.target
+                if zone is None or address is None or cell in row.errors:
+                    continue
+                yield policy, row, cell, label, zone, address
+
+
+def check_outside_pool(ctx: Context) -> Iterator[Finding]:
+    for policy, row, cell, label, zone, address in _cells(ctx):
+        if address.any or address.placeholder or zone.is_public or not zone.ranges:
+            continue
+        outside = _outside(address.ranges, zone.ranges)
+        if outside:
+            kind = "内部区域" if zone.internal else "外部区域"
+            yield OUTSIDE_POOL.at(
+                row.at / cell,
+                f"{_where(policy, row)} {label} {address.text.strip()} 中的 {_few(outside)} "
+                f"不在{kind} {zone.name} 的地址池 {'、'.join(zone.cidrs)} 内",
+                f"请核对地址，或把区域改为该地址实际所在的区域（{zone.name} 的地址池见 Zones）",
+                form=policy,
+            )
+
+
+def check_public(ctx: Context) -> Iterator[Finding]:
+    for policy, row, cell, label, zone, address in _cells(ctx):
+        if not zone.is_public or address.any or address.placeholder:
+            continue
+        bad = [_span(lo, hi) for lo, hi in address.ranges if not grammar.is_public(lo, hi)]
+        if bad:
+            yield NOT_PUBLIC.at(
+                row.at / cell,
+                f"{_where(policy, row)} {label} {address.text.strip()} 位于 {zone.name}，"
+                f"但 {_few(bad)} 不是公网地址（私有 RFC1918、环回、链路本地、运营商级 NAT、组播/保留地址）",
+                f"{zone.name} 只能写公网地址；私有地址请写它实际所在的区域（政务外网骨干网、专线网络等）",
+                form=policy,
+            )
+
+
+def check_any_in_internal(ctx: Context) -> Iterator[Finding]:
+    for policy, row, cell, label, zone, address in _cells(ctx):
+        if address.any and zone.internal:
+            yield ANY_INTERNAL.at(
+                row.at / cell,
+                f"{_where(policy, row)} {label}写了 0.0.0.0（不限制），但 {zone.name} 是内部区域",
+                f"0.0.0.0 只能用于外部区域；内部区域请写具体地址或该区域的网段"
+                f"（{'、'.join(zone.cidrs)}）",
+                form=policy,
+            )
+
+
+def check_placeholder_external(ctx: Context) -> Iterator[Finding]:
+    for policy, row, cell, label, zone, address in _cells(ctx):
+        if address.placeholder and not zone.internal:
+            yield PLACEHOLDER_EXTERNAL.at(
+                row.at / cell,
+                f"{_where(policy, row)} {label}写了占位名 {address.placeholder}，"
+                f"但 {zone.name} 是外部区域",
+                "占位名只代表云内尚未分配地址的主机，只能用于内部区域；外部区域请写实际地址或 0.0.0.0",
+                form=policy,
+            )
+
+
+def check_placeholder_unique(ctx: Context) -> Iterator[Finding]:
+    owner: dict[str, tuple[NetworkPolicy, Row]] = {}
+    reported: set[tuple[str, str]] = set()
+    for policy, row, cell, _label, _zone, address in _cells(ctx):
+        name = address.placeholder
+        if not name:
+            continue
+        first = owner.setdefault(name, (policy, row))
+        first_policy, first_row = first
+        if first_policy.system == policy.system or (name, policy.system) in reported:
+            continue
+        reported.add((name, policy.system))
+        yield PLACEHOLDER_SHARED.at(
+            row.at / cell,
+            f"占位名 {name} 同时用于两个系统：{first_policy.system}（{_where(first_policy, first_row)}）"
+            f"和 {policy.system}（{_where(policy, row)}）",
+            "占位名代表一台主机，在整个仓库中只能属于一个系统；请给本系统的主机另起一个占位名"
+            "（建议以本系统名称开头）",
+            form=policy,
+        )
+
+
+UNKNOWN_ZONE = Rule(
+    "CG101", "unknown-zone", ERROR, "附件2 注1", "源区域或目标区域不是 Zones 中的区域", check_zone_names
+)
+OUTSIDE_POOL = Rule(
+    "CG104",
+    "address-outside-zone",
+    ERROR,
+    "附件2 注1",
+    "地址不在其区域的地址池内（内部区域，以及有地址池的外部区域）",
+    check_outside_pool,
+)
+NOT_PUBLIC = Rule(
+    "CG105",
+    "not-public-address",
+    ERROR,
+    "附件2 注1",
+    "互联网公网中的地址不是公网地址（私有、环回、链路本地等）",
+    check_public,
+)
+ANY_INTERNAL = Rule(
+    "CG106",
+    "any-in-internal-zone",
+    ERROR,
+    "附件2 注2",
+    "0.0.0.0（不限制）用于内部区域；内部区域应写本区域的地址或网段",
+    check_any_in_internal,
+)
+ADDRESS_GRAMMAR = Rule(
+    "CG107",
+    "address-grammar",
+    ERROR,
+    "附件2 注2",
+    "地址写法错误（含网段主机位不为 0）",
+    check_address_grammar,
+)
+PORT_GRAMMAR = Rule("CG108", "port-grammar", ERROR, "附件2", "端口写法错误", check_port_grammar)
+PLACEHOLDER_EXTERNAL = Rule(
+    "CG109",
+    "placeholder-in-external-zone",
+    ERROR,
+    "附件2 注2",
+    "占位名（系统名称-用途）用于外部区域；占位名只能代表内部区域的主机",
+    check_placeholder_external,
+)
+PLACEHOLDER_SHARED = Rule(
+    "CG110",
+    "placeholder-in-two-systems",
+    ERROR,
+    "附件2 注2",
+    "同一个占位名出现在两个系统中",
+    check_placeholder_unique,
+)
+
+RULES = [
+    UNKNOWN_ZONE,
+    OUTSIDE_POOL,
+    NOT_PUBLIC,
+    ANY_INTERNAL,
+    ADDRESS_GRAMMAR,
+    PORT_GRAMMAR,
+    PLACEHOLDER_EXTERNAL,
+    PLACEHOLDER_SHARED,
+]

@@ -1,0 +1,105 @@
+"""Bastion-only remote administration (第十九条): SSH (TCP22) and RDP (TCP3389) to a host
+in an internal zone may come only from the cloud provider's bastion hosts.
+
+A row that opens TCP22 or TCP3389 (``/`` opens both) to an internal zone passes
+only when every source address is a bastion of the row's source zone
+(``Zones.bastions``). A range, CIDR, ``0.0.0.0`` or placeholder source that is
+not entirely bastion addresses fails. Whether the flow itself is allowed (from
+the bastion's zone to the target zone) is CG102's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cgcloud import grammar
+from cgcloud.findings import Finding
+from cgcloud.model import Row, Zones
+from cgcloud.rules.base import ERROR, Context, Rule
+
+REMOTE_ADMIN = (("tcp", 22, "SSH"), ("tcp", 3389, "RDP"))
+
+
+def opened_admin_ports(row: Row) -> list[str]:
+    """``TCP22 (SSH)``/``TCP3389 (RDP)`` when the row's ports open them."""
+    if row.ports is None:
+        return []
+    return [
+        f"{proto.upper()}{port} ({name})"
+        for proto, port, name in REMOTE_ADMIN
+        if row.ports.opens(proto, port)
+    ]
+
+
+def _non_bastion(row: Row, zones: Zones) -> str | None:
+    """Why the row's source is not only bastions of its zone (None when it is)."""
+    source = row.source
+    assert source is not None and row.from_zone is not None
+    if source.any:
+        return "源地址是 0.0.0.0（不限制）"
+    if source.placeholder:
+        return f"源地址是占位名 {source.placeholder}，不是堡垒机"
+    own = {b.value for b in zones.bastions if b.zone == row.from_zone.id}
+    others = {b.value: b.zone for b in zones.bastions if b.zone != row.from_zone.id}
+    bad: list[str] = []
+    for lo, hi in source.ranges:
+        if hi - lo + 1 > len(own):
+            bad.append(f"{grammar.int_to_ip(lo)}-{grammar.int_to_ip(hi)}")
+            continue
+        for value in range(lo, hi + 1):
+            if value not in own:
+                ip = grammar.int_to_ip(value)
+                bad.append(f"{ip}（{others[value]} 的堡垒机）" if value in others else ip)
+        if len(bad) > 3:
+            break
+    if not bad:
+        return None
+    return f"源地址中 {'、'.join(bad[:3])}{' 等' if len(bad) > 3 else ''} 不是 {row.from_zone.name} 的堡垒机"
+
+
+def check_bastion_only(ctx: Context) -> Iterator[Finding]:
+    zones = ctx.repo.zones
+    if zones is None:
+        return
+    for policy in ctx.repo.policies:
+        for row in policy.rules:
+            if (
+                row.to_zone is None
+                or not row.to_zone.internal
+                or row.from_zone is None
+                or row.source is None
+                or row.ports is None
+            ):
+                continue
+            opened = opened_admin_ports(row)
+            if not opened:
+                continue
+            why = _non_bastion(row, zones)
+            if why is None:
+                continue
+            usable = [
+                f"{b.address}（{z.name}）"
+                for b in zones.bastions
+                if (z := zones.zone(b.zone)) is not None and zones.flow_allowed(z, row.to_zone)
+            ]
+            yield BASTION_ONLY.at(
+                row.at / "source",
+                f"{policy.id} 第{row.number}行向内部区域 {row.to_zone.name} 开放远程管理端口 "
+                f"{'、'.join(opened)}，但{why}",
+                "第十九条：远程登录内部主机只能经云服务单位的堡垒机；请把源改为堡垒机地址"
+                + (f" {'、'.join(usable)}" if usable else "")
+                + "，或从端口中去掉 TCP22/TCP3389",
+                form=policy,
+            )
+
+
+BASTION_ONLY = Rule(
+    "CG310",
+    "ssh-rdp-bastion-only",
+    ERROR,
+    "第十九条",
+    "向内部区域开放 TCP22/TCP3389（或 /）的行，源地址只能是堡垒机",
+    check_bastion_only,
+)
+
+RULES = [BASTION_ONLY]

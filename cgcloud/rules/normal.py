@@ -1,0 +1,119 @@
+"""Normal (non-high-risk) rows (附件2, 第十二条): they need ``spec.normal`` with a
+reason and a period, and at least 审核人1 (云资源管理人) signed on or before the
+period start.
+
+A row counts as normal once it is known not to be high-risk: its target zone
+resolved and either that zone is external or its ports parsed. Rows that could
+not be classified (unknown zone, bad port) are reported by CG101/CG108 only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cgcloud.findings import Finding
+from cgcloud.model import NetworkPolicy, Row
+from cgcloud.rules.base import ERROR, Context, Rule
+
+_MAX_ROWS = 5
+
+
+def normal_rows(policy: NetworkPolicy) -> list[Row]:
+    return [
+        row
+        for row in policy.rules
+        if not policy.is_high_risk(row)
+        and row.to_zone is not None
+        and (not row.to_zone.internal or row.ports is not None)
+    ]
+
+
+def _rows_text(rows: list[Row]) -> str:
+    numbers = "、".join(f"第{r.number}行" for r in rows[:_MAX_ROWS])
+    return "普通行：" + numbers + (f" 等{len(rows)}行" if len(rows) > _MAX_ROWS else "")
+
+
+def _period_given(policy: NetworkPolicy) -> bool:
+    data = policy.at.doc.data
+    spec = data.get("spec") if isinstance(data, dict) else None
+    normal = spec.get("normal") if isinstance(spec, dict) else None
+    return isinstance(normal, dict) and isinstance(normal.get("period"), dict)
+
+
+def check_section(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.repo.policies:
+        rows = normal_rows(policy)
+        if not rows:
+            continue
+        section = policy.normal
+        if section is None:
+            yield SECTION_MISSING.at(
+                policy.at / "spec",
+                f"{policy.id} 有普通端口的行，但没有填写普通端口的理由与使用期（spec.normal）；"
+                f"{_rows_text(rows)}",
+                "在 spec 下加入 normal: {reason: 申请理由, period: {start: …, end: …}}",
+                key=True,
+                form=policy,
+            )
+            continue
+        missing = []
+        if not section.reason.strip():
+            missing.append("理由 reason")
+        if section.window is None and not _period_given(policy):
+            missing.append("使用期 period")  # an unreadable period is CG013/CG014's
+        if missing:
+            yield SECTION_MISSING.at(
+                section.at,
+                f"{policy.id} 的普通端口缺少{'、'.join(missing)}；{_rows_text(rows)}",
+                "普通端口须写明申请理由和使用期",
+                key=True,
+                form=policy,
+            )
+
+
+def check_reviewer(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.repo.policies:
+        rows = normal_rows(policy)
+        if not rows:
+            continue
+        sig = policy.reviewers.get("cloud_resource_manager")
+        if sig is None or not sig.signed:
+            at = sig.at if sig is not None else policy.at / "spec" / "reviewers"
+            yield REVIEWER.at(
+                at,
+                f"{policy.id} 审核人1（云资源管理人）未签字；{_rows_text(rows)}",
+                "普通端口至少需要审核人1 cloud_resource_manager 签字：{by: 姓名, date: 日期}，"
+                "日期不晚于使用期开始日",
+                key=True,
+                form=policy,
+            )
+            continue
+        window = policy.normal.window if policy.normal else None
+        if window is not None and sig.date is not None and sig.date > window.start:
+            yield REVIEWER.at(
+                sig.at / "date",
+                f"{policy.id} 审核人1（云资源管理人 {sig.by}）签字日期 {sig.date} 晚于普通端口"
+                f"使用期开始日 {window.start}（{window}）",
+                "审核人1 须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日",
+                form=policy,
+            )
+
+
+SECTION_MISSING = Rule(
+    "CG201",
+    "normal-section-missing",
+    ERROR,
+    "附件2",
+    "有普通端口的行却缺少 spec.normal 或其理由、使用期",
+    check_section,
+)
+REVIEWER = Rule(
+    "CG202",
+    "normal-reviewer",
+    ERROR,
+    "附件2",
+    "普通端口的审核人1（云资源管理人）未签字，或签字晚于使用期开始日",
+    check_reviewer,
+)
+
+RULES = [SECTION_MISSING, REVIEWER]
