@@ -1,0 +1,204 @@
+"""diff(): desired vs hand-built ActualState. ``simulate`` plays a plan onto the state
+the way an engine would, so convergence (a second plan is a no-op) is tested here too."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+from cgcloud import clock, desired, plan
+from cgcloud.plan import ActualState, AGroup, APort, AProject, ARule
+from cgcloud.validate import load_repository
+
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+SYSTEM = "智慧城管综合平台"
+NOW = "2027-01-15T10:00"
+_ids = itertools.count(1)
+
+
+def state_at(now: str = NOW) -> desired.DesiredState:
+    repo, _, _ = load_repository([POLICIES])
+    return desired.compile(repo, clock.now_local(now))
+
+
+def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
+    """Apply a plan in memory (what the OpenStack engine does, minus the API)."""
+    a = ActualState(**{k: getattr(actual, k) for k in ActualState.__dataclass_fields__})
+    a.projects, a.groups, a.rules = list(a.projects), list(a.groups), list(a.rules)
+    a.ports, a.flavors, a.quotas = list(a.ports), list(a.flavors), dict(a.quotas)
+    proj = {plan._tag_value(x.tags, desired.SYSTEM_TAG): x for x in a.projects}
+    for c in p.changes:
+        if c.action == "create" and c.kind == "project":
+            x = AProject(f"p{next(_ids)}", c.data["name"], list(c.data["tags"]),
+                         c.data["description"])
+            a.projects.append(x)
+            proj[c.system] = x
+        elif c.action == "update" and c.kind == "quota":
+            pid = proj[c.system].id
+            a.quotas[pid] = {**a.quotas.get(pid, {}), **c.data["set"]}
+        elif c.action == "create" and c.kind == "flavor":
+            a.flavors.append(plan.AFlavor(f"f{next(_ids)}", c.name, c.data["vcpus"],
+                                          c.data["ram_mb"], c.data["disk_gb"], "cgcloud"))
+        elif c.action == "create" and c.kind == "group":
+            a.groups.append(AGroup(f"g{next(_ids)}", c.data["name"], proj[c.system].id,
+                                   list(c.data["tags"]), c.data["description"]))
+    gid = {plan._tag_value(g.tags, desired.GROUP_TAG): g.id for g in a.groups}
+    for c in p.changes:
+        if c.action == "delete" and c.kind == "rule":
+            a.rules = [r for r in a.rules if r.id != c.id]
+        elif c.action == "delete" and c.kind == "group":
+            a.groups = [g for g in a.groups if g.id != c.id]
+            a.rules = [r for r in a.rules if r.group_id != c.id]
+        elif c.action == "create" and c.kind == "rule":
+            b = c.data
+            a.rules.append(ARule(f"r{next(_ids)}", gid[b["group_key"]], b["direction"],
+                                 b["ethertype"], b["protocol"], b["port_range_min"],
+                                 b["port_range_max"], b["remote_ip_prefix"], None,
+                                 b["description"]))
+        elif c.kind == "binding" and c.action == "update":
+            port = next(x for x in a.ports if x.id == c.id)
+            new = APort(port.id, port.project_id, port.ips,
+                        c.data["keep"] + [gid[k] for k in c.data["add"]], port.tags,
+                        port.device_owner, port.name)
+            a.ports = [new if x.id == port.id else x for x in a.ports]
+    return a
+
+
+def test_empty_cloud_creates_everything() -> None:
+    p = plan.diff(state_at(), ActualState(), cloud="test")
+    kinds = {(c.action, c.kind) for c in p.changes}
+    assert ("create", "project") in kinds and ("update", "quota") in kinds
+    assert ("create", "flavor") in kinds and ("create", "group") in kinds
+    assert ("create", "rule") in kinds
+    assert p.deletes == 0
+    # the placeholder has no port yet: its rules and binding are pending
+    pending = [c for c in p.changes if c.action == "pending"]
+    assert pending and all("智慧城管-数据库" in c.detail for c in pending)
+    # every rule create carries its reason and the description naming it
+    for c in p.changes:
+        if c.kind == "rule" and c.action == "create":
+            assert c.reasons and c.data["description"].startswith("cgcloud WL-2026-0031#")
+
+
+def _cloud_with_ports() -> tuple[ActualState, ActualState]:
+    first = plan.diff(state_at(), ActualState())
+    a = simulate(first, ActualState())
+    pid = next(x.id for x in a.projects)
+    a.ports = [
+        APort("port-web1", pid, ["172.20.4.11"], ["sg-default"], name="web1"),
+        APort("port-app1", pid, ["172.21.4.21"], ["sg-default"], name="app1"),
+        APort("port-db", pid, ["172.21.4.30"], ["sg-default"],
+              tags=[desired.PLACEHOLDER_TAG + "智慧城管-数据库"], name="db"),
+        APort("port-other", "other-project", ["172.21.4.22"], ["sg-x"], name="foreign"),
+        APort("router", pid, ["172.21.4.1"], [], device_owner="network:router_interface"),
+    ]
+    return first, a
+
+
+def test_converges_and_second_plan_is_a_no_op() -> None:
+    _, a = _cloud_with_ports()
+    second = plan.diff(state_at(), a)
+    assert second.has_changes  # now the ports exist: bindings and placeholder rules
+    binds = {c.id for c in second.changes if c.kind == "binding"}
+    assert binds == {"port-web1", "port-app1", "port-db"}
+    placeholder_rules = [c for c in second.changes if c.kind == "rule" and c.action == "create"
+                         and c.data["remote_ip_prefix"] == "172.21.4.30/32"]
+    assert placeholder_rules
+    b = simulate(second, a)
+    third = plan.diff(state_at(), b)
+    assert not third.has_changes, plan.render_text(third)
+    assert third.count("pending") == 0
+    web = next(x for x in b.ports if x.id == "port-web1")
+    assert "sg-default" in web.group_ids and len(web.group_ids) == 2
+
+
+def _converged() -> ActualState:
+    _, a = _cloud_with_ports()
+    return simulate(plan.diff(state_at(), a), a)
+
+
+def test_hand_made_rule_in_managed_group_is_drift() -> None:
+    a = _converged()
+    g = a.groups[0]
+    a.rules.append(ARule("hand", g.id, "ingress", "IPv4", "tcp", 23, 23, "0.0.0.0/0", None, ""))
+    p = plan.diff(state_at(), a)
+    changes = [c for c in p.changes if c.action in plan.CHANGE_ACTIONS]
+    assert [(c.action, c.kind, c.id) for c in changes] == [("delete", "rule", "hand")]
+    assert "漂移" in changes[0].detail
+
+
+def test_unmanaged_group_and_rules_are_only_reported() -> None:
+    a = _converged()
+    pid = a.projects[0].id
+    a.groups.append(AGroup("mine", "hand-made", pid))
+    a.rules.append(ARule("mine-r", "mine", "ingress", "IPv4", "tcp", 23, 23, "0.0.0.0/0"))
+    p = plan.diff(state_at(), a)
+    assert not p.has_changes
+    assert any(c.action == "report" and c.id == "mine" for c in p.changes)
+
+
+def test_window_change_is_delete_plus_create_of_that_rule_only() -> None:
+    a = _converged()
+    s = state_at()
+    row3 = [r for r in s.rules if r.reason.row == 3]
+    for r in row3:
+        r.reason = desired.Reason(r.reason.form, 3, "2027-06-30")
+        r.reasons = [r.reason]
+    p = plan.diff(s, a)
+    changes = [c for c in p.changes if c.action in plan.CHANGE_ACTIONS]
+    assert sorted(c.action for c in changes) == ["create", "delete"]
+    assert all("#3" in (c.data.get("description") or "") or c.action == "delete"
+               for c in changes)
+
+
+def test_removed_form_removes_rules_and_groups_but_not_project() -> None:
+    a = _converged()
+    feb = state_at("2027-02-15T10:00")  # high-risk rows have ended
+    p = plan.diff(feb, a)
+    deleted = [c for c in p.changes if c.action == "delete"]
+    assert deleted and all(c.kind in ("rule", "group") for c in deleted)
+    assert all("2027-01-31" in c.detail for c in deleted if c.kind == "rule")
+    # 2028: no approved form at all → project is reported, never deleted
+    p28 = plan.diff(state_at("2028-01-15T10:00"), a)
+    assert not [c for c in p28.changes if c.kind == "project" and c.action == "delete"]
+    assert any(c.kind == "project" and c.action == "report" for c in p28.changes)
+
+
+def test_unmanaged_project_with_same_name_blocks_the_system() -> None:
+    a = ActualState(projects=[AProject("x", SYSTEM, [], "made by hand")])
+    p = plan.diff(state_at(), a)
+    assert not [c for c in p.changes if c.system == SYSTEM and c.action in plan.CHANGE_ACTIONS]
+    assert any(c.action == "report" and c.kind == "project" for c in p.changes)
+
+
+def test_services_missing_skip_their_quotas() -> None:
+    a = ActualState(services=["network"])
+    p = plan.diff(state_at(), a)
+    q = next(c for c in p.changes if c.kind == "quota")
+    assert set(q.data["set"]) == set(plan.NETWORK_KEYS)
+    assert not [c for c in p.changes if c.kind == "flavor"]
+
+
+def test_volume_tier_quota_only_for_existing_types() -> None:
+    a = ActualState(volume_types=["high-speed"])
+    q = next(c for c in plan.diff(state_at(), a).changes if c.kind == "quota")
+    assert q.data["set"]["gigabytes_high-speed"] == 2000
+    assert "gigabytes_standard" not in q.data["set"]
+
+
+def test_renderers() -> None:
+    p = plan.diff(state_at(), ActualState(), cloud="devcloud")
+    text = plan.render(p, "text")
+    assert text.startswith("Plan: ") and f"== {SYSTEM}" in text
+    md = plan.render(p, "markdown")
+    assert md.startswith("### Plan: ") and "| + | rule |" in md
+    doc = json.loads(plan.render(p, "json"))
+    assert doc["format"] == "cgcloud-plan/v1" and doc["cloud"] == "devcloud"
+    assert list(doc)[:4] == ["format", "cloud", "now", "summary"]
+    assert doc["summary"]["create"] == p.count("create")
+    assert {"system", "changes"} == set(doc["systems"][0])
+    assert {"action", "kind", "system", "name", "id", "detail", "reasons", "before",
+            "after"} == set(doc["systems"][0]["changes"][0])
+    nothing = plan.diff(desired.DesiredState(now="x"), ActualState())
+    assert "No changes" in plan.render(nothing, "text")
