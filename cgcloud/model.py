@@ -144,9 +144,20 @@ class HighRiskPorts:
     at: At
     max_source_prefix: int
     ports: list[HighRiskPort]
+    _matches: dict[grammar.Ports, list[HighRiskPort]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def matches(self, ports: grammar.Ports) -> list[HighRiskPort]:
-        return [p for p in self.ports if p.ports is not None and ports.intersects(p.ports)]
+        """The entries of the list that ``ports`` intersects. Memoised per port cell:
+        a repository has few distinct port cells, and every row asks (50,000 rows × the
+        whole list was the single largest cost of validation). Callers must not mutate
+        the returned list, nor ``self.ports`` after the first call."""
+        found = self._matches.get(ports)
+        if found is None:
+            found = [p for p in self.ports if p.ports is not None and ports.intersects(p.ports)]
+            self._matches[ports] = found
+        return found
 
 
 @dataclass(slots=True)
