@@ -15,13 +15,20 @@ import netaddr
 
 MAX_IP = (1 << 32) - 1
 LIST_SEPARATORS = re.compile(r"\s*[、,，]\s*")
-_IP_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_IP_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$", re.ASCII)
 _PLACEHOLDER_RE = re.compile(r"^[^\s,，、/:]+-[^\s,，、/:]+$")
-_IP_LIKE = re.compile(r"^[\d.\-]+$")
+_IP_LIKE = re.compile(r"^[\d.\-]+$", re.ASCII)
+# an address with a typo ("10.1.1.1-1O") must be an error, not silently a placeholder
+_IP_START = re.compile(r"^\d{1,3}\.\d{1,3}\.", re.ASCII)
 
 
 class GrammarError(ValueError):
     """Text that is not an address or a port of the form's grammar (message in Chinese)."""
+
+
+def _ascii_digits(text: str) -> bool:
+    """Only 0-9: str.isdigit() also accepts '²' or '１', which int() then rejects or misreads."""
+    return text.isascii() and text.isdigit()
 
 
 # --------------------------------------------------------------------------- addresses
@@ -90,7 +97,7 @@ def ranges_to_cidrs(ranges: tuple[tuple[int, int], ...]) -> list[str]:
 def parse_cidr(text: str) -> tuple[int, int]:
     """``a.b.c.d/n`` with no host bits set → inclusive integer range."""
     ip_text, _, prefix_text = text.partition("/")
-    if not prefix_text.isdigit() or not 0 <= int(prefix_text) <= 32:
+    if not _ascii_digits(prefix_text) or not 0 <= int(prefix_text) <= 32:
         raise GrammarError(f"{text!r} 的前缀长度无效，应为 /0 到 /32")
     prefix = int(prefix_text)
     base = ip_to_int(ip_text)
@@ -107,7 +114,7 @@ def _parse_range(text: str) -> tuple[int, int]:
     if "." in right:
         hi = ip_to_int(right)
     else:
-        if not right.isdigit() or int(right) > 255 or (len(right) > 1 and right[0] == "0"):
+        if not _ascii_digits(right) or int(right) > 255 or (len(right) > 1 and right[0] == "0"):
             raise GrammarError(f"{text!r} 的范围终点 {right!r} 无效，应为 0-255 或完整 IPv4 地址")
         hi = (lo & ~255) | int(right)
     if hi < lo:
@@ -161,7 +168,7 @@ def parse_address(text: str) -> Address:
         raise GrammarError("地址为空")
     if raw == "0.0.0.0":
         return Address(text=text, any=True)
-    if _PLACEHOLDER_RE.match(raw) and not _IP_LIKE.match(raw):
+    if _PLACEHOLDER_RE.match(raw) and not _IP_LIKE.match(raw) and not _IP_START.match(raw):
         return Address(text=text, placeholder=raw)
     ranges: list[tuple[int, int]] = []
     for item in LIST_SEPARATORS.split(raw):
@@ -172,6 +179,8 @@ def parse_address(text: str) -> Address:
         if "/" in item:
             ranges.append(parse_cidr(item))
         elif "-" in item:
+            if not _IP_LIKE.match(item) and _IP_START.match(item):
+                raise GrammarError(f"地址范围 {item!r} 无效，应写作 58.33.33.33-40 或 58.33.33.33-58.33.33.40")
             if not _IP_LIKE.match(item):
                 raise GrammarError(f"占位符 {item!r} 不能与地址混写在列表中")
             ranges.append(_parse_range(item))
@@ -208,7 +217,7 @@ _NON_PUBLIC = [
 # --------------------------------------------------------------------------- ports
 
 PROTOCOLS = ("tcp", "udp", "icmp")
-_PORT_ITEM = re.compile(r"^(?:(tcp|udp|icmp)\s*)?(\d{1,5})?(?:\s*-\s*(\d{1,5}))?$", re.IGNORECASE)
+_PORT_ITEM = re.compile(r"^(?:(tcp|udp|icmp)\s*)?([0-9]{1,5})?(?:\s*-\s*([0-9]{1,5}))?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
