@@ -68,10 +68,7 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 def ranges_contain(outer: tuple[tuple[int, int], ...], inner: tuple[tuple[int, int], ...]) -> bool:
     """True when every range of ``inner`` lies inside the union ``outer`` (both merged)."""
-    for lo, hi in inner:
-        if not any(olo <= lo and hi <= ohi for olo, ohi in outer):
-            return False
-    return True
+    return all(any(olo <= lo and hi <= ohi for olo, ohi in outer) for lo, hi in inner)
 
 
 def ranges_overlap(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
@@ -193,10 +190,7 @@ def parse_address(text: str) -> Address:
 def is_public(lo: int, hi: int) -> bool:
     """True when no address of the range is private (RFC 1918), loopback, link-local,
     CGNAT, multicast/reserved, or 0.0.0.0/8."""
-    for net_lo, net_hi in _NON_PUBLIC:
-        if lo <= net_hi and net_lo <= hi:
-            return False
-    return True
+    return all(not (lo <= net_hi and net_lo <= hi) for net_lo, net_hi in _NON_PUBLIC)
 
 
 _NON_PUBLIC = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -100,10 +100,10 @@ def test_window_contains_whole_local_days():
 def test_window_is_judged_in_shanghai_not_utc():
     w = Window(date(2026, 12, 1), date(2026, 12, 31))
     # 2026-12-31T16:00Z is 2027-01-01 00:00 in Shanghai: the window has ended
-    assert not w.contains(datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc))
-    assert w.contains(datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc))
+    assert not w.contains(datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
+    assert w.contains(datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC))
     # 2026-11-30T16:00Z is 2026-12-01 00:00 in Shanghai: it has begun
-    assert w.contains(datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
+    assert w.contains(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
 
 
 def test_one_day_window():
