@@ -195,10 +195,9 @@ def check_shadowed(ctx: Context) -> Iterator[Finding]:
         for item in unique.values():
             by_target = index[item.key[:2]]
             sslot = _source_slot(item.source)
-            protos = _protocols(item.ports)
             for tslot in _slots(item.target):
                 by_source = by_target.setdefault(tslot, {})
-                for proto in protos:
+                for proto in _protocols(item.ports):
                     by_source.setdefault((sslot, proto), []).append(item)
         for b in unique.values():
             by_target = index[b.key[:2]]
@@ -206,9 +205,10 @@ def check_shadowed(ctx: Context) -> Iterator[Finding]:
             sprobes = _probes(b.source, source=True)
             best: _Item | None = None
             for tslot in _probes(b.target):
-                by_source = by_target.get(tslot)
-                if not by_source:
+                found = by_target.get(tslot)
+                if not found:
                     continue
+                by_source = found
                 for sslot in sprobes:
                     for proto in protos:
                         bucket = by_source.get((sslot, proto))
