@@ -211,6 +211,12 @@ def _mount_optional() -> None:
 
 _mount_optional()
 
+# --- reconcile: `cgcloud plan` / `cgcloud apply` live in cgcloud/cli_reconcile.py ---
+from cgcloud.cli_reconcile import register as _register_reconcile  # noqa: E402
+
+_register_reconcile(app)
+# --- end reconcile ------------------------------------------------------------------
+
 
 def main() -> None:
     app()

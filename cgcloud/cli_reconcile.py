@@ -1,0 +1,194 @@
+"""`cgcloud plan` and `cgcloud apply`: the reconcile commands, registered by cli.py.
+
+Kept out of cli.py so that the validator's CLI and the reconciler can change
+independently; nothing heavy (openstacksdk) is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
+DEFAULT_MAX_DELETES = 20
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Policy files or directories (default: policies/).", show_default=False),
+]
+CloudOpt = Annotated[
+    str,
+    typer.Option("--cloud", envvar="OS_CLOUD",
+                 help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
+                 "expect; default $OS_CLOUD."),
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Pretend it is this time (ISO 8601, Asia/Shanghai by default)."),
+]
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
+    """Validate (refusing on any error) and compile the desired state."""
+    from cgcloud import clock, desired, report
+    from cgcloud import validate as pipeline
+    from cgcloud.findings import has_errors
+    from cgcloud.loader import UsageError
+
+    try:
+        when = clock.now_local(now)
+    except clock.ClockError as exc:
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    try:
+        v = pipeline.validate(paths or [Path("policies")], when)
+    except UsageError as exc:
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    if has_errors(v.findings):
+        sys.stderr.write(report.render(v, "text"))
+        _err("错误: 表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）")
+        raise typer.Exit(EXIT_ERROR)
+    return when, desired.compile(v.repo, when)
+
+
+def _engine(cloud: str, audit_log: Path | None = None) -> Any:
+    from cgcloud.engines.openstack import AuditLog, OpenStackEngine
+
+    if not cloud:
+        _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path())
+    except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
+        _err(f"错误: 无法连接云 {cloud}: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
+    _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+    return typer.Exit(EXIT_ERROR)
+
+
+def plan_cmd(
+    paths: PathsArg = None,
+    cloud: CloudOpt = "",
+    now: NowOpt = None,
+    output: Annotated[PlanFormat, typer.Option("--format", "-f",
+                                               help="text, markdown or json")] = PlanFormat.text,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error.")] = False,
+) -> None:
+    """Show what apply would create, change and delete on a cloud, with reasons.
+
+    Validates first and refuses on any error. Reads the cloud with a fixed
+    number of list calls (not one per rule). Summary first, then per system.
+    """
+    from cgcloud import plan as planner
+
+    _, state = _prepare(paths, now)
+    engine = _engine(cloud)
+    try:
+        actual = engine.read(state)
+    except Exception as exc:  # noqa: BLE001
+        raise _cloud_error(cloud, exc) from None
+    result = planner.diff(state, actual, cloud=cloud)
+    sys.stdout.write(planner.render(result, output.value))
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def apply_cmd(
+    paths: PathsArg = None,
+    cloud: CloudOpt = "",
+    now: NowOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    max_deletes: Annotated[int, typer.Option(
+        "--max-deletes", help="Refuse when the plan deletes more than this many resources.")
+    ] = DEFAULT_MAX_DELETES,
+    audit_log: Annotated[Path | None, typer.Option(
+        "--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
+        "~/.local/state/cgcloud/audit.jsonl).")] = None,
+) -> None:
+    """Validate, plan, confirm, and make the cloud equal to the approved forms.
+
+    One apply per cloud at a time (a lease in Keystone). Every change goes to the
+    audit log. Exit codes: 0 done, 1 error or partial failure, 3 delete guard,
+    4 cloud locked by someone else, 5 not confirmed.
+    """
+    from cgcloud import plan as planner
+    from cgcloud.engines.openstack import LockHeld
+
+    _, state = _prepare(paths, now)
+    engine = _engine(cloud, audit_log)
+    try:
+        engine.acquire_lock()
+    except LockHeld as exc:
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_LOCKED) from None
+    except Exception as exc:  # noqa: BLE001
+        raise _cloud_error(cloud, exc) from None
+    try:
+        actual = engine.read(state)
+        result = planner.diff(state, actual, cloud=cloud)
+        sys.stdout.write(planner.render_text(result))
+        if not result.has_changes:
+            return
+        if result.deletes > max_deletes:
+            _err(f"错误: 计划删除 {result.deletes} 个资源，超过 --max-deletes {max_deletes}；"
+                 f"确认无误后用 --max-deletes {result.deletes} 重新运行")
+            raise typer.Exit(EXIT_DELETE_GUARD)
+        if not yes:
+            if not sys.stdin.isatty():
+                _err("错误: 非交互环境请加 --yes 确认执行")
+                raise typer.Exit(EXIT_DECLINED)
+            if not typer.confirm("Apply these changes?", default=False):
+                _err("已取消")
+                raise typer.Exit(EXIT_DECLINED)
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if done == total or done % max(1, total // 10) == 0:
+                _err(f"  {phase}: {done}/{total}")
+
+        outcome = engine.apply(result, actual, progress=progress)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _cloud_error(cloud, exc) from None
+    finally:
+        try:
+            engine.release_lock()
+        except Exception as exc:  # noqa: BLE001
+            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+    typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
+               f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
+               f"{outcome.seconds:.1f} s); audit log: {engine.audit.path}")
+    if not outcome.ok:
+        for s in outcome.failed:
+            _err(f"  FAILED   {s.change.action} {s.change.kind} {s.change.name}: {s.error}")
+        for s in outcome.not_done:
+            _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
+        _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
+        raise typer.Exit(EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `plan` and `apply` to the main app."""
+    app.command("plan")(plan_cmd)
+    app.command("apply")(apply_cmd)

@@ -1,0 +1,1 @@
+"""Engines realise a desired state on a cloud; the core never imports them."""
