@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 KIND_FILES: dict[str, str] = {
     "Zones": "zones.schema.json",
@@ -58,6 +60,8 @@ def _gate(kind: str) -> Any:
 
 @cache
 def _detailed(kind: str) -> jsonschema.Draft202012Validator:
+    import jsonschema  # only when a document failed the fast gate: it costs 60 ms to import
+
     return jsonschema.Draft202012Validator(schema_for(kind))
 
 
@@ -87,6 +91,8 @@ def check(kind: str, data: Any) -> list[SchemaProblem]:
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
     """For oneOf/anyOf, report the most specific sub-error instead of the umbrella."""
     if error.validator in ("oneOf", "anyOf", "allOf") and error.context:
+        import jsonschema
+
         best = jsonschema.exceptions.best_match(error.context)
         if best is not None:
             yield from _leaf_errors(best)
