@@ -143,7 +143,8 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
         elif v == "uniqueItems":
             yield SchemaProblem("CG013", path, f"{where}含有重复项")
         else:
-            yield SchemaProblem("CG013", path, f"{where}不符合表单格式: {e.message}")
+            desc = e.schema.get("description") if isinstance(e.schema, dict) else None
+            yield SchemaProblem("CG013", path, f"{where}不符合表单格式: {desc or e.message}")
 
 
 def _field(path: tuple[str | int, ...]) -> str:
@@ -166,7 +167,7 @@ _TYPE_ZH = {
 
 def _types(value: Any) -> str:
     names = value if isinstance(value, list) else [value]
-    return "或".join(_TYPE_ZH.get(n, n) for n in names)
+    return "或".join(_TYPE_ZH.get(str(n), str(n)) for n in names)
 
 
 def _json_type(instance: Any) -> str:
