@@ -34,8 +34,26 @@ def _ascii_digits(text: str) -> bool:
 # --------------------------------------------------------------------------- addresses
 
 
+_OCTETS = {str(i): i for i in range(256)}
+
+
+def _plain_ip(text: str) -> int | None:
+    """Fast path: exactly four canonical octets ("0".."255", no leading zero), else None."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    o = _OCTETS
+    try:
+        return o[parts[0]] << 24 | o[parts[1]] << 16 | o[parts[2]] << 8 | o[parts[3]]
+    except KeyError:
+        return None
+
+
 def ip_to_int(text: str) -> int:
     """Parse a dotted IPv4 address strictly (no leading zeros, each octet ≤ 255)."""
+    fast = _plain_ip(text)
+    if fast is not None:
+        return fast
     m = _IP_RE.match(text)
     if not m:
         raise GrammarError(f"{text!r} 不是有效的 IPv4 地址")
@@ -165,6 +183,9 @@ def parse_address(text: str) -> Address:
         raise GrammarError("地址为空")
     if raw == "0.0.0.0":
         return Address(text=text, any=True)
+    single = _plain_ip(raw)  # the commonest cell: one address
+    if single is not None:
+        return Address(text=text, ranges=((single, single),))
     if _PLACEHOLDER_RE.match(raw) and not _IP_LIKE.match(raw) and not _IP_START.match(raw):
         return Address(text=text, placeholder=raw)
     ranges: list[tuple[int, int]] = []

@@ -273,12 +273,13 @@ class Row:
 
     @property
     def parsed(self) -> bool:
-        return not self.errors and None not in (
-            self.from_zone,
-            self.to_zone,
-            self.source,
-            self.target,
-            self.ports,
+        # identity tests: ``None in (...)`` would call the dataclasses' __eq__ (hot: every rule asks)
+        return not self.errors and not (
+            self.from_zone is None
+            or self.to_zone is None
+            or self.source is None
+            or self.target is None
+            or self.ports is None
         )
 
 
@@ -587,10 +588,11 @@ class _Builder:
             NetworkPolicy, at, d, applicant=s.get("applicant", {}), normal=normal, high_risk=high,
             reviewers=reviewers,
         )
+        rules_at = spec / "rules"
         policy.rules = [
             Row(
                 index=i,
-                at=spec / "rules" / i,
+                at=rules_at / i,
                 from_ref=str(r["from"]),
                 source_text=str(r["source"]),
                 to_ref=str(r["to"]),
