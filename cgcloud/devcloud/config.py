@@ -45,13 +45,16 @@ class Service:
     profile: Profile
     module: str = ""
     health: str | None = "/"
+    threads: int = 4
 
 
 SERVICES: tuple[Service, ...] = (
     Service("postgres", 35432, "postgres", "full", health=None),
     Service("rabbitmq", 35672, "rabbitmq", "full", health=None),
     Service("keystone", 15000, "wsgi", "minimal", "keystone_app", "/v3"),
-    Service("neutron", 19696, "wsgi", "minimal", "neutron_app"),
+    # One thread: Neutron is the only writer of its SQLite file; serial requests
+    # never meet "database is locked" (SQLite gives up at once on lock upgrades).
+    Service("neutron", 19696, "wsgi", "minimal", "neutron_app", threads=1),
     Service("placement", 18778, "wsgi", "full", "placement_app"),
     Service("glance", 19292, "wsgi", "full", "glance_app"),
     Service("nova-conductor", None, "proc", "full", health=None),
@@ -89,7 +92,7 @@ PIP_PACKAGES: dict[Profile, tuple[str, ...]] = {
         "cinder", "psycopg2-binary",
     ),
 }
-PG_DATABASES = ("nova_api", "nova", "nova_cell0", "cinder")
+PG_DATABASES = ("nova_api", "nova", "nova_cell0", "cinder", "placement")
 
 
 def services_for(profile: Profile) -> list[Service]:
@@ -159,12 +162,13 @@ class Layout:
 
 
 def db_url(layout: Layout, db: str, pg_port: int | None) -> str:
-    """SQLite for single-process services; Nova/Cinder on PostgreSQL when given.
+    """SQLite for Keystone/Neutron/Glance; Nova/Cinder/Placement on PostgreSQL when given.
 
-    Why: Nova and Cinder run 3-4 processes per database; on SQLite that gives
-    sporadic "database is locked". Neutron stays on SQLite (20x faster lists).
+    Why: Nova and Cinder run 3-4 processes per database, and Placement takes
+    concurrent allocation writes; on SQLite they give "database is locked".
+    Neutron stays on SQLite (its network list is ~20x faster there).
     """
-    if pg_port is not None and (db.startswith("nova") or db == "cinder"):
+    if pg_port is not None and (db.startswith("nova") or db in ("cinder", "placement")):
         return f"postgresql+psycopg2://postgres@{HOST}:{pg_port}/{db}"
     return f"sqlite:///{layout.data / db}.db"
 
@@ -433,7 +437,7 @@ def service_command(layout: Layout, svc: Service) -> list[str]:
     if svc.kind == "wsgi":
         return [
             str(layout.bin("gunicorn")), "--chdir", str(layout.wsgi),
-            "-b", f"{HOST}:{svc.port}", "-w", "1", "--threads", "4", "--timeout", "120",
+            "-b", f"{HOST}:{svc.port}", "-w", "1", "--threads", str(svc.threads), "--timeout", "120",
             "--no-control-socket", f"{svc.module}:application",
         ]
     if svc.kind == "proc":

@@ -9,6 +9,7 @@ Every process is started in its own session and recorded in run/<name>.pid;
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -206,15 +207,16 @@ def down(purge: bool = False, dir: Path | str | None = None,
         # Reverse start order: API front-ends first, databases last.
         names = [s.name for s in reversed(SERVICES)]
         names += sorted(p.stem for p in layout.run.glob("*.pid") if p.stem not in names)
+        targets = []
         for name in names:
-            pidfile = layout.pidfile(name)
-            pid = procs.read_pid(pidfile)
+            pid = procs.read_pid(layout.pidfile(name))
             if pid is not None and procs.alive(pid):
                 # PostgreSQL: SIGINT = fast shutdown (SIGTERM waits for clients).
-                sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
-                procs.stop(pid, sig)
+                targets.append((pid, signal.SIGINT if name == "postgres" else signal.SIGTERM))
                 stopped.append(name)
-            pidfile.unlink(missing_ok=True)
+        procs.stop_all(targets)
+        for name in names:
+            layout.pidfile(name).unlink(missing_ok=True)
         _stop_epmd(layout)
         _write_state(layout, ready=False)
     state = _read_state(layout)
@@ -318,7 +320,7 @@ def _connect(layout: Layout) -> Any:
     import openstack.connection
 
     cfg = openstack.config.OpenStackConfig(config_files=[str(layout.clouds_yaml)])
-    region = cfg.get_one(cloud=CLOUD_NAME, compute_api_version="2.latest")
+    region = cfg.get_one(cloud=CLOUD_NAME)
     return openstack.connection.Connection(config=region)
 
 
@@ -375,16 +377,17 @@ class _Starter:
     def wait(self, name: str, ready: Callable[[], bool], timeout: float = 120,
              what: str = "answers") -> None:
         t0 = time.monotonic()
+        last = ""
         while time.monotonic() - t0 < timeout:
             self.check_alive(name)
             try:
                 if ready():
                     self.say(f"{name} {what} ({time.monotonic() - t0:.1f}s)")
                     return
-            except Exception:  # still warming up
-                pass
+            except Exception as exc:  # still warming up
+                last = f" (last error: {type(exc).__name__}: {str(exc)[:200]})"
             time.sleep(0.2)
-        raise DevcloudError(name, f"not ready after {timeout:.0f}s",
+        raise DevcloudError(name, f"not ready after {timeout:.0f}s{last}",
                             service_logs(self.layout, name))
 
     def wait_http(self, name: str, timeout: float = 120) -> None:
@@ -405,6 +408,7 @@ class _Starter:
         wanted = ["neutron"] + (["placement", "glance", "nova", "cinder"] if full else [])
         self.say(f"keystone: service users + endpoints for {', '.join(wanted)}")
         register_services(conn, wanted, self.password)
+        conn = _connect(self.layout)  # a fresh token: its catalog has the new endpoints
         self.start(SERVICE_BY_NAME["neutron"])
         self.wait_http("neutron")
         if full:
@@ -532,6 +536,7 @@ class _Starter:
         self.tool("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
         self.tool("nova-manage", *nova, "db", "sync")
         self.tool("cinder-manage", "--config-file", str(e / "cinder/cinder.conf"), "db", "sync")
+        _sqlite_wal(lay, "glance")
 
         ctl_env = dict(self.env, HOME=str(lay.data / "rabbitmq/home"),
                        RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"))
@@ -587,6 +592,16 @@ def register_services(conn: Any, wanted: list[str], password: str) -> None:
             for iface in ("public", "internal", "admin"):
                 idc.create_endpoint(service_id=svc.id, interface=iface, url=url,
                                     region_id=REGION)
+
+
+def _sqlite_wal(layout: Layout, db: str) -> None:
+    """WAL journal: readers no longer block the writer (fewer "database is locked")."""
+    import sqlite3
+
+    path = layout.data / f"{db}.db"
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            con.execute("PRAGMA journal_mode=WAL")
 
 
 def _me() -> tuple[str, str]:

@@ -200,16 +200,25 @@ def start(
         )
 
 
-def stop(pid: int, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-    """Stop pid and everything below it: `sig`, wait, then SIGKILL survivors.
+def stop(pid: int, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Stop pid and everything below it (see stop_all)."""
+    stop_all([(pid, sig)], timeout)
 
-    Why the tree: oslo.service workers and gunicorn workers are children of the
-    pid we recorded; a worker left behind would keep its port.
+
+def stop_all(targets: Sequence[tuple[int, int]], timeout: float = 10.0) -> None:
+    """Signal every (pid, signal), wait for them and their trees, SIGKILL survivors.
+
+    Why the trees: oslo.service and gunicorn workers are children of the pid we
+    recorded; a worker left behind would keep its port. All are signalled first
+    and waited for together, so a slow one does not serialise the shutdown.
     """
-    tree = [(p, _stat(p)) for p in descendants(pid)]
+    tree: list[tuple[int, tuple[int, int] | None]] = []
+    for pid, _sig in targets:
+        tree += [(p, _stat(p)) for p in descendants(pid)]
     tree = [(p, st) for p, st in tree if st]
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
+    for pid, sig in targets:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not any(_same(p, st) for p, st in tree):
