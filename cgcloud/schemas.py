@@ -10,6 +10,7 @@ keywords both engines read the same way (see docs/policy-format.md).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -109,9 +110,13 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
             allowed = set(e.schema.get("properties", {}))
             for key in sorted(set(e.instance) - allowed):
                 hint = "、".join(sorted(allowed))
-                yield SchemaProblem(
-                    "CG011", path + (key,), f"{where}未知的键 {key!r}（允许的键: {hint}）", key=True
-                )
+                message = f"{where}未知的键 {key!r}（允许的键: {hint}）"
+                if _CUT_LIST.match(key):
+                    message += (
+                        "；这看起来是被逗号截断的端口或地址列表：在 {…} 行内逗号是分隔符，"
+                        '请加引号（port: "TCP80,443"）或改用顿号（、）分隔'
+                    )
+                yield SchemaProblem("CG011", path + (key,), message, key=True)
         elif v == "required":
             missing = [k for k in e.validator_value if k not in e.instance]
             for key in missing:
@@ -145,6 +150,9 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
         else:
             desc = e.schema.get("description") if isinstance(e.schema, dict) else None
             yield SchemaProblem("CG013", path, f"{where}不符合表单格式: {desc or e.message}")
+
+
+_CUT_LIST = re.compile(r"^(?:(?:TCP|UDP)\s*)?[0-9][0-9.\-/]*$", re.IGNORECASE)
 
 
 def _field(path: tuple[str | int, ...]) -> str:

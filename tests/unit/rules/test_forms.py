@@ -86,3 +86,21 @@ def test_cg021_two_zones_files(policy_repo) -> None:
     zones = (policy_repo.root / "zones.yaml").read_text("utf-8")
     policy_repo.write("more/zones.yaml", zones)
     assert len(policy_repo.findings("CG021")) == 1
+
+
+def test_cg011_port_list_cut_by_flow_comma_gets_a_hint(policy_repo) -> None:
+    policy_repo.write(
+        "np.yaml",
+        """\
+        apiVersion: cgcloud/v1
+        kind: NetworkPolicy
+        metadata: {id: WL-X, system: S}
+        spec:
+          applicant: {org: 某公司, name: 周九, phone: "13900000000"}
+          rules:
+            - {from: 互联网区, source: 172.20.4.11, to: 政务外网区, target: 172.21.4.21, port: TCP80,443}
+        """,
+    )
+    (f,) = policy_repo.findings("CG011")
+    assert "'443'" in f.message and "加引号" in f.message
+    assert f.line == 7
