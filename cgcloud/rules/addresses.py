@@ -36,6 +36,17 @@ def _span(lo: int, hi: int) -> str:
     return f"{grammar.int_to_ip(lo)}-{grammar.int_to_ip(hi)}"
 
 
+def _inside(ranges: tuple[tuple[int, int], ...], pool: tuple[tuple[int, int], ...]) -> bool:
+    """Every range lies inside one range of the pool (both merged): the fast, common case."""
+    for lo, hi in ranges:
+        for plo, phi in pool:
+            if plo <= lo and hi <= phi:
+                break
+        else:
+            return False
+    return True
+
+
 def _outside(ranges: tuple[tuple[int, int], ...], pool: tuple[tuple[int, int], ...]) -> list[str]:
     """The parts of ``ranges`` that are not in ``pool`` (both merged), as text."""
     out: list[str] = []
@@ -124,6 +135,8 @@ def _cells(ctx: Context) -> Iterator[tuple[NetworkPolicy, Row, str, str, Zone, g
 def check_outside_pool(ctx: Context) -> Iterator[Finding]:
     for policy, row, cell, label, zone, address in _cells(ctx):
         if address.any or address.placeholder or zone.is_public or not zone.ranges:
+            continue
+        if _inside(address.ranges, zone.ranges):
             continue
         outside = _outside(address.ranges, zone.ranges)
         if outside:

@@ -61,6 +61,7 @@ def check_bastion_only(ctx: Context) -> Iterator[Finding]:
     zones = ctx.repo.zones
     if zones is None:
         return
+    seen: dict[str, list[str]] = {}  # port text → admin ports it opens
     for policy in ctx.repo.policies:
         for row in policy.rules:
             if (
@@ -71,7 +72,9 @@ def check_bastion_only(ctx: Context) -> Iterator[Finding]:
                 or row.ports is None
             ):
                 continue
-            opened = opened_admin_ports(row)
+            opened = seen.get(row.ports.text)
+            if opened is None:
+                opened = seen[row.ports.text] = opened_admin_ports(row)
             if not opened:
                 continue
             why = _non_bastion(row, zones)

@@ -50,10 +50,14 @@ def check_allowed(ctx: Context) -> Iterator[Finding]:
     zones = ctx.repo.zones
     if zones is None:
         return
+    allowed: dict[tuple[str, str], bool] = {}
     for policy, row, a, b in _rows(ctx):
         if not a.internal and not b.internal:
             continue  # CG103
-        if not zones.flow_allowed(a, b):
+        ok = allowed.get((a.id, b.id))
+        if ok is None:
+            ok = allowed[a.id, b.id] = zones.flow_allowed(a, b)
+        if not ok:
             yield FLOW_NOT_ALLOWED.at(
                 row.at,
                 f"{policy.id} 第{row.number}行的访问方向 {a.name} → {b.name} 不是允许的方向",

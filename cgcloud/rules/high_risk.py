@@ -211,6 +211,23 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- CG305
 
 
+def too_wide(ranges: tuple[tuple[int, int], ...], prefix: int) -> bool:
+    """True when the fewest CIDRs of ``ranges`` (merged) include one wider than /prefix.
+
+    That happens exactly when a range holds a whole aligned block of the next wider
+    size (/prefix-1): the fewest-CIDR split always takes maximal aligned blocks.
+    Integer arithmetic only, so 50,000 rows need no netaddr.
+    """
+    if prefix <= 0:
+        return False
+    size = 1 << (33 - prefix)
+    for lo, hi in ranges:
+        start = -(-lo // size) * size
+        if start + size - 1 <= hi:
+            return True
+    return False
+
+
 def check_source(ctx: Context) -> Iterator[Finding]:
     hrp = ctx.repo.high_risk_ports
     prefix = hrp.max_source_prefix if hrp is not None else 24
@@ -219,6 +236,8 @@ def check_source(ctx: Context) -> Iterator[Finding]:
             source = row.source
             if source is None or source.placeholder:
                 continue  # unparsed (CG107), or one host
+            if not source.any and not too_wide(source.ranges, prefix):
+                continue
             where = f"{policy.id} 第{row.number}行是高危行（{matched_entries(ctx, row)}）"
             if source.any:
                 yield SOURCE_WIDE.at(

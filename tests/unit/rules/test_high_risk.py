@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from cgcloud import grammar
 from cgcloud.findings import Severity
+from cgcloud.rules.high_risk import too_wide
 
 HRP = """\
 apiVersion: cgcloud/v1
@@ -267,3 +271,18 @@ def test_max_source_prefix_is_read_from_the_list(repo):
     repo.policy([HR_ROW])
     (f,) = mine(repo, "CG305")[0]
     assert "/28" in f.message
+
+
+# --------------------------------------------------------------------------- too_wide (the fast CG305 check)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, grammar.MAX_IP), st.integers(0, 1 << 18)), min_size=1, max_size=4
+    ),
+    st.integers(0, 32),
+)
+def test_too_wide_agrees_with_fewest_cidrs(spans, prefix):
+    ranges = grammar.merge_ranges([(lo, min(grammar.MAX_IP, lo + n)) for lo, n in spans])
+    cidrs = grammar.ranges_to_cidrs(ranges)
+    assert too_wide(ranges, prefix) == any(int(c.split("/")[1]) < prefix for c in cidrs)
