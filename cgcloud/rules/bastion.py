@@ -40,7 +40,11 @@ def _non_bastion(row: Row, zones: Zones) -> str | None:
     if source.placeholder:
         return f"源地址是占位名 {source.placeholder}，不是堡垒机"
     own = {b.value for b in zones.bastions if b.zone == row.from_zone.id}
-    others = {b.value: b.zone for b in zones.bastions if b.zone != row.from_zone.id}
+    others = {
+        b.value: (z.name if (z := zones.zone(b.zone)) is not None else b.zone)
+        for b in zones.bastions
+        if b.zone != row.from_zone.id
+    }
     bad: list[str] = []
     for lo, hi in source.ranges:
         if hi - lo + 1 > len(own):

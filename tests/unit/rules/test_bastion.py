@@ -45,7 +45,7 @@ def test_bastion_sources_pass(policy_repo, r):
         (row("政务外网区", "172.21.4.5", "政务外网区", "172.21.4.21", '"TCP21-23,80"'), "TCP22 (SSH)"),
         # the gov bastion address written as the source of an internet-zone row is not
         # that zone's bastion (and CG104 reports the address outside the pool)
-        (row("互联网区", "172.21.0.10", "互联网区", "172.20.4.11", "TCP22"), "gov 的堡垒机"),
+        (row("互联网区", "172.21.0.10", "互联网区", "172.20.4.11", "TCP22"), "政务外网区 的堡垒机"),
     ],
     ids=["host", "range-half-bastion", "cidr", "placeholder", "any", "any-port",
          "port-range", "other-zones-bastion"],
