@@ -61,18 +61,18 @@ def up(
 
 @app.command()
 def status(dir: DirOpt = None) -> None:
-    """Show each service: up/down, port, pid and resident memory."""
+    """Show each service: up/down, port, pid and memory (RSS, PSS); exit 3 if any is down."""
     from cgcloud.devcloud.launcher import status as do_status
 
     rows = do_status(dir)
-    typer.echo(f"{'SERVICE':18} {'STATE':5} {'PORT':>6} {'PID':>8} {'RSS':>9}")
-    total = 0
+    typer.echo(f"{'SERVICE':18} {'STATE':5} {'PORT':>6} {'PID':>8} {'RSS':>8} {'PSS':>8}")
     for r in rows:
-        total += r.rss_bytes
         typer.echo(f"{r.name:18} {'up' if r.up else 'down':5} {r.port or '-':>6} "
-                   f"{r.pid or '-':>8} {r.rss_bytes / 2**20:7.0f}MB")
-    typer.echo(f"{'total':18} {sum(r.up for r in rows)}/{len(rows)} up{'':12}"
-               f"{total / 2**20:7.0f}MB")
+                   f"{r.pid or '-':>8} {r.rss_bytes / 2**20:6.0f}MB {r.pss_bytes / 2**20:6.0f}MB")
+    rss, pss = sum(r.rss_bytes for r in rows), sum(r.pss_bytes for r in rows)
+    up_count = f"{sum(r.up for r in rows)}/{len(rows)} up"
+    typer.echo(f"{'total':18} {up_count:21} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
+    typer.echo("(RSS counts shared pages in every process; PSS shares them out: the real total)")
     if not all(r.up for r in rows):
         raise typer.Exit(3)
 

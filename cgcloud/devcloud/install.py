@@ -6,6 +6,7 @@ Why a private venv: the OpenStack services pin hundreds of packages
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -75,10 +76,8 @@ def _du(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for f in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
     return total
 
 
@@ -113,8 +112,6 @@ def ensure_apt(layout: Layout, profile: Profile, say: Say) -> bool:
         if shutil.which("systemctl") and Path("/run/systemd/system").exists():
             run(["systemctl", "stop", unit], "apt", log, env=env)
         elif shutil.which("service"):
-            try:
+            with contextlib.suppress(DevcloudError):
                 run(["service", unit, "stop"], "apt", log, env=env)
-            except DevcloudError:
-                pass
     return True

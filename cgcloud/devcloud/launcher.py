@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ class ServiceStatus:
     port: int | None
     pid: int | None
     rss_bytes: int
+    pss_bytes: int
 
 
 # ---------------------------------------------------------------- state
@@ -158,14 +159,21 @@ def status(dir: Path | str | None = None) -> list[ServiceStatus]:
     for svc in services_for(profile if profile in PROFILES else "full"):
         pid = procs.read_pid(layout.pidfile(svc.name))
         live = pid is not None and procs.alive(pid)
+        rss, pss = procs.memory_bytes(pid) if live and pid else (0, 0)
         rows.append(ServiceStatus(
             name=svc.name,
             up=live and (svc.port is None or procs.port_answers(svc.port)),
             port=svc.port,
             pid=pid if live else None,
-            rss_bytes=procs.rss_bytes(pid) if live and pid else 0,
+            rss_bytes=rss,
+            pss_bytes=pss,
         ))
     return rows
+
+
+def state(dir: Path | str | None = None) -> dict[str, Any]:
+    """What the last `up` recorded: profile, ready, zones file, pg_dir, ..."""
+    return _read_state(_layout(dir))
 
 
 def is_up(dir: Path | str | None = None, profile: Profile = "minimal") -> bool:
@@ -201,6 +209,11 @@ def down(purge: bool = False, dir: Path | str | None = None,
     it is a package cache; delete the whole directory to drop it too).
     """
     layout = _layout(dir)
+    with _locked(layout):
+        return _down(layout, purge, progress)
+
+
+def _down(layout: Layout, purge: bool, progress: Progress | None) -> list[str]:
     say = progress or _print
     stopped = []
     if layout.run.is_dir():
@@ -240,6 +253,20 @@ def _stop_epmd(layout: Layout) -> None:
                        env=service_env(layout), timeout=30, check=False)
 
 
+@contextlib.contextmanager
+def _locked(layout: Layout) -> Iterator[None]:
+    """One `up`/`down` at a time per devcloud dir (e.g. two pytest sessions)."""
+    import fcntl
+
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with (layout.root / ".lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def up(
     profile: Profile = "minimal",
     dir: Path | str | None = None,
@@ -255,6 +282,12 @@ def up(
     if profile not in PROFILES:
         raise DevcloudError("up", f"unknown profile {profile!r} (use minimal or full)")
     layout = _layout(dir)
+    with _locked(layout):
+        return _up(layout, profile, progress, zones, site)
+
+
+def _up(layout: Layout, profile: Profile, progress: Progress | None,
+        zones: Path | str | None, site: bool) -> UpResult:
     say = _Clock(progress)
     if is_up(layout.root, profile):
         running = _read_state(layout).get("profile")
@@ -265,7 +298,7 @@ def up(
     # Anything half-running from an earlier call is stopped first.
     if layout.run.is_dir() and any(layout.run.glob("*.pid")):
         say("stopping the previous (unhealthy or smaller) devcloud first")
-        down(dir=layout.root, progress=lambda m: say(m))
+        _down(layout, False, lambda m: say(m))
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.log.mkdir(parents=True, exist_ok=True)
 
@@ -286,10 +319,11 @@ def up(
                 say("no Zones file found (policies/zones.yaml); site layout skipped (--zones)")
             else:
                 say(f"site layout from {zones_path}")
+                _write_state(layout, zones=str(zones_path.resolve()))
                 site_mod.lay_out(_connect(layout), site_mod.load_zones(zones_path), profile, say)
     except BaseException as exc:
         say("start failed; stopping everything that was started")
-        down(dir=layout.root, progress=lambda m: say(m))
+        _down(layout, False, lambda m: say(m))
         if isinstance(exc, DevcloudError):
             raise
         if isinstance(exc, Exception):
@@ -425,9 +459,9 @@ class _Starter:
                     shutil.rmtree(f, ignore_errors=True)
                 else:
                     f.unlink(missing_ok=True)
-        for sub in ("neutron/lock", "nova/lock", "nova/instances", "cinder/lock",
+        for name in ("neutron/lock", "nova/lock", "nova/instances", "cinder/lock",
                     "glance/images", "glance/staging", "glance/lock", "rabbitmq/home"):
-            (lay.data / sub).mkdir(parents=True, exist_ok=True)
+            (lay.data / name).mkdir(parents=True, exist_ok=True)
         lay.run.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(lay.etc, ignore_errors=True)
         files = render_configs(lay, self.profile, self.password)
@@ -479,7 +513,7 @@ class _Starter:
             str(PG_BIN / "postgres"), "-D", str(pg_dir / "data"), "-p", str(svc.port),
             "-c", f"listen_addresses={HOST}", "-c", f"unix_socket_directories={pg_dir}",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=300",
+            "-c", "max_connections=300", "-c", "shared_buffers=32MB",
         ], user=user, cwd=pg_dir)
         self.wait("postgres", lambda: procs.port_answers(svc.port or 0), 60, "accepts connections")
         for db in PG_DATABASES:

@@ -158,16 +158,30 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of pid and all its descendants."""
-    total = 0
+def memory_bytes(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of pid and all its descendants, in bytes.
+
+    RSS counts shared pages once per process (PostgreSQL's shared buffers, forked
+    workers' copy-on-write pages), so its sum overstates the total; PSS splits
+    shared pages between the processes that map them, so PSS sums add up.
+    """
+    rss = pss = 0
     for p in descendants(pid):
+        got_pss = False
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+                    got_pss = True
+                    break
         with contextlib.suppress(OSError, ValueError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+                    kb = int(line.split()[1]) * 1024
+                    rss += kb
+                    pss += 0 if got_pss else kb
                     break
-    return total
+    return rss, pss
 
 
 def read_pid(pidfile: Path) -> int | None:
