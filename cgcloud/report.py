@@ -28,7 +28,7 @@ RULE_FORMATS = ("text", "markdown", "json")
 
 TOOL_NAME = "cgcloud"
 # Where a reader of a SARIF/JSON report learns what cgcloud is (shown by code scanning).
-INFORMATION_URI = "https://github.com/cgcloud/cgcloud"
+INFORMATION_URI = "https://cgcloud.invalid/docs/rules.md"  # no public home yet; .invalid by design
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
