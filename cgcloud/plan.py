@@ -285,7 +285,7 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                                    "disk_gb": have_f.disk_gb}, after=spec))
         wanted_flavors = {f.name for f in state.flavors}
         for af in actual.flavors:
-            if af.description.startswith("cgcloud") and af.name not in wanted_flavors:
+            if af.description.startswith("cgcloud: ") and af.name not in wanted_flavors:
                 add(Change("report", "flavor", GLOBAL, af.name, [],
                            "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）", id=af.id))
 

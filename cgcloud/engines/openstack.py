@@ -384,13 +384,26 @@ class OpenStackEngine:
                 self.call("identity", "PATCH", f"/projects/{c.id}", json={"project": {
                     "description": c.data["description"], "tags": c.data["tags"]}})
 
-        def quota_step(s: Step) -> None:
+        def quota_raise(s: Step) -> None:
+            before = s.change.before or {}
+            quota_set(s, {k: max(v, before.get(k) or 0)
+                          for k, v in s.change.data["set"].items()})
+
+        def quota_lower(s: Step) -> None:
+            before = s.change.before or {}
+            lower = {k: v for k, v in s.change.data["set"].items() if v < (before.get(k) or 0)}
+            if lower:
+                quota_set(s, lower)
+
+        def quota_set(s: Step, values: dict[str, int]) -> None:
+            """Raise before creating, lower after deleting: Neutron refuses a quota
+            below current usage."""
             pid = project_ids.get(s.change.system)
             if pid is None:
                 raise EngineError(f"project of {s.change.system} does not exist")
             s.id = pid
             by_service: dict[str, dict[str, int]] = {}
-            for key, value in s.change.data["set"].items():
+            for key, value in values.items():
                 service, name = QUOTA_SERVICE.get(key, ("volume", key))
                 by_service.setdefault(service, {})[name] = value
             for service, values in by_service.items():
@@ -458,7 +471,8 @@ class OpenStackEngine:
 
         self._map(project_step, phase("project", "create") + phase("project", "update"),
                   progress, "projects", stop)
-        self._map(quota_step, phase("quota", "update"), progress, "quotas", stop)
+        quotas = phase("quota", "update")
+        self._map(quota_raise, quotas, progress, "quotas", stop)
         self._map(flavor_step, phase("flavor", "create"), progress, "flavors", stop)
         self._map(group_create, phase("group", "create"), progress, "groups", stop)
         self._map(delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
@@ -466,6 +480,8 @@ class OpenStackEngine:
             self._create_rules(phase("rule", "create"), group_ids, progress, stop)
         self._map(binding_step, phase("binding", "update"), progress, "bindings", stop)
         self._map(delete_step, phase("group", "delete"), progress, "group deletes", stop)
+        lowering = [s for s in quotas if s.status == "done"]
+        self._map(quota_lower, lowering, progress, "quotas (lowered)", stop)
         result.requests = self.requests - r0
         result.seconds = time.monotonic() - t0
         return result

@@ -39,7 +39,7 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
             a.quotas[pid] = {**a.quotas.get(pid, {}), **c.data["set"]}
         elif c.action == "create" and c.kind == "flavor":
             a.flavors.append(plan.AFlavor(f"f{next(_ids)}", c.name, c.data["vcpus"],
-                                          c.data["ram_mb"], c.data["disk_gb"], "cgcloud"))
+                                          c.data["ram_mb"], c.data["disk_gb"], "cgcloud: x"))
         elif c.action == "create" and c.kind == "group":
             a.groups.append(AGroup(f"g{next(_ids)}", c.data["name"], proj[c.system].id,
                                    list(c.data["tags"]), c.data["description"]))
