@@ -35,12 +35,12 @@ def project(conn: Any) -> Iterator[Any]:
     dom = idc.find_domain("default")
     proj = idc.create_project(name=f"smoke-{_sfx()}", domain_id=dom.id, description="smoke")
     yield proj
+    for ip in conn.network.ips(project_id=proj.id):
+        conn.network.delete_ip(ip)
     for r in conn.network.routers(project_id=proj.id):
         for p in conn.network.ports(device_id=r.id, device_owner="network:router_interface"):
             conn.network.remove_interface_from_router(r, port_id=p.id)
         conn.network.delete_router(r)
-    for ip in conn.network.ips(project_id=proj.id):
-        conn.network.delete_ip(ip)
     for p in conn.network.ports(project_id=proj.id):
         conn.network.delete_port(p)
     for n in conn.network.networks(project_id=proj.id):
