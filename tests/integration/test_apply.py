@@ -292,3 +292,27 @@ def test_lock_names_the_holder_and_expires(world: World) -> None:
     r = world.apply()
     assert r.exit_code == 0, r.output
     assert stale.lock_holder() is None
+
+
+def test_hard_failure_mid_apply_stops_reports_and_rerun_converges(world: World) -> None:
+    """A real Neutron refusal half-way (a port with port security off cannot take
+    security groups): rules are done, the binding fails, apply says what was not
+    done; once the port is fixed a re-run converges."""
+    assert world.apply().exit_code == 0
+    port = world.make_port("172.21.4.21")
+    world.engine.call("network", "PUT", f"/ports/{port['id']}", json={
+        "port": {"security_groups": [], "port_security_enabled": False}})
+    np = world.system_dir / "network-policy.yaml"
+    np.write_text(np.read_text(encoding="utf-8").replace("source: 10.19.0.0/16",
+                                                         "source: 10.20.0.0/16"), encoding="utf-8")
+    r = world.apply()
+    assert r.exit_code == 1, r.output
+    assert "FAILED   update binding" in r.output
+    assert "Applied: 2 done, 1 failed" in r.output  # the rule delete + create went through
+    lines = [json.loads(x) for x in world.audit.read_text(encoding="utf-8").splitlines()]
+    assert any(x["result"] == "failed" and x["resource"]["kind"] == "binding" for x in lines)
+    world.engine.call("network", "PUT", f"/ports/{port['id']}",
+                      json={"port": {"port_security_enabled": True}})
+    r = world.apply()
+    assert r.exit_code == 0, r.output
+    assert world.cli("plan", "--detailed-exitcode").exit_code == 0
