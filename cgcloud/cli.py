@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +28,7 @@ app = typer.Typer(
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
@@ -36,7 +36,7 @@ class OutputFormat(str, Enum):
     junit = "junit"
 
 
-class DocFormat(str, Enum):
+class DocFormat(StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
