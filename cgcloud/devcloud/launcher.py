@@ -230,7 +230,8 @@ def _down(layout: Layout, purge: bool, progress: Progress | None) -> list[str]:
         procs.stop_all(targets)
         for name in names:
             layout.pidfile(name).unlink(missing_ok=True)
-        _stop_epmd(layout)
+        if "rabbitmq" in stopped:
+            _stop_epmd(layout)
         _write_state(layout, ready=False)
     state = _read_state(layout)
     if purge:
@@ -435,8 +436,7 @@ class _Starter:
         full = self.profile == "full"
         if full:
             self.postgres()
-        self.keystone()
-        self.neutron_schema()
+        _parallel(self.keystone, self.neutron_schema)
         self.wait_http("keystone")
         conn = _connect(self.layout)
         wanted = ["neutron"] + (["placement", "glance", "nova", "cinder"] if full else [])
@@ -557,20 +557,32 @@ class _Starter:
                           RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"))
         self.start(SERVICE_BY_NAME["rabbitmq"], [str(RABBIT_SERVER)], env=rabbit_env)
 
-        self.say("placement, glance, nova, cinder: db sync")
-        self.tool("placement-manage", "--config-file", str(e / "placement/placement.conf"),
-                  "db", "sync")
-        self.start(SERVICE_BY_NAME["placement"])
-        self.tool("glance-manage", "--config-file", str(e / "glance/glance-api.conf"), "db_sync")
-        self.start(SERVICE_BY_NAME["glance"])
+        self.say("placement, glance, nova, cinder: db sync (in parallel)")
         nova = ["--config-file", str(e / "nova/nova.conf")]
-        self.tool("nova-manage", *nova, "api_db", "sync")
-        self.tool("nova-manage", *nova, "cell_v2", "map_cell0", "--database_connection",
-                  db_url(lay, "nova_cell0", self.pg_port))
-        self.tool("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
-        self.tool("nova-manage", *nova, "db", "sync")
-        self.tool("cinder-manage", "--config-file", str(e / "cinder/cinder.conf"), "db", "sync")
-        _sqlite_wal(lay, "glance")
+
+        def placement() -> None:
+            self.tool("placement-manage", "--config-file", str(e / "placement/placement.conf"),
+                      "db", "sync")
+            self.start(SERVICE_BY_NAME["placement"])
+
+        def glance() -> None:
+            self.tool("glance-manage", "--config-file", str(e / "glance/glance-api.conf"),
+                      "db_sync")
+            _sqlite_wal(lay, "glance")
+            self.start(SERVICE_BY_NAME["glance"])
+
+        def nova_dbs() -> None:
+            self.tool("nova-manage", *nova, "api_db", "sync")
+            self.tool("nova-manage", *nova, "cell_v2", "map_cell0", "--database_connection",
+                      db_url(lay, "nova_cell0", self.pg_port))
+            self.tool("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
+            self.tool("nova-manage", *nova, "db", "sync")
+
+        def cinder() -> None:
+            self.tool("cinder-manage", "--config-file", str(e / "cinder/cinder.conf"), "db",
+                      "sync")
+
+        _parallel(nova_dbs, cinder, placement, glance)
 
         ctl_env = dict(self.env, HOME=str(lay.data / "rabbitmq/home"),
                        RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"))
@@ -626,6 +638,21 @@ def register_services(conn: Any, wanted: list[str], password: str) -> None:
             for iface in ("public", "internal", "admin"):
                 idc.create_endpoint(service_id=svc.id, interface=iface, url=url,
                                     region_id=REGION)
+
+
+def _parallel(*steps: Callable[[], None]) -> None:
+    """Run independent setup steps in threads (they mostly wait on subprocesses).
+
+    Why: each `*-manage` call is a fresh Python process importing a large
+    package; two cores run two of them at once. The first error is re-raised
+    after every step has finished, so nothing is left half-started unseen.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+    for f in futures:
+        f.result()
 
 
 def _sqlite_wal(layout: Layout, db: str) -> None:
