@@ -408,6 +408,13 @@ class _Starter:
         if p is not None and p.poll() is not None:
             raise DevcloudError(name, f"exited during start (exit {p.returncode})",
                                 service_logs(self.layout, name))
+        svc = SERVICE_BY_NAME.get(name)
+        if p is not None and svc is not None and svc.kind == "wsgi":
+            # gunicorn's master survives a crashing app and reboots the worker forever
+            out = procs.tail_lines(self.layout.stdout_log(name), 400)
+            if sum("exited with code" in line for line in out) >= 2:
+                raise DevcloudError(name, "its worker keeps crashing during start",
+                                    service_logs(self.layout, name))
 
     def wait(self, name: str, ready: Callable[[], bool], timeout: float = 120,
              what: str = "answers") -> None:
