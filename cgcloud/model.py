@@ -6,9 +6,10 @@ the exact key or row without knowing anything about YAML.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from cgcloud import clock, grammar
 from cgcloud.findings import Finding, Severity
@@ -16,6 +17,7 @@ from cgcloud.loader import Document
 from cgcloud.schemas import KINDS, check
 
 API_VERSION = "cgcloud/v1"
+T = TypeVar("T")
 
 Path_ = tuple[str | int, ...]
 
@@ -676,26 +678,18 @@ def resolve(repo: Repository) -> None:
     for policy in repo.policies:
         policy.high_risk_rows.clear()
         for row in policy.rules:
-            row.errors.clear()
+            errors = row.errors
+            errors.clear()
             if zones is not None:
                 row.from_zone = zones.zone(row.from_ref)
                 row.to_zone = zones.zone(row.to_ref)
                 if row.from_zone is None:
-                    row.errors["from"] = f"未知的区域 {row.from_ref!r}"
+                    errors["from"] = f"未知的区域 {row.from_ref!r}"
                 if row.to_zone is None:
-                    row.errors["to"] = f"未知的区域 {row.to_ref!r}"
-            for cell, text, attr in (
-                ("source", row.source_text, "source"),
-                ("target", row.target_text, "target"),
-            ):
-                try:
-                    setattr(row, attr, grammar.parse_address(text))
-                except grammar.GrammarError as exc:
-                    row.errors[cell] = str(exc)
-            try:
-                row.ports = grammar.parse_ports(row.port_text)
-            except grammar.GrammarError as exc:
-                row.errors["port"] = str(exc)
+                    errors["to"] = f"未知的区域 {row.to_ref!r}"
+            row.source = _parse(grammar.parse_address, row.source_text, errors, "source")
+            row.target = _parse(grammar.parse_address, row.target_text, errors, "target")
+            row.ports = _parse(grammar.parse_ports, row.port_text, errors, "port")
             if (
                 hrp is not None
                 and row.to_zone is not None
@@ -704,3 +698,12 @@ def resolve(repo: Repository) -> None:
                 and hrp.matches(row.ports)
             ):
                 policy.high_risk_rows.add(row.index)
+
+
+def _parse(parse: Callable[[str], T], text: str, errors: dict[str, str], cell: str) -> T | None:
+    """``parse(text)``, or None with the problem noted under ``errors[cell]``."""
+    try:
+        return parse(text)
+    except grammar.GrammarError as exc:
+        errors[cell] = str(exc)
+        return None

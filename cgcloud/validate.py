@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,27 @@ class Validation:
     files: list[str]
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Run the pipeline without Python's cyclic garbage collector.
+
+    Validation allocates millions of small objects and frees almost none of them
+    before it ends, so every collection would walk the whole model again for
+    nothing: ~0.25 s at 50,000 rows. Reference counting still frees everything
+    that is not a cycle. Afterwards the survivors are moved to the oldest
+    generation (``freeze`` + ``unfreeze``) so that the next young collection does
+    not walk them all once more."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
 def default_policy_file(name: str) -> Path:
     return data_dir("policies") / name
 
@@ -28,6 +51,13 @@ def load_repository(
 ) -> tuple[model.Repository, list[Finding], list[str]]:
     """Read and model a policy repository (no rules run). When the repository has no
     ``Zones`` or ``HighRiskPorts`` of its own, the shipped defaults are used."""
+    with _cyclic_gc_paused():
+        return _load_repository(paths, with_defaults=with_defaults)
+
+
+def _load_repository(
+    paths: Iterable[str | Path], *, with_defaults: bool
+) -> tuple[model.Repository, list[Finding], list[str]]:
     result = loader.load(paths)
     repo, findings = model.build(result.documents)
     if with_defaults and (repo.zones is None or repo.high_risk_ports is None):
@@ -48,7 +78,8 @@ def load_repository(
 def validate(paths: Iterable[str | Path], now: datetime) -> Validation:
     from cgcloud import rules
 
-    repo, findings, files = load_repository(paths)
-    findings.extend(rules.run(rules.Context(repo=repo, now=now)))
-    findings.sort(key=lambda f: f.sort_key)
+    with _cyclic_gc_paused():
+        repo, findings, files = _load_repository(paths, with_defaults=True)
+        findings.extend(rules.run(rules.Context(repo=repo, now=now)))
+        findings.sort(key=lambda f: f.sort_key)
     return Validation(repo, findings, files)

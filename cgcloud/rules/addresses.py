@@ -120,16 +120,25 @@ def check_port_grammar(ctx: Context) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- addresses vs zones
 
 
-def _cells(ctx: Context) -> Iterator[tuple[NetworkPolicy, Row, str, str, Zone, grammar.Address]]:
-    """Every address cell that parsed and whose zone resolved."""
+Cell = tuple[NetworkPolicy, Row, str, str, Zone, grammar.Address]
+
+
+def _cells(ctx: Context) -> list[Cell]:
+    """Every address cell that parsed and whose zone resolved (five rules walk them:
+    listed once per run)."""
+    return ctx.shared("addresses.cells", _list_cells)
+
+
+def _list_cells(ctx: Context) -> list[Cell]:
+    out: list[Cell] = []
     for policy in ctx.repo.policies:
         for row in policy.rules:
-            for cell, zone_cell, label in CELLS:
-                zone = row.from_zone if zone_cell == "from" else row.to_zone
-                address = row.source if cell == "source" else row.target
-                if zone is None or address is None or cell in row.errors:
-                    continue
-                yield policy, row, cell, label, zone, address
+            errors = row.errors
+            if row.from_zone is not None and row.source is not None and "source" not in errors:
+                out.append((policy, row, "source", "源地址", row.from_zone, row.source))
+            if row.to_zone is not None and row.target is not None and "target" not in errors:
+                out.append((policy, row, "target", "目标地址", row.to_zone, row.target))
+    return out
 
 
 def check_outside_pool(ctx: Context) -> Iterator[Finding]:

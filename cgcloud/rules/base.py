@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from cgcloud import clock
 from cgcloud.findings import Finding, Severity
 from cgcloud.model import At, Form, Repository
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -18,9 +21,18 @@ class Context:
     repo: Repository
     now: datetime
     today: date = field(init=False)
+    # values derived from the model that several rules share, computed once per run
+    memo: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.today = clock.today(self.now)
+
+    def shared(self, key: str, compute: Callable[[Context], T]) -> T:
+        """``compute(self)``, computed once per Context and shared by the rules that ask."""
+        if key not in self.memo:
+            self.memo[key] = compute(self)
+        value: T = self.memo[key]
+        return value
 
 
 Check = Callable[[Context], Iterable[Finding]]

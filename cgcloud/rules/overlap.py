@@ -68,13 +68,12 @@ def _ports_key(p: Ports) -> object:
     return "*" if p.any else tuple((e.protocol, e.low, e.high) for e in p.entries)
 
 
-_last: list[tuple[Context, dict[str, list[_Item]]]] = []
-
-
 def _items(ctx: Context) -> dict[str, list[_Item]]:
     """Parsed rows by system, in form order; computed once per Context (both rules use it)."""
-    if _last and _last[0][0] is ctx:
-        return _last[0][1]
+    return ctx.shared("overlap.items", _list_items)
+
+
+def _list_items(ctx: Context) -> dict[str, list[_Item]]:
     by_system: dict[str, list[_Item]] = defaultdict(list)
     port_keys: dict[int, object] = {}  # parsed Ports are shared (lru_cache): key them once
     order = 0
@@ -98,7 +97,6 @@ def _items(ctx: Context) -> dict[str, list[_Item]]:
                 _Item(order, policy, row, row.source, row.target, row.ports, window, key)
             )
             order += 1
-    _last[:] = [(ctx, by_system)]
     return by_system
 
 
@@ -195,31 +193,30 @@ def check_shadowed(ctx: Context) -> Iterator[Finding]:
         for item in unique.values():
             by_target = index[item.key[:2]]
             sslot = _source_slot(item.source)
+            keys = [(sslot, proto) for proto in _protocols(item.ports)]
             for tslot in _slots(item.target):
                 by_source = by_target.setdefault(tslot, {})
-                for proto in _protocols(item.ports):
-                    by_source.setdefault((sslot, proto), []).append(item)
+                for key in keys:
+                    by_source.setdefault(key, []).append(item)
         for b in unique.values():
             by_target = index[b.key[:2]]
             protos = ["*"] if b.ports.any else ["*", b.ports.entries[0].protocol]
-            sprobes = _probes(b.source, source=True)
+            probe_keys = [(s, p) for s in _probes(b.source, source=True) for p in protos]
             best: _Item | None = None
             for tslot in _probes(b.target):
-                found = by_target.get(tslot)
-                if not found:
+                candidates = by_target.get(tslot)
+                if not candidates:
                     continue
-                by_source = found
-                for sslot in sprobes:
-                    for proto in protos:
-                        bucket = by_source.get((sslot, proto))
-                        if not bucket:
-                            continue
-                        for a in bucket:
-                            if best is not None and a.order >= best.order:
-                                break  # lists are in form order: nothing earlier follows
-                            if a is not b and _covers(a, b):
-                                best = a
-                                break
+                for key in probe_keys:
+                    bucket = candidates.get(key)
+                    if not bucket:
+                        continue
+                    for a in bucket:
+                        if best is not None and a.order >= best.order:
+                            break  # lists are in form order: nothing earlier follows
+                        if a is not b and _covers(a, b):
+                            best = a
+                            break
             if best is not None:
                 yield _shadowed(b, best)
 

@@ -20,6 +20,8 @@ import jsonschema
 import pytest
 import ryml
 
+from cgcloud import schemas as cgcloud_schemas
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 POLICIES = ROOT / "policies"
@@ -125,13 +127,15 @@ def detailed_validator(kind: str) -> jsonschema.Draft202012Validator:
 
 
 def verdicts(kind: str, doc: Any) -> dict[str, bool]:
-    """Valid (True) or not, per engine."""
+    """Valid (True) or not, per engine (and per gate: cgcloud's own, whose generated
+    code is cached and which checks NetworkPolicy rows itself, must agree too)."""
     out: dict[str, bool] = {}
-    for name, gate in gates(kind).items():
+    all_gates = {**gates(kind), "cgcloud-gate": cgcloud_schemas._gate(kind)}
+    for name, gate in all_gates.items():
         try:
             gate(copy.deepcopy(doc))
             out[name] = True
-        except fastjsonschema.JsonSchemaValueException:
+        except fastjsonschema.JsonSchemaException:
             out[name] = False
     detailed = detailed_validator(kind)
     out["jsonschema"] = not list(detailed.iter_errors(doc))
@@ -246,7 +250,7 @@ def test_shipped_policy_is_valid_in_both_engines(path: Path) -> None:
     assert len(docs) == 1, "one kind (one document) per shipped file"
     doc = docs[0]
     assert verdicts(doc["kind"], doc) == dict.fromkeys(
-        ("fast-shipped", "fast-bare", "fast-draft7", "jsonschema"), True
+        ("fast-shipped", "fast-bare", "fast-draft7", "cgcloud-gate", "jsonschema"), True
     )
     first = path.read_text(encoding="utf-8").splitlines()[0]
     m = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
@@ -464,6 +468,7 @@ VALID = [
         ),
     ),
     ("NetworkPolicy", "port with space", variant("NetworkPolicy", "spec.rules.0.port", "TCP 22")),
+    ("NetworkPolicy", "rule without note", variant("NetworkPolicy", "spec.rules.0.note", _DROP)),
     (
         "ShutdownNotice",
         "all hosts",
@@ -521,6 +526,12 @@ INVALID = [
     ),
     ("NetworkPolicy", "port as a bare number", variant("NetworkPolicy", "spec.rules.0.port", 22)),
     ("NetworkPolicy", "empty source", variant("NetworkPolicy", "spec.rules.0.source", "")),
+    ("NetworkPolicy", "empty note", variant("NetworkPolicy", "spec.rules.0.note", "")),
+    ("NetworkPolicy", "note as a number", variant("NetworkPolicy", "spec.rules.3.note", 1)),
+    ("NetworkPolicy", "null target", variant("NetworkPolicy", "spec.rules.1.target", None)),
+    ("NetworkPolicy", "rule as text", variant("NetworkPolicy", "spec.rules.2", "TCP22")),
+    ("NetworkPolicy", "rule as a list", variant("NetworkPolicy", "spec.rules.2", ["a"])),
+    ("NetworkPolicy", "rules as a mapping", variant("NetworkPolicy", "spec.rules", {"a": {}})),
     ("NetworkPolicy", "no rules", variant("NetworkPolicy", "spec.rules", [])),
     (
         "NetworkPolicy",
@@ -749,3 +760,50 @@ def test_server_message_stays_readable() -> None:
     assert any("'count' is a required property" in e.message for e in leaves), [
         e.message for e in errors
     ]
+
+
+# --------------------------------------------------------------------------- cgcloud's gate
+
+
+def test_gate_checks_rows_itself_only_when_the_row_schema_is_a_string_record() -> None:
+    schema = load_schema("NetworkPolicy")
+    record = cgcloud_schemas._StringRecord.of(schema, ("spec", "rules"))
+    assert record is not None
+    assert record.required == {"from", "source", "to", "target", "port"}
+    assert record.min_length == dict.fromkeys(["from", "source", "to", "target", "port", "note"], 1)
+    # any other keyword in the row schema: the generated gate checks the rows
+    for extra in ({"minProperties": 1}, {"properties": {"port": {"type": "string", "pattern": "x"}}}):
+        changed = copy.deepcopy(schema)
+        rule = changed["$defs"]["rule"]
+        for key, value in extra.items():
+            rule[key] = dict(rule[key], **value) if key == "properties" else value
+        assert cgcloud_schemas._StringRecord.of(changed, ("spec", "rules")) is None, extra
+
+
+def test_gate_code_is_cached_and_regenerated_when_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    definition = {"type": "object", "required": ["a"]}
+    first = cgcloud_schemas._gate_code(definition)
+    [cached] = (tmp_path / "cgcloud" / "schemas").iterdir()
+    assert cgcloud_schemas._gate_code(definition).co_code == first.co_code
+    cached.write_bytes(b"not marshal data")
+    namespace: dict[str, Any] = {}
+    exec(cgcloud_schemas._gate_code(definition), namespace)
+    namespace["validate"]({"a": 1})
+    with pytest.raises(fastjsonschema.JsonSchemaException):
+        namespace["validate"]({})
+    # another schema is another entry
+    cgcloud_schemas._gate_code({"type": "string"})
+    assert len(list(cached.parent.iterdir())) == 2
+
+
+def test_gate_code_without_a_writable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    namespace: dict[str, Any] = {}
+    exec(cgcloud_schemas._gate_code({"type": "string"}), namespace)
+    namespace["validate"]("ok")
+    assert list(tmp_path.iterdir()) == [blocker]
