@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -125,7 +126,7 @@ def validate(
         typer.echo(f"错误: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     _write(report.render(v, output.value))
-    raise typer.Exit(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
+    _exit(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
 
 
 @app.command()
@@ -190,6 +191,19 @@ def explain(
     _write(explainer.explain(repo, when, output.value))
 
 
+_FAST_EXIT = False
+
+
+def _exit(code: int) -> None:
+    """End the command. From the real entry point, skip tearing down the model of a large
+    repository (0.1 s for 50,000 rows) once the output is flushed — as mypy does."""
+    if _FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)
+
+
 def _write(text: str) -> None:
     out = sys.stdout
     out.write(text if text.endswith("\n") else text + "\n")
@@ -219,4 +233,6 @@ _register_reconcile(app)
 
 
 def main() -> None:
+    global _FAST_EXIT
+    _FAST_EXIT = True
     app()
