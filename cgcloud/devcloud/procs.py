@@ -214,12 +214,12 @@ def start(
         )
 
 
-def stop(pid: int, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+def stop(pid: int, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
     """Stop pid and everything below it (see stop_all)."""
     stop_all([(pid, sig)], timeout)
 
 
-def stop_all(targets: Sequence[tuple[int, int]], timeout: float = 10.0) -> None:
+def stop_all(targets: Sequence[tuple[int, int]], timeout: float = 5.0) -> None:
     """Signal every (pid, signal), wait for them and their trees, SIGKILL survivors.
 
     Why the trees: oslo.service and gunicorn workers are children of the pid we
