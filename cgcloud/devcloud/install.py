@@ -114,4 +114,10 @@ def ensure_apt(layout: Layout, profile: Profile, say: Say) -> bool:
         elif shutil.which("service"):
             with contextlib.suppress(DevcloudError):
                 run(["service", unit, "stop"], "apt", log, env=env)
+    if "rabbitmq-server" in missing and shutil.which("epmd"):
+        # The erlang package also starts a system epmd on 0.0.0.0:4369; the devcloud
+        # uses its own on 127.0.0.1:34369, so stop the one our install started.
+        with contextlib.suppress(DevcloudError):
+            run(["epmd", "-kill"], "apt", log, env={k: v for k, v in env.items()
+                                                    if not k.startswith("ERL_EPMD")})
     return True

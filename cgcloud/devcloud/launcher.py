@@ -220,6 +220,7 @@ def _down(layout: Layout, purge: bool, progress: Progress | None) -> list[str]:
         # Reverse start order: API front-ends first, databases last.
         names = [s.name for s in reversed(SERVICES)]
         names += sorted(p.stem for p in layout.run.glob("*.pid") if p.stem not in names)
+        had_rabbit = layout.pidfile("rabbitmq").exists()
         targets = []
         for name in names:
             pid = procs.read_pid(layout.pidfile(name))
@@ -230,7 +231,7 @@ def _down(layout: Layout, purge: bool, progress: Progress | None) -> list[str]:
         procs.stop_all(targets)
         for name in names:
             layout.pidfile(name).unlink(missing_ok=True)
-        if "rabbitmq" in stopped:
+        if had_rabbit:
             _stop_epmd(layout)
         _write_state(layout, ready=False)
     state = _read_state(layout)
@@ -365,6 +366,18 @@ def _check_ports(layout: Layout, profile: Profile) -> None:
     if profile == "full":
         ports += [("rabbitmq (epmd)", EPMD_PORT), ("rabbitmq (dist)", RABBIT_DIST_PORT)]
     for name, port in ports:
+        if port == EPMD_PORT and procs.port_in_use(port):
+            # Our private epmd port, and RabbitMQ's own port was free: a leftover
+            # of a devcloud whose RabbitMQ died or was killed. Stop it.
+            holder = procs.listener_pid(port)
+            if holder and Path(procs.process_name(holder).split()[0]).name == "epmd":
+                _stop_epmd(layout)
+                if procs.port_in_use(port):  # epmd refuses -kill while it has nodes
+                    procs.stop(holder)
+                for _ in range(50):
+                    if not procs.port_in_use(port):
+                        break
+                    time.sleep(0.1)
         if procs.port_in_use(port):
             holder = procs.listener_pid(port)
             who = f" by pid {holder} ({procs.process_name(holder)})" if holder else ""
