@@ -414,7 +414,7 @@ class _Starter:
         p = procs.start(argv, self.layout.stdout_log(svc.name), env or self.env,
                         cwd=cwd, user=user)
         self.procs[svc.name] = p
-        self.layout.pidfile(svc.name).write_text(f"{p.pid}\n")
+        procs.write_pid(self.layout.pidfile(svc.name), p.pid)
 
     def check_alive(self, name: str) -> None:
         p = self.procs.get(name)

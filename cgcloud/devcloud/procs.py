@@ -185,11 +185,27 @@ def memory_bytes(pid: int) -> tuple[int, int]:
 
 
 def read_pid(pidfile: Path) -> int | None:
-    """The pid recorded in a pidfile, or None if missing/garbled."""
+    """The pid recorded in a pidfile, if that very process still exists.
+
+    The file holds "pid starttime"; a pid whose start time differs was reused
+    by another process (e.g. after a reboot) and is not ours to signal.
+    """
     try:
-        return int(pidfile.read_text().split()[0])
+        fields = pidfile.read_text().split()
+        pid = int(fields[0])
     except (OSError, ValueError, IndexError):
         return None
+    if len(fields) > 1:
+        st = _stat(pid)
+        if st is None or str(st[1]) != fields[1]:
+            return None
+    return pid
+
+
+def write_pid(pidfile: Path, pid: int) -> None:
+    """Record pid with its start time (see read_pid)."""
+    st = _stat(pid)
+    pidfile.write_text(f"{pid} {st[1] if st else ''}".strip() + "\n")
 
 
 def start(

@@ -142,3 +142,13 @@ def test_devcloud_is_not_imported_by_the_core() -> None:
     code = ("import sys, cgcloud, cgcloud.devcloud; "
             "assert 'cgcloud.devcloud.launcher' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pidfile_ignores_a_reused_pid(tmp_path: Path) -> None:
+    f = tmp_path / "x.pid"
+    procs.write_pid(f, os.getpid())
+    assert procs.read_pid(f) == os.getpid()
+    f.write_text(f"{os.getpid()} 1\n")  # same pid, other start time: not ours
+    assert procs.read_pid(f) is None
+    f.write_text("garbage\n")
+    assert procs.read_pid(f) is None
