@@ -687,9 +687,14 @@ def resolve(repo: Repository) -> None:
                     errors["from"] = f"未知的区域 {row.from_ref!r}"
                 if row.to_zone is None:
                     errors["to"] = f"未知的区域 {row.to_ref!r}"
-            row.source = _parse(grammar.parse_address, row.source_text, errors, "source")
-            row.target = _parse(grammar.parse_address, row.target_text, errors, "target")
-            row.ports = _parse(grammar.parse_ports, row.port_text, errors, "port")
+            try:  # the common case, without a wrapper call per cell (50k rows: 150k cells)
+                row.source = grammar.parse_address(row.source_text)
+                row.target = grammar.parse_address(row.target_text)
+                row.ports = grammar.parse_ports(row.port_text)
+            except grammar.GrammarError:  # find out which cells, each with its message
+                row.source = _parse(grammar.parse_address, row.source_text, errors, "source")
+                row.target = _parse(grammar.parse_address, row.target_text, errors, "target")
+                row.ports = _parse(grammar.parse_ports, row.port_text, errors, "port")
             if (
                 hrp is not None
                 and row.to_zone is not None

@@ -101,6 +101,7 @@ class _StringRecord:
 
     min_length: dict[str, int]
     required: frozenset[str]
+    non_empty: bool  # every value must have at least one character (the usual case)
 
     @classmethod
     def of(cls, schema: dict[str, Any], path: tuple[str, ...]) -> _StringRecord | None:
@@ -130,12 +131,18 @@ class _StringRecord:
         required = frozenset(record["required"])
         if not required <= min_length.keys():
             return None
-        return cls(min_length, required)
+        return cls(min_length, required, set(min_length.values()) == {1})
 
     def accepts(self, row: Any) -> bool:
         if not isinstance(row, dict) or not self.required <= row.keys() <= self.min_length.keys():
             return False
-        return all(isinstance(v, str) and len(v) >= self.min_length[k] for k, v in row.items())
+        values = row.values()
+        if set(map(type, values)) != {str}:
+            return False
+        if self.non_empty:  # the usual schema: every string at least one character
+            return "" not in values
+        return all(len(v) >= self.min_length[k] for k, v in row.items())
+
 
 
 def _without_items(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:

@@ -138,3 +138,14 @@ def test_shadowing_is_not_pairwise_for_many_rows(policy_repo, monkeypatch):
     ctx = Context(repo=repo, now=clock.now_local("2026-11-25T10:00"))
     assert list(overlap.check_shadowed(ctx)) == []
     assert calls < 5 * len(rows)
+
+
+def test_shadowing_found_in_a_large_bucket_of_rows_to_one_host(policy_repo):
+    """More than BIG_BUCKET rows to one host take the split (source slot, protocol) path."""
+    rows = [row(GOV, f"172.21.{i}.5", NET, "172.20.4.11", "TCP8080") for i in range(1, 40)]
+    rows.insert(0, row(GOV, "172.21.7.0/24", NET, "172.20.4.11", "TCP8000-8090"))
+    setup(policy_repo, rows)
+    assert len(rows) > overlap.BIG_BUCKET
+    found = policy_repo.findings("CG330")
+    assert [f.line for f in found] == [policy_repo.line("network.yaml", "172.21.7.5")]
+    assert all(f.severity is Severity.WARNING for f in found)
