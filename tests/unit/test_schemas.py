@@ -26,16 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 POLICIES = ROOT / "policies"
 
-KIND_FILES = {
-    "Zones": "zones.schema.json",
-    "HighRiskPorts": "high-risk-ports.schema.json",
-    "Roster": "roster.schema.json",
-    "AnnualPlan": "annual-plan.schema.json",
-    "ResourceApplication": "resource-application.schema.json",
-    "NetworkPolicy": "network-policy.schema.json",
-    "ShutdownNotice": "shutdown-notice.schema.json",
-    "ProjectApplication": "project-application.schema.json",
-}
+KIND_FILES = cgcloud_schemas.KIND_FILES  # one table: the loader's own
 
 # Keywords that mean the same in fastjsonschema (draft-07/2019 generators) and
 # jsonschema 2020-12. maxLength/maxItems are the mirror images of minLength/minItems
