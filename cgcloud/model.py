@@ -64,6 +64,17 @@ class Section:
     window: clock.Window | None
     exception: Signature | None = None
     exception_reason: str = ""
+    period_given: bool = False  # a period mapping was written (it may still be unreadable)
+
+    def missing(self) -> list[str]:
+        """What the section lacks: reason and/or period (an unreadable period is
+        CG013/CG014's business, not "missing")."""
+        out = []
+        if not self.reason.strip():
+            out.append("理由 reason")
+        if self.window is None and not self.period_given:
+            out.append("使用期 period")
+        return out
 
 
 # --------------------------------------------------------------------------- kinds
@@ -573,11 +584,21 @@ class _Builder:
         normal = high = None
         if isinstance(s.get("normal"), dict):
             n = s["normal"]
-            normal = Section(spec / "normal", n.get("reason", ""), self.window(n.get("period"), spec / "normal" / "period"))
+            normal = Section(
+                spec / "normal",
+                n.get("reason", ""),
+                self.window(n.get("period"), spec / "normal" / "period"),
+                period_given=isinstance(n.get("period"), dict),
+            )
         if isinstance(s.get("high_risk"), dict):
             h = s["high_risk"]
             hat = spec / "high_risk"
-            high = Section(hat, h.get("reason", ""), self.window(h.get("period"), hat / "period"))
+            high = Section(
+                hat,
+                h.get("reason", ""),
+                self.window(h.get("period"), hat / "period"),
+                period_given=isinstance(h.get("period"), dict),
+            )
             exc = h.get("exception")
             if isinstance(exc, dict):
                 high.exception = self.signature("exception", exc, hat / "exception")

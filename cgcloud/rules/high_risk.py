@@ -10,7 +10,6 @@ sees why a row counts as high-risk.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from cgcloud import clock
 from cgcloud.findings import Finding
@@ -52,15 +51,6 @@ def rows_summary(ctx: Context, policy: NetworkPolicy) -> str:
     parts = [f"第{r.number}行 {matched_entries(ctx, r)}" for r in rows[:_MAX_ROWS]]
     more = f" 等{len(rows)}行" if len(rows) > _MAX_ROWS else ""
     return "高危行：" + "；".join(parts) + more
-
-
-def _raw(policy: NetworkPolicy, *path: str) -> Any:
-    node: Any = policy.at.doc.data
-    for step in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(step)
-    return node
 
 
 def _exception_ok(section: Section) -> bool:
@@ -149,11 +139,7 @@ def check_section(ctx: Context) -> Iterator[Finding]:
                 form=policy,
             )
             continue
-        missing = []
-        if not section.reason.strip():
-            missing.append("理由 reason")
-        if section.window is None and not isinstance(_raw(policy, "spec", "high_risk", "period"), dict):
-            missing.append("使用期 period")
+        missing = section.missing()
         if missing:
             yield SECTION_MISSING.at(
                 section.at,

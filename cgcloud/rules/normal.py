@@ -33,13 +33,6 @@ def _rows_text(rows: list[Row]) -> str:
     return "普通行：" + numbers + (f" 等{len(rows)}行" if len(rows) > _MAX_ROWS else "")
 
 
-def _period_given(policy: NetworkPolicy) -> bool:
-    data = policy.at.doc.data
-    spec = data.get("spec") if isinstance(data, dict) else None
-    normal = spec.get("normal") if isinstance(spec, dict) else None
-    return isinstance(normal, dict) and isinstance(normal.get("period"), dict)
-
-
 def check_section(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
         rows = normal_rows(policy)
@@ -56,11 +49,7 @@ def check_section(ctx: Context) -> Iterator[Finding]:
                 form=policy,
             )
             continue
-        missing = []
-        if not section.reason.strip():
-            missing.append("理由 reason")
-        if section.window is None and not _period_given(policy):
-            missing.append("使用期 period")  # an unreadable period is CG013/CG014's
+        missing = section.missing()
         if missing:
             yield SECTION_MISSING.at(
                 section.at,
