@@ -231,6 +231,11 @@ from cgcloud.cli_reconcile import register as _register_reconcile  # noqa: E402
 _register_reconcile(app)
 # --- end reconcile ------------------------------------------------------------------
 
+# --- exporter: `cgcloud exporter` lives in cgcloud/cli_exporter.py (issue 6) ---
+from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
+
+_register_exporter(app)
+
 
 def main() -> None:
     global _FAST_EXIT

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud import textfile
+
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
 DEFAULT_MAX_DELETES = 20
@@ -137,6 +139,7 @@ def apply_cmd(
 
     _, state = _prepare(paths, now)
     engine = _engine(cloud, audit_log)
+    textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
     except LockHeld as exc:
@@ -167,6 +170,7 @@ def apply_cmd(
                 _err(f"  {phase}: {done}/{total}")
 
         outcome = engine.apply(result, actual, progress=progress)
+        textfile.note(outcome=outcome)
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -191,4 +195,4 @@ def apply_cmd(
 def register(app: typer.Typer) -> None:
     """Add `plan` and `apply` to the main app."""
     app.command("plan")(plan_cmd)
-    app.command("apply")(apply_cmd)
+    app.command("apply")(textfile.recorded("apply")(apply_cmd))  # adds --textfile
