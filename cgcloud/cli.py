@@ -230,6 +230,10 @@ from cgcloud.cli_reconcile import register as _register_reconcile  # noqa: E402
 
 _register_reconcile(app)
 # --- end reconcile ------------------------------------------------------------------
+# --- enforce: `cgcloud enforce` / `cgcloud upcoming` live in cgcloud/cli_enforce.py ---
+from cgcloud.cli_enforce import register as _register_enforce  # noqa: E402
+
+_register_enforce(app)
 
 # --- exporter: `cgcloud exporter` lives in cgcloud/cli_exporter.py (issue 6) ---
 from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402

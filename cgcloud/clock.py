@@ -65,6 +65,17 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=TZ)
 
 
+def full_days_after(moment: datetime, days: int) -> datetime:
+    """The first instant after ``days`` whole local days have passed since ``moment``.
+
+    The day of ``moment`` itself never counts (it is not a full day), so a host
+    powered off at 23:59 on 12-15 has its seven full days 12-16 … 12-22 and the
+    result is 12-23 00:00 local, the same as for a power-off at 00:01. Used for
+    the decommission's "seven full days after the recorded power-off" (附件3).
+    """
+    return start_of(today(moment) + timedelta(days=days + 1))
+
+
 def add_months(day: date, months: int) -> date:
     """Calendar month arithmetic, clamping to the month's last day (01-31 + 1 = 02-28/29)."""
     index = day.month - 1 + months

@@ -35,6 +35,8 @@ SYSTEM_TAG = "cgcloud:system="
 STATUS_TAG = "cgcloud:status="
 GROUP_TAG = "cgcloud:group="
 PLACEHOLDER_TAG = "cgcloud:placeholder="
+# set by `cgcloud enforce` when a ShutdownNotice has reclaimed a whole system (docs/enforce.md)
+DECOMMISSIONED_TAG = "cgcloud:decommissioned="
 DESCRIPTION_PREFIX = "cgcloud "
 # Neutron adds two egress rules (IPv4, IPv6) to every new group, and every
 # project's `default` group has four rules: quota room for both.

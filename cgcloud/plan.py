@@ -221,6 +221,13 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
     blocked: set[str] = set()
     for want in state.projects:
         have = managed_projects.get(want.system)
+        gone = _tag_value(have.tags, d.DECOMMISSIONED_TAG) if have else None
+        if have is not None and gone is not None:  # enforce reclaimed it (docs/enforce.md)
+            add(Change("report", "project", want.system, want.name, want.reasons,
+                       f"该系统已按关停通知单 {gone} 关停并回收：不再开通资源（恢复须由管理员"
+                       f"移除项目标签 {d.DECOMMISSIONED_TAG}{gone}）", id=have.id))
+            blocked.add(want.system)
+            continue
         if have is None and want.name in by_name:
             add(Change("report", "project", want.system, want.name, want.reasons,
                        f"同名项目 {want.name} 已存在但不是 cgcloud 管理的（没有 {d.MANAGED_TAG} 标签）："
@@ -244,7 +251,10 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                            data={"description": want.description, "tags": want.tags}))
     wanted_systems = {p.system for p in state.projects}
     for system, p in sorted(managed_projects.items()):
-        if system not in wanted_systems:
+        if system not in wanted_systems and _tag_value(p.tags, d.DECOMMISSIONED_TAG):
+            add(Change("report", "project", system, p.name, [],
+                       "该系统已关停回收（项目保留，配额为零）", id=p.id))
+        elif system not in wanted_systems:
             add(Change("report", "project", system, p.name, [],
                        "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
                        id=p.id))

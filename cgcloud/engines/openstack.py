@@ -31,6 +31,7 @@ PAGE_SIZE = 1000
 BULK_SIZE = 250
 LOCK_NAME = "cgcloud-lock"
 LOCK_TAG = "cgcloud:lock"
+WATCH_LOCK_NAME = "cgcloud-enforce-watch"  # one `enforce --watch` loop per cloud
 DEVCLOUD_CLOUDS_YAML = Path.home() / ".cache" / "cgcloud" / "devcloud" / "clouds.yaml"
 QUOTA_SERVICE = {
     "instances": ("compute", "instances"),
@@ -170,7 +171,7 @@ class OpenStackEngine:
         self._wrap_session()
         self.actor = self._actor()
         self.audit = AuditLog(audit_path, cloud, self.actor)
-        self._lock_id: str | None = None
+        self._lock_ids: dict[str, str] = {}
         self._tags_on_create = True
 
     # ---------------------------------------------------------------- plumbing
@@ -531,21 +532,24 @@ class OpenStackEngine:
 
     # ---------------------------------------------------------------- lock
 
-    def acquire_lock(self, ttl: timedelta = timedelta(minutes=15), owner: str | None = None) -> None:
+    def acquire_lock(self, ttl: timedelta = timedelta(minutes=15), owner: str | None = None,
+                     name: str = LOCK_NAME) -> None:
         """A lease as a disabled Keystone project named cgcloud-lock: names are unique per
-        domain, so creating it is atomic for every machine that talks to this cloud."""
+        domain, so creating it is atomic for every machine that talks to this cloud.
+        ``name`` picks another lease of the same kind (``enforce --watch`` holds
+        WATCH_LOCK_NAME for its whole life)."""
         owner = owner or f"{self.actor} pid {os.getpid()}"
         now = datetime.now(UTC)
         info = {"owner": owner, "acquired": now.isoformat(timespec="seconds"),
                 "expires": (now + ttl).isoformat(timespec="seconds")}
         for _ in range(2):
             body = self.call("identity", "POST", "/projects", ok=(409,), json={"project": {
-                "name": LOCK_NAME, "description": json.dumps(info, ensure_ascii=False),
+                "name": name, "description": json.dumps(info, ensure_ascii=False),
                 "tags": [LOCK_TAG], "enabled": False, "domain_id": "default"}})
             if body and "project" in body:
-                self._lock_id = body["project"]["id"]
+                self._lock_ids[name] = body["project"]["id"]
                 return
-            held = self.lock_holder()
+            held = self.lock_holder(name)
             if held is None:
                 continue  # released meanwhile: try again
             pid, holder = held
@@ -554,13 +558,13 @@ class OpenStackEngine:
                 raise LockHeld(
                     f"cloud {self.cloud} is locked by {holder.get('owner', '?')} since "
                     f"{holder.get('acquired', '?')} until {holder.get('expires', '?')}; "
-                    f"wait, or if that apply is dead delete Keystone project {LOCK_NAME} ({pid})")
+                    f"wait, or if that apply is dead delete Keystone project {name} ({pid})")
             # expired: delete exactly that lease (by id) and try once more
             self.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
         raise LockHeld(f"cloud {self.cloud}: could not take the lock (another apply took it)")
 
-    def lock_holder(self) -> tuple[str, dict[str, Any]] | None:
-        body = self.call("identity", "GET", "/projects", params={"name": LOCK_NAME})
+    def lock_holder(self, name: str = LOCK_NAME) -> tuple[str, dict[str, Any]] | None:
+        body = self.call("identity", "GET", "/projects", params={"name": name})
         for x in body.get("projects", []):
             try:
                 info = json.loads(x.get("description") or "{}")
@@ -569,10 +573,25 @@ class OpenStackEngine:
             return x["id"], info
         return None
 
-    def release_lock(self) -> None:
-        if self._lock_id is not None:
-            self.call("identity", "DELETE", f"/projects/{self._lock_id}", ok=(404,))
-            self._lock_id = None
+    def release_lock(self, name: str = LOCK_NAME) -> None:
+        lock_id = self._lock_ids.pop(name, None)
+        if lock_id is not None:
+            self.call("identity", "DELETE", f"/projects/{lock_id}", ok=(404,))
+
+    def renew_lock(self, ttl: timedelta, name: str = LOCK_NAME) -> None:
+        """Push a held lease's expiry forward (a long-lived loop renews it every pass)."""
+        lock_id = self._lock_ids.get(name)
+        if lock_id is None:
+            raise EngineError(f"lease {name} is not held")
+        body = self.call("identity", "GET", f"/projects/{lock_id}", ok=(404,))
+        if not body or "project" not in body:
+            self._lock_ids.pop(name, None)
+            raise LockHeld(f"cloud {self.cloud}: lease {name} was removed by someone else")
+        info = json.loads(body["project"].get("description") or "{}")
+        info["expires"] = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
+        self.call("identity", "PATCH", f"/projects/{lock_id}", json={"project": {
+            "description": json.dumps(info, ensure_ascii=False)}})
+
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -1,0 +1,423 @@
+"""`cgcloud enforce` and `cgcloud upcoming`: the clock-driven commands (docs/enforce.md).
+
+`enforce` performs every time-driven action due at ``now`` and nothing else;
+`--watch` repeats it as a long-lived loop that holds its own lease (one loop
+per cloud), takes the apply lock for each pass (never interleaved with an
+apply), wakes early at the next window boundary, and stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cgcloud.cli_reconcile import (
+    DEFAULT_MAX_DELETES,
+    EXIT_DELETE_GUARD,
+    EXIT_ERROR,
+    EXIT_LOCKED,
+    CloudOpt,
+    NowOpt,
+    PathsArg,
+    _engine,
+    _err,
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def default_records_dir() -> Path:
+    """$CGCLOUD_RECORDS_DIR, else next to the audit log: ~/.local/state/cgcloud/records."""
+    env = os.environ.get("CGCLOUD_RECORDS_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "cgcloud" / "records"
+
+
+class PassError(Exception):
+    """A pass that could not run (invalid forms, cloud unreachable, lock held)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class PassResult:
+    now: datetime
+    actions: list[Any] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+    blocked: int = 0
+    repo: Any = None
+    marks: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
+    records: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Any]:
+        return [a for a in self.actions if a.status == "failed"]
+
+    @property
+    def done(self) -> list[Any]:
+        return [a for a in self.actions if a.status == "done"]
+
+
+def _load(paths: list[Path] | None, when: datetime) -> Any:
+    from cgcloud import report
+    from cgcloud import validate as pipeline
+    from cgcloud.findings import has_errors
+    from cgcloud.loader import UsageError
+
+    try:
+        v = pipeline.validate(paths or [Path("policies")], when)
+    except UsageError as exc:
+        raise PassError(f"错误: {exc}", EXIT_ERROR) from None
+    if has_errors(v.findings):
+        sys.stderr.write(report.render(v, "text"))
+        raise PassError("错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR)
+    return v.repo
+
+
+def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
+             records: Path) -> PassResult:
+    """One enforce pass under the apply lock: read, decide (pure), act, record."""
+    from cgcloud import desired, enforce
+    from cgcloud import plan as planner
+    from cgcloud.engines.decommission import Decommissioner, read_inventory
+    from cgcloud.engines.openstack import LockHeld
+
+    t0, r0 = time.monotonic(), engine.requests
+    repo = _load(paths, when)
+    state = desired.compile(repo, when)
+    try:
+        engine.acquire_lock()
+    except LockHeld as exc:
+        raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
+    result = PassResult(now=when, repo=repo)
+    try:
+        actual = engine.read(state)
+        full = planner.diff(state, actual, cloud=engine.cloud)
+        rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
+        inv = read_inventory(engine, actual, enforce.due_systems(repo, when))
+        decom = enforce.decommission_actions(repo, inv, when)
+        result.marks = enforce.marks(inv)
+        result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
+        # irreversible deletions are guarded; closing a rule never is (apply can reopen it)
+        deletes = sum(a.deletes for a in decom if a.verb in ("delete", "reclaim"))
+        if deletes > max_deletes:
+            for a in decom:
+                if a.verb in ("delete", "reclaim"):
+                    a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
+                    result.blocked += 1
+        if rule_plan.changes:
+            outcome = engine.apply(rule_plan, actual)
+            status = {id(s.change): s for s in outcome.steps}
+            for a in rule_acts:
+                steps = [status[id(c)] for c in a.changes if id(c) in status]
+                bad = [s for s in steps if s.status != "done"]
+                a.status = "failed" if bad else "done"
+                a.error = "; ".join(s.error or "not done" for s in bad)
+        else:
+            for a in rule_acts:
+                a.status = "done"
+        runner = Decommissioner(engine)
+        failed_forms: set[str] = set()
+        hosts: dict[str, list[dict[str, Any]]] = {}
+        reclaimed: dict[str, dict[str, Any]] = {}
+        for a in decom:
+            if a.verb == "report":
+                a.status = "reported"
+                continue
+            if a.status == "blocked":
+                continue
+            if a.form in failed_forms:
+                a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
+                continue
+            try:
+                runner.run(a, when)
+                a.status = "done"
+            except Exception as exc:  # noqa: BLE001 - EngineError and timeouts alike
+                a.status, a.error = "failed", str(exc)
+                failed_forms.add(a.form)
+                continue
+            if a.verb == "delete" and a.data.get("record"):
+                hosts.setdefault(a.form, []).append(a.data["record"])
+            if a.verb == "reclaim":
+                reclaimed[a.form] = {"at": when.isoformat(),
+                                     "groups": [g.name for g in a.data["groups"]],
+                                     "project": a.data["project"].name}
+        systems = {n.id: n.system for n in repo.shutdowns}
+        for form in sorted(set(hosts) | set(reclaimed)):
+            result.records.extend(write_record(records, engine.cloud, form, systems.get(form, ""),
+                                               hosts.get(form, []), when, reclaimed.get(form)))
+        for a in result.actions:
+            if a.status == "planned":
+                a.status = "reported"
+    finally:
+        try:
+            engine.release_lock()
+        except Exception as exc:  # noqa: BLE001
+            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+    result.requests = engine.requests - r0
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def write_record(directory: Path, cloud: str, form: str, system: str,
+                 hosts: list[dict[str, Any]], when: datetime,
+                 reclaimed: dict[str, Any] | None) -> list[Path]:
+    """回收记录 as JSON and Markdown, merged with an earlier record of the same notice."""
+    from cgcloud import enforce
+
+    directory.mkdir(parents=True, exist_ok=True)
+    base = directory / f"回收记录-{cloud}-{form}"
+    js, md = base.with_suffix(".json"), base.with_suffix(".md")
+    previous = json.loads(js.read_text(encoding="utf-8")) if js.exists() else None
+    rec = enforce.reclaim_record(form, system, cloud, hosts, when, previous, reclaimed)
+    js.write_text(json.dumps(rec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    md.write_text(enforce.reclaim_markdown(rec), encoding="utf-8")
+    return [js, md]
+
+
+_MARK = {"done": "", "failed": "失败 ", "blocked": "已阻止 ", "reported": "", "planned": ""}
+
+
+def render(result: PassResult, fmt: str, cloud: str) -> str:
+    if fmt == "json":
+        return json.dumps({
+            "format": "cgcloud-enforce/v1", "cloud": cloud, "now": result.now.isoformat(),
+            "actions": [a.to_dict() for a in result.actions],
+            "records": [str(x) for x in result.records],
+            "requests": result.requests, "seconds": round(result.seconds, 3)},
+            ensure_ascii=False, indent=2) + "\n"
+    lines = []
+    for a in result.actions:
+        lines.append(f"{_MARK.get(a.status, '')}{a.message}")
+        if a.error:
+            lines.append(f"    {a.error}")
+    acted = [a for a in result.actions if a.acts]
+    if not acted:
+        head = f"Enforce: nothing due at {result.now.isoformat()}"
+    else:
+        head = (f"Enforce: {len(result.done)} done, {len(result.failed)} failed, "
+                f"{result.blocked} blocked at {result.now.isoformat()}")
+    reported = sum(1 for a in result.actions if a.verb == "report")
+    lines.append(f"{head}; {reported} reported ({result.requests} API requests, "
+                 f"{result.seconds:.2f} s)")
+    lines.extend(f"回收记录: {x}" for x in result.records)
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- watch
+
+
+class Watch:
+    """The long-lived loop, with every side effect injected (unit-tested with fakes).
+
+    ``run`` does one pass at a time and returns when to wake next; ``wait``
+    sleeps until then or until ``stop`` is set (SIGTERM): a pass in progress is
+    always finished, never cut in half.
+    """
+
+    def __init__(self, run: Callable[[datetime], datetime], now: Callable[[], datetime],
+                 stop: threading.Event, wait: Callable[[float], bool] | None = None,
+                 on_error: Callable[[Exception], None] | None = None,
+                 retry_seconds: float = 30.0):
+        self.run, self.now, self.stop = run, now, stop
+        self.wait = wait or stop.wait
+        self.on_error = on_error or (lambda exc: None)
+        self.retry_seconds = retry_seconds
+        self.passes = 0
+
+    def loop(self) -> None:
+        while not self.stop.is_set():
+            start = self.now()
+            try:
+                wake = self.run(start)
+            except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
+                self.on_error(exc)
+                wake = start + timedelta(seconds=self.retry_seconds)
+            self.passes += 1
+            if self.stop.is_set():
+                return
+            self.wait(max(0.0, (wake - self.now()).total_seconds()))
+
+
+def shifted_clock(now: str | None) -> Callable[[], datetime]:
+    """The real clock, or one that starts at --now and runs at real speed."""
+    from cgcloud import clock
+
+    if now is None:
+        return lambda: clock.now_local(None)
+    offset = clock.now_local(now) - clock.now_local(None)
+    return lambda: clock.now_local(None) + offset
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def enforce_cmd(
+    paths: PathsArg = None,
+    cloud: CloudOpt = "",
+    now: NowOpt = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Run as a long-lived loop "
+                                        "(SIGTERM/SIGINT stop it after the current pass).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=1.0,
+                                            help="Seconds between passes with --watch (a pass "
+                                            "also runs at every window boundary).")] = 60.0,
+    max_deletes: Annotated[int, typer.Option(
+        "--max-deletes", help="Refuse decommission deletions when a pass would delete more "
+        "servers, volumes, ports, floating IPs and groups than this.")] = DEFAULT_MAX_DELETES,
+    records: Annotated[Path | None, typer.Option(
+        "--records", help="Directory of reclaim records (回收记录, JSON + Markdown); default "
+        "$CGCLOUD_RECORDS_DIR or ~/.local/state/cgcloud/records.")] = None,
+    audit_log: Annotated[Path | None, typer.Option(
+        "--audit-log", help="JSON-lines audit log (default as for apply).")] = None,
+    output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+) -> None:
+    """Perform every time-driven action due now, and nothing else, each with its reason.
+
+    Opens rules whose window started, closes rules whose window ended, advances
+    decommissions (power off, keep seven full days, delete, reclaim record),
+    reports lapsed approvals. Exit codes: 0 done (or nothing due), 1 error or a
+    failed action, 3 deletions refused by --max-deletes, 4 cloud locked.
+    """
+    from cgcloud import clock, enforce
+    from cgcloud.engines.openstack import WATCH_LOCK_NAME, LockHeld
+
+    try:
+        clock_fn = shifted_clock(now)
+        first = clock.now_local(now)
+    except clock.ClockError as exc:
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    engine = _engine(cloud, audit_log)
+    rec_dir = records or default_records_dir()
+
+    def one(when: datetime) -> PassResult:
+        result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
+        sys.stdout.write(render(result, output.value, cloud))
+        sys.stdout.flush()
+        return result
+
+    if not watch:
+        try:
+            result = one(first)
+        except PassError as exc:
+            _err(str(exc))
+            raise typer.Exit(exc.code) from None
+        except Exception as exc:  # noqa: BLE001
+            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_ERROR) from None
+        if result.failed:
+            raise typer.Exit(EXIT_ERROR)
+        if result.blocked:
+            _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
+            raise typer.Exit(EXIT_DELETE_GUARD)
+        return
+
+    ttl = timedelta(seconds=max(300.0, 3 * interval))
+    try:
+        engine.acquire_lock(ttl=ttl, name=WATCH_LOCK_NAME)
+    except LockHeld as exc:
+        _err(f"错误: 已有 enforce --watch 在运行: {exc}")
+        raise typer.Exit(EXIT_LOCKED) from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        _err(f"enforce --watch: 收到信号 {signal.Signals(signum).name}，本轮结束后退出")
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def run(when: datetime) -> datetime:
+        try:
+            result = one(when)
+        finally:
+            engine.renew_lock(ttl, name=WATCH_LOCK_NAME)
+        return enforce.next_wakeup(result.repo, clock_fn(), interval, result.marks)
+
+    def on_error(exc: Exception) -> None:
+        _err(str(exc) if isinstance(exc, PassError) else f"错误: {type(exc).__name__}: {exc}")
+
+    try:
+        Watch(run, clock_fn, stop, on_error=on_error,
+              retry_seconds=min(interval, 30.0)).loop()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        try:
+            engine.release_lock(name=WATCH_LOCK_NAME)
+        except Exception as exc:  # noqa: BLE001
+            _err(f"警告: 释放 watch 租约失败（将在到期后失效）: {exc}")
+    _err("enforce --watch: 已停止")
+
+
+def upcoming_cmd(
+    paths: PathsArg = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="How many days ahead.")] = 7,
+    now: NowOpt = None,
+    cloud: Annotated[str, typer.Option(
+        "--cloud", help="Optional: read recorded power-off times for exact deletion dates.")] = "",
+    output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+) -> None:
+    """What will open, close, power off, be deleted or lapse in the coming days."""
+    from cgcloud import clock, enforce
+    from cgcloud.engines.decommission import read_inventory
+
+    try:
+        when = clock.now_local(now)
+        repo = _load(paths, when)
+    except clock.ClockError as exc:
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except PassError as exc:
+        _err(str(exc))
+        raise typer.Exit(exc.code) from None
+    found = None
+    if cloud:
+        engine = _engine(cloud)
+        try:
+            actual = engine.read(None)
+            found = enforce.marks(read_inventory(engine, actual, set()))
+        except Exception as exc:  # noqa: BLE001
+            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_ERROR) from None
+    events = enforce.upcoming(repo, when, days, found)
+    if output == Format.json:
+        sys.stdout.write(json.dumps({"format": "cgcloud-upcoming/v1", "now": when.isoformat(),
+                                     "days": days, "events": [e.to_dict() for e in events]},
+                                    ensure_ascii=False, indent=2) + "\n")
+        return
+    if not events:
+        typer.echo(f"未来 {days} 天（{when.isoformat()} 起）没有到期的动作")
+        return
+    day = None
+    for e in events:
+        d = e.at.date()
+        if d != day:
+            typer.echo(f"{d.isoformat()}（{e.at.strftime('%H:%M')} 起）")
+            day = d
+        typer.echo(f"  {e.message}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `enforce` and `upcoming` to the main app."""
+    app.command("enforce")(enforce_cmd)
+    app.command("upcoming")(upcoming_cmd)

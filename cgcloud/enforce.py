@@ -1,0 +1,619 @@
+"""Time-driven actions: what is due at ``now``, from the forms and the actual state.
+
+Pure (no cloud, no clock of its own): the caller passes ``now``, the plan that
+``plan.diff`` made for ``desired.compile(repo, now)``, and an ``Inventory`` of
+servers, volumes, ports and floating IPs that an engine read. Out come the
+actions and the reasons a human reads (docs/enforce.md):
+
+- **rules**: the time-driven subset of the plan — open rules whose window
+  contains ``now`` and are missing, close rules whose window (the ``until`` in
+  their description) has ended, with the groups, bindings and Neutron quotas
+  that those need. Drift, edited forms and new projects stay with ``apply``.
+- **decommission** (附件3): nothing before ``shutdown_date``; then, only when the
+  operator confirmed ``data_copied``, power off the hosts and mark them (and
+  their volumes, ports, floating IPs) with the notice id and the power-off time;
+  seven full local days after that *recorded* time, delete what carries the
+  mark; once the system has no host left, delete its cgcloud groups, zero its
+  quotas and tag its project as decommissioned.
+- **lapsed approvals**: a managed project whose system has no approved form for
+  the year of ``now`` is reported, never deleted.
+
+The reconciler stays stateless: everything it must remember lives on the cloud
+resources themselves (mark-for-op).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from cgcloud import clock, desired, model
+from cgcloud import plan as p
+
+KEEP_DAYS = 7  # 附件3: powered off, kept seven full days, then deleted
+# marks (Nova/Cinder metadata keys; Neutron tags are "<key>=<value>")
+SHUTDOWN_KEY = "cgcloud:shutdown"
+POWEROFF_KEY = "cgcloud:poweroff"
+POWERON_SEEN_KEY = "cgcloud:poweron-seen"
+NETWORK_QUOTA_KEYS = ("security_groups", "security_group_rules")
+ZERO_QUOTAS = {"instances": 0, "cores": 0, "ram_mb": 0, "gigabytes": 0, "floating_ips": 0,
+               "security_groups": 0, "security_group_rules": 0}
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+@dataclass(slots=True)
+class Server:
+    id: str
+    name: str
+    project_id: str
+    status: str  # ACTIVE | SHUTOFF | …
+    ips: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    vcpus: int = 0
+    ram_mb: int = 0
+    disk_gb: int = 0
+    flavor: str = ""
+    task_state: str | None = None
+
+    @property
+    def running(self) -> bool:
+        """Powered on and not on its way down (a stop we issued is still in flight)."""
+        return self.status == "ACTIVE" and self.task_state != "powering-off"
+
+
+@dataclass(slots=True)
+class Volume:
+    id: str
+    name: str
+    project_id: str
+    size_gb: int
+    status: str
+    server_ids: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Port:
+    id: str
+    project_id: str
+    device_id: str
+    ips: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FloatingIP:
+    id: str
+    ip: str
+    port_id: str | None
+    project_id: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Inventory:
+    """What an engine read for the decommission: plain data, no SDK objects."""
+
+    projects: list[p.AProject] = field(default_factory=list)
+    servers: list[Server] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    ports: list[Port] = field(default_factory=list)
+    floating_ips: list[FloatingIP] = field(default_factory=list)
+    groups: list[p.AGroup] = field(default_factory=list)
+    quotas: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def project_of(self, system: str) -> p.AProject | None:
+        for proj in self.projects:
+            if p.is_managed(proj.tags) and p._tag_value(proj.tags, desired.SYSTEM_TAG) == system:
+                return proj
+        return None
+
+
+def tag(key: str, value: str) -> str:
+    return f"{key}={value}"
+
+
+def tag_value(tags: list[str], key: str) -> str | None:
+    return p._tag_value(tags, key + "=")
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(slots=True)
+class Action:
+    """One thing enforce does (or only reports), with the sentence that says why.
+
+    ``verb``: open | close | poweroff | repoweroff | delete | reclaim | report.
+    ``changes`` are plan changes (rules) an engine applies; ``data`` is what a
+    decommission step needs (server, volumes, ports, floating IPs …).
+    """
+
+    verb: str
+    system: str
+    form: str
+    message: str
+    row: int = 0
+    host: str = ""
+    changes: list[p.Change] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    deletes: int = 0
+    status: str = "planned"  # planned | done | failed | blocked | reported
+    error: str = ""
+
+    @property
+    def acts(self) -> bool:
+        return self.verb != "report"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"verb": self.verb, "system": self.system, "form": self.form,
+                               "row": self.row, "host": self.host, "message": self.message,
+                               "status": self.status}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+VERB_ZH = {"open": "开放", "close": "关闭", "poweroff": "关机", "repoweroff": "再次关机",
+           "delete": "删除", "reclaim": "回收", "report": "报告"}
+
+
+def _ports_label(protocol: str | None, lo: int | None, hi: int | None) -> str:
+    if protocol in (None, "", "any"):
+        return "任意端口"
+    proto = str(protocol).upper()
+    if lo is None:
+        return proto
+    return f"{proto}{lo}" if lo == hi else f"{proto}{lo}-{hi}"
+
+
+def _row_kind(repo: model.Repository, form: str, row: int) -> tuple[str, clock.Window | None]:
+    """("高危端口"|"普通端口"|"", window) of a form's row, when the repository still has it."""
+    policy = repo.form(form)
+    if isinstance(policy, model.NetworkPolicy) and 1 <= row <= len(policy.rules):
+        r = policy.rules[row - 1]
+        return ("高危端口" if policy.is_high_risk(r) else "普通端口"), policy.window_of(r)
+    return "", None
+
+
+def _expired(description: str, today: date) -> desired.Reason | None:
+    """The reason of a rule cgcloud wrote whose window (``until``) ended before ``today``."""
+    reason = desired.parse_description(description)
+    if reason is None:
+        return None
+    try:
+        return reason if date.fromisoformat(reason.until) < today else None
+    except ValueError:
+        return None
+
+
+def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
+                 now: datetime) -> tuple[p.Plan, list[Action]]:
+    """The time-driven subset of ``plan`` and one Action per (open|close, form, row).
+
+    Closes: rule deletes whose description says ``until`` a day before today, and
+    group deletes whose every rule says so (Neutron drops a group's rules with it).
+    Opens: rule creates (every desired rule's window contains ``now``). Plus the
+    group creates those opens need, the bindings that touch created or deleted
+    groups, and the Neutron rule/group quotas. Everything else in ``plan``
+    (drift, edited rows, projects, flavors, compute quotas) is ``apply``'s
+    business and left out.
+    """
+    today = clock.today(now)
+    rules = {r.id: r for r in actual.rules}
+    closes: list[tuple[p.Change, p.ARule, desired.Reason]] = []
+    opens: list[p.Change] = []
+    for c in plan.changes:
+        if c.kind != "rule":
+            continue
+        if c.action == "delete" and c.id in rules:
+            reason = _expired(rules[c.id].description, today)
+            if reason is not None:
+                closes.append((c, rules[c.id], reason))
+        elif c.action == "create":
+            opens.append(c)
+    group_deletes = []
+    for c in plan.changes:
+        if c.kind == "group" and c.action == "delete":
+            inside = [r for r in actual.rules if r.group_id == c.id]
+            reasons = [_expired(r.description, today) for r in inside]
+            if all(reasons):
+                group_deletes.append(c)
+                closes.extend((c, r, why) for r, why in zip(inside, reasons, strict=True)
+                              if why is not None)
+    keys_needed = {c.data["group_key"] for c in opens}
+    group_creates = [c for c in plan.changes if c.kind == "group" and c.action == "create"
+                     and c.data["key"] in keys_needed]
+    created_keys = {c.data["key"] for c in group_creates}
+    deleted_ids = {c.id for c in group_deletes}
+    ports = {x.id: x for x in actual.ports}
+    bindings = []
+    for c in plan.changes:
+        if c.kind == "binding" and c.action == "update":
+            port = ports.get(c.data["port_id"])
+            removed = set(port.group_ids) - set(c.data["keep"]) if port else set()
+            if set(c.data["add"]) & created_keys or removed & deleted_ids:
+                bindings.append(c)
+    rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
+    quotas = []
+    for c in plan.changes:
+        if c.kind == "quota" and c.action == "update":
+            keep = {k: v for k, v in c.data["set"].items() if k in NETWORK_QUOTA_KEYS}
+            if keep and (opens or closes):
+                quotas.append(p.Change(c.action, c.kind, c.system, c.name, c.reasons, c.detail,
+                                       c.id, {k: (c.before or {}).get(k) for k in keep}, keep,
+                                       {"set": keep}))
+    out = p.Plan(now=plan.now, cloud=plan.cloud)
+    out.changes = [*quotas, *group_creates, *rule_deletes, *opens, *bindings, *group_deletes]
+
+    actions: dict[tuple[str, str, int], Action] = {}
+
+    def action(verb: str, system: str, reason: desired.Reason, label: str,
+               change: p.Change) -> None:
+        key = (verb, reason.form, reason.row)
+        a = actions.get(key)
+        if a is None:
+            kind, window = _row_kind(repo, reason.form, reason.row)
+            why = (f"{kind}使用期已于 {reason.until} 结束" if verb == "close"
+                   else f"{kind}使用期 {window if window else '至 ' + reason.until}")
+            a = actions[key] = Action(verb, system, reason.form, "", row=reason.row,
+                                      data={"ports": [], "why": why, "rules": 0})
+        if label not in a.data["ports"]:
+            a.data["ports"].append(label)
+        a.data["rules"] += 1
+        if change not in a.changes:
+            a.changes.append(change)
+
+    for c, ar, reason in closes:
+        action("close", c.system, reason, _ports_label(ar.protocol, ar.port_min, ar.port_max), c)
+    for c in opens:
+        label = _ports_label(c.data.get("protocol"), c.data.get("port_range_min"),
+                             c.data.get("port_range_max"))
+        for reason in c.reasons:
+            action("open", c.system, reason, label, c)
+    for a in actions.values():
+        a.message = (f"{VERB_ZH[a.verb]} {a.form} 第{a.row}行 {','.join(a.data['ports'])} "
+                     f"({a.data['why']})")
+        if a.data["rules"] > 1:
+            a.message += f" — {a.data['rules']} 条安全组规则"
+    ordered = sorted(actions.values(), key=lambda a: (a.verb != "close", a.form, a.row))
+    return out, ordered
+
+
+# --------------------------------------------------------------------------- decommission
+
+
+def _marked(meta_or_tags: dict[str, str] | list[str], notice_id: str) -> bool:
+    if isinstance(meta_or_tags, dict):
+        return meta_or_tags.get(SHUTDOWN_KEY) == notice_id
+    return tag(SHUTDOWN_KEY, notice_id) in meta_or_tags
+
+
+def _poweroff_of(meta_or_tags: dict[str, str] | list[str]) -> datetime | None:
+    raw = (meta_or_tags.get(POWEROFF_KEY) if isinstance(meta_or_tags, dict)
+           else tag_value(meta_or_tags, POWEROFF_KEY))
+    if not raw:
+        return None
+    try:
+        return clock.now_local(raw)
+    except clock.ClockError:
+        return None
+
+
+def delete_due(poweroff: datetime) -> datetime:
+    """When a host powered off at ``poweroff`` may be deleted: after seven full local days."""
+    return clock.full_days_after(poweroff, KEEP_DAYS)
+
+
+def _attached(inv: Inventory, server: Server) -> tuple[list[Volume], list[Port], list[FloatingIP]]:
+    vols = [v for v in inv.volumes if server.id in v.server_ids]
+    ports = [x for x in inv.ports if x.device_id == server.id]
+    port_ids = {x.id for x in ports}
+    fips = [f for f in inv.floating_ips if f.port_id in port_ids]
+    return vols, ports, fips
+
+
+def host_record(server: Server, vols: list[Volume], poweroff: datetime | None,
+                now: datetime) -> dict[str, Any]:
+    """One host's line of the reclaim record (回收记录)."""
+    return {
+        "host": server.ips[0] if server.ips else "",
+        "ips": list(server.ips),
+        "server": server.name,
+        "server_id": server.id,
+        "flavor": server.flavor,
+        "vcpus": server.vcpus,
+        "memory_mb": server.ram_mb,
+        "system_disk_gb": server.disk_gb,
+        "volumes": [{"id": v.id, "name": v.name, "size_gb": v.size_gb} for v in vols],
+        "storage_gb": server.disk_gb + sum(v.size_gb for v in vols),
+        "powered_off_at": poweroff.isoformat() if poweroff else None,
+        "deleted_at": now.isoformat(),
+    }
+
+
+def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) -> list[Action]:
+    """Every decommission step due at ``now`` (and the delays and surprises to report)."""
+    today = clock.today(now)
+    out: list[Action] = []
+    notices = {n.id: n for n in repo.shutdowns}
+    for n in sorted(repo.shutdowns, key=lambda x: x.id):
+        biz = n.business_division
+        if biz is None or not biz.signed or n.shutdown_date is None or today < n.shutdown_date:
+            continue  # before shutdown_date nothing happens (upcoming lists it)
+        op = n.operator
+        if op is None or not op.signed or not n.data_copied:
+            late = (today - n.shutdown_date).days
+            out.append(Action("report", n.system, n.id,
+                              f"延迟 {n.id} {n.system}: 关停日期 {n.shutdown_date} 已到（已延迟 {late} 天），"
+                              "运维单位尚未确认已做好关停前准备（data_copied），主机不动"))
+            continue
+        proj = inv.project_of(n.system)
+        if proj is None:
+            out.append(Action("report", n.system, n.id,
+                              f"报告 {n.id}: 系统 {n.system} 没有 cgcloud 管理的项目，无主机可关停"))
+            continue
+        if p._tag_value(proj.tags, desired.DECOMMISSIONED_TAG):
+            continue  # done: reclaimed already
+        servers = [s for s in inv.servers if s.project_id == proj.id]
+        listed = {h.strip() for h, _ in n.hosts}
+        if n.all_hosts:
+            hosts = servers
+        else:
+            hosts = [s for s in servers if listed & set(s.ips)]
+            found = {ip for s in hosts for ip in s.ips}
+            for ip in sorted(listed - found):
+                leftovers = [v for v in inv.volumes if _marked(v.metadata, n.id)]
+                if not leftovers:
+                    out.append(Action("report", n.system, n.id,
+                                      f"报告 {n.id}: 主机 {ip} 在项目 {proj.name} 中不存在"
+                                      "（已删除，或地址有误）", host=ip))
+        waiting = False
+        deleting: list[str] = []
+        for s in sorted(hosts, key=lambda s: (s.ips, s.name)):
+            vols, ports, fips = _attached(inv, s)
+            ip = s.ips[0] if s.ips else s.name
+            recorded = _poweroff_of(s.metadata)
+            if recorded is None:
+                verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
+                out.append(Action("poweroff", n.system, n.id,
+                                  f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
+                                  f"运维单位已确认；保留至 {delete_due(now).date() - timedelta(days=1)} 后删除)",
+                                  host=ip, data={"server": s, "volumes": vols, "ports": ports,
+                                                 "floating_ips": fips, "stop": s.status != "SHUTOFF"}))
+                waiting = True
+                continue
+            due = delete_due(recorded)
+            if now < due:
+                waiting = True
+                if s.running:
+                    out.append(Action("repoweroff", n.system, n.id,
+                                      f"再次关机 {n.id} {ip} ({s.name}): 关机保留期内被开机；"
+                                      f"保留期仍从 {recorded.isoformat()} 起算，不重新计时，"
+                                      f"{due.date()} 起删除", host=ip, data={"server": s}))
+                continue
+            extra = "（删除前发现已被重新开机）" if s.running else ""
+            out.append(Action("delete", n.system, n.id,
+                              f"删除 {n.id} {ip} ({s.name}) 及其 {len(vols)} 个云硬盘、{len(ports)} 个端口、"
+                              f"{len(fips)} 个浮动IP (已于 {recorded.isoformat()} 关机，满 {KEEP_DAYS} 天){extra}",
+                              host=ip, deletes=1 + len(vols) + len(ports) + len(fips),
+                              data={"server": s, "volumes": vols, "ports": ports, "floating_ips": fips,
+                                    "record": host_record(s, vols, recorded, now)}))
+            deleting.append(s.id)
+        # leftovers of an interrupted deletion: marked, due, their server gone
+        server_ids = {s.id for s in inv.servers}
+        lv = [v for v in inv.volumes if _marked(v.metadata, n.id)
+              and not set(v.server_ids) & server_ids
+              and (t := _poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
+        lp = [x for x in inv.ports if _marked(x.tags, n.id) and x.device_id not in server_ids
+              and (t := _poweroff_of(x.tags)) is not None and now >= delete_due(t)]
+        lf = [f for f in inv.floating_ips if _marked(f.tags, n.id)
+              and (f.port_id in {x.id for x in lp} or f.port_id is None)
+              and (t := _poweroff_of(f.tags)) is not None and now >= delete_due(t)]
+        if lv or lp or lf:
+            out.append(Action("delete", n.system, n.id,
+                              f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
+                              deletes=len(lv) + len(lp) + len(lf),
+                              data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf}))
+        remaining = [s for s in servers if s.id not in deleting]
+        whole = n.all_hosts or not remaining
+        if (whole and not waiting and not remaining
+                and now >= clock.full_days_after(clock.start_of(n.shutdown_date), KEEP_DAYS)):
+            groups = [g for g in inv.groups if g.project_id == proj.id and p.is_managed(g.tags)]
+            out.append(Action("reclaim", n.system, n.id,
+                              f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
+                              f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
+                              deletes=len(groups),
+                              data={"project": proj, "groups": groups}))
+    # marks whose notice is gone: the notice was withdrawn; report, never delete
+    for s in inv.servers:
+        nid = s.metadata.get(SHUTDOWN_KEY)
+        if nid and nid not in notices:
+            ip = s.ips[0] if s.ips else s.name
+            out.append(Action("report", "", nid,
+                              f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
+                              "不会删除；如已撤回关停，请开机并删除元数据 "
+                              f"{SHUTDOWN_KEY}/{POWEROFF_KEY}", host=ip))
+    return out
+
+
+# --------------------------------------------------------------------------- lapsed approvals
+
+
+def lapsed(repo: model.Repository, projects: list[p.AProject], now: datetime) -> list[Action]:
+    """Managed projects whose system has no approved ResourceApplication for this year:
+    a finding (续期或关停), never a deletion."""
+    year = clock.today(now).year
+    out = []
+    for proj in projects:
+        system = p._tag_value(proj.tags, desired.SYSTEM_TAG)
+        if not p.is_managed(proj.tags) or system is None:
+            continue
+        if p._tag_value(proj.tags, desired.DECOMMISSIONED_TAG):
+            continue
+        apps = [a for a in repo.applications if a.system == system and a.approved]
+        if any(a.year == year for a in apps):
+            continue
+        years = sorted({a.year for a in apps})
+        last = f"{years[-1]} 年度资源已于 {years[-1]}-12-31 到期" if years else "没有已批准的申请单"
+        out.append(Action("report", system, "",
+                          f"配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停"))
+    return out
+
+
+# --------------------------------------------------------------------------- upcoming
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: datetime
+    verb: str  # open | close | poweroff | delete | lapse | report
+    system: str
+    form: str
+    message: str
+    row: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "verb": self.verb, "system": self.system,
+                "form": self.form, "row": self.row, "message": self.message}
+
+
+def upcoming(repo: model.Repository, now: datetime, days: int,
+             marks: dict[str, list[tuple[str, datetime]]] | None = None) -> list[Event]:
+    """What will open, close, power off, be deleted or lapse in ``(now, now + days]``.
+
+    ``marks``: notice id → [(host, recorded power-off)] read from a cloud; without
+    it a deletion is estimated from ``shutdown_date`` (the earliest it can be).
+    """
+    horizon = now + timedelta(days=days)
+    out: list[Event] = []
+
+    def add(at: datetime, verb: str, system: str, form: str, message: str, row: int = 0) -> None:
+        if now < at <= horizon:
+            out.append(Event(at, verb, system, form, message, row))
+
+    for policy in repo.policies:
+        for row in policy.rules:
+            window = policy.window_of(row)
+            if window is None or not row.parsed or not desired.row_approved(policy, row):
+                continue
+            kind = "高危端口" if policy.is_high_risk(row) else "普通端口"
+            ports = row.port_text
+            add(window.opens_at, "open", policy.system, policy.id,
+                f"开放 {policy.id} 第{row.number}行 {ports} ({kind}使用期 {window})", row.number)
+            add(window.closes_at, "close", policy.system, policy.id,
+                f"关闭 {policy.id} 第{row.number}行 {ports} ({kind}使用期已于 {window.end} 结束)",
+                row.number)
+    for n in repo.shutdowns:
+        if n.shutdown_date is None:
+            continue
+        hosts = "全部主机" if n.all_hosts else "、".join(h for h, _ in n.hosts)
+        confirmed = n.operator is not None and n.operator.signed and n.data_copied
+        note = "" if confirmed else "（运维单位尚未确认 data_copied，确认前不会关机）"
+        start = clock.start_of(n.shutdown_date)
+        add(start, "poweroff", n.system, n.id,
+            f"关机 {n.id} {n.system} {hosts} (关停日期 {n.shutdown_date}){note}")
+        recorded = (marks or {}).get(n.id)
+        if recorded:
+            for host, t in recorded:
+                add(delete_due(t), "delete", n.system, n.id,
+                    f"删除 {n.id} {host} (已于 {t.isoformat()} 关机，满 {KEEP_DAYS} 天)")
+        elif confirmed:
+            add(delete_due(max(start, now) if now >= start else start), "delete", n.system,
+                n.id, f"删除 {n.id} {n.system} {hosts} (预计：关机满 {KEEP_DAYS} 天后；"
+                f"以云上记录的关机时间为准)")
+    by_system: dict[str, list[model.ResourceApplication]] = {}
+    for a in repo.applications:
+        if a.approved:
+            by_system.setdefault(a.system, []).append(a)
+    for system, apps in by_system.items():
+        for year in sorted({a.year for a in apps}):
+            if any(a.year == year + 1 for a in apps):
+                continue
+            add(clock.start_of(date(year + 1, 1, 1)), "lapse", system, apps[0].id,
+                f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
+                "只报告，不删除")
+    order = {"close": 0, "open": 1, "poweroff": 2, "delete": 3, "lapse": 4}
+    return sorted(out, key=lambda e: (e.at, order.get(e.verb, 9), e.form, e.row, e.message))
+
+
+def next_wakeup(repo: model.Repository, now: datetime, interval: float,
+                marks: dict[str, list[tuple[str, datetime]]] | None = None) -> datetime:
+    """When a watch loop should run next: after ``interval`` seconds, or earlier at the
+    next window boundary/power-off/deletion, so nothing waits a whole interval."""
+    nxt = now + timedelta(seconds=interval)
+    for e in upcoming(repo, now, days=max(1, int(interval // 86400) + 1), marks=marks):
+        if e.at < nxt:
+            nxt = e.at
+    return nxt
+
+
+# --------------------------------------------------------------------------- helpers for callers
+
+
+def due_systems(repo: model.Repository, now: datetime) -> set[str]:
+    """Systems whose decommission has started (shutdown_date reached): only their
+    volumes, ports and floating IPs need reading."""
+    today = clock.today(now)
+    return {n.system for n in repo.shutdowns
+            if n.shutdown_date is not None and n.shutdown_date <= today}
+
+
+def marks(inv: Inventory) -> dict[str, list[tuple[str, datetime]]]:
+    """notice id → [(host, recorded power-off)] from the servers' metadata."""
+    out: dict[str, list[tuple[str, datetime]]] = {}
+    for s in inv.servers:
+        nid, t = s.metadata.get(SHUTDOWN_KEY), _poweroff_of(s.metadata)
+        if nid and t:
+            out.setdefault(nid, []).append((s.ips[0] if s.ips else s.name, t))
+    return out
+
+
+def reclaim_record(notice: str, system: str, cloud: str, hosts: list[dict[str, Any]],
+                   now: datetime, previous: dict[str, Any] | None = None,
+                   reclaimed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The cloud provider's reclaim record (回收记录), merged with an earlier one of the
+    same notice (a deletion that took several passes)."""
+    by_id = {h["server_id"]: h for h in (previous or {}).get("hosts", [])}
+    by_id.update({h["server_id"]: h for h in hosts})
+    merged = sorted(by_id.values(), key=lambda h: (h["host"], h["server"]))
+    totals = {
+        "hosts": len(merged),
+        "vcpus": sum(h["vcpus"] for h in merged),
+        "memory_mb": sum(h["memory_mb"] for h in merged),
+        "storage_gb": sum(h["storage_gb"] for h in merged),
+        "system_disk_gb": sum(h["system_disk_gb"] for h in merged),
+        "volume_gb": sum(v["size_gb"] for h in merged for v in h["volumes"]),
+    }
+    out = {"format": "cgcloud-reclaim/v1", "notice": notice, "system": system, "cloud": cloud,
+           "updated_at": now.isoformat(), "hosts": merged, "totals": totals,
+           "system_reclaimed": (previous or {}).get("system_reclaimed")}
+    if reclaimed is not None:
+        out["system_reclaimed"] = reclaimed
+    return out
+
+
+def reclaim_markdown(rec: dict[str, Any]) -> str:
+    t = rec["totals"]
+    lines = [f"# 回收记录 {rec['notice']} — {rec['system']}", "",
+             f"- 云: {rec['cloud']}", f"- 更新时间: {rec['updated_at']}",
+             f"- 合计: {t['hosts']} 台主机，vCPU {t['vcpus']} 核，内存 {t['memory_mb'] / 1024:g} GB，"
+             f"存储 {t['storage_gb']} GB（系统盘 {t['system_disk_gb']} GB + 云硬盘 {t['volume_gb']} GB）",
+             ""]
+    sr = rec.get("system_reclaimed")
+    if sr:
+        lines += [f"- 系统整体回收: 删除安全组 {', '.join(sr.get('groups', [])) or '无'}；"
+                  f"项目配额已置零（{sr.get('at', '')}）", ""]
+    lines += ["| 主机 | 云主机 | 规格 | vCPU | 内存 (GB) | 系统盘 (GB) | 云硬盘 (GB) | 存储合计 (GB) | 关机时间 | 删除时间 |",
+              "|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    for h in rec["hosts"]:
+        vols = "+".join(str(v["size_gb"]) for v in h["volumes"]) or "0"
+        lines.append(f"| {h['host']} | {h['server']} | {h['flavor']} | {h['vcpus']} | "
+                     f"{h['memory_mb'] / 1024:g} | {h['system_disk_gb']} | {vols} | {h['storage_gb']} | "
+                     f"{h['powered_off_at']} | {h['deleted_at']} |")
+    lines.append(f"| **合计** | {t['hosts']} 台 | | **{t['vcpus']}** | **{t['memory_mb'] / 1024:g}** | "
+                 f"{t['system_disk_gb']} | {t['volume_gb']} | **{t['storage_gb']}** | | |")
+    return "\n".join(lines) + "\n"
