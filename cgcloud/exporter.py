@@ -45,7 +45,9 @@ TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus 
 GIB = 1024**3
 MIB = 1024**2
 SERVICES = {"ssh": [("tcp", 22)], "rdp": [("tcp", 3389), ("udp", 3389)]}
-POWER_OFF_TAG = "cgcloud:powered-off="  # enforce's power-off record on a server (fallback reader)
+# enforce's marks on a server (Nova metadata; cgcloud/enforce.py owns them — used when importable)
+SHUTDOWN_KEY = "cgcloud:shutdown"
+POWEROFF_KEY = "cgcloud:poweroff"
 DECOMMISSION_STAGES = ("scheduled", "awaiting_confirmation", "power_off_due", "powered_off",
                        "deletion_due", "reclaimed")
 KEEP_DAYS = 7
@@ -60,7 +62,7 @@ class Server:
     project_id: str
     status: str
     ips: list[str]
-    tags: list[str]
+    metadata: dict[str, str]
     vcpus: int = 0
     ram_mb: int = 0
     disk_gb: int = 0
@@ -98,7 +100,7 @@ def read_cloud(engine: Any, state: d.DesiredState | None) -> CloudView:
             ips = [a.get("addr", "") for net in (x.get("addresses") or {}).values() for a in net]
             view.servers.append(Server(
                 x["id"], x.get("tenant_id") or x.get("project_id") or "", x.get("status", ""),
-                ips, list(x.get("tags") or []), int(fl.get("vcpus") or 0),
+                ips, dict(x.get("metadata") or {}), int(fl.get("vcpus") or 0),
                 int(fl.get("ram") or 0), int(fl.get("disk") or 0)))
     if "volume" in actual.services:
         for x in _nova_pages(engine, "volume", "/volumes/detail", "volumes",
@@ -454,51 +456,73 @@ class Decommission:
     hosts_running: int
 
 
+def _enforce() -> Any:
+    """cgcloud.enforce when present: its pure functions decide, so both agree."""
+    try:
+        from cgcloud import enforce
+    except ImportError:  # pragma: no cover - enforce ships with cgcloud
+        return None
+    return enforce
+
+
 def power_off_time(server: Server) -> datetime | None:
-    """The power-off record enforce leaves on a server (fallback reader of its tag)."""
-    for t in server.tags:
-        if t.startswith(POWER_OFF_TAG):
-            try:
-                return clock.now_local(t[len(POWER_OFF_TAG):])
-            except clock.ClockError:
-                return None
-    return None
+    """The power-off time enforce recorded on the server (metadata ``cgcloud:poweroff``)."""
+    e = _enforce()
+    raw = server.metadata.get(e.POWEROFF_KEY if e else POWEROFF_KEY)
+    if not raw:
+        return None
+    try:
+        return clock.now_local(raw)
+    except clock.ClockError:
+        return None
+
+
+def deletion_due(poweroff: datetime) -> datetime:
+    """Seven full local days after the recorded power-off (enforce.delete_due)."""
+    e = _enforce()
+    if e is not None and hasattr(e, "delete_due"):
+        return e.delete_due(poweroff)  # type: ignore[no-any-return]
+    return clock.start_of(clock.today(poweroff) + timedelta(days=KEEP_DAYS + 1))
 
 
 def decommissions(inp: Inputs) -> list[Decommission]:
-    """The stage of every ShutdownNotice (docs/metrics.md says how stages are read).
+    """The stage of every ShutdownNotice, read like `cgcloud enforce` reads it (附件3).
 
-    Stages follow 第十五条/附件3: nothing before `shutdown_date`; then waiting for the
-    operator's `data_copied`; then power-off due; powered off (deletion due seven full
-    days after the recorded power-off); deletion due; reclaimed once no listed host is left.
+    scheduled (before `shutdown_date`) → awaiting_confirmation (operator has not
+    confirmed `data_copied`: nothing is touched) → power_off_due (a listed host
+    has no recorded power-off) → powered_off (kept seven full days) →
+    deletion_due (a host's seven days are over and it still exists) → reclaimed
+    (no listed host left, or the project is tagged decommissioned).
     """
     if inp.repo is None or inp.view is None:
         return []
     today = clock.today(inp.now)
-    projects = {p._tag_value(ap.tags, d.SYSTEM_TAG): ap.id for ap in inp.view.actual.projects
+    done_tag = getattr(d, "DECOMMISSIONED_TAG", "cgcloud:decommissioned=")
+    projects = {p._tag_value(ap.tags, d.SYSTEM_TAG): ap for ap in inp.view.actual.projects
                 if p.is_managed(ap.tags)}
     out = []
     for notice in sorted(inp.repo.shutdowns, key=lambda n: n.id):
-        pid = projects.get(notice.system)
-        servers = [s for s in inp.view.servers if pid and s.project_id == pid]
+        proj = projects.get(notice.system)
+        servers = [s for s in inp.view.servers if proj and s.project_id == proj.id]
         if not notice.all_hosts:
-            hosts = {h for h, _ in notice.hosts}
+            hosts = {h.strip() for h, _ in notice.hosts}
             servers = [s for s in servers if hosts & set(s.ips)]
         offs = [power_off_time(s) for s in servers]
-        running = sum(1 for s in servers if s.status.upper() not in ("SHUTOFF", "STOPPED"))
-        due = None
-        if servers and all(offs):
-            due = max(o for o in offs if o) + timedelta(days=KEEP_DAYS)
-            due = clock.start_of(clock.today(due) + timedelta(days=1))  # seven full days
-        if notice.shutdown_date is None or today < notice.shutdown_date:
+        running = sum(1 for s in servers if s.status.upper() == "ACTIVE")
+        dues = [deletion_due(o) for o in offs if o is not None]
+        due = min(dues) if dues else None
+        biz = notice.business_division
+        confirmed = bool(notice.data_copied and notice.operator and notice.operator.signed)
+        if (biz is None or not biz.signed or notice.shutdown_date is None
+                or today < notice.shutdown_date):
             stage = "scheduled"
-        elif not servers:
-            stage = "reclaimed"
-        elif not (notice.data_copied and notice.operator and notice.operator.signed):
+        elif not confirmed:
             stage = "awaiting_confirmation"
-        elif due is None:
+        elif proj is None or not servers or p._tag_value(proj.tags, done_tag):
+            stage = "reclaimed"
+        elif not all(offs):
             stage = "power_off_due"
-        elif inp.now < due:
+        elif due is not None and inp.now < due:
             stage = "powered_off"
         else:
             stage = "deletion_due"
