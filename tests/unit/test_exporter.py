@@ -12,10 +12,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from cgcloud import clock, desired
+from cgcloud import clock, desired, textfile
 from cgcloud import exporter as ex
 from cgcloud import plan as p
-from cgcloud import textfile
 from cgcloud.validate import validate
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
