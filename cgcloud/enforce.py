@@ -112,6 +112,11 @@ class Inventory:
         return None
 
 
+def _ours(g: p.AGroup) -> bool:
+    """A group cgcloud made: tagged (older applies) or described ``cgcloud…`` at create."""
+    return p.is_managed(g.tags) or g.description.startswith("cgcloud")
+
+
 def tag(key: str, value: str) -> str:
     return f"{key}={value}"
 
@@ -422,7 +427,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
         whole = n.all_hosts or not remaining
         if (whole and not waiting and not remaining
                 and now >= clock.full_days_after(clock.start_of(n.shutdown_date), KEEP_DAYS)):
-            groups = [g for g in inv.groups if g.project_id == proj.id and p.is_managed(g.tags)]
+            groups = [g for g in inv.groups if g.project_id == proj.id and _ours(g)]
             out.append(Action("reclaim", n.system, n.id,
                               f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
                               f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
