@@ -288,6 +288,27 @@ def group_key(system: str, hosts: Selector) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def group_description(key: str, system: str, hosts: Selector) -> str:
+    """``cgcloud:group=<key> cgcloud: <system> <hosts>``: the group's identity, written in
+    the one create call. The key comes first so no truncation can cut it; Neutron
+    takes no tags at create here (measured), and a separate tagging call could fail
+    and leave an unrecognisable group behind (docs/reconcile.md)."""
+    label = hosts.label
+    if len(label) > 80:
+        label = f"{hosts.cidrs[0]}+{len(hosts.cidrs) - 1}"
+    return f"{GROUP_TAG}{key} cgcloud: {system} {label}"[:255]
+
+
+def group_marker(description: str | None) -> str | None:
+    """The group key a description written by `group_description` carries (else None)."""
+    if not description or not description.startswith(GROUP_TAG):
+        return None
+    key = description[len(GROUP_TAG) :].split(" ", 1)[0]
+    if len(key) != 16 or any(c not in "0123456789abcdef" for c in key):
+        return None
+    return key
+
+
 def group_name(system: str, hosts: Selector) -> str:
     label = hosts.label
     if len(label) > 80:
@@ -471,7 +492,7 @@ def _group(system: str, addr: grammar.Address, groups: dict[str, Group]) -> Grou
             key=key,
             name=group_name(system, hosts),
             hosts=hosts,
-            description=f"cgcloud: {system} {hosts.label}",
+            description=group_description(key, system, hosts),
         )
     return groups[key]
 

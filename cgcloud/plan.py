@@ -183,6 +183,33 @@ def is_managed(tags: list[str]) -> bool:
     return d.MANAGED_TAG in tags
 
 
+def managed_projects_by_id(projects: list[AProject]) -> dict[str, str]:
+    """Project id → system, for the projects cgcloud manages (tagged)."""
+    out = {}
+    for p in projects:
+        system = _tag_value(p.tags, d.SYSTEM_TAG)
+        if is_managed(p.tags) and system is not None:
+            out[p.id] = system
+    return out
+
+
+def group_identity(g: AGroup, managed_projects: dict[str, str]) -> tuple[str, str] | None:
+    """(group key, system) when the group is cgcloud's, else None.
+
+    cgcloud's: tagged ``cgcloud:managed`` + ``cgcloud:group=`` (older applies), or
+    inside a cgcloud-managed project with the key marker that `desired.group_description`
+    writes at create. A group elsewhere with that marker is not ours (never touched).
+    """
+    key = _tag_value(g.tags, d.GROUP_TAG)
+    if is_managed(g.tags) and key is not None:
+        return key, _tag_value(g.tags, d.SYSTEM_TAG) or managed_projects.get(g.project_id, "")
+    system = managed_projects.get(g.project_id)
+    key = d.group_marker(g.description)
+    if system is not None and key is not None:
+        return key, system
+    return None
+
+
 def _v4(ips: list[str]) -> list[ipaddress.IPv4Address]:
     out = []
     for ip in ips:
@@ -299,18 +326,31 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                 add(Change("report", "flavor", GLOBAL, af.name, [],
                            "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）", id=af.id))
 
-    # ---- groups
+    # ---- groups: cgcloud's by tag, or by the key marker of its description inside a
+    # managed project (what a bulk create writes in one call: nothing can half-fail)
+    managed_project_systems = managed_projects_by_id(actual.projects)
+    rules_per_group: dict[str, int] = {}
+    for ar in actual.rules:
+        rules_per_group[ar.group_id] = rules_per_group.get(ar.group_id, 0) + 1
     managed_groups: dict[str, AGroup] = {}
     group_by_id: dict[str, AGroup] = {}
+    group_system: dict[str, str] = {}
+    found: dict[str, list[AGroup]] = {}
     for g in actual.groups:
-        key = _tag_value(g.tags, d.GROUP_TAG)
-        if is_managed(g.tags) and key is not None:
-            group_by_id[g.id] = g
-            if key in managed_groups:
-                add(Change("delete", "group", _tag_value(g.tags, d.SYSTEM_TAG) or "", g.name,
-                           [], "重复的 cgcloud 安全组", id=g.id, data={"id": g.id}))
-            else:
-                managed_groups[key] = g
+        ident = group_identity(g, managed_project_systems)
+        if ident is None:
+            continue
+        key, system = ident
+        group_by_id[g.id] = g
+        group_system[g.id] = system
+        found.setdefault(key, []).append(g)
+    for key, same in found.items():
+        # a duplicate (a create retried after a lost answer): keep the fullest one
+        same.sort(key=lambda g: (-rules_per_group.get(g.id, 0), g.id))
+        managed_groups[key] = same[0]
+        for g in same[1:]:
+            add(Change("delete", "group", group_system[g.id], g.name,
+                       [], "重复的 cgcloud 安全组", id=g.id, data={"id": g.id}))
     wanted_groups = {g.key: g for g in state.groups if g.system not in blocked}
     group_reasons: dict[str, list[d.Reason]] = {}
     for r in state.rules:
@@ -321,11 +361,10 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
             add(Change("create", "group", wg.system, wg.name, reasons,
                        f"新建安全组（主机 {wg.hosts.label}）",
                        after={"hosts": wg.hosts.to_dict()},
-                       data={"key": key, "name": wg.name, "description": wg.description,
-                             "tags": wg.tags}))
+                       data={"key": key, "name": wg.name, "description": wg.description}))
     for key, ag in sorted(managed_groups.items(), key=lambda kv: kv[1].name):
         if key not in wanted_groups:
-            add(Change("delete", "group", _tag_value(ag.tags, d.SYSTEM_TAG) or "", ag.name, [],
+            add(Change("delete", "group", group_system[ag.id], ag.name, [],
                        "已没有生效的网络策略行使用此安全组", id=ag.id, data={"id": ag.id}))
 
     # ---- ports, placeholders
@@ -368,7 +407,7 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
         if gkey is None:
             continue  # an unmanaged group (never touched) or a duplicate (deleted whole)
         ag = managed_groups[gkey]
-        system = _tag_value(ag.tags, d.SYSTEM_TAG) or ""
+        system = group_system[ag.id]
         if gkey not in wanted_groups:
             continue  # the group goes, and its rules with it
         if ar.remote_group_id:
@@ -438,7 +477,7 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
             continue
         keep = [gid for gid in port.group_ids if gid not in remove_ids]
         system = port_system.get(port.id) or next(
-            (_tag_value(group_by_id[g].tags, d.SYSTEM_TAG) or "" for g in current_managed), "")
+            (group_system[g] for g in current_managed), "")
         label = f"port {port.name or port.id} ({', '.join(port.ips)})"
         reasons = sorted({r for k in add_keys for r in group_reasons.get(k, [])})
         add(Change("update", "binding", system, label, reasons,

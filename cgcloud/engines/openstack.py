@@ -205,14 +205,20 @@ class OpenStackEngine:
         }[service]
 
     def call(self, service: str, method: str, url: str, ok: tuple[int, ...] = (),
+             recover: Callable[[], Any] | None = None, retries: int | None = None,
              **kwargs: Any) -> Any:
-        """One API call with retries on transient failures; returns the JSON body (or None)."""
+        """One API call with retries on transient failures; returns the JSON body (or None).
+
+        ``recover``: for a create that is not idempotent. After a connection failure the
+        request may have been carried out with its answer lost; before trying again,
+        ``recover()`` looks (returns the body the create would have returned, or None)."""
         from keystoneauth1 import exceptions as ks
 
         proxy = self._proxy(service)
         delay = self.backoff
         last = ""
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 resp = proxy.request(url, method, raise_exc=False, **kwargs)
             except (ks.ConnectFailure, ks.ConnectTimeout, ks.RetriableConnectionFailure,
@@ -220,6 +226,14 @@ class OpenStackEngine:
                 last = f"{type(exc).__name__}: {_short(str(exc))}"
                 if isinstance(exc, ks.EndpointNotFound):
                     raise EngineError(f"{service}: {last}") from None
+                if recover is not None and attempt < retries:
+                    time.sleep(delay)
+                    try:
+                        found = recover()
+                    except EngineError:
+                        found = None
+                    if found is not None:
+                        return found
             else:
                 if resp.status_code < 400 or resp.status_code in ok:
                     if not resp.content:
@@ -231,10 +245,10 @@ class OpenStackEngine:
                 last = f"HTTP {resp.status_code}: {_short(resp.text)}"
                 if resp.status_code not in TRANSIENT_STATUS:
                     raise EngineError(f"{method} {service} {url}: {last}")
-            if attempt < self.retries:
+            if attempt < retries:
                 time.sleep(delay)
                 delay *= 2
-        raise EngineError(f"{method} {service} {url}: {last} (after {self.retries} retries)")
+        raise EngineError(f"{method} {service} {url}: {last} (after {retries} retries)")
 
     def _pages(self, resource: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """A Neutron list, page by page (limit/marker, following the `next` link)."""
@@ -303,7 +317,8 @@ class OpenStackEngine:
                              {"fields": ["id", "name", "project_id", "tags", "description"]}):
             a.groups.append(p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
                                      list(x.get("tags") or []), x.get("description") or ""))
-        managed_ids = {g.id for g in a.groups if p.is_managed(g.tags)}
+        owned = p.managed_projects_by_id(a.projects)
+        managed_ids = {g.id for g in a.groups if p.group_identity(g, owned) is not None}
         for x in self._pages("security-group-rules"):
             if x["security_group_id"] not in managed_ids:
                 continue  # rules of unmanaged groups are never changed: not kept
@@ -329,12 +344,38 @@ class OpenStackEngine:
             body = self.call("volume", "GET", "/types")
             a.volume_types = [t["name"] for t in body.get("volume_types", [])]
         systems = {x.system for x in state.projects} if state else set()
-        for proj in a.projects:
-            system = p._tag_value(proj.tags, d.SYSTEM_TAG)
-            if p.is_managed(proj.tags) and (state is None or system in systems):
-                a.quotas[proj.id] = self.read_quotas(proj.id, services)
+        wanted = [proj.id for proj in a.projects
+                  if p.is_managed(proj.tags)
+                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)]
+        a.quotas = self.read_all_quotas(wanted, services)
         a.requests = self.requests - start
         return a
+
+    def read_all_quotas(self, project_ids: list[str], services: list[str]) -> dict[str, dict[str, int]]:
+        """Quotas of many projects: Neutron's in one list call (projects absent from it
+        have the defaults: one more GET); Nova and Cinder have no list API, so one GET
+        each per project, run with bounded concurrency."""
+        out: dict[str, dict[str, int]] = {pid: {} for pid in project_ids}
+        if not project_ids:
+            return out
+        if "network" in services:
+            listed = {q.get("project_id") or q.get("tenant_id"): q
+                      for q in self.call("network", "GET", "/quotas").get("quotas", [])}
+            default = None
+            for pid in project_ids:
+                q = listed.get(pid)
+                if q is None:
+                    if default is None:
+                        default = self.call("network", "GET", f"/quotas/{pid}/default")["quota"]
+                    q = default
+                out[pid].update(_neutron_quota(q))
+        per_project: list[str] = [s for s in ("compute", "volume") if s in services]
+        if per_project:
+            with ThreadPoolExecutor(self.concurrency) as pool:
+                for pid, values in pool.map(
+                        lambda pid: (pid, self.read_quotas(pid, per_project)), project_ids):
+                    out[pid].update(values)
+        return out
 
     def read_quotas(self, project_id: str, services: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -345,9 +386,8 @@ class OpenStackEngine:
             q = self.call("volume", "GET", f"/os-quota-sets/{project_id}")["quota_set"]
             out.update({k: v for k, v in q.items() if k.startswith("gigabytes")})
         if "network" in services:
-            q = self.call("network", "GET", f"/quotas/{project_id}")["quota"]
-            out.update(floating_ips=q["floatingip"], security_groups=q["security_group"],
-                       security_group_rules=q["security_group_rule"])
+            out.update(_neutron_quota(
+                self.call("network", "GET", f"/quotas/{project_id}")["quota"]))
         return out
 
     # ---------------------------------------------------------------- apply
@@ -367,8 +407,18 @@ class OpenStackEngine:
         result.steps = steps
         project_ids = {p._tag_value(x.tags, d.SYSTEM_TAG): x.id for x in actual.projects
                        if p.is_managed(x.tags)}
-        group_ids = {p._tag_value(g.tags, d.GROUP_TAG): g.id for g in actual.groups
-                     if p.is_managed(g.tags)}
+        owned = p.managed_projects_by_id(actual.projects)
+        group_ids: dict[str | None, str] = {}
+        for g in actual.groups:
+            ident = p.group_identity(g, owned)
+            if ident is not None:
+                group_ids.setdefault(ident[0], g.id)
+        # a kept duplicate (the plan deletes the others) must be the one rules go to
+        deleted = {c.id for c in plan.changes if c.kind == "group" and c.action == "delete"}
+        for g in actual.groups:
+            ident = p.group_identity(g, owned)
+            if ident is not None and g.id not in deleted:
+                group_ids[ident[0]] = g.id
 
         def phase(kind: str, action: str) -> list[Step]:
             return [s for s in steps if s.change.kind == kind and s.change.action == action]
@@ -425,36 +475,6 @@ class OpenStackEngine:
         desired_rule_descs = {s.change.data["description"] for s in steps
                               if s.change.kind == "rule" and s.change.action == "create"}
 
-        def group_create(s: Step) -> None:
-            c = s.change
-            pid = project_ids.get(c.system)
-            if pid is None:
-                raise EngineError(f"project of {c.system} does not exist")
-            sg_body = {"name": c.data["name"], "description": c.data["description"],
-                       "project_id": pid}
-            if self._tags_on_create:
-                try:
-                    body = self.call("network", "POST", "/security-groups",
-                                     json={"security_group": {**sg_body, "tags": c.data["tags"]}})
-                except EngineError as exc:
-                    if "'tags' not allowed" not in str(exc):
-                        raise
-                    self._tags_on_create = False  # no tag-creation extension: tag after
-            if not self._tags_on_create:
-                body = self.call("network", "POST", "/security-groups",
-                                 json={"security_group": sg_body})
-            sg = body["security_group"]
-            s.id = sg["id"]
-            if sorted(sg.get("tags") or []) != sorted(c.data["tags"]):
-                self.call("network", "PUT", f"/security-groups/{sg['id']}/tags",
-                          json={"tags": c.data["tags"]})
-            group_ids[c.data["key"]] = sg["id"]
-            # Neutron adds allow-all egress rules to a new group: not ours, remove them
-            for rule in sg.get("security_group_rules") or []:
-                if rule.get("description") not in desired_rule_descs:
-                    self.call("network", "DELETE", f"/security-group-rules/{rule['id']}",
-                              ok=(404,))
-
         def delete_step(s: Step) -> None:
             resource = "security-group-rules" if s.change.kind == "rule" else "security-groups"
             self.call("network", "DELETE", f"/{resource}/{s.change.id}", ok=(404,))
@@ -475,7 +495,9 @@ class OpenStackEngine:
         quotas = phase("quota", "update")
         self._map(quota_raise, quotas, progress, "quotas", stop)
         self._map(flavor_step, phase("flavor", "create"), progress, "flavors", stop)
-        self._map(group_create, phase("group", "create"), progress, "groups", stop)
+        if not stop.is_set():
+            self._create_groups(phase("group", "create"), project_ids, group_ids,
+                                desired_rule_descs, progress, stop)
         self._map(delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
         if not stop.is_set():
             self._create_rules(phase("rule", "create"), group_ids, progress, stop)
@@ -487,10 +509,13 @@ class OpenStackEngine:
         result.seconds = time.monotonic() - t0
         return result
 
-    def _create_rules(self, steps: list[Step], group_ids: dict[str | None, str],
-                      progress: Progress | None, stop: threading.Event) -> None:
-        """Neutron bulk create in chunks; a failing chunk is retried rule by rule so the
-        report says exactly which rule failed (409 "exists" counts as done)."""
+    def _create_groups(self, steps: list[Step], project_ids: dict[str | None, str],
+                       group_ids: dict[str | None, str], desired_rule_descs: set[str],
+                       progress: Progress | None, stop: threading.Event) -> None:
+        """Neutron bulk create (BULK_SIZE per request, one transaction each). The group's
+        identity (`desired.group_description`'s key marker) is written by this one call:
+        no second tagging call that could fail and leave an unrecognisable group.
+        Neutron's default rules in a new group (if the cloud adds any) are removed."""
         done = 0
         for i in range(0, len(steps), BULK_SIZE):
             if stop.is_set():
@@ -498,13 +523,81 @@ class OpenStackEngine:
             chunk = steps[i : i + BULK_SIZE]
             bodies = []
             for s in chunk:
-                b = {k: v for k, v in s.change.data.items() if k != "group_key"}
-                gid = group_ids.get(s.change.data["group_key"])
-                if gid is None:
-                    s.status, s.error = "failed", "its security group does not exist"
+                pid = project_ids.get(s.change.system)
+                if pid is None:
+                    s.status, s.error = "failed", f"project of {s.change.system} does not exist"
                     stop.set()
                     self.audit.write(s)
                     return
+                bodies.append({"name": s.change.data["name"], "project_id": pid,
+                               "description": s.change.data["description"]})
+            def recover(bodies: list[dict[str, Any]] = bodies) -> Any:
+                """Did the lost bulk happen? (one transaction: all of it or nothing)"""
+                pids = sorted({b["project_id"] for b in bodies})
+                have = {(g["project_id"], g.get("description")): g for g in self.call(
+                    "network", "GET", "/security-groups", params={"project_id": pids},
+                    retries=0)["security_groups"]}
+                made = [have.get((b["project_id"], b["description"])) for b in bodies]
+                if all(made):
+                    return {"security_groups": made}
+                return None
+
+            try:
+                body = self.call("network", "POST", "/security-groups", recover=recover,
+                                 json={"security_groups": bodies})
+            except EngineError as exc:
+                for s in chunk:
+                    s.status, s.error = "failed", str(exc)
+                    self.audit.write(s)
+                stop.set()
+                return
+            for s, sg in zip(chunk, body["security_groups"], strict=True):
+                s.status, s.id = "done", sg["id"]
+                group_ids[s.change.data["key"]] = sg["id"]
+                self.audit.write(s)
+            defaults = [r["id"] for sg in body["security_groups"]
+                        for r in sg.get("security_group_rules") or []
+                        if r.get("description") not in desired_rule_descs]
+            try:
+                with ThreadPoolExecutor(self.concurrency) as pool:
+                    list(pool.map(lambda rid: self.call(
+                        "network", "DELETE", f"/security-group-rules/{rid}", ok=(404,)),
+                        defaults))
+            except EngineError:
+                stop.set()  # the groups exist; the next plan shows these rules as drift
+                raise
+            done += len(chunk)
+            if progress:
+                progress("groups", done, len(steps))
+
+    def _create_rules(self, steps: list[Step], group_ids: dict[str | None, str],
+                      progress: Progress | None, stop: threading.Event) -> None:
+        """Neutron bulk create: one request per group (Neutron refuses a bulk that spans
+        groups: SecurityGroupNotSingleGroupRules), BULK_SIZE rules at most, requests run
+        with bounded concurrency. A failing bulk is retried rule by rule so the report
+        says exactly which rule failed (409 "exists" counts as done)."""
+        by_group: dict[str, list[Step]] = {}
+        for s in steps:
+            by_group.setdefault(s.change.data["group_key"], []).append(s)
+        batches = [ss[i : i + BULK_SIZE] for ss in by_group.values()
+                   for i in range(0, len(ss), BULK_SIZE)]
+        done = 0
+        lock = threading.Lock()
+
+        def run(chunk: list[Step]) -> None:
+            nonlocal done
+            if stop.is_set():
+                return
+            gid = group_ids.get(chunk[0].change.data["group_key"])
+            if gid is None:
+                for s in chunk:
+                    s.status, s.error = "failed", "its security group does not exist"
+                    self.audit.write(s)
+                stop.set()
+                return
+            bodies = []
+            for s in chunk:
+                b = {k: v for k, v in s.change.data.items() if k != "group_key"}
                 b["security_group_id"] = gid
                 bodies.append({k: v for k, v in b.items() if v is not None})
             try:
@@ -526,9 +619,13 @@ class OpenStackEngine:
                         s.status, s.error = "failed", str(exc)
                         stop.set()
                     self.audit.write(s)
-            done += len(chunk)
-            if progress:
-                progress("rules", done, len(steps))
+            with lock:
+                done += len(chunk)
+                if progress:
+                    progress("rules", done, len(steps))
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            list(pool.map(run, batches))
 
     # ---------------------------------------------------------------- lock
 
@@ -592,6 +689,10 @@ class OpenStackEngine:
         self.call("identity", "PATCH", f"/projects/{lock_id}", json={"project": {
             "description": json.dumps(info, ensure_ascii=False)}})
 
+
+def _neutron_quota(q: dict[str, Any]) -> dict[str, int]:
+    return {"floating_ips": q["floatingip"], "security_groups": q["security_group"],
+            "security_group_rules": q["security_group_rule"]}
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -46,7 +46,8 @@ def cloud_env(devcloud: Any) -> Iterator[dict[str, str]]:
 class World:
     """One test's repository copy, its system name, a CLI runner and an engine to look."""
 
-    def __init__(self, tmp: Path, env: dict[str, str]):
+    def __init__(self, tmp: Path, env: dict[str, str], cloud: str = "devcloud"):
+        self.cloud = cloud
         self.system = f"{SYSTEM}-{uuid.uuid4().hex[:6]}"
         self.repo = tmp / "policies"
         shutil.copytree(POLICIES, self.repo)
@@ -65,7 +66,10 @@ class World:
 
     def cli(self, *args: str) -> Any:
         runner = CliRunner()
-        return runner.invoke(app, [args[0], str(self.repo), "--cloud", "devcloud", "--now", NOW,
+        cloud = self.cloud
+        if args and args[0] == "--cloud":  # world.cli("--cloud", NAME, "plan", ...)
+            cloud, args = args[1], args[2:]
+        return runner.invoke(app, [args[0], str(self.repo), "--cloud", cloud, "--now", NOW,
                                    *args[1:]], env=self.env)
 
     def apply(self, *extra: str) -> Any:
@@ -93,7 +97,10 @@ class World:
                                 params={"project_id": proj["id"]})["security_groups"]
 
     def managed_groups(self) -> list[dict[str, Any]]:
-        return [g for g in self.groups() if desired.MANAGED_TAG in (g.get("tags") or [])]
+        """cgcloud's groups of the project: the key marker of the description (or the
+        tags older applies wrote)."""
+        return [g for g in self.groups() if desired.group_marker(g.get("description"))
+                or desired.MANAGED_TAG in (g.get("tags") or [])]
 
     def rules_of(self, group_id: str) -> list[dict[str, Any]]:
         return self.engine.call("network", "GET", "/security-group-rules",

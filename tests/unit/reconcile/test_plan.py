@@ -41,9 +41,15 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
             a.flavors.append(plan.AFlavor(f"f{next(_ids)}", c.name, c.data["vcpus"],
                                           c.data["ram_mb"], c.data["disk_gb"], "cgcloud: x"))
         elif c.action == "create" and c.kind == "group":
+            # as the engine does: no tags, the identity is the description's key marker
             a.groups.append(AGroup(f"g{next(_ids)}", c.data["name"], proj[c.system].id,
-                                   list(c.data["tags"]), c.data["description"]))
-    gid = {plan._tag_value(g.tags, desired.GROUP_TAG): g.id for g in a.groups}
+                                   [], c.data["description"]))
+    owned = plan.managed_projects_by_id(a.projects)
+    gid = {}
+    for g in a.groups:
+        ident = plan.group_identity(g, owned)
+        if ident is not None:
+            gid.setdefault(ident[0], g.id)
     for c in p.changes:
         if c.action == "delete" and c.kind == "rule":
             a.rules = [r for r in a.rules if r.id != c.id]
@@ -202,3 +208,57 @@ def test_renderers() -> None:
             "after"} == set(doc["systems"][0]["changes"][0])
     nothing = plan.diff(desired.DesiredState(now="x"), ActualState())
     assert "No changes" in plan.render(nothing, "text")
+
+
+def _applied() -> tuple[desired.DesiredState, ActualState]:
+    state = state_at()
+    return state, simulate(plan.diff(state, ActualState()), ActualState())
+
+
+def test_untagged_group_with_the_key_marker_in_a_managed_project_is_ours() -> None:
+    """The tagging gap: a group cgcloud created whose tags never arrived (an older
+    apply's failed second call) is recognised by its description's key marker, so
+    the next plan creates no second group, and it is no longer reported as unmanaged."""
+    state, a = _applied()
+    assert all(not g.tags for g in a.groups)  # created as the engine does: no tags
+    p = plan.diff(state, a)
+    assert not p.has_changes, plan.render_text(p)
+    assert not [c for c in p.changes if c.kind == "group"]
+
+
+def test_key_marker_outside_a_managed_project_is_not_ours() -> None:
+    state, a = _applied()
+    g = a.groups[0]
+    stranger = AProject("px", "someone-else", [], "")
+    a.projects.append(stranger)
+    a.groups.append(AGroup("gx", g.name, "px", [], g.description))
+    a.rules.append(ARule("rx", "gx", "ingress", "IPv4", "tcp", 23, 23, "0.0.0.0/0"))
+    p = plan.diff(state, a)
+    assert not p.has_changes  # never touched, not even reported: not in a managed project
+    assert all(c.id != "gx" for c in p.changes)
+    key = desired.group_marker(g.description)
+    assert key and plan.group_identity(a.groups[-1], plan.managed_projects_by_id(a.projects)) \
+        is None
+
+
+def test_duplicate_group_keeps_the_one_with_rules() -> None:
+    """A create retried after a lost answer leaves two groups with one key: the plan
+    deletes the empty one, keeps the one holding the rules."""
+    state, a = _applied()
+    g = next(x for x in a.groups if any(r.group_id == x.id for r in a.rules))
+    a.groups.insert(0, AGroup("g-dup", g.name, g.project_id, [], g.description))
+    p = plan.diff(state, a)
+    changes = [(c.action, c.kind, c.id) for c in p.changes if c.action in plan.CHANGE_ACTIONS]
+    assert changes == [("delete", "group", "g-dup")]
+    assert not plan.diff(state, simulate(p, a)).has_changes
+
+
+def test_tagged_groups_of_older_applies_are_still_ours() -> None:
+    state, a = _applied()
+    owned = plan.managed_projects_by_id(a.projects)
+    system = next(iter(owned.values()))
+    a.groups = [AGroup(g.id, g.name, g.project_id,
+                       [desired.MANAGED_TAG, desired.SYSTEM_TAG + system,
+                        desired.GROUP_TAG + (desired.group_marker(g.description) or "")],
+                       "cgcloud: old description") for g in a.groups]
+    assert not plan.diff(state, a).has_changes
