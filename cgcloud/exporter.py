@@ -312,10 +312,10 @@ def _rule_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
     hr_ports = _high_risk_ports(inp.repo)
     by_pid = {t[1]: t for t in tenants.values() if t[1]}
     group_tenant: dict[str, tuple[str, str, str]] = {}
+    managed = managed_groups(actual)
     for g in actual.groups:
-        system = p._tag_value(g.tags, d.SYSTEM_TAG)
-        if p.is_managed(g.tags):
-            group_tenant[g.id] = by_pid.get(g.project_id) or ("", g.project_id, system or "")
+        if g.id in managed:
+            group_tenant[g.id] = by_pid.get(g.project_id) or ("", g.project_id, managed[g.id])
     ends = gauge("cgcloud_rule_window_end_timestamp_seconds", "When the approval window of a "
                  "live cgcloud rule ends (00:00 local after its last day), like "
                  "probe_ssl_earliest_cert_expiry; one series per form row and port.",
@@ -350,6 +350,23 @@ def _rule_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
         past.add_metric(list(series), n)
 
 
+def managed_groups(actual: p.ActualState) -> dict[str, str]:
+    """Group id → system for the groups cgcloud owns, decided as the plan decides
+    (``plan.group_identity``: key marker in the description inside a managed project,
+    or the older tags)."""
+    identity = getattr(p, "group_identity", None)
+    projects = p.managed_projects_by_id(actual.projects) if identity else {}
+    out = {}
+    for g in actual.groups:
+        if identity is not None:
+            found = identity(g, projects)
+            if found is not None:
+                out[g.id] = found[1]
+        elif p.is_managed(g.tags):
+            out[g.id] = p._tag_value(g.tags, d.SYSTEM_TAG) or ""
+    return out
+
+
 def _bastions(repo: Any) -> set[int]:
     return set(repo.zones.bastion_values) if repo is not None and repo.zones else set()
 
@@ -360,6 +377,7 @@ def _exposure_families(inp: Inputs, gauge: Gauge) -> None:
     actual = inp.view.actual
     bastions = _bastions(inp.repo)
     groups = {g.id: g for g in actual.groups}
+    ours = managed_groups(actual)
     projects = {pr.id: pr for pr in actual.projects}
     found: Counter[tuple[str, ...]] = Counter()
     for ap in actual.projects:
@@ -377,7 +395,7 @@ def _exposure_families(inp: Inputs, gauge: Gauge) -> None:
             continue
         pr = projects.get(g.project_id)
         system = (p._tag_value(pr.tags, d.SYSTEM_TAG) if pr else None) or ""
-        managed = "true" if p.is_managed(g.tags) else "false"
+        managed = "true" if g.id in ours else "false"
         for svc, specs in SERVICES.items():
             if any(_covers(rule, proto, port) for proto, port in specs):
                 found[(pr.name if pr else "", g.project_id, system, svc, managed)] += 1
