@@ -463,7 +463,10 @@ def lapsed(repo: model.Repository, projects: list[p.AProject], now: datetime) ->
         if any(a.year == year for a in apps):
             continue
         years = sorted({a.year for a in apps})
-        last = f"{years[-1]} 年度资源已于 {years[-1]}-12-31 到期" if years else "没有已批准的申请单"
+        if years and years[0] > year:
+            continue  # approved for a later year only: not lapsed, not started yet
+        past = [y for y in years if y < year]
+        last = f"{past[-1]} 年度资源已于 {past[-1]}-12-31 到期" if past else "没有已批准的申请单"
         out.append(Action("report", system, "",
                           f"配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停"))
     return out
