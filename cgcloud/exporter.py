@@ -233,9 +233,15 @@ def compute(inp: Inputs) -> list[Metric]:
     expiry = gauge("cgcloud_approval_expiry_timestamp_seconds", "When this year's approval of "
                    "the system's resources lapses (00:00 local after 31 December).", TENANT)
     wanted = {pr.system for pr in inp.state.projects} if inp.state else set()
+    e = _enforce()
+    if e is not None and hasattr(e, "lapsed") and inp.repo is not None and inp.view is not None:
+        # enforce decides (a later year's approval or a decommissioned project is not lapsed)
+        gone = {a.system for a in e.lapsed(inp.repo, inp.view.actual.projects, inp.now)}
+    else:
+        gone = {s for s, t in tenants.items() if t[1] and s not in wanted}
     for system, labels in sorted(tenants.items()):
         if labels[1]:
-            lapsed.add_metric(list(labels), 0 if system in wanted else 1)
+            lapsed.add_metric(list(labels), 1 if system in gone else 0)
         if system in wanted:
             expiry.add_metric(list(labels), year_end.timestamp())
 
