@@ -290,6 +290,10 @@ def enforce_cmd(
     audit_log: Annotated[Path | None, typer.Option(
         "--audit-log", help="JSON-lines audit log (default as for apply).")] = None,
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    textfile_path: Annotated[Path | None, typer.Option(
+        "--textfile", help="After every pass, write its result (time, success, duration, API "
+        "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
+        "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
 ) -> None:
     """Perform every time-driven action due now, and nothing else, each with its reason.
 
@@ -311,10 +315,16 @@ def enforce_cmd(
     rec_dir = records or default_records_dir()
 
     def one(when: datetime) -> PassResult:
-        result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
-        sys.stdout.write(render(result, output.value, cloud))
-        sys.stdout.flush()
-        return result
+        started, t0 = time.time(), time.monotonic()
+        result: PassResult | None = None
+        try:
+            result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
+            sys.stdout.write(render(result, output.value, cloud))
+            sys.stdout.flush()
+            return result
+        finally:
+            if textfile_path is not None:
+                _record_pass(textfile_path, cloud, result, started, time.monotonic() - t0)
 
     if not watch:
         try:
@@ -367,6 +377,25 @@ def enforce_cmd(
         except Exception as exc:  # noqa: BLE001
             _err(f"警告: 释放 watch 租约失败（将在到期后失效）: {exc}")
     _err("enforce --watch: 已停止")
+
+
+def _record_pass(
+    path: Path, cloud: str, result: PassResult | None, started: float, seconds: float
+) -> None:
+    """One pass as a textfile run: failed when it raised, an action failed, or deletions
+    were refused by --max-deletes."""
+    from cgcloud import textfile
+
+    if result is None:
+        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1, exit_code=1)
+    else:
+        code = 1 if result.failed else EXIT_DELETE_GUARD if result.blocked else 0
+        run = textfile.RunResult(
+            "enforce", cloud, code == 0, started, seconds,
+            requests=result.requests, errors=len(result.failed),
+            changes={"done": len(result.done), "failed": len(result.failed)}, exit_code=code,
+        )
+    textfile.write_run(path, run)
 
 
 def upcoming_cmd(

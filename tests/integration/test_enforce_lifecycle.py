@@ -182,14 +182,20 @@ def test_high_risk_rule_opens_on_its_first_day_and_is_gone_the_day_after_its_las
     steps = ["2027-01-09T10:00", "2027-01-09T23:59:59", "2027-01-10T00:00:00",
              "2027-01-15T10:00", "2027-01-20T23:59:59", "2027-01-21T00:00:00",
              "2027-01-22T10:00"]
+    prom = site.records.parent / "cgcloud-enforce.prom"
     for now in steps:
-        r = site.enforce(now)
+        r = site.enforce(now, "--textfile", str(prom))
         assert r.exit_code == 0, r.output
         seen[now] = any(d.endswith(high) for d in site.rule_descriptions(site.new))
         if now == "2027-01-10T00:00:00":
             assert "开放 WL-2026-0031 第7行 TCP22 (高危端口使用期 2027-01-10 至 2027-01-20)" in r.stdout
         if now == "2027-01-21T00:00:00":
             assert "关闭 WL-2026-0031 第10行 TCP3306 (高危端口使用期已于 2027-01-20 结束)" in r.stdout
+            run = _textfile_values(prom)  # what node-exporter's textfile collector would read
+            assert run["cgcloud_last_run_success"] == 1.0
+            assert run["cgcloud_last_run_api_requests"] > 0
+            closed = r.stdout.count("关闭 ")
+            assert closed >= 1 and run['cgcloud_last_run_changes{result="done"}'] == closed
         if now in ("2027-01-15T10:00", "2027-01-22T10:00"):
             assert "nothing due" in r.stdout, r.stdout  # a second pass is a no-op
     assert seen == {
@@ -319,3 +325,18 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
     plan = json.loads(r.stdout)
     assert not [c for s in plan["systems"] for c in s["changes"]
                 if c["system"] == site.old and c["action"] in ("create", "update")]
+
+
+def _textfile_values(path: Any) -> dict[str, float]:
+    """The enforce run's samples, keyed by name (plus the result label for changes)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, float] = {}
+    for fam in text_string_to_metric_families(path.read_text(encoding="utf-8")):
+        for sample in fam.samples:
+            assert sample.labels["command"] == "enforce"
+            key = sample.name
+            if "result" in sample.labels:
+                key += f'{{result="{sample.labels["result"]}"}}'
+            out[key] = sample.value
+    return out
