@@ -166,6 +166,7 @@ class OpenStackEngine:
         self.concurrency = max(1, concurrency)
         self.retries = retries
         self.backoff = backoff
+        self.bulk_size = BULK_SIZE  # 1 = one create per request (benchmarks compare)
         self._count_lock = threading.Lock()
         self.requests = 0
         self._wrap_session()
@@ -500,7 +501,7 @@ class OpenStackEngine:
                                 desired_rule_descs, progress, stop)
         self._map(delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
         if not stop.is_set():
-            self._create_rules(phase("rule", "create"), group_ids, progress, stop)
+            self._create_rules(phase("rule", "create"), group_ids, project_ids, progress, stop)
         self._map(binding_step, phase("binding", "update"), progress, "bindings", stop)
         self._map(delete_step, phase("group", "delete"), progress, "group deletes", stop)
         lowering = [s for s in quotas if s.status == "done"]
@@ -517,10 +518,10 @@ class OpenStackEngine:
         no second tagging call that could fail and leave an unrecognisable group.
         Neutron's default rules in a new group (if the cloud adds any) are removed."""
         done = 0
-        for i in range(0, len(steps), BULK_SIZE):
+        for i in range(0, len(steps), self.bulk_size):
             if stop.is_set():
                 return
-            chunk = steps[i : i + BULK_SIZE]
+            chunk = steps[i : i + self.bulk_size]
             bodies = []
             for s in chunk:
                 pid = project_ids.get(s.change.system)
@@ -571,7 +572,8 @@ class OpenStackEngine:
                 progress("groups", done, len(steps))
 
     def _create_rules(self, steps: list[Step], group_ids: dict[str | None, str],
-                      progress: Progress | None, stop: threading.Event) -> None:
+                      project_ids: dict[str | None, str], progress: Progress | None,
+                      stop: threading.Event) -> None:
         """Neutron bulk create: one request per group (Neutron refuses a bulk that spans
         groups: SecurityGroupNotSingleGroupRules), BULK_SIZE rules at most, requests run
         with bounded concurrency. A failing bulk is retried rule by rule so the report
@@ -579,8 +581,8 @@ class OpenStackEngine:
         by_group: dict[str, list[Step]] = {}
         for s in steps:
             by_group.setdefault(s.change.data["group_key"], []).append(s)
-        batches = [ss[i : i + BULK_SIZE] for ss in by_group.values()
-                   for i in range(0, len(ss), BULK_SIZE)]
+        batches = [ss[i : i + self.bulk_size] for ss in by_group.values()
+                   for i in range(0, len(ss), self.bulk_size)]
         done = 0
         lock = threading.Lock()
 
@@ -599,6 +601,9 @@ class OpenStackEngine:
             for s in chunk:
                 b = {k: v for k, v in s.change.data.items() if k != "group_key"}
                 b["security_group_id"] = gid
+                # the group's project, not the caller's: a rule counts against the quota
+                # of the project it belongs to (default: the admin's)
+                b["project_id"] = project_ids.get(s.change.system)
                 bodies.append({k: v for k, v in b.items() if v is not None})
             try:
                 body = self.call("network", "POST", "/security-group-rules",
@@ -613,6 +618,12 @@ class OpenStackEngine:
                     try:
                         made = self.call("network", "POST", "/security-group-rules",
                                          json={"security_group_rule": one}, ok=(409,))
+                        if "security_group_rule" not in (made or {}):
+                            # 409 is both "exists" (done) and OverQuota (not done)
+                            err = json.dumps(made, ensure_ascii=False)
+                            if "SecurityGroupRuleExists" not in err:
+                                raise EngineError(f"POST network /security-group-rules: "
+                                                  f"HTTP 409: {_short(err)}")
                         s.status = "done"
                         s.id = (made or {}).get("security_group_rule", {}).get("id")
                     except EngineError as exc:

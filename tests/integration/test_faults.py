@@ -59,6 +59,9 @@ def _converged(world: World) -> None:
     assert sorted(g["name"] for g in groups) == sorted(g.name for g in want.groups)  # no dups
     descs = sorted(x["description"] for g in groups for x in world.rules_of(g["id"]))
     assert descs == sorted(r.description for r in want.rules if not r.remote_placeholder)
+    # rules belong to the system's project (its rule quota), not to the caller's
+    pid = world.project()["id"]  # type: ignore[index]
+    assert {x["project_id"] for g in groups for x in world.rules_of(g["id"])} == {pid}
 
 
 def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultProxy) -> None:
