@@ -297,7 +297,7 @@ def _marked(meta_or_tags: dict[str, str] | list[str], notice_id: str) -> bool:
     return tag(SHUTDOWN_KEY, notice_id) in meta_or_tags
 
 
-def _poweroff_of(meta_or_tags: dict[str, str] | list[str]) -> datetime | None:
+def poweroff_of(meta_or_tags: dict[str, str] | list[str]) -> datetime | None:
     raw = (meta_or_tags.get(POWEROFF_KEY) if isinstance(meta_or_tags, dict)
            else tag_value(meta_or_tags, POWEROFF_KEY))
     if not raw:
@@ -381,7 +381,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
         for s in sorted(hosts, key=lambda s: (s.ips, s.name)):
             vols, ports, fips = _attached(inv, s)
             ip = s.ips[0] if s.ips else s.name
-            recorded = _poweroff_of(s.metadata)
+            recorded = poweroff_of(s.metadata)
             if recorded is None:
                 verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
                 out.append(Action("poweroff", n.system, n.id,
@@ -412,12 +412,12 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
         server_ids = {s.id for s in inv.servers}
         lv = [v for v in inv.volumes if _marked(v.metadata, n.id)
               and not set(v.server_ids) & server_ids
-              and (t := _poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
+              and (t := poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
         lp = [x for x in inv.ports if _marked(x.tags, n.id) and x.device_id not in server_ids
-              and (t := _poweroff_of(x.tags)) is not None and now >= delete_due(t)]
+              and (t := poweroff_of(x.tags)) is not None and now >= delete_due(t)]
         lf = [f for f in inv.floating_ips if _marked(f.tags, n.id)
               and (f.port_id in {x.id for x in lp} or f.port_id is None)
-              and (t := _poweroff_of(f.tags)) is not None and now >= delete_due(t)]
+              and (t := poweroff_of(f.tags)) is not None and now >= delete_due(t)]
         if lv or lp or lf:
             out.append(Action("delete", n.system, n.id,
                               f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
@@ -574,7 +574,7 @@ def marks(inv: Inventory) -> dict[str, list[tuple[str, datetime]]]:
     """notice id → [(host, recorded power-off)] from the servers' metadata."""
     out: dict[str, list[tuple[str, datetime]]] = {}
     for s in inv.servers:
-        nid, t = s.metadata.get(SHUTDOWN_KEY), _poweroff_of(s.metadata)
+        nid, t = s.metadata.get(SHUTDOWN_KEY), poweroff_of(s.metadata)
         if nid and t:
             out.setdefault(nid, []).append((s.ips[0] if s.ips else s.name, t))
     return out

@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from cgcloud import __version__, clock
+from cgcloud import __version__, clock, enforce
 from cgcloud import desired as d
 from cgcloud import plan as p
 
@@ -45,12 +45,8 @@ TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus 
 GIB = 1024**3
 MIB = 1024**2
 SERVICES = {"ssh": [("tcp", 22)], "rdp": [("tcp", 3389), ("udp", 3389)]}
-# enforce's marks on a server (Nova metadata; cgcloud/enforce.py owns them — used when importable)
-SHUTDOWN_KEY = "cgcloud:shutdown"
-POWEROFF_KEY = "cgcloud:poweroff"
 DECOMMISSION_STAGES = ("scheduled", "awaiting_confirmation", "power_off_due", "powered_off",
                        "deletion_due", "reclaimed")
-KEEP_DAYS = 7
 
 
 # --------------------------------------------------------------------------- cloud view
@@ -233,10 +229,9 @@ def compute(inp: Inputs) -> list[Metric]:
     expiry = gauge("cgcloud_approval_expiry_timestamp_seconds", "When this year's approval of "
                    "the system's resources lapses (00:00 local after 31 December).", TENANT)
     wanted = {pr.system for pr in inp.state.projects} if inp.state else set()
-    e = _enforce()
-    if e is not None and hasattr(e, "lapsed") and inp.repo is not None and inp.view is not None:
+    if inp.repo is not None and inp.view is not None:
         # enforce decides (a later year's approval or a decommissioned project is not lapsed)
-        gone = {a.system for a in e.lapsed(inp.repo, inp.view.actual.projects, inp.now)}
+        gone = {a.system for a in enforce.lapsed(inp.repo, inp.view.actual.projects, inp.now)}
     else:
         gone = {s for s, t in tenants.items() if t[1] and s not in wanted}
     for system, labels in sorted(tenants.items()):
@@ -480,33 +475,14 @@ class Decommission:
     hosts_running: int
 
 
-def _enforce() -> Any:
-    """cgcloud.enforce when present: its pure functions decide, so both agree."""
-    try:
-        from cgcloud import enforce
-    except ImportError:  # pragma: no cover - enforce ships with cgcloud
-        return None
-    return enforce
-
-
 def power_off_time(server: Server) -> datetime | None:
     """The power-off time enforce recorded on the server (metadata ``cgcloud:poweroff``)."""
-    e = _enforce()
-    raw = server.metadata.get(e.POWEROFF_KEY if e else POWEROFF_KEY)
-    if not raw:
-        return None
-    try:
-        return clock.now_local(raw)
-    except clock.ClockError:
-        return None
+    return enforce.poweroff_of(server.metadata)
 
 
 def deletion_due(poweroff: datetime) -> datetime:
-    """Seven full local days after the recorded power-off (enforce.delete_due)."""
-    e = _enforce()
-    if e is not None and hasattr(e, "delete_due"):
-        return e.delete_due(poweroff)  # type: ignore[no-any-return]
-    return clock.start_of(clock.today(poweroff) + timedelta(days=KEEP_DAYS + 1))
+    """Seven full local days after the recorded power-off: enforce's own clock."""
+    return enforce.delete_due(poweroff)
 
 
 def decommissions(inp: Inputs) -> list[Decommission]:
