@@ -2,7 +2,7 @@
 
     flock /tmp/cgcloud-devcloud.lock python benchmarks/reconcile_bench.py
     flock /tmp/cgcloud-devcloud.lock python benchmarks/reconcile_bench.py --systems 100 --rows 5000 \\
-        --naive-systems 10
+        --naive-systems 20
 
 1. Generates a synthetic repository (benchmarks/generate.py) and compiles it at
    --now (inside the generated windows: the rows run 2026-12-01 …, high-risk rows
@@ -12,6 +12,8 @@
    one-GET-per-resource refresh of the same state would make (one GET per
    project, per quota set (Nova, Cinder, Neutron), per flavor, per group, per rule,
    per bound port) — the baseline of the 1 % target.
+3b. --enforce N (default 3): N no-op `cgcloud enforce` passes on that state, each a
+   whole process (enforce_bench.py; issue 5).
 4. Side by side on a smaller repository (--naive-systems): the same first apply
    with one create per request, sequentially (what a naive engine does), and
    with the engine as shipped.
@@ -22,6 +24,7 @@ the end. The devcloud is shared: always run under the flock.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -122,7 +125,10 @@ def main() -> None:
     ap.add_argument("--naive-systems", type=int, default=10,
                     help="systems of the side-by-side comparison (0: skip)")
     ap.add_argument("--now", default="2026-12-10T10:00+08:00")
+    ap.add_argument("--enforce", type=int, default=3,
+                    help="no-op `cgcloud enforce` passes on the applied state (enforce_bench.py)")
     args = ap.parse_args()
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.monotonic()
         state = compile_repo(Path(tmp) / "big", args.rows, args.systems, args.now)
@@ -143,6 +149,12 @@ def main() -> None:
                       f"{n['baseline']} (= 4 × {n['projects']} projects + {n['flavors']} "
                       f"flavors + {n['groups']} groups + {n['rules']} rules + {n['ports']} "
                       f"ports) → {pct:.2f} %")
+            if args.enforce:
+                sys.path.insert(0, str(HERE))
+                import enforce_bench
+
+                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                    args.cloud, Path(tmp) / "big", args.now, args.enforce))
         finally:
             print(f"cleanup: {cleanup(args.cloud, state):.1f} s")
         if args.naive_systems:
@@ -158,6 +170,7 @@ def main() -> None:
                           "phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items()))
                 finally:
                     cleanup(args.cloud, small)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
