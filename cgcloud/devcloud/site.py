@@ -7,7 +7,7 @@
   other non-internal zone that is a `default_egress` target;
 - a router with SNAT per `default_egress` pair (internal zone -> external zone);
 - bastion hosts as ports `bastion-<zone>` at their addresses (full: plus a server);
-- flavors and a tiny image (full).
+- flavors, the volume types of the forms' storage tiers and a tiny image (full).
 Everything is tagged `cgcloud-devcloud` (flavors: in their description).
 
 Why PyYAML and not cgcloud.loader: the devcloud must not depend on the
@@ -29,6 +29,7 @@ PUBLIC_POOL_CIDR = "203.0.113.0/24"  # RFC 5737 TEST-NET-3: never routed anywher
 PUBLIC_IDS = {"public"}
 PUBLIC_NAMES = {"互联网公网"}
 BACKBONE_NAMES = {"政务外网骨干网"}
+VOLUME_TYPES = ("standard", "high-speed")  # ResourceApplication volume tiers (schema enum)
 IMAGE_NAME = "cgcloud-tiny"
 FLAVORS = (  # name, vcpus, ram MB, disk GB
     ("cg.small", 1, 1024, 1),
@@ -231,6 +232,10 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
         if cp.find_flavor(name) is None:
             cp.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=True,
                              description=TAG)
+    existing = {t.name for t in conn.block_storage.types()}
+    for name in VOLUME_TYPES:  # the forms' storage tiers, so per-tier Cinder quotas land
+        if name not in existing:
+            conn.block_storage.create_type(name=name, description=TAG)
     image = conn.image.find_image(IMAGE_NAME)
     if image is None:
         image = conn.image.create_image(
@@ -245,5 +250,6 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
                 networks=[{"port": ports[b.name].id}], tags=[TAG, "bastion"]))
     for s in servers:
         cp.wait_for_server(s, status="ACTIVE", wait=120, interval=0.5)
-    say(f"site: {len(FLAVORS)} flavors, image {IMAGE_NAME}, {len(plan.bastions)} bastion servers")
+    say(f"site: {len(FLAVORS)} flavors, volume types {'/'.join(VOLUME_TYPES)}, "
+        f"image {IMAGE_NAME}, {len(plan.bastions)} bastion servers")
     return plan

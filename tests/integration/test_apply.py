@@ -165,6 +165,10 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     q = want.projects[0].quotas
     assert (quotas["instances"], quotas["cores"], quotas["ram_mb"]) == (5, 64, 160 * 1024)
     assert quotas["gigabytes"] == q.gigabytes
+    # the devcloud has a volume type per storage tier: each tier gets its own quota
+    assert q.gigabytes_by_tier, "the example repository grants volumes"
+    for tier, gb in q.gigabytes_by_tier.items():
+        assert quotas[f"gigabytes_{tier}"] == gb, tier
     assert (quotas["floating_ips"], quotas["security_groups"],
             quotas["security_group_rules"]) == (2, q.security_groups, q.security_group_rules)
     flavors = world.engine.call("compute", "GET", "/flavors/detail")["flavors"]
