@@ -111,7 +111,8 @@ def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_delet
         raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
     result = PassResult(now=when, repo=repo)
     try:
-        actual = engine.read(state)
+        # Nova/Cinder quotas are apply's; a decommission reads the due systems' own
+        actual = engine.read(state, quota_services=("network",))
         full = planner.diff(state, actual, cloud=engine.cloud)
         rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
         inv = read_inventory(engine, actual, enforce.due_systems(repo, when))
@@ -423,7 +424,7 @@ def upcoming_cmd(
     if cloud:
         engine = _engine(cloud)
         try:
-            actual = engine.read(None)
+            actual = engine.read(None, quota_services=())
             found = enforce.marks(read_inventory(engine, actual, set()))
         except Exception as exc:  # noqa: BLE001
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")

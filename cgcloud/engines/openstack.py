@@ -303,8 +303,15 @@ class OpenStackEngine:
                 continue
         return out
 
-    def read(self, state: d.DesiredState | None = None) -> p.ActualState:
-        """Actual state: one paginated list per resource type, plus quotas per managed project."""
+    def read(self, state: d.DesiredState | None = None,
+             quota_services: tuple[str, ...] = ("compute", "volume", "network")) -> p.ActualState:
+        """Actual state: one paginated list per resource type, plus quotas per managed project.
+
+        Rules come embedded in the group list (``fields=security_group_rules``): Neutron
+        builds them from the group it has already loaded, ~1 ms per rule cheaper than its
+        rule list API (benchmarks/README.md). Nova and Cinder quotas have no list API: their
+        per-project GETs run on other services, concurrently with the Neutron lists.
+        ``quota_services``: whose quotas to read (enforce only needs Neutron's)."""
         start = self.requests
         services = self.services()
         a = p.ActualState(services=services)
@@ -314,27 +321,20 @@ class OpenStackEngine:
                 continue
             a.projects.append(p.AProject(x["id"], x["name"], list(x.get("tags") or []),
                                          x.get("description") or "", x.get("domain_id", "")))
-        for x in self._pages("security-groups",
-                             {"fields": ["id", "name", "project_id", "tags", "description"]}):
-            a.groups.append(p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
-                                     list(x.get("tags") or []), x.get("description") or ""))
-        owned = p.managed_projects_by_id(a.projects)
-        managed_ids = {g.id for g in a.groups if p.group_identity(g, owned) is not None}
-        for x in self._pages("security-group-rules"):
-            if x["security_group_id"] not in managed_ids:
-                continue  # rules of unmanaged groups are never changed: not kept
-            a.rules.append(p.ARule(
-                x["id"], x["security_group_id"], x["direction"], x.get("ethertype", "IPv4"),
-                x.get("protocol"), x.get("port_range_min"), x.get("port_range_max"),
-                x.get("remote_ip_prefix"), x.get("remote_group_id"), x.get("description") or ""))
-        for x in self._pages("ports", {"fields": ["id", "project_id", "fixed_ips",
-                                                  "security_groups", "tags", "device_owner",
-                                                  "name"]}):
-            a.ports.append(p.APort(
-                x["id"], x.get("project_id", ""),
-                [ip["ip_address"] for ip in x.get("fixed_ips") or []],
-                list(x.get("security_groups") or []), list(x.get("tags") or []),
-                x.get("device_owner") or "", x.get("name") or ""))
+        systems = {x.system for x in state.projects} if state else set()
+        wanted = [proj.id for proj in a.projects
+                  if p.is_managed(proj.tags)
+                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)]
+        per_project: list[str] = [s for s in ("compute", "volume")
+                                  if s in services and s in quota_services]
+        with ThreadPoolExecutor(1) as background:
+            pending = background.submit(self.read_all_quotas, wanted, per_project)
+            try:
+                self._read_network(a, "network" in quota_services, wanted)
+            finally:
+                per_project_quotas = pending.result()
+        for pid, values in per_project_quotas.items():
+            a.quotas.setdefault(pid, {}).update(values)
         if "compute" in services:
             body = self.call("compute", "GET", "/flavors/detail",
                              params={"is_public": "None"}, microversion="2.55")
@@ -344,13 +344,37 @@ class OpenStackEngine:
         if "volume" in services:
             body = self.call("volume", "GET", "/types")
             a.volume_types = [t["name"] for t in body.get("volume_types", [])]
-        systems = {x.system for x in state.projects} if state else set()
-        wanted = [proj.id for proj in a.projects
-                  if p.is_managed(proj.tags)
-                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)]
-        a.quotas = self.read_all_quotas(wanted, services)
         a.requests = self.requests - start
         return a
+
+    def _read_network(self, a: p.ActualState, quotas: bool, project_ids: list[str]) -> None:
+        """Groups with their rules, ports, and (``quotas``) the Neutron quotas of ``project_ids``."""
+        owned = p.managed_projects_by_id(a.projects)
+        for x in self._pages("security-groups",
+                             {"fields": ["id", "name", "project_id", "tags", "description",
+                                         "security_group_rules"]}):
+            g = p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
+                         list(x.get("tags") or []), x.get("description") or "")
+            a.groups.append(g)
+            if p.group_identity(g, owned) is None:
+                continue  # rules of unmanaged groups are never changed: not kept
+            for r in x.get("security_group_rules") or []:
+                a.rules.append(p.ARule(
+                    r["id"], g.id, r["direction"], r.get("ethertype", "IPv4"),
+                    r.get("protocol"), r.get("port_range_min"), r.get("port_range_max"),
+                    r.get("remote_ip_prefix"), r.get("remote_group_id"),
+                    r.get("description") or ""))
+        for x in self._pages("ports", {"fields": ["id", "project_id", "fixed_ips",
+                                                  "security_groups", "tags", "device_owner",
+                                                  "name"]}):
+            a.ports.append(p.APort(
+                x["id"], x.get("project_id", ""),
+                [ip["ip_address"] for ip in x.get("fixed_ips") or []],
+                list(x.get("security_groups") or []), list(x.get("tags") or []),
+                x.get("device_owner") or "", x.get("name") or ""))
+        if quotas and "network" in a.services:
+            for pid, values in self.read_all_quotas(project_ids, ["network"]).items():
+                a.quotas.setdefault(pid, {}).update(values)
 
     def read_all_quotas(self, project_ids: list[str], services: list[str]) -> dict[str, dict[str, int]]:
         """Quotas of many projects: Neutron's in one list call (projects absent from it

@@ -70,7 +70,7 @@ def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultPr
     and the cloud equals the forms."""
     faults = [
         proxy.add(Fault("status", method="GET", path="/security-groups", times=2)),
-        proxy.add(Fault("reset", method="GET", path="/security-group-rules", times=1)),
+        proxy.add(Fault("reset", method="GET", path="/ports", times=1)),
         proxy.add(Fault("status", method="PUT", path="/quotas/", status=502, times=1)),
         proxy.add(Fault("reset", method="POST", path=r"/security-groups$", times=2)),
         proxy.add(Fault("status", method="POST", path=r"/security-group-rules$", times=3)),
