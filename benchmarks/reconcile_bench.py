@@ -127,6 +127,10 @@ def main() -> None:
     ap.add_argument("--now", default="2026-12-10T10:00+08:00")
     ap.add_argument("--enforce", type=int, default=3,
                     help="no-op `cgcloud enforce` passes on the applied state (enforce_bench.py)")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the applied state in the cloud (measure again with --reuse)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="the state of an earlier --keep run is there: no first apply")
     args = ap.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,11 +140,12 @@ def main() -> None:
               f"projects, {len(state.groups)} groups, {len(state.rules)} rules, "
               f"{len(state.flavors)} flavors (validate+compile {time.monotonic() - t0:.1f} s)")
         try:
-            a = apply(args.cloud, state)
-            print(f"first apply: {a['seconds']:.1f} s, {a['requests']} requests "
-                  f"({a['changes']} changes: {a['groups']} groups, {a['rules']} rules; "
-                  f"read {a['read_requests']} requests); phases: "
-                  + ", ".join(f"{k} {v:.1f} s" for k, v in a["phases"].items()))
+            a = apply(args.cloud, state) if not args.reuse else None
+            if a is not None:
+                print(f"first apply: {a['seconds']:.1f} s, {a['requests']} requests "
+                      f"({a['changes']} changes: {a['groups']} groups, {a['rules']} rules; "
+                      f"read {a['read_requests']} requests); phases: "
+                      + ", ".join(f"{k} {v:.1f} s" for k, v in a["phases"].items()))
             for i in range(3):
                 n = noop_plan(args.cloud, state)
                 pct = 100.0 * n["requests"] / n["baseline"]
@@ -156,7 +161,8 @@ def main() -> None:
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
         finally:
-            print(f"cleanup: {cleanup(args.cloud, state):.1f} s")
+            if not args.keep:
+                print(f"cleanup: {cleanup(args.cloud, state):.1f} s")
         if args.naive_systems:
             rows = args.rows * args.naive_systems // args.systems
             small = compile_repo(Path(tmp) / "small", rows, args.naive_systems, args.now)

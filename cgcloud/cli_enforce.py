@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -99,23 +100,30 @@ def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_delet
     """One enforce pass under the apply lock: read, decide (pure), act, record."""
     from cgcloud import desired, enforce
     from cgcloud import plan as planner
-    from cgcloud.engines.decommission import Decommissioner, read_inventory
+    from cgcloud.engines.decommission import Decommissioner, list_servers, read_inventory
     from cgcloud.engines.openstack import LockHeld
 
     t0, r0 = time.monotonic(), engine.requests
-    repo = _load(paths, when)
-    state = desired.compile(repo, when)
     try:
         engine.acquire_lock()
     except LockHeld as exc:
         raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
-    result = PassResult(now=when, repo=repo)
     try:
-        # Nova/Cinder quotas are apply's; a decommission reads the due systems' own
-        actual = engine.read(state, quota_services=("network",))
+        # The read mostly waits on Neutron; validating meanwhile overlaps the two. The read
+        # changes nothing, so an invalid repository still stops the pass before any action.
+        # Nova/Cinder quotas and flavors are apply's; a decommission reads the due systems' own.
+        with ThreadPoolExecutor(2) as background:
+            reading = background.submit(engine.read, None, network_only=True)
+            listing = (background.submit(list_servers, engine)
+                       if "compute" in engine.services() else None)
+            repo = _load(paths, when)
+            state = desired.compile(repo, when)
+            actual = reading.result()
+            servers = listing.result() if listing is not None else None
+        result = PassResult(now=when, repo=repo)
         full = planner.diff(state, actual, cloud=engine.cloud)
         rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
-        inv = read_inventory(engine, actual, enforce.due_systems(repo, when))
+        inv = read_inventory(engine, actual, enforce.due_systems(repo, when), servers)
         decom = enforce.decommission_actions(repo, inv, when)
         result.marks = enforce.marks(inv)
         result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
@@ -424,7 +432,7 @@ def upcoming_cmd(
     if cloud:
         engine = _engine(cloud)
         try:
-            actual = engine.read(None, quota_services=())
+            actual = engine.read(None, network_only=True)
             found = enforce.marks(read_inventory(engine, actual, set()))
         except Exception as exc:  # noqa: BLE001
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")

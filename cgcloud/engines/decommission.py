@@ -24,26 +24,32 @@ NETWORK_QUOTAS = ("floatingip", "port", "security_group", "security_group_rule",
                   "subnet", "router")
 
 
-def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
-                   systems: set[str]) -> e.Inventory:
-    """Servers of every managed project (one paginated list, to find marks anywhere);
-    volumes, ports and floating IPs only of the projects of ``systems`` and of
-    projects holding marked servers (a fixed number of list calls)."""
-    inv = e.Inventory(projects=list(actual.projects), groups=list(actual.groups))
-    managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
-    if not managed or "compute" not in actual.services:
-        return inv
+def list_servers(engine: OpenStackEngine) -> list[e.Server]:
+    """Every server of every project (one paginated Nova list)."""
+    out: list[e.Server] = []
     q: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
     while True:
         body = engine.call("compute", "GET", "/servers/detail", params=q,
                            microversion=NOVA_MICROVERSION)
         items = body.get("servers", [])
-        for x in items:
-            if x.get("tenant_id") in managed:
-                inv.servers.append(_server(x))
+        out.extend(_server(x) for x in items)
         if len(items) < q["limit"]:
-            break
+            return out
         q = {**q, "marker": items[-1]["id"]}
+
+
+def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
+                   systems: set[str], servers: list[e.Server] | None = None) -> e.Inventory:
+    """Servers of every managed project (one paginated list, to find marks anywhere);
+    volumes, ports and floating IPs only of the projects of ``systems`` and of
+    projects holding marked servers (a fixed number of list calls). ``servers``: the
+    list_servers() result when the caller fetched it already (concurrently)."""
+    inv = e.Inventory(projects=list(actual.projects), groups=list(actual.groups))
+    managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
+    if not managed or "compute" not in actual.services:
+        return inv
+    everyone = servers if servers is not None else list_servers(engine)
+    inv.servers = [s for s in everyone if s.project_id in managed]
     wanted = {pid for pid, proj in managed.items()
               if p._tag_value(proj.tags, d.SYSTEM_TAG) in systems}
     wanted |= {s.project_id for s in inv.servers if e.SHUTDOWN_KEY in s.metadata}

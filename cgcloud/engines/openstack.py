@@ -27,7 +27,7 @@ from cgcloud import desired as d
 from cgcloud import plan as p
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
-PAGE_SIZE = 1000
+PAGE_SIZE = 5000
 BULK_SIZE = 250
 LOCK_NAME = "cgcloud-lock"
 LOCK_TAG = "cgcloud:lock"
@@ -303,15 +303,16 @@ class OpenStackEngine:
                 continue
         return out
 
-    def read(self, state: d.DesiredState | None = None,
-             quota_services: tuple[str, ...] = ("compute", "volume", "network")) -> p.ActualState:
+    def read(self, state: d.DesiredState | None = None, *,
+             network_only: bool = False) -> p.ActualState:
         """Actual state: one paginated list per resource type, plus quotas per managed project.
 
         Rules come embedded in the group list (``fields=security_group_rules``): Neutron
         builds them from the group it has already loaded, ~1 ms per rule cheaper than its
         rule list API (benchmarks/README.md). Nova and Cinder quotas have no list API: their
         per-project GETs run on other services, concurrently with the Neutron lists.
-        ``quota_services``: whose quotas to read (enforce only needs Neutron's)."""
+        ``network_only``: Neutron's state and quotas only, no Nova/Cinder quotas, flavors or
+        volume types (enforce acts on rules and groups; what it leaves out is apply's)."""
         start = self.requests
         services = self.services()
         a = p.ActualState(services=services)
@@ -325,30 +326,30 @@ class OpenStackEngine:
         wanted = [proj.id for proj in a.projects
                   if p.is_managed(proj.tags)
                   and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)]
-        per_project: list[str] = [s for s in ("compute", "volume")
-                                  if s in services and s in quota_services]
+        per_project: list[str] = [] if network_only else [
+            s for s in ("compute", "volume") if s in services]
         with ThreadPoolExecutor(1) as background:
             pending = background.submit(self.read_all_quotas, wanted, per_project)
             try:
-                self._read_network(a, "network" in quota_services, wanted)
+                self._read_network(a, wanted)
             finally:
                 per_project_quotas = pending.result()
         for pid, values in per_project_quotas.items():
             a.quotas.setdefault(pid, {}).update(values)
-        if "compute" in services:
+        if "compute" in services and not network_only:
             body = self.call("compute", "GET", "/flavors/detail",
                              params={"is_public": "None"}, microversion="2.55")
             for x in body.get("flavors", []):
                 a.flavors.append(p.AFlavor(x["id"], x["name"], int(x["vcpus"]), int(x["ram"]),
                                            int(x["disk"]), x.get("description") or ""))
-        if "volume" in services:
+        if "volume" in services and not network_only:
             body = self.call("volume", "GET", "/types")
             a.volume_types = [t["name"] for t in body.get("volume_types", [])]
         a.requests = self.requests - start
         return a
 
-    def _read_network(self, a: p.ActualState, quotas: bool, project_ids: list[str]) -> None:
-        """Groups with their rules, ports, and (``quotas``) the Neutron quotas of ``project_ids``."""
+    def _read_network(self, a: p.ActualState, project_ids: list[str]) -> None:
+        """Groups with their rules, ports, and the Neutron quotas of ``project_ids``."""
         owned = p.managed_projects_by_id(a.projects)
         for x in self._pages("security-groups",
                              {"fields": ["id", "name", "project_id", "tags", "description",
@@ -372,7 +373,7 @@ class OpenStackEngine:
                 [ip["ip_address"] for ip in x.get("fixed_ips") or []],
                 list(x.get("security_groups") or []), list(x.get("tags") or []),
                 x.get("device_owner") or "", x.get("name") or ""))
-        if quotas and "network" in a.services:
+        if "network" in a.services:
             for pid, values in self.read_all_quotas(project_ids, ["network"]).items():
                 a.quotas.setdefault(pid, {}).update(values)
 

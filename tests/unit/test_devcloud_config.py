@@ -58,7 +58,26 @@ def test_databases_sqlite_vs_postgres(tmp_path: Path) -> None:
         "placement.conf"]
     minimal = render_configs(Layout(tmp_path), "minimal", "pw")
     assert {p.name for p in minimal} == {"keystone.conf", "neutron.conf", "ml2_conf.ini",
-                                         "clouds.yaml"}
+                                         "clouds.yaml", "policy.yaml", "00-defaults.yaml"}
+
+
+def test_settings_that_keep_the_devcloud_fast(tmp_path: Path) -> None:
+    """Keystone caches (Nova's quota GET asks Keystone for the project: 128 → 16 ms), and
+    Neutron's policy files exist where its config says (else oslo.policy searches the
+    config dirs on every check). benchmarks/README.md has the measurements."""
+    files = render_configs(Layout(tmp_path), "minimal", "pw")
+    by_name = {p.name: t for p, t in files.items()}
+    ks = configparser.ConfigParser(interpolation=None, strict=False)
+    ks.read_string(by_name["keystone.conf"])
+    assert ks.getboolean("cache", "enabled") and ks.get("cache", "backend")
+    neutron = configparser.ConfigParser(interpolation=None, strict=False)
+    neutron.read_string(by_name["neutron.conf"])
+    policy_file = Path(neutron.get("oslo_policy", "policy_file"))
+    policy_dir = Path(neutron.get("oslo_policy", "policy_dirs"))
+    assert policy_file.is_absolute() and policy_file in files
+    assert policy_dir.is_absolute() and any(p.parent == policy_dir for p in files)
+    assert all(files[p].strip().endswith("{}") for p in files if p.suffix == ".yaml"
+               and "neutron" in p.parts)
 
 
 def test_neutron_needs_no_rabbitmq_and_binds_every_port(tmp_path: Path) -> None:
