@@ -127,6 +127,9 @@ def main() -> None:
     ap.add_argument("--now", default="2026-12-10T10:00+08:00")
     ap.add_argument("--enforce", type=int, default=3,
                     help="no-op `cgcloud enforce` passes on the applied state (enforce_bench.py)")
+    ap.add_argument("--close-at", default="",
+                    help="then two enforce passes at this later time: the first closes the "
+                         "rules whose windows ended, the second must be a no-op")
     ap.add_argument("--keep", action="store_true",
                     help="leave the applied state in the cloud (measure again with --reuse)")
     ap.add_argument("--reuse", action="store_true",
@@ -160,6 +163,13 @@ def main() -> None:
 
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
+            if args.close_at:
+                sys.path.insert(0, str(HERE))
+                import enforce_bench
+
+                print(f"enforce at {args.close_at}:")
+                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                    args.cloud, Path(tmp) / "big", args.close_at, 2))
         finally:
             if not args.keep:
                 print(f"cleanup: {cleanup(args.cloud, state):.1f} s")
