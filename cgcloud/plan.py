@@ -89,7 +89,8 @@ class ActualState:
 
     projects: list[AProject] = field(default_factory=list)
     groups: list[AGroup] = field(default_factory=list)
-    rules: list[ARule] = field(default_factory=list)
+    rules: list[ARule] = field(default_factory=list)  # of cgcloud's groups
+    foreign_rules: list[ARule] = field(default_factory=list)  # of other groups: never changed
     ports: list[APort] = field(default_factory=list)
     flavors: list[AFlavor] = field(default_factory=list)
     quotas: dict[str, dict[str, int]] = field(default_factory=dict)  # project id → key → value

@@ -357,10 +357,10 @@ class OpenStackEngine:
             g = p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
                          list(x.get("tags") or []), x.get("description") or "")
             a.groups.append(g)
-            if p.group_identity(g, owned) is None:
-                continue  # rules of unmanaged groups are never changed: not kept
+            # rules of unmanaged groups are never changed: kept apart, for reports
+            into = a.rules if p.group_identity(g, owned) is not None else a.foreign_rules
             for r in x.get("security_group_rules") or []:
-                a.rules.append(p.ARule(
+                into.append(p.ARule(
                     r["id"], g.id, r["direction"], r.get("ethertype", "IPv4"),
                     r.get("protocol"), r.get("port_range_min"), r.get("port_range_max"),
                     r.get("remote_ip_prefix"), r.get("remote_group_id"),
