@@ -98,6 +98,14 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
 def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
              records: Path) -> PassResult:
     """One enforce pass under the apply lock: read, decide (pure), act, record."""
+    from cgcloud.validate import cyclic_gc_paused
+
+    with cyclic_gc_paused():  # a pass allocates ~10^5 objects and keeps them to its end
+        return _run_pass(engine, paths, when, max_deletes=max_deletes, records=records)
+
+
+def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
+              records: Path) -> PassResult:
     from cgcloud import desired, enforce
     from cgcloud import plan as planner
     from cgcloud.engines.decommission import Decommissioner, list_servers, read_inventory
@@ -336,6 +344,8 @@ def enforce_cmd(
                 _record_pass(textfile_path, cloud, result, started, time.monotonic() - t0)
 
     if not watch:
+        from cgcloud.cli import _exit  # skips tearing down a large model (validate does too)
+
         try:
             result = one(first)
         except PassError as exc:
@@ -345,10 +355,11 @@ def enforce_cmd(
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR) from None
         if result.failed:
-            raise typer.Exit(EXIT_ERROR)
+            _exit(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
-            raise typer.Exit(EXIT_DELETE_GUARD)
+            _exit(EXIT_DELETE_GUARD)
+        _exit(0)
         return
 
     ttl = timedelta(seconds=max(300.0, 3 * interval))

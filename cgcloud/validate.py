@@ -22,7 +22,7 @@ class Validation:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Run the pipeline without Python's cyclic garbage collector.
 
     Validation allocates millions of small objects and frees almost none of them
@@ -51,7 +51,7 @@ def load_repository(
 ) -> tuple[model.Repository, list[Finding], list[str]]:
     """Read and model a policy repository (no rules run). When the repository has no
     ``Zones`` or ``HighRiskPorts`` of its own, the shipped defaults are used."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         return _load_repository(paths, with_defaults=with_defaults)
 
 
@@ -78,7 +78,7 @@ def _load_repository(
 def validate(paths: Iterable[str | Path], now: datetime) -> Validation:
     from cgcloud import rules
 
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         repo, findings, files = _load_repository(paths, with_defaults=True)
         findings.extend(rules.run(rules.Context(repo=repo, now=now)))
         findings.sort(key=lambda f: f.sort_key)
