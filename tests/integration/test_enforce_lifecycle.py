@@ -340,3 +340,24 @@ def _textfile_values(path: Any) -> dict[str, float]:
                 key += f'{{result="{sample.labels["result"]}"}}'
             out[key] = sample.value
     return out
+
+
+def test_invalid_repository_changes_nothing_and_leaves_no_lock(site: Site) -> None:
+    """A pass reads the cloud while it validates; an invalid repository must still stop it
+    before any action — here, at a time when a valid one would close the high-risk rules —
+    and the apply lock must be released."""
+    site.apply("2027-01-15T10:00")
+    before = sorted(site.rule_descriptions(site.new))
+    assert any(d.endswith(" until 2027-01-31") for d in before)
+    audit_lines = site.audit.read_text(encoding="utf-8").count("\n")
+    (site.repo / "broken.yaml").write_text("kind: NetworkPolicy\nrules: [\n", encoding="utf-8")
+    r = site.enforce("2027-02-02T10:00")
+    assert r.exit_code == 1, r.output
+    assert "表单校验未通过" in r.output and "broken.yaml" in r.output
+    assert sorted(site.rule_descriptions(site.new)) == before
+    assert site.audit.read_text(encoding="utf-8").count("\n") == audit_lines
+    assert site.engine.lock_holder() is None
+    (site.repo / "broken.yaml").unlink()
+    r = site.enforce("2027-02-02T10:00")  # the same pass on the repaired repository acts
+    assert r.exit_code == 0, r.output
+    assert not [d for d in site.rule_descriptions(site.new) if d.endswith(" until 2027-01-31")]
