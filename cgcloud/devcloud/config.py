@@ -52,8 +52,8 @@ SERVICES: tuple[Service, ...] = (
     Service("postgres", 35432, "postgres", "full", health=None),
     Service("rabbitmq", 35672, "rabbitmq", "full", health=None),
     Service("keystone", 15000, "wsgi", "minimal", "keystone_app", "/v3"),
-    # One thread: Neutron is the only writer of its SQLite file; serial requests
-    # never meet "database is locked" (SQLite gives up at once on lock upgrades).
+    # One thread per worker; one worker on SQLite (minimal profile: serial requests
+    # never meet "database is locked"), two on PostgreSQL (full profile).
     Service("neutron", 19696, "wsgi", "minimal", "neutron_app", threads=1),
     Service("placement", 18778, "wsgi", "full", "placement_app"),
     Service("glance", 19292, "wsgi", "full", "glance_app"),
@@ -92,7 +92,7 @@ PIP_PACKAGES: dict[Profile, tuple[str, ...]] = {
         "cinder", "psycopg2-binary",
     ),
 }
-PG_DATABASES = ("nova_api", "nova", "nova_cell0", "cinder", "placement")
+PG_DATABASES = ("nova_api", "nova", "nova_cell0", "cinder", "placement", "neutron")
 
 
 def services_for(profile: Profile) -> list[Service]:
@@ -162,13 +162,16 @@ class Layout:
 
 
 def db_url(layout: Layout, db: str, pg_port: int | None) -> str:
-    """SQLite for Keystone/Neutron/Glance; Nova/Cinder/Placement on PostgreSQL when given.
+    """SQLite for Keystone/Glance (and Neutron in the minimal profile); Nova, Cinder,
+    Placement and Neutron on PostgreSQL when given.
 
     Why: Nova and Cinder run 3-4 processes per database, and Placement takes
-    concurrent allocation writes; on SQLite they give "database is locked".
-    Neutron stays on SQLite (its network list is ~20x faster there).
+    concurrent allocation writes; on SQLite they give "database is locked". Neutron
+    on PostgreSQL runs two API workers (on SQLite a second worker failed 120 of 200
+    concurrent rule bulks) and was faster per request too (docs/devcloud.md).
     """
-    if pg_port is not None and (db.startswith("nova") or db in ("cinder", "placement")):
+    if pg_port is not None and (db.startswith("nova") or db in ("cinder", "placement",
+                                                                 "neutron")):
         return f"postgresql+psycopg2://postgres@{HOST}:{pg_port}/{db}"
     return f"sqlite:///{layout.data / db}.db"
 
@@ -446,12 +449,14 @@ def service_env(layout: Layout) -> dict[str, str]:
     return env
 
 
-def service_command(layout: Layout, svc: Service) -> list[str]:
+def service_command(layout: Layout, svc: Service, profile: Profile = "minimal") -> list[str]:
     """argv for a venv service (wsgi or proc kinds)."""
     if svc.kind == "wsgi":
+        workers = 2 if svc.name == "neutron" and profile == "full" else 1  # see db_url
         return [
             str(layout.bin("gunicorn")), "--chdir", str(layout.wsgi),
-            "-b", f"{HOST}:{svc.port}", "-w", "1", "--threads", str(svc.threads), "--timeout", "120",
+            "-b", f"{HOST}:{svc.port}", "-w", str(workers), "--threads", str(svc.threads),
+            "--timeout", "120",
             "--no-control-socket", f"{svc.module}:application",
         ]
     if svc.kind == "proc":

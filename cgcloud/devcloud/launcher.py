@@ -410,7 +410,7 @@ class _Starter:
 
     def start(self, svc: Service, argv: list[str] | None = None, env: dict[str, str] | None = None,
               user: str | None = None, cwd: Path | None = None) -> None:
-        argv = argv or service_command(self.layout, svc)
+        argv = argv or service_command(self.layout, svc, self.profile)
         p = procs.start(argv, self.layout.stdout_log(svc.name), env or self.env,
                         cwd=cwd, user=user)
         self.procs[svc.name] = p

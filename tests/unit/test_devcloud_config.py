@@ -50,7 +50,10 @@ def test_every_conf_parses_and_listens_on_loopback_only(tmp_path: Path) -> None:
 
 def test_databases_sqlite_vs_postgres(tmp_path: Path) -> None:
     files = {p.name: t for p, t in render_configs(Layout(tmp_path), "full", "pw").items()}
-    assert f"connection = sqlite:///{tmp_path}/data/neutron.db" in files["neutron.conf"]
+    assert "postgresql+psycopg2://postgres@127.0.0.1:35432/neutron" in files["neutron.conf"]
+    minimal_neutron = {p.name: t for p, t in render_configs(
+        Layout(tmp_path), "minimal", "pw").items()}["neutron.conf"]
+    assert f"connection = sqlite:///{tmp_path}/data/neutron.db" in minimal_neutron
     assert f"connection = sqlite:///{tmp_path}/data/keystone.db" in files["keystone.conf"]
     assert "postgresql+psycopg2://postgres@127.0.0.1:35432/nova_api" in files["nova.conf"]
     assert "postgresql+psycopg2://postgres@127.0.0.1:35432/cinder" in files["cinder.conf"]
@@ -104,6 +107,9 @@ def test_wsgi_modules_hide_gunicorn_argv(tmp_path: Path) -> None:
 def test_service_commands_bind_loopback(tmp_path: Path) -> None:
     lay = Layout(tmp_path)
     neutron = service_command(lay, next(s for s in SERVICES if s.name == "neutron"))
+    assert neutron[neutron.index("-w") + 1] == "1"  # minimal: SQLite takes one writer
+    full = service_command(lay, next(s for s in SERVICES if s.name == "neutron"), "full")
+    assert full[full.index("-w") + 1] == "2"  # full: PostgreSQL takes concurrent writers
     assert neutron[neutron.index("-b") + 1] == "127.0.0.1:19696"
     compute = service_command(lay, next(s for s in SERVICES if s.name == "nova-compute"))
     assert compute[0].endswith("venv/bin/nova-compute")
