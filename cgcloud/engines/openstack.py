@@ -245,7 +245,10 @@ class OpenStackEngine:
                     except ValueError:
                         return None
                 last = f"HTTP {resp.status_code}: {_short(resp.text)}"
-                if resp.status_code not in TRANSIENT_STATUS:
+                # a read is safe to repeat: a 500 on GET is retried too (e.g. two Neutron
+                # workers racing to create a project's default group inside a list call)
+                retriable = TRANSIENT_STATUS | ({500} if method == "GET" else set())
+                if resp.status_code not in retriable:
                     raise EngineError(f"{method} {service} {url}: {last}")
             if attempt < retries:
                 time.sleep(delay)

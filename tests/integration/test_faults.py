@@ -66,11 +66,12 @@ def _converged(world: World) -> None:
 
 def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultProxy) -> None:
     """503s and connection resets (before Neutron sees the request) on reads, quota
-    writes, the bulk group create and the bulk rule create: apply retries, succeeds,
-    and the cloud equals the forms."""
+    writes, the bulk group create and the bulk rule create, and a 500 on a read: apply
+    retries, succeeds, and the cloud equals the forms."""
     faults = [
         proxy.add(Fault("status", method="GET", path="/security-groups", times=2)),
         proxy.add(Fault("reset", method="GET", path="/ports", times=1)),
+        proxy.add(Fault("status", method="GET", path="/ports", status=500, times=1)),
         proxy.add(Fault("status", method="PUT", path="/quotas/", status=502, times=1)),
         proxy.add(Fault("reset", method="POST", path=r"/security-groups$", times=2)),
         proxy.add(Fault("status", method="POST", path=r"/security-group-rules$", times=3)),
@@ -81,6 +82,7 @@ def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultPr
     for f in faults:
         assert f.fired == f.times, f  # every fault really happened …
     assert proxy.count("injected 503") == 5 and proxy.count("reset") == 3
+    assert proxy.count("injected 500") == 1  # a read is repeated after a 500; a write is not
     rule_posts = [x.outcome for x in proxy.log if x.method == "POST" and "rules" in x.path]
     assert rule_posts.count("injected 503") == 3 and "400" not in rule_posts, rule_posts
     assert len(rule_posts) == 3 + len({r.group for r in faulty.desired().rules
