@@ -118,6 +118,9 @@ def cleanup(cloud: str, state: desired.DesiredState) -> float:
 
 
 def main() -> None:
+    sys.path.insert(0, str(HERE))
+    import enforce_bench
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cloud", default="devcloud")
     ap.add_argument("--systems", type=int, default=100)
@@ -158,15 +161,9 @@ def main() -> None:
                       f"flavors + {n['groups']} groups + {n['rules']} rules + {n['ports']} "
                       f"ports) → {pct:.2f} %")
             if args.enforce:
-                sys.path.insert(0, str(HERE))
-                import enforce_bench
-
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
             if args.close_at:
-                sys.path.insert(0, str(HERE))
-                import enforce_bench
-
                 print(f"enforce at {args.close_at}:")
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.close_at, 2))

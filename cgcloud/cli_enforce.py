@@ -9,7 +9,6 @@ apply), wakes early at the next window boundary, and stops cleanly on SIGTERM.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -44,11 +43,9 @@ class Format(StrEnum):
 
 def default_records_dir() -> Path:
     """$CGCLOUD_RECORDS_DIR, else next to the audit log: ~/.local/state/cgcloud/records."""
-    env = os.environ.get("CGCLOUD_RECORDS_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "cgcloud" / "records"
+    from cgcloud.engines.openstack import state_path
+
+    return state_path("CGCLOUD_RECORDS_DIR", "records")
 
 
 class PassError(Exception):
@@ -360,7 +357,6 @@ def enforce_cmd(
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
             _exit(EXIT_DELETE_GUARD)
         _exit(0)
-        return
 
     ttl = timedelta(seconds=max(300.0, 3 * interval))
     try:

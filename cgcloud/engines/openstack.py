@@ -28,7 +28,6 @@ from cgcloud import plan as p
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 PAGE_SIZE = 5000
-BOTH_ENDS_PAGE_SIZE = 2000  # per stream of _list_from_both_ends
 BULK_SIZE = 250
 LOCK_NAME = "cgcloud-lock"
 LOCK_TAG = "cgcloud:lock"
@@ -99,6 +98,14 @@ def connect(cloud: str) -> Any:
     return openstack.connect(cloud=cloud)
 
 
+def state_path(env: str, name: str) -> Path:
+    """``$env`` if set, else ``$XDG_STATE_HOME/cgcloud/<name>`` (~/.local/state/cgcloud/…)."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "cgcloud" / name
+
+
 def _named_cloud_exists(cloud: str) -> bool:
     from openstack import config
 
@@ -119,11 +126,7 @@ class AuditLog:
 
     @staticmethod
     def default_path() -> Path:
-        env = os.environ.get("CGCLOUD_AUDIT_LOG")
-        if env:
-            return Path(env)
-        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(base) / "cgcloud" / "audit.jsonl"
+        return state_path("CGCLOUD_AUDIT_LOG", "audit.jsonl")
 
     def write(self, step: Step) -> None:
         if self.path is None:
@@ -267,41 +270,6 @@ class OpenStackEngine:
                 return
             q = {**q, "marker": items[-1]["id"]}
 
-    def _list_from_both_ends(self, resource: str,
-                             params: dict[str, Any]) -> list[dict[str, Any]]:
-        """A Neutron list read by two concurrent streams, one from each end of the id
-        order, until they meet. With two or more API workers the pages are built in
-        parallel (~2x faster for 7,600 groups); with one, no slower than one stream.
-        At most one page per stream is read twice (deduplicated by id)."""
-        key = resource.replace("-", "_")
-        lock = threading.Lock()
-        reached: dict[str, str | None] = {"asc": None, "desc": None}
-        found: dict[str, dict[str, Any]] = {}
-
-        def stream(direction: str) -> None:
-            other = "desc" if direction == "asc" else "asc"
-            q: dict[str, Any] = {"limit": BOTH_ENDS_PAGE_SIZE, "sort_key": "id",
-                                 "sort_dir": direction, **params}
-            while True:
-                body = self.call("network", "GET", f"/{resource}", params=q)
-                items = body.get(key, [])
-                with lock:
-                    for x in items:
-                        found.setdefault(x["id"], x)
-                    if items:
-                        reached[direction] = items[-1]["id"]
-                    mine, theirs = reached[direction], reached[other]
-                    met = mine is not None and theirs is not None and (
-                        mine >= theirs if direction == "asc" else mine <= theirs)
-                links = body.get(key + "_links") or []
-                if not items or met or not any(link.get("rel") == "next" for link in links):
-                    return
-                q = {**q, "marker": items[-1]["id"]}
-
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(stream, ("asc", "desc")))
-        return [found[k] for k in sorted(found)]
-
     def _map(self, fn: Callable[[Step], None], steps: list[Step],
              progress: Progress | None, phase: str, stop: threading.Event) -> None:
         """Run steps with bounded concurrency; after a hard failure start nothing new."""
@@ -390,9 +358,9 @@ class OpenStackEngine:
     def _read_network(self, a: p.ActualState, project_ids: list[str]) -> None:
         """Groups with their rules, ports, and the Neutron quotas of ``project_ids``."""
         owned = p.managed_projects_by_id(a.projects)
-        for x in self._list_from_both_ends(
-                "security-groups", {"fields": ["id", "name", "project_id", "tags",
-                                               "description", "security_group_rules"]}):
+        for x in self._pages("security-groups",
+                             {"fields": ["id", "name", "project_id", "tags", "description",
+                                         "security_group_rules"]}):
             g = p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
                          list(x.get("tags") or []), x.get("description") or "")
             a.groups.append(g)
