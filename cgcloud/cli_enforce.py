@@ -64,6 +64,7 @@ class PassResult:
     seconds: float = 0.0
     blocked: int = 0
     repo: Any = None
+    settled: int = 0  # systems whose Neutron resources the pass did not need to read
     marks: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
     records: list[Path] = field(default_factory=list)
 
@@ -114,21 +115,29 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
     except LockHeld as exc:
         raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
     try:
-        # The read mostly waits on Neutron; validating meanwhile overlaps the two. The read
-        # changes nothing, so an invalid repository still stops the pass before any action.
-        # Nova/Cinder quotas and flavors are apply's; a decommission reads the due systems' own.
+        # Projects and servers are read while the repository validates; reads change
+        # nothing, so an invalid repository still stops the pass before any action.
+        # Then Neutron, for the systems that are not settled only: a project whose
+        # recorded rule fingerprint equals the one wanted now holds exactly the rules
+        # the forms want (docs/enforce.md). Nova/Cinder quotas and flavors are apply's;
+        # a decommission reads the due systems' own.
         with ThreadPoolExecutor(2) as background:
-            reading = background.submit(engine.read, None, network_only=True)
+            reading = background.submit(engine.read_projects)
             listing = (background.submit(list_servers, engine)
                        if "compute" in engine.services() else None)
             repo = _load(paths, when)
             state = desired.compile(repo, when)
-            actual = reading.result()
+            projects = reading.result()
             servers = listing.result() if listing is not None else None
-        result = PassResult(now=when, repo=repo)
+        due = enforce.due_systems(repo, when)
+        fps = planner.fingerprints(state)
+        skip = planner.settled(fps, projects) - due
+        known = set(fps) | set(planner.managed_projects_by_id(projects).values())
+        actual = engine.read(None, network_only=True, projects=projects, scope=known - skip)
+        result = PassResult(now=when, repo=repo, settled=len(skip))
         full = planner.diff(state, actual, cloud=engine.cloud)
         rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
-        inv = read_inventory(engine, actual, enforce.due_systems(repo, when), servers)
+        inv = read_inventory(engine, actual, due, servers)
         decom = enforce.decommission_actions(repo, inv, when)
         result.marks = enforce.marks(inv)
         result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
@@ -139,8 +148,10 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
                 if a.verb in ("delete", "reclaim"):
                     a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
                     result.blocked += 1
+        carried_out = True
         if rule_plan.changes:
             outcome = engine.apply(rule_plan, actual)
+            carried_out = outcome.ok
             status = {id(s.change): s for s in outcome.steps}
             for a in rule_acts:
                 steps = [status[id(c)] for c in a.changes if id(c) in status]
@@ -150,6 +161,9 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         else:
             for a in rule_acts:
                 a.status = "done"
+        if carried_out:  # a fingerprint only for a project that now equals the forms
+            engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
+                                        if f.system not in due])  # due: read every pass
         runner = Decommissioner(engine)
         failed_forms: set[str] = set()
         hosts: dict[str, list[dict[str, Any]]] = {}
@@ -218,7 +232,8 @@ def render(result: PassResult, fmt: str, cloud: str) -> str:
             "format": "cgcloud-enforce/v1", "cloud": cloud, "now": result.now.isoformat(),
             "actions": [a.to_dict() for a in result.actions],
             "records": [str(x) for x in result.records],
-            "requests": result.requests, "seconds": round(result.seconds, 3)},
+            "requests": result.requests, "seconds": round(result.seconds, 3),
+            "settled": result.settled},
             ensure_ascii=False, indent=2) + "\n"
     lines = []
     for a in result.actions:
@@ -233,7 +248,7 @@ def render(result: PassResult, fmt: str, cloud: str) -> str:
                 f"{result.blocked} blocked at {result.now.isoformat()}")
     reported = sum(1 for a in result.actions if a.verb == "report")
     lines.append(f"{head}; {reported} reported ({result.requests} API requests, "
-                 f"{result.seconds:.2f} s)")
+                 f"{result.seconds:.2f} s; {result.settled} settled systems not read)")
     lines.extend(f"回收记录: {x}" for x in result.records)
     return "\n".join(lines) + "\n"
 
@@ -439,7 +454,8 @@ def upcoming_cmd(
     if cloud:
         engine = _engine(cloud)
         try:
-            actual = engine.read(None, network_only=True)
+            # only the projects and the servers' marks: no Neutron groups
+            actual = engine.read(None, network_only=True, scope=set())
             found = enforce.marks(read_inventory(engine, actual, set()))
         except Exception as exc:  # noqa: BLE001
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")

@@ -152,6 +152,7 @@ def apply_cmd(
         result = planner.diff(state, actual, cloud=cloud)
         sys.stdout.write(planner.render_text(result))
         if not result.has_changes:
+            _record_fingerprints(engine, result, {})
             return
         if result.deletes > max_deletes:
             _err(f"错误: 计划删除 {result.deletes} 个资源，超过 --max-deletes {max_deletes}；"
@@ -171,6 +172,10 @@ def apply_cmd(
 
         outcome = engine.apply(result, actual, progress=progress)
         textfile.note(outcome=outcome)
+        if outcome.ok:  # only a cloud that now equals the forms gets its fingerprints
+            _record_fingerprints(engine, result, {
+                s.change.system: s.id for s in outcome.steps
+                if s.change.kind == "project" and s.change.action == "create" and s.id})
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -190,6 +195,19 @@ def apply_cmd(
             _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
         _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
         raise typer.Exit(EXIT_ERROR)
+
+
+def _record_fingerprints(engine: Any, plan: Any, created: dict[str, str]) -> None:
+    """Tag each project whose rules now equal the forms, so that `cgcloud enforce`
+    can skip it until its wanted rules change (docs/enforce.md). A failure here
+    costs later enforce passes time, never correctness: it is a warning."""
+    if not plan.fingerprints:
+        return
+    steps = engine.record_fingerprints(plan.fingerprints, created)
+    bad = [s for s in steps if s.status != "done"]
+    if bad:
+        _err(f"警告: {len(bad)} 个项目的规则指纹未能记录（{bad[0].error or 'not done'}）；"
+             "enforce 将完整读取这些项目，下次 apply 会重试")
 
 
 def register(app: typer.Typer) -> None:

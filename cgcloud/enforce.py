@@ -288,6 +288,17 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
     return out, ordered
 
 
+def converged(plan: p.Plan, acted: p.Plan) -> list[p.Fingerprint]:
+    """The rule fingerprints a pass may record once ``acted`` (its subset of ``plan``)
+    was carried out in full: those of the systems with no group or rule change left
+    for ``apply`` (drift, an edited row) — their projects then hold what the forms want."""
+    taken = {id(c) for c in acted.changes}
+    left = {c.system for c in plan.changes
+            if c.kind in ("group", "rule") and c.action in p.CHANGE_ACTIONS
+            and id(c) not in taken}
+    return [f for f in plan.fingerprints if f.system not in left]
+
+
 # --------------------------------------------------------------------------- decommission
 
 

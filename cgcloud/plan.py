@@ -12,6 +12,7 @@ The JSON rendering (``format: cgcloud-plan/v1``) is documented in docs/reconcile
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass, field
@@ -97,6 +98,12 @@ class ActualState:
     volume_types: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=lambda: ["compute", "volume", "network"])
     requests: int = 0
+    # the systems whose Neutron resources (groups, rules, ports, quotas) were read; None =
+    # all. The diff draws no conclusion about a system outside it (enforce skips settled ones)
+    scope: set[str] | None = None
+
+    def covers(self, system: str) -> bool:
+        return self.scope is None or system in self.scope
 
 
 # --------------------------------------------------------------------------- plan
@@ -132,11 +139,26 @@ class Change:
 
 
 @dataclass(slots=True)
+class Fingerprint:
+    """A project's rule fingerprint to record once the plan has been carried out.
+
+    ``project_id`` None: the plan creates the project. ``old``: the project's
+    ``cgcloud:rules=`` tags now (removed first), ``new``: the tag to add."""
+
+    system: str
+    project_id: str | None
+    old: list[str]
+    new: str
+
+
+@dataclass(slots=True)
 class Plan:
     now: str
     cloud: str = ""
     changes: list[Change] = field(default_factory=list)
     notes: list[d.Note] = field(default_factory=list)
+    # not changes: bookkeeping for enforce, recorded after a fully successful apply
+    fingerprints: list[Fingerprint] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -233,6 +255,65 @@ def _rule_key(group_id: str, direction: str, ethertype: str, protocol: str | Non
             description or "")
 
 
+# --------------------------------------------------------------------------- rule fingerprints
+
+
+def _digest(items: list[str]) -> str:
+    h = hashlib.sha256(b"cgcloud-rules/v1")
+    for item in sorted(items):
+        h.update(item.encode() + b"\n")
+    return h.hexdigest()[:16]
+
+
+EMPTY_FINGERPRINT = _digest([])  # a managed project the forms want nothing in
+
+
+def fingerprints(state: d.DesiredState) -> dict[str, str | None]:
+    """System → a short hash of the groups and rules the forms want in its project at
+    ``state.now`` (group keys; each rule's Neutron tuple and its ``until`` description).
+
+    Recorded on the project (``cgcloud:rules=``) once the cloud holds exactly that, it
+    lets an enforce pass skip the projects whose wanted rules have not changed since:
+    every time-driven action (a window opening or ending, a row removed) changes the
+    hash. None where a placeholder makes the rules depend on the cloud's ports: such a
+    system is always read."""
+    items: dict[str, list[str]] = {}
+    unsure: set[str] = set()
+    for proj in state.projects:
+        items.setdefault(proj.system, [])
+    for g in state.groups:
+        if g.hosts.placeholder:
+            unsure.add(g.system)
+        items.setdefault(g.system, []).append(f"group {g.key}")
+    for r in state.rules:
+        if r.remote_placeholder:
+            unsure.add(r.system)
+        key = _rule_key(r.group, r.direction, r.ethertype, r.protocol, r.port_min, r.port_max,
+                        r.remote_cidr, r.description)
+        items.setdefault(r.system, []).append("rule " + json.dumps(key, ensure_ascii=False))
+    return {system: None if system in unsure else _digest(rows)
+            for system, rows in items.items()}
+
+
+def recorded_fingerprint(tags: list[str]) -> list[str]:
+    """The ``cgcloud:rules=`` tags a project carries (one when apply/enforce wrote it)."""
+    return [t for t in tags if t.startswith(d.RULES_TAG)]
+
+
+def settled(fps: dict[str, str | None], projects: list[AProject]) -> set[str]:
+    """Systems whose managed project records exactly the fingerprint wanted now: the
+    cloud held these rules when it was recorded, and the forms still want the same."""
+    out = set()
+    for proj in projects:
+        system = _tag_value(proj.tags, d.SYSTEM_TAG)
+        if not is_managed(proj.tags) or system is None:
+            continue
+        want = fps.get(system, EMPTY_FINGERPRINT)
+        if want is not None and recorded_fingerprint(proj.tags) == [d.RULES_TAG + want]:
+            out.add(system)
+    return out
+
+
 def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
     """Everything that must change for the cloud to equal the paperwork, with reasons."""
     plan = Plan(now=state.now, cloud=cloud, notes=list(state.notes))
@@ -271,12 +352,13 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                        data={"name": want.name, "description": want.description,
                              "tags": want.tags}))
         else:
+            kept = recorded_fingerprint(have.tags)  # bookkeeping, not the forms' business
             current: dict[str, Any] = {"description": have.description,
-                                       "tags": sorted(have.tags)}
+                                       "tags": sorted(set(have.tags) - set(kept))}
             if current != wanted:
                 add(Change("update", "project", want.system, want.name, want.reasons,
                            "更新项目说明/标签", id=have.id, before=current, after=wanted,
-                           data={"description": want.description, "tags": want.tags}))
+                           data={"description": want.description, "tags": want.tags + kept}))
     wanted_systems = {p.system for p in state.projects}
     for system, p in sorted(managed_projects.items()):
         if system not in wanted_systems and _tag_value(p.tags, d.DECOMMISSIONED_TAG):
@@ -287,9 +369,22 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                        "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
                        id=p.id))
 
+    # ---- fingerprints of the rule sets, recorded once this plan is carried out
+    fps = fingerprints(state)
+    for system in sorted(wanted_systems | set(managed_projects)):
+        have = managed_projects.get(system)
+        if system in blocked or not actual.covers(system) or (
+                have is not None and _tag_value(have.tags, d.DECOMMISSIONED_TAG)):
+            continue
+        fp = fps.get(system, EMPTY_FINGERPRINT)
+        old = recorded_fingerprint(have.tags) if have else []
+        if fp is not None and old != [d.RULES_TAG + fp]:
+            plan.fingerprints.append(Fingerprint(system, have.id if have else None, old,
+                                                 d.RULES_TAG + fp))
+
     # ---- quotas
     for want in state.projects:
-        if want.system in blocked:
+        if want.system in blocked or not actual.covers(want.system):
             continue
         have = project_of.get(want.system)
         current = actual.quotas.get(have.id, {}) if have else {}
@@ -352,7 +447,8 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
         for g in same[1:]:
             add(Change("delete", "group", group_system[g.id], g.name,
                        [], "重复的 cgcloud 安全组", id=g.id, data={"id": g.id}))
-    wanted_groups = {g.key: g for g in state.groups if g.system not in blocked}
+    wanted_groups = {g.key: g for g in state.groups
+                     if g.system not in blocked and actual.covers(g.system)}
     group_reasons: dict[str, list[d.Reason]] = {}
     for r in state.rules:
         group_reasons.setdefault(r.group, []).extend(r.reasons)
@@ -384,7 +480,7 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
     wanted_rules: dict[tuple[Any, ...], tuple[d.Rule, str | None]] = {}
     pending_placeholders: set[tuple[str, str]] = set()
     for r in state.rules:
-        if r.system in blocked:
+        if r.system in blocked or not actual.covers(r.system):
             continue
         remotes: list[str | None]
         if r.remote_placeholder:

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cgcloud import desired as d
 from cgcloud import plan as p
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 PAGE_SIZE = 5000
+SCOPE_CHUNK = 40  # project ids per scoped Neutron list (~1.8 kB of query string)
 BULK_SIZE = 250
 LOCK_NAME = "cgcloud-lock"
 LOCK_TAG = "cgcloud:lock"
@@ -270,6 +272,17 @@ class OpenStackEngine:
                 return
             q = {**q, "marker": items[-1]["id"]}
 
+    def _scoped_pages(self, resource: str, scoped: bool, project_ids: list[str],
+                      params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """All of a Neutron list, or only the given projects' (a few ids per request,
+        so the query string stays short); nothing for a scope of no project."""
+        if not scoped:
+            yield from self._pages(resource, params)
+            return
+        for i in range(0, len(project_ids), SCOPE_CHUNK):
+            yield from self._pages(resource, {**params,
+                                              "project_id": project_ids[i:i + SCOPE_CHUNK]})
+
     def _map(self, fn: Callable[[Step], None], steps: list[Step],
              progress: Progress | None, phase: str, stop: threading.Event) -> None:
         """Run steps with bounded concurrency; after a hard failure start nothing new."""
@@ -310,8 +323,16 @@ class OpenStackEngine:
                 continue
         return out
 
+    def read_projects(self) -> list[p.AProject]:
+        """Every project but the lock leases (one Keystone list, with tags)."""
+        body = self.call("identity", "GET", "/projects")
+        return [p.AProject(x["id"], x["name"], list(x.get("tags") or []),
+                           x.get("description") or "", x.get("domain_id", ""))
+                for x in body.get("projects", []) if LOCK_TAG not in (x.get("tags") or [])]
+
     def read(self, state: d.DesiredState | None = None, *,
-             network_only: bool = False) -> p.ActualState:
+             network_only: bool = False, projects: list[p.AProject] | None = None,
+             scope: set[str] | None = None) -> p.ActualState:
         """Actual state: one paginated list per resource type, plus quotas per managed project.
 
         Rules come embedded in the group list (``fields=security_group_rules``): Neutron
@@ -319,20 +340,19 @@ class OpenStackEngine:
         rule list API (benchmarks/README.md). Nova and Cinder quotas have no list API: their
         per-project GETs run on other services, concurrently with the Neutron lists.
         ``network_only``: Neutron's state and quotas only, no Nova/Cinder quotas, flavors or
-        volume types (enforce acts on rules and groups; what it leaves out is apply's)."""
+        volume types (enforce acts on rules and groups; what it leaves out is apply's).
+        ``projects``: the project list when the caller read it already. ``scope``: read
+        Neutron's groups, rules, ports and quotas of these systems' projects only (the
+        result says so in ``ActualState.scope``; enforce leaves settled systems out)."""
         start = self.requests
         services = self.services()
-        a = p.ActualState(services=services)
-        body = self.call("identity", "GET", "/projects")
-        for x in body.get("projects", []):
-            if LOCK_TAG in (x.get("tags") or []):
-                continue
-            a.projects.append(p.AProject(x["id"], x["name"], list(x.get("tags") or []),
-                                         x.get("description") or "", x.get("domain_id", "")))
+        a = p.ActualState(services=services, scope=scope)
+        a.projects = list(projects) if projects is not None else self.read_projects()
         systems = {x.system for x in state.projects} if state else set()
         wanted = [proj.id for proj in a.projects
                   if p.is_managed(proj.tags)
-                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)]
+                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)
+                  and a.covers(p._tag_value(proj.tags, d.SYSTEM_TAG) or "")]
         per_project: list[str] = [] if network_only else [
             s for s in ("compute", "volume") if s in services]
         with ThreadPoolExecutor(1) as background:
@@ -356,11 +376,13 @@ class OpenStackEngine:
         return a
 
     def _read_network(self, a: p.ActualState, project_ids: list[str]) -> None:
-        """Groups with their rules, ports, and the Neutron quotas of ``project_ids``."""
+        """Groups with their rules, ports, and the Neutron quotas of ``project_ids``
+        (groups and ports of every project, or of ``project_ids`` only when the read
+        is scoped)."""
         owned = p.managed_projects_by_id(a.projects)
-        for x in self._pages("security-groups",
-                             {"fields": ["id", "name", "project_id", "tags", "description",
-                                         "security_group_rules"]}):
+        for x in self._scoped_pages("security-groups", a.scope is not None, project_ids,
+                                    {"fields": ["id", "name", "project_id", "tags",
+                                                "description", "security_group_rules"]}):
             g = p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
                          list(x.get("tags") or []), x.get("description") or "")
             a.groups.append(g)
@@ -372,9 +394,10 @@ class OpenStackEngine:
                     r.get("protocol"), r.get("port_range_min"), r.get("port_range_max"),
                     r.get("remote_ip_prefix"), r.get("remote_group_id"),
                     r.get("description") or ""))
-        for x in self._pages("ports", {"fields": ["id", "project_id", "fixed_ips",
-                                                  "security_groups", "tags", "device_owner",
-                                                  "name"]}):
+        for x in self._scoped_pages("ports", a.scope is not None, project_ids,
+                                    {"fields": ["id", "project_id", "fixed_ips",
+                                                "security_groups", "tags", "device_owner",
+                                                "name"]}):
             a.ports.append(p.APort(
                 x["id"], x.get("project_id", ""),
                 [ip["ip_address"] for ip in x.get("fixed_ips") or []],
@@ -669,6 +692,31 @@ class OpenStackEngine:
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             list(pool.map(run, batches))
+
+    def record_fingerprints(self, fps: list[p.Fingerprint],
+                            created: dict[str, str] | None = None) -> list[Step]:
+        """Tag each project with its rule fingerprint; call only once the plan that
+        listed ``fps`` was carried out in full (docs/enforce.md, "Settled projects").
+
+        The old tag goes first: a failure in between leaves no tag, and a project
+        without one is read in full by the next enforce pass. ``created``: system →
+        id of the projects that the plan created."""
+        steps = []
+        for fp in fps:
+            pid = fp.project_id or (created or {}).get(fp.system)
+            if pid is not None:
+                steps.append(Step(p.Change("update", "fingerprint", fp.system, fp.new,
+                                           detail="记录规则指纹", id=pid,
+                                           data={"old": fp.old, "new": fp.new})))
+
+        def record(s: Step) -> None:
+            url = f"/projects/{s.change.id}/tags/"
+            for tag in s.change.data["old"]:
+                self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,))
+            self.call("identity", "PUT", url + quote(s.change.data["new"], safe=":="))
+
+        self._map(record, steps, None, "fingerprints", threading.Event())
+        return steps
 
     # ---------------------------------------------------------------- lock
 
