@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cgcloud import clock, desired
 from cgcloud import plan as planner
@@ -71,11 +72,24 @@ def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> di
     res = eng.apply(plan, actual, progress=progress)
     if not res.ok:
         raise SystemExit(f"apply failed: {[s.error for s in res.failed][:3]}")
+    eng.record_fingerprints(plan.fingerprints, res)  # as `cgcloud apply` does
+    phases["fingerprints"] = time.monotonic() - last[0]
     return {"seconds": time.monotonic() - t0, "requests": eng.requests - r0,
             "changes": len(res.steps), "read_requests": actual.requests,
             "rules": sum(1 for s in res.steps if s.change.kind == "rule"),
             "groups": sum(1 for s in res.steps if s.change.kind == "group"),
             "phases": phases}
+
+
+def strip_fingerprints(cloud: str) -> int:
+    """Remove every project's cgcloud:rules= tag (as a cloud applied by an older cgcloud)."""
+    eng = OpenStackEngine(cloud)
+    n = 0
+    for proj in eng.read_projects():
+        for tag in planner.recorded_fingerprint(proj.tags):
+            eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{quote(tag, safe=':=')}")
+            n += 1
+    return n
 
 
 def noop_plan(cloud: str, state: desired.DesiredState) -> dict[str, Any]:
@@ -133,6 +147,9 @@ def main() -> None:
     ap.add_argument("--close-at", default="",
                     help="then two enforce passes at this later time: the first closes the "
                          "rules whose windows ended, the second must be a no-op")
+    ap.add_argument("--unsettled", action="store_true",
+                    help="then remove the projects' rule fingerprints and run two passes: "
+                         "the first reads every project and records them, the second skips")
     ap.add_argument("--keep", action="store_true",
                     help="leave the applied state in the cloud (measure again with --reuse)")
     ap.add_argument("--reuse", action="store_true",
@@ -163,6 +180,10 @@ def main() -> None:
             if args.enforce:
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
+            if args.unsettled:
+                print(f"removed {strip_fingerprints(args.cloud)} rule fingerprints; enforce:")
+                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                    args.cloud, Path(tmp) / "big", args.now, 2))
             if args.close_at:
                 print(f"enforce at {args.close_at}:")
                 enforce_bench.print_passes(enforce_bench.enforce_passes(

@@ -130,7 +130,9 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
             projects = reading.result()
             servers = listing.result() if listing is not None else None
         due = enforce.due_systems(repo, when)
-        fps = planner.fingerprints(state)
+        names = planner.placeholders(state)
+        fps = planner.fingerprints(state, planner.placeholder_addresses(
+            engine.read_placeholder_ports(names) if names else [], projects))
         skip = planner.settled(fps, projects) - due
         known = set(fps) | set(planner.managed_projects_by_id(projects).values())
         actual = engine.read(None, network_only=True, projects=projects, scope=known - skip)
@@ -153,11 +155,13 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
             outcome = engine.apply(rule_plan, actual)
             carried_out = outcome.ok
             status = {id(s.change): s for s in outcome.steps}
+            why_not = next((f"not done: {s.error}" for s in outcome.untagged
+                            if s.status == "failed"), "not done")
             for a in rule_acts:
                 steps = [status[id(c)] for c in a.changes if id(c) in status]
                 bad = [s for s in steps if s.status != "done"]
                 a.status = "failed" if bad else "done"
-                a.error = "; ".join(s.error or "not done" for s in bad)
+                a.error = "; ".join(s.error or why_not for s in bad)
         else:
             for a in rule_acts:
                 a.status = "done"

@@ -152,7 +152,7 @@ def apply_cmd(
         result = planner.diff(state, actual, cloud=cloud)
         sys.stdout.write(planner.render_text(result))
         if not result.has_changes:
-            _record_fingerprints(engine, result, {})
+            _record_fingerprints(engine, result, None)
             return
         if result.deletes > max_deletes:
             _err(f"错误: 计划删除 {result.deletes} 个资源，超过 --max-deletes {max_deletes}；"
@@ -173,9 +173,7 @@ def apply_cmd(
         outcome = engine.apply(result, actual, progress=progress)
         textfile.note(outcome=outcome)
         if outcome.ok:  # only a cloud that now equals the forms gets its fingerprints
-            _record_fingerprints(engine, result, {
-                s.change.system: s.id for s in outcome.steps
-                if s.change.kind == "project" and s.change.action == "create" and s.id})
+            _record_fingerprints(engine, result, outcome)
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -197,13 +195,13 @@ def apply_cmd(
         raise typer.Exit(EXIT_ERROR)
 
 
-def _record_fingerprints(engine: Any, plan: Any, created: dict[str, str]) -> None:
+def _record_fingerprints(engine: Any, plan: Any, outcome: Any) -> None:
     """Tag each project whose rules now equal the forms, so that `cgcloud enforce`
     can skip it until its wanted rules change (docs/enforce.md). A failure here
     costs later enforce passes time, never correctness: it is a warning."""
     if not plan.fingerprints:
         return
-    steps = engine.record_fingerprints(plan.fingerprints, created)
+    steps = engine.record_fingerprints(plan.fingerprints, outcome)
     bad = [s for s in steps if s.status != "done"]
     if bad:
         _err(f"警告: {len(bad)} 个项目的规则指纹未能记录（{bad[0].error or 'not done'}）；"

@@ -251,7 +251,8 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
                 quotas.append(p.Change(c.action, c.kind, c.system, c.name, c.reasons, c.detail,
                                        c.id, {k: (c.before or {}).get(k) for k in keep}, keep,
                                        {"set": keep}))
-    out = p.Plan(now=plan.now, cloud=plan.cloud)
+    # the fingerprints go along: an engine removes the stale ones of the projects it changes
+    out = p.Plan(now=plan.now, cloud=plan.cloud, fingerprints=plan.fingerprints)
     out.changes = [*quotas, *group_creates, *rule_deletes, *opens, *bindings, *group_deletes]
 
     actions: dict[tuple[str, str, int], Action] = {}

@@ -69,10 +69,11 @@ class ApplyResult:
     steps: list[Step] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    untagged: list[Step] = field(default_factory=list)  # stale rule fingerprints removed
 
     @property
     def failed(self) -> list[Step]:
-        return [s for s in self.steps if s.status == "failed"]
+        return [s for s in self.untagged + self.steps if s.status == "failed"]
 
     @property
     def done(self) -> list[Step]:
@@ -213,9 +214,11 @@ class OpenStackEngine:
 
     def call(self, service: str, method: str, url: str, ok: tuple[int, ...] = (),
              recover: Callable[[], Any] | None = None, retries: int | None = None,
-             **kwargs: Any) -> Any:
+             idempotent: bool = False, **kwargs: Any) -> Any:
         """One API call with retries on transient failures; returns the JSON body (or None).
 
+        ``idempotent``: a write that is safe to repeat (setting or removing one tag), so
+        a 500 is retried like a read's.
         ``recover``: for a create that is not idempotent. After a connection failure the
         request may have been carried out with its answer lost; before trying again,
         ``recover()`` looks (returns the body the create would have returned, or None)."""
@@ -252,7 +255,8 @@ class OpenStackEngine:
                 last = f"HTTP {resp.status_code}: {_short(resp.text)}"
                 # a read is safe to repeat: a 500 on GET is retried too (e.g. two Neutron
                 # workers racing to create a project's default group inside a list call)
-                retriable = TRANSIENT_STATUS | ({500} if method == "GET" else set())
+                retriable = TRANSIENT_STATUS | (
+                    {500} if method == "GET" or idempotent else set())
                 if resp.status_code not in retriable:
                     raise EngineError(f"{method} {service} {url}: {last}")
             if attempt < retries:
@@ -271,6 +275,19 @@ class OpenStackEngine:
             if not items or not any(link.get("rel") == "next" for link in links):
                 return
             q = {**q, "marker": items[-1]["id"]}
+
+    def read_placeholder_ports(self, names: list[str]) -> list[p.APort]:
+        """The ports tagged with any of these placeholders (``tags-any``, a few names per
+        request): what enforce needs to know whether a placeholder's resolution changed."""
+        out: list[p.APort] = []
+        for i in range(0, len(names), SCOPE_CHUNK):
+            tags = ",".join(d.PLACEHOLDER_TAG + n for n in names[i:i + SCOPE_CHUNK])
+            for x in self._pages("ports", {"tags-any": tags, "fields": [
+                    "id", "project_id", "fixed_ips", "tags"]}):
+                out.append(p.APort(x["id"], x.get("project_id", ""),
+                                   [ip["ip_address"] for ip in x.get("fixed_ips") or []],
+                                   tags=list(x.get("tags") or [])))
+        return out
 
     def _scoped_pages(self, resource: str, scoped: bool, project_ids: list[str],
                       params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -460,7 +477,17 @@ class OpenStackEngine:
         result = ApplyResult()
         stop = threading.Event()
         steps = [Step(c) for c in plan.changes if c.action in p.CHANGE_ACTIONS]
-        result.steps = steps
+        # A project's recorded rule fingerprint stops being true the moment its rules
+        # change: remove it first (the new one is written only once the whole plan is
+        # carried out), or a later rule set equal to the old one would look settled.
+        changed = {c.system for c in plan.changes
+                   if c.kind in ("group", "rule") and c.action in p.CHANGE_ACTIONS}
+        untag = [Step(p.Change("delete", "fingerprint", f.system, tag, detail="规则指纹作废",
+                               id=f.project_id, data={"old": [tag]}))
+                 for f in plan.fingerprints if f.system in changed and f.project_id
+                 for tag in f.old]
+        result.steps, result.untagged = steps, untag
+        self._one_by_one(self._write_fingerprint, untag, stop)
         project_ids = {p._tag_value(x.tags, d.SYSTEM_TAG): x.id for x in actual.projects
                        if p.is_managed(x.tags)}
         owned = p.managed_projects_by_id(actual.projects)
@@ -694,29 +721,53 @@ class OpenStackEngine:
             list(pool.map(run, batches))
 
     def record_fingerprints(self, fps: list[p.Fingerprint],
-                            created: dict[str, str] | None = None) -> list[Step]:
+                            applied: ApplyResult | None = None) -> list[Step]:
         """Tag each project with its rule fingerprint; call only once the plan that
-        listed ``fps`` was carried out in full (docs/enforce.md, "Settled projects").
+        listed ``fps`` was carried out in full (``applied``, when it changed anything:
+        the ids of the projects it created). docs/enforce.md, "Settled projects".
 
         The old tag goes first: a failure in between leaves no tag, and a project
-        without one is read in full by the next enforce pass. ``created``: system →
-        id of the projects that the plan created."""
+        without one is read in full by the next enforce pass."""
+        created = {s.change.system: s.id for s in (applied.steps if applied else [])
+                   if s.change.kind == "project" and s.change.action == "create" and s.id}
         steps = []
         for fp in fps:
-            pid = fp.project_id or (created or {}).get(fp.system)
+            pid = fp.project_id or created.get(fp.system)
             if pid is not None:
                 steps.append(Step(p.Change("update", "fingerprint", fp.system, fp.new,
                                            detail="记录规则指纹", id=pid,
                                            data={"old": fp.old, "new": fp.new})))
 
-        def record(s: Step) -> None:
-            url = f"/projects/{s.change.id}/tags/"
-            for tag in s.change.data["old"]:
-                self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,))
-            self.call("identity", "PUT", url + quote(s.change.data["new"], safe=":="))
-
-        self._map(record, steps, None, "fingerprints", threading.Event())
+        # each on its own: a tag that could not be written only costs later passes a read
+        self._one_by_one(self._write_fingerprint, steps, None)
         return steps
+
+    def _write_fingerprint(self, s: Step) -> None:
+        """Remove the step's ``old`` project tags, then add its ``new`` one (if any)."""
+        url = f"/projects/{s.change.id}/tags/"
+        for tag in s.change.data["old"]:
+            self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,),
+                      idempotent=True)
+        if s.change.data.get("new"):
+            self.call("identity", "PUT", url + quote(s.change.data["new"], safe=":="),
+                      idempotent=True)
+
+    def _one_by_one(self, fn: Callable[[Step], None], steps: list[Step],
+                    stop: threading.Event | None) -> None:
+        """Keystone tag writes, one at a time: a Keystone on SQLite answers concurrent
+        ones with 500 "database is locked" (measured on the devcloud). With ``stop``, a
+        failure stops what follows (and sets it); without, each step stands alone."""
+        for s in steps:
+            if stop is not None and stop.is_set():
+                return
+            try:
+                fn(s)
+                s.status = "done"
+            except EngineError as exc:
+                s.status, s.error = "failed", str(exc)
+                if stop is not None:
+                    stop.set()
+            self.audit.write(s)
 
     # ---------------------------------------------------------------- lock
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cgcloud import desired, enforce
+from cgcloud import desired, enforce, plan
 from cgcloud.cli import app
 from cgcloud.engines.openstack import OpenStackEngine
 
@@ -206,6 +206,43 @@ def test_high_risk_rule_opens_on_its_first_day_and_is_gone_the_day_after_its_las
     # the normal rows were never touched, and apply agrees with what enforce left
     assert any(d.endswith(" until 2027-12-31") for d in site.rule_descriptions(site.new))
     r = site.cli("plan", "--now", "2027-01-22T10:00", "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) -> None:
+    """apply records the rule fingerprint on the project; a pass that finds it equal to
+    the one wanted now skips the project's Neutron resources; a removed tag or a window
+    that ends makes the next pass read it again (and record the new fingerprint)."""
+    site.apply("2027-01-15T10:00")
+
+    def recorded() -> list[str]:
+        return plan.recorded_fingerprint(site.project(site.new)["tags"])
+
+    def json_pass(now: str) -> dict[str, Any]:
+        r = site.enforce(now, "--format", "json")
+        assert r.exit_code == 0, r.output
+        return dict(json.loads(r.stdout))
+
+    [tag] = recorded()
+    quiet = json_pass("2027-01-20T10:00")
+    assert quiet["settled"] >= 1 and not [a for a in quiet["actions"] if a["verb"] != "report"]
+    pid = site.project(site.new)["id"]
+    site.engine.call("identity", "DELETE", f"/projects/{pid}/tags/{tag}")
+    reread = json_pass("2027-01-20T10:00")
+    assert reread["settled"] == quiet["settled"] - 1
+    assert reread["requests"] > quiet["requests"]  # its groups, ports and quotas were read
+    assert recorded() == [tag]  # … found as wanted, and recorded again
+    assert json_pass("2027-01-20T11:00")["settled"] == quiet["settled"]
+    # the high-risk window ends: the project is read, its rules closed, the new set recorded
+    closing = json_pass("2027-02-01T00:00:00")
+    assert closing["settled"] == quiet["settled"] - 1
+    assert {a["verb"] for a in closing["actions"] if a["verb"] != "report"} == {"close"}
+    assert all(a["status"] == "done" for a in closing["actions"] if a["verb"] == "close")
+    assert not [d for d in site.rule_descriptions(site.new) if d.endswith(" until 2027-01-31")]
+    [after] = recorded()
+    assert after != tag
+    assert json_pass("2027-02-01T00:00:05")["settled"] == quiet["settled"]
+    r = site.cli("plan", "--now", "2027-02-01T00:00:05", "--detailed-exitcode")
     assert r.exit_code == 0, r.output
 
 

@@ -20,6 +20,8 @@ import pytest
 from faultproxy import Fault, FaultProxy, faulty_clouds_yaml
 from test_apply import World
 
+from cgcloud import plan
+
 pytestmark = pytest.mark.devcloud
 
 NEUTRON = ("127.0.0.1", 19696)
@@ -49,6 +51,10 @@ def faulty(tmp_path: Path, devcloud: Any, proxy: FaultProxy) -> Iterator[World]:
 
 def _audit(world: World) -> list[dict[str, Any]]:
     return [json.loads(x) for x in world.audit.read_text(encoding="utf-8").splitlines()]
+
+
+def _fingerprints(world: World) -> list[str]:
+    return plan.recorded_fingerprint(world.project()["tags"])  # type: ignore[index]
 
 
 def _converged(world: World) -> None:
@@ -127,11 +133,13 @@ def test_hard_failure_mid_apply_reports_and_rerun_converges(
     assert {g["id"] for g in groups} == made
     assert all(not faulty.rules_of(g["id"]) for g in groups)
     assert all(not g.get("tags") for g in groups)  # identity = description marker only
+    assert _fingerprints(faulty) == []  # not the forms' rules yet: enforce must read it
     # re-run (Neutron back): no group is created again, the rules are
     r = faulty.cli("--cloud", "devcloud", "apply", "--yes", "--audit-log", str(faulty.audit))
     assert r.exit_code == 0, r.output
     assert {g["id"] for g in faulty.managed_groups()} == made
     _converged(faulty)
+    assert len(_fingerprints(faulty)) == 1  # now it holds them: recorded
 
 
 def test_lost_answer_to_a_group_create_is_recovered(faulty: World, proxy: FaultProxy) -> None:

@@ -108,6 +108,54 @@ def test_drift_is_not_enforce_business(repo) -> None:
     assert actions == [] and sub.changes == []
 
 
+def _settle(state: desired.DesiredState, actual: p.ActualState) -> None:
+    """Tag the projects with the fingerprints a carried-out plan records."""
+    new = {f.system: f.new for f in p.diff(state, actual).fingerprints}
+    for proj in actual.projects:
+        system = p._tag_value(proj.tags, desired.SYSTEM_TAG)
+        if system in new:
+            proj.tags = [t for t in proj.tags if not t.startswith(desired.RULES_TAG)]
+            proj.tags.append(new[system])
+
+
+def _fps(repo: model.Repository, now: str, actual: p.ActualState) -> dict[str, str | None]:
+    state = desired.compile(repo, T(now))
+    return p.fingerprints(state, p.placeholder_addresses(actual.ports, actual.projects))
+
+
+def test_a_settled_system_is_skipped_until_a_window_ends(repo) -> None:
+    actual = _actual_from(desired.compile(repo, T("2027-01-15T10:00")))
+    _settle(desired.compile(repo, T("2027-01-15T10:00")), actual)
+    system = next(iter(p.managed_projects_by_id(actual.projects).values()))
+    assert p.settled(_fps(repo, "2027-01-31T23:59:59", actual), actual.projects) == {system}
+    # 00:00 after the last day: the wanted rules changed, so the system is read again …
+    assert p.settled(_fps(repo, "2027-02-01T00:00:00", actual), actual.projects) == set()
+    feb = desired.compile(repo, T("2027-02-01T00:00:00"))
+    actual.scope = {system}
+    plan = p.diff(feb, actual)
+    sub, actions = enforce.rule_actions(plan, actual, repo, T("2027-02-01T00:00:00"))
+    assert actions and {a.verb for a in actions} == {"close"}
+    # the stale fingerprint goes along: the engine removes it before it changes a rule
+    assert sub.fingerprints == plan.fingerprints and plan.fingerprints[0].old
+    # … and once the closes are made, its project holds what the forms want: record it
+    [fp] = enforce.converged(plan, sub)
+    assert fp.new == desired.RULES_TAG + str(_fps(repo, "2027-02-01T00:00:00", actual)[system])
+
+
+def test_no_fingerprint_while_apply_has_work_left_in_the_system(repo) -> None:
+    state = desired.compile(repo, T("2027-01-15T10:00"))
+    actual = _actual_from(state)
+    actual.rules.append(p.ARule("hand", actual.rules[0].group_id, "ingress", "IPv4", "tcp",
+                                23, 23, "0.0.0.0/0"))
+    plan = p.diff(state, actual)
+    sub, _ = enforce.rule_actions(plan, actual, repo, T("2027-01-15T10:00"))
+    assert plan.fingerprints and enforce.converged(plan, sub) == []
+    actual.rules.pop()
+    plan = p.diff(state, actual)
+    assert [f.system for f in enforce.converged(plan, p.Plan(now=""))] == [
+        f.system for f in plan.fingerprints]
+
+
 # --------------------------------------------------------------------------- decommission
 
 

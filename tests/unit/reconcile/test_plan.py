@@ -262,3 +262,109 @@ def test_tagged_groups_of_older_applies_are_still_ours() -> None:
                         desired.GROUP_TAG + (desired.group_marker(g.description) or "")],
                        "cgcloud: old description") for g in a.groups]
     assert not plan.diff(state, a).has_changes
+
+
+# --------------------------------------------------------------------------- rule fingerprints
+
+
+def _recorded(p: plan.Plan, a: ActualState) -> ActualState:
+    """The projects tagged as `record_fingerprints` does after ``p`` was carried out."""
+    new = {f.system: f.new for f in p.fingerprints}
+    owned = plan.managed_projects_by_id(a.projects)
+    a.projects = [AProject(x.id, x.name, [t for t in x.tags if t not in
+                                          plan.recorded_fingerprint(x.tags)] + [new[owned[x.id]]],
+                           x.description) if owned.get(x.id) in new else x
+                  for x in a.projects]
+    return a
+
+
+def test_fingerprint_changes_exactly_when_the_wanted_rules_do() -> None:
+    resolved: dict[tuple[str, str], list[str]] = {}
+    jan15, jan31 = state_at("2027-01-15T10:00"), state_at("2027-01-31T23:59:59")
+    feb1 = state_at("2027-02-01T00:00:00")  # the high-risk rows ended on 01-31
+    fp = plan.fingerprints(jan15, resolved)[SYSTEM]
+    assert fp is not None and len(fp) == 16
+    assert plan.fingerprints(jan31, resolved)[SYSTEM] == fp
+    assert plan.fingerprints(feb1, resolved)[SYSTEM] not in (fp, None)
+    # an edited window (same rule, another `until`) is another rule set
+    edited = state_at("2027-01-15T10:00")
+    r = edited.rules[0]
+    r.reason = desired.Reason(r.reason.form, r.reason.row, "2027-06-30")
+    assert plan.fingerprints(edited, resolved)[SYSTEM] != fp
+
+
+def test_a_placeholder_counts_with_what_it_resolves_to() -> None:
+    s = state_at()
+    assert "智慧城管-数据库" in plan.placeholders(s)
+    assert plan.fingerprints(s)[SYSTEM] is None  # ports not read: never settled
+    unresolved = plan.fingerprints(s, {})[SYSTEM]
+    _, a = _cloud_with_ports()
+    resolved = plan.placeholder_addresses(a.ports, a.projects)
+    assert resolved == {(SYSTEM, "智慧城管-数据库"): ["172.21.4.30"]}
+    assert plan.fingerprints(s, resolved)[SYSTEM] not in (unresolved, None)
+    # a port of another project with the same tag resolves nothing
+    a.ports[2] = APort("port-db", "other-project", ["172.21.4.30"], [], a.ports[2].tags)
+    assert plan.placeholder_addresses(a.ports, a.projects) == {}
+
+
+def test_diff_lists_the_fingerprints_to_record_until_they_are() -> None:
+    first = plan.diff(state_at(), ActualState())
+    assert [(f.system, f.project_id, f.old) for f in first.fingerprints] == [(SYSTEM, None, [])]
+    a = _converged()
+    p = plan.diff(state_at(), a)
+    assert not p.has_changes and [f.system for f in p.fingerprints] == [SYSTEM]
+    wanted = plan.fingerprints(state_at(), plan.placeholder_addresses(a.ports, a.projects))
+    assert p.fingerprints[0].new == desired.RULES_TAG + str(wanted[SYSTEM])
+    a = _recorded(p, a)
+    again = plan.diff(state_at(), a)
+    assert not again.has_changes and again.fingerprints == []
+    assert plan.settled(wanted, a.projects) == {SYSTEM}
+    # a month later the high-risk rows ended: not settled, the new one is to record
+    feb = state_at("2027-02-15T10:00")
+    feb_fps = plan.fingerprints(feb, plan.placeholder_addresses(a.ports, a.projects))
+    assert plan.settled(feb_fps, a.projects) == set()
+    p_feb = plan.diff(feb, a)
+    assert [(f.system, f.old) for f in p_feb.fingerprints] == [
+        (SYSTEM, [p.fingerprints[0].new])]
+
+
+def test_settled_only_with_exactly_the_wanted_tag() -> None:
+    fps: dict[str, str | None] = {"a": "1" * 16, "b": None}
+    tag = desired.RULES_TAG
+
+    def proj(system: str, *extra: str, managed: bool = True) -> AProject:
+        base = [desired.MANAGED_TAG] if managed else []
+        return AProject(system, system, [*base, desired.SYSTEM_TAG + system, *extra])
+
+    assert plan.settled(fps, [proj("a", tag + "1" * 16)]) == {"a"}
+    assert plan.settled(fps, [proj("a", tag + "2" * 16)]) == set()
+    assert plan.settled(fps, [proj("a", tag + "1" * 16, tag + "2" * 16)]) == set()
+    assert plan.settled(fps, [proj("a", tag + "1" * 16, managed=False)]) == set()
+    assert plan.settled(fps, [proj("a")]) == set()
+    assert plan.settled(fps, [proj("b", tag + "x")]) == set()  # placeholder unknown
+    # a managed project the forms want nothing in: settled once its groups are gone
+    assert plan.settled(fps, [proj("c", tag + plan.EMPTY_FINGERPRINT)]) == {"c"}
+
+
+def test_the_fingerprint_tag_is_not_a_project_change_and_survives_one() -> None:
+    a = _converged()
+    a = _recorded(plan.diff(state_at(), a), a)
+    assert not plan.diff(state_at(), a).has_changes
+    kept = plan.recorded_fingerprint(a.projects[0].tags)
+    a.projects[0].description = "edited by hand"
+    updates = [c for c in plan.diff(state_at(), a).changes if c.kind == "project"]
+    assert [c.action for c in updates] == ["update"]
+    assert kept and set(kept) <= set(updates[0].data["tags"])  # the PATCH keeps it
+    assert not set(kept) & set(updates[0].after["tags"])  # and the plan does not show it
+
+
+def test_diff_draws_no_conclusion_outside_the_scope_read() -> None:
+    a = _converged()
+    # a read that skipped the system: no groups, rules, ports or quotas of it
+    skipped = ActualState(projects=a.projects, scope=set())
+    p = plan.diff(state_at(), skipped)
+    assert not [c for c in p.changes if c.kind in ("group", "rule", "binding", "quota")]
+    assert p.fingerprints == []
+    # the same read with the system in scope sees everything missing
+    full = plan.diff(state_at(), ActualState(projects=a.projects, scope={SYSTEM}))
+    assert any(c.kind == "rule" and c.action == "create" for c in full.changes)
