@@ -81,12 +81,13 @@ def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> di
             "phases": phases}
 
 
-def strip_fingerprints(cloud: str) -> int:
-    """Remove every project's cgcloud:rules= tag (as a cloud applied by an older cgcloud)."""
+def strip_fingerprints(cloud: str, projects: int) -> int:
+    """Remove the cgcloud:rules= tag of that many projects (as if their rules had changed,
+    or as a cloud applied by an older cgcloud)."""
     eng = OpenStackEngine(cloud)
     n = 0
     for proj in eng.read_projects():
-        for tag in planner.recorded_fingerprint(proj.tags):
+        for tag in planner.recorded_fingerprint(proj.tags)[:max(0, projects - n)]:
             eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{quote(tag, safe=':=')}")
             n += 1
     return n
@@ -147,9 +148,9 @@ def main() -> None:
     ap.add_argument("--close-at", default="",
                     help="then two enforce passes at this later time: the first closes the "
                          "rules whose windows ended, the second must be a no-op")
-    ap.add_argument("--unsettled", action="store_true",
-                    help="then remove the projects' rule fingerprints and run two passes: "
-                         "the first reads every project and records them, the second skips")
+    ap.add_argument("--unsettled", type=int, default=0, metavar="K",
+                    help="then remove K projects' rule fingerprints and run two passes: the "
+                         "first reads those projects and records them, the second skips them")
     ap.add_argument("--keep", action="store_true",
                     help="leave the applied state in the cloud (measure again with --reuse)")
     ap.add_argument("--reuse", action="store_true",
@@ -181,7 +182,8 @@ def main() -> None:
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
             if args.unsettled:
-                print(f"removed {strip_fingerprints(args.cloud)} rule fingerprints; enforce:")
+                print(f"removed {strip_fingerprints(args.cloud, args.unsettled)} rule "
+                      "fingerprints; enforce:")
                 enforce_bench.print_passes(enforce_bench.enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, 2))
             if args.close_at:

@@ -226,6 +226,8 @@ class Decommissioner:
             call("network", "PUT", f"/quotas/{proj.id}", json={"quota": {
                 k: int(usage[k]["used"]) for k in NETWORK_QUOTAS if k in usage}})
         self._step(a, "update", "quota", proj.name, proj.id, zero)
-        tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form})
+        # the rule fingerprint goes: the project no longer holds the forms' rules
+        tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form}
+                      - set(p.recorded_fingerprint(proj.tags)))
         self._step(a, "update", "project", proj.name, proj.id, lambda: call(
             "identity", "PATCH", f"/projects/{proj.id}", json={"project": {"tags": tags}}))

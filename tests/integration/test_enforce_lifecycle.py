@@ -332,6 +332,8 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
               "operator:          {by: 李四, date: 2026-11-24, data_copied: true}",
               "operator:          {by: 李四, date: 2026-11-24, data_copied: false}")
     site.apply("2026-12-10T10:00")
+    fingerprinted = [t for t in site.project(site.old)["tags"] if t.startswith(desired.RULES_TAG)]
+    assert len(fingerprinted) == 1  # apply recorded it
     h = site.server(site.old, "172.20.4.31", "cg-4c8g100d")
     site.wait(lambda: (site.get_server(h) or {}).get("status") == "ACTIVE")
     r = site.enforce("2026-12-16T10:00")
@@ -353,6 +355,7 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
     assert site.get_server(h) is None
     proj = site.project(site.old)
     assert desired.DECOMMISSIONED_TAG + "GT-2026-0012" in proj["tags"]
+    assert not [t for t in proj["tags"] if t.startswith(desired.RULES_TAG)]  # no longer true
     assert [g["name"] for g in site.groups(site.old)] in ([], ["default"])
     q = site.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
     assert (q["instances"], q["cores"], q["ram_mb"], q["gigabytes"], q["floating_ips"]) == (
