@@ -347,6 +347,7 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
     """Everything that must change for the cloud to equal the paperwork, with reasons."""
     plan = Plan(now=state.now, cloud=cloud, notes=list(state.notes))
     add = plan.changes.append
+    fps = fingerprints(state, placeholder_addresses(actual.ports, actual.projects))
 
     # ---- projects
     managed_projects: dict[str, AProject] = {}
@@ -381,9 +382,14 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                        data={"name": want.name, "description": want.description,
                              "tags": want.tags}))
         else:
-            kept = recorded_fingerprint(have.tags)  # bookkeeping, not the forms' business
+            # the rule fingerprint is bookkeeping, not the forms' business: not compared,
+            # and kept by an update only while it is the one wanted now (a stale one
+            # must not come back after the engine removed it)
+            recorded = recorded_fingerprint(have.tags)
+            fp = fps.get(want.system)
+            kept = recorded if fp is not None and recorded == [d.RULES_TAG + fp] else []
             current: dict[str, Any] = {"description": have.description,
-                                       "tags": sorted(set(have.tags) - set(kept))}
+                                       "tags": sorted(set(have.tags) - set(recorded))}
             if current != wanted:
                 add(Change("update", "project", want.system, want.name, want.reasons,
                            "更新项目说明/标签", id=have.id, before=current, after=wanted,
@@ -399,7 +405,6 @@ def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
                        id=p.id))
 
     # ---- fingerprints of the rule sets, recorded once this plan is carried out
-    fps = fingerprints(state, placeholder_addresses(actual.ports, actual.projects))
     for system in sorted(wanted_systems | set(managed_projects)):
         have = managed_projects.get(system)
         if system in blocked or not actual.covers(system) or (

@@ -356,6 +356,11 @@ def test_the_fingerprint_tag_is_not_a_project_change_and_survives_one() -> None:
     assert [c.action for c in updates] == ["update"]
     assert kept and set(kept) <= set(updates[0].data["tags"])  # the PATCH keeps it
     assert not set(kept) & set(updates[0].after["tags"])  # and the plan does not show it
+    # once stale (the high-risk rows ended), the PATCH must not bring it back after the
+    # engine removed it before changing the rules
+    feb = [c for c in plan.diff(state_at("2027-02-15T10:00"), a).changes if c.kind == "project"]
+    assert [c.action for c in feb] == ["update"]
+    assert not plan.recorded_fingerprint(feb[0].data["tags"])
 
 
 def test_diff_draws_no_conclusion_outside_the_scope_read() -> None:
