@@ -310,15 +310,8 @@ class OpenStackEngine:
 
         def run(step: Step) -> None:
             nonlocal done
-            if stop.is_set():
+            if not self._run_step(fn, step, stop):
                 return
-            try:
-                fn(step)
-                step.status = "done"
-            except EngineError as exc:
-                step.status, step.error = "failed", str(exc)
-                stop.set()
-            self.audit.write(step)
             with lock:
                 done += 1
                 if progress:
@@ -758,16 +751,24 @@ class OpenStackEngine:
         ones with 500 "database is locked" (measured on the devcloud). With ``stop``, a
         failure stops what follows (and sets it); without, each step stands alone."""
         for s in steps:
-            if stop is not None and stop.is_set():
+            if not self._run_step(fn, s, stop):
                 return
-            try:
-                fn(s)
-                s.status = "done"
-            except EngineError as exc:
-                s.status, s.error = "failed", str(exc)
-                if stop is not None:
-                    stop.set()
-            self.audit.write(s)
+
+    def _run_step(self, fn: Callable[[Step], None], step: Step,
+                  stop: threading.Event | None) -> bool:
+        """Run one step, note its outcome, audit it; False when ``stop`` kept it from
+        starting. A failure sets ``stop``: nothing new starts after it."""
+        if stop is not None and stop.is_set():
+            return False
+        try:
+            fn(step)
+            step.status = "done"
+        except EngineError as exc:
+            step.status, step.error = "failed", str(exc)
+            if stop is not None:
+                stop.set()
+        self.audit.write(step)
+        return True
 
     # ---------------------------------------------------------------- lock
 
