@@ -137,7 +137,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         known = set(fps) | set(planner.managed_projects_by_id(projects).values())
         actual = engine.read(None, network_only=True, projects=projects, scope=known - skip)
         result = PassResult(now=when, repo=repo, settled=len(skip))
-        full = planner.diff(state, actual, cloud=engine.cloud)
+        full = planner.diff(state, actual, cloud=engine.cloud, fps=fps)
         rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
         inv = read_inventory(engine, actual, due, servers)
         decom = enforce.decommission_actions(repo, inv, when)

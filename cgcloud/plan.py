@@ -319,7 +319,7 @@ def fingerprints(state: d.DesiredState,
                   else r.remote_cidr)
         key = _rule_key(r.group, r.direction, r.ethertype, r.protocol, r.port_min, r.port_max,
                         remote, r.description)
-        items.setdefault(r.system, []).append("rule " + json.dumps(key, ensure_ascii=False))
+        items.setdefault(r.system, []).append("rule " + "\t".join(map(str, key)))
     return {system: None if system in unsure else _digest(rows)
             for system, rows in items.items()}
 
@@ -343,11 +343,16 @@ def settled(fps: dict[str, str | None], projects: list[AProject]) -> set[str]:
     return out
 
 
-def diff(state: d.DesiredState, actual: ActualState, cloud: str = "") -> Plan:
-    """Everything that must change for the cloud to equal the paperwork, with reasons."""
+def diff(state: d.DesiredState, actual: ActualState, cloud: str = "",
+         fps: dict[str, str | None] | None = None) -> Plan:
+    """Everything that must change for the cloud to equal the paperwork, with reasons.
+
+    ``fps``: the state's `fingerprints` when the caller computed them already (with the
+    same placeholder resolution for the systems ``actual`` covers)."""
     plan = Plan(now=state.now, cloud=cloud, notes=list(state.notes))
     add = plan.changes.append
-    fps = fingerprints(state, placeholder_addresses(actual.ports, actual.projects))
+    if fps is None:
+        fps = fingerprints(state, placeholder_addresses(actual.ports, actual.projects))
 
     # ---- projects
     managed_projects: dict[str, AProject] = {}
