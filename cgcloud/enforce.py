@@ -30,6 +30,13 @@ from typing import Any
 
 from cgcloud import clock, desired, model
 from cgcloud import plan as p
+from cgcloud.actual import (  # noqa: F401 - re-exported for the engines' older imports
+    FloatingIP,
+    Inventory,
+    Port,
+    Server,
+    Volume,
+)
 
 KEEP_DAYS = 7  # 附件3: powered off, kept seven full days, then deleted
 # marks (Nova/Cinder metadata keys; Neutron tags are "<key>=<value>")
@@ -42,74 +49,6 @@ ZERO_QUOTAS = {"instances": 0, "cores": 0, "ram_mb": 0, "gigabytes": 0, "floatin
 
 
 # --------------------------------------------------------------------------- inventory
-
-
-@dataclass(slots=True)
-class Server:
-    id: str
-    name: str
-    project_id: str
-    status: str  # ACTIVE | SHUTOFF | …
-    ips: list[str] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-    vcpus: int = 0
-    ram_mb: int = 0
-    disk_gb: int = 0
-    flavor: str = ""
-    task_state: str | None = None
-
-    @property
-    def running(self) -> bool:
-        """Powered on and not on its way down (a stop we issued is still in flight)."""
-        return self.status == "ACTIVE" and self.task_state != "powering-off"
-
-
-@dataclass(slots=True)
-class Volume:
-    id: str
-    name: str
-    project_id: str
-    size_gb: int
-    status: str
-    server_ids: list[str] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Port:
-    id: str
-    project_id: str
-    device_id: str
-    ips: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class FloatingIP:
-    id: str
-    ip: str
-    port_id: str | None
-    project_id: str
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Inventory:
-    """What an engine read for the decommission: plain data, no SDK objects."""
-
-    projects: list[p.AProject] = field(default_factory=list)
-    servers: list[Server] = field(default_factory=list)
-    volumes: list[Volume] = field(default_factory=list)
-    ports: list[Port] = field(default_factory=list)
-    floating_ips: list[FloatingIP] = field(default_factory=list)
-    groups: list[p.AGroup] = field(default_factory=list)
-    quotas: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def project_of(self, system: str) -> p.AProject | None:
-        for proj in self.projects:
-            if p.is_managed(proj.tags) and p._tag_value(proj.tags, desired.SYSTEM_TAG) == system:
-                return proj
-        return None
 
 
 def _ours(g: p.AGroup) -> bool:
