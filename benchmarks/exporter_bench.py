@@ -63,7 +63,7 @@ def synthetic(systems: int, rules: int) -> object:
                                 "remote_ip_prefix": "0.0.0.0/0" if i % 100 == 0 else
                                 "172.20.0.10/32"})
         for s in range(4):
-            servers.append(ex.Server(f"{i:028x}{s:04x}", pid, "ACTIVE", [f"172.21.{i % 250}.{s}"],
+            servers.append(ex.Server(f"{i:028x}{s:04x}", "", pid, "ACTIVE", [f"172.21.{i % 250}.{s}"],
                                      {}, 8, 16384, 100))
     view = ex.CloudView(actual, ingress=ingress, servers=servers,
                         volume_gb={x.id: 1000 for x in actual.projects},

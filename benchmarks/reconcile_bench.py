@@ -69,7 +69,7 @@ def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> di
             last[0] = now
 
     last[0] = time.monotonic()
-    res = eng.apply(plan, actual, progress=progress)
+    res = eng.apply(state, plan, actual, progress=progress)
     if not res.ok:
         raise SystemExit(f"apply failed: {[s.error for s in res.failed][:3]}")
     eng.record_fingerprints(plan.fingerprints, res)  # as `cgcloud apply` does

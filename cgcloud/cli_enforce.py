@@ -29,6 +29,7 @@ from cgcloud.cli_reconcile import (
     EXIT_ERROR,
     EXIT_LOCKED,
     CloudOpt,
+    EngineOpt,
     NowOpt,
     PathsArg,
     _engine,
@@ -43,7 +44,7 @@ class Format(StrEnum):
 
 def default_records_dir() -> Path:
     """$CGCLOUD_RECORDS_DIR, else next to the audit log: ~/.local/state/cgcloud/records."""
-    from cgcloud.engines.openstack import state_path
+    from cgcloud.statedir import state_path
 
     return state_path("CGCLOUD_RECORDS_DIR", "records")
 
@@ -106,8 +107,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
               records: Path) -> PassResult:
     from cgcloud import desired, enforce
     from cgcloud import plan as planner
-    from cgcloud.engines.decommission import Decommissioner, list_servers, read_inventory
-    from cgcloud.engines.openstack import LockHeld
+    from cgcloud.engines.base import LockHeld
 
     t0, r0 = time.monotonic(), engine.requests
     try:
@@ -123,7 +123,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         # a decommission reads the due systems' own.
         with ThreadPoolExecutor(2) as background:
             reading = background.submit(engine.read_projects)
-            listing = (background.submit(list_servers, engine)
+            listing = (background.submit(engine.list_servers)
                        if "compute" in engine.services() else None)
             repo = _load(paths, when)
             state = desired.compile(repo, when)
@@ -139,7 +139,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         result = PassResult(now=when, repo=repo, settled=len(skip))
         full = planner.diff(state, actual, cloud=engine.cloud, fps=fps)
         rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
-        inv = read_inventory(engine, actual, due, servers)
+        inv = engine.read_inventory(actual, due, servers)
         decom = enforce.decommission_actions(repo, inv, when)
         result.marks = enforce.marks(inv)
         result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
@@ -152,7 +152,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
                     result.blocked += 1
         carried_out = True
         if rule_plan.changes:
-            outcome = engine.apply(rule_plan, actual)
+            outcome = engine.apply(state, rule_plan, actual)
             carried_out = outcome.ok
             status = {id(s.change): s for s in outcome.steps}
             why_not = next((f"not done: {s.error}" for s in outcome.untagged
@@ -168,7 +168,6 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         if carried_out:  # a fingerprint only for a project that now equals the forms
             engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
                                         if f.system not in due])  # due: read every pass
-        runner = Decommissioner(engine)
         failed_forms: set[str] = set()
         hosts: dict[str, list[dict[str, Any]]] = {}
         reclaimed: dict[str, dict[str, Any]] = {}
@@ -182,7 +181,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
                 a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
                 continue
             try:
-                runner.run(a, when)
+                engine.decommission(a, when)
                 a.status = "done"
             except Exception as exc:  # noqa: BLE001 - EngineError and timeouts alike
                 a.status, a.error = "failed", str(exc)
@@ -308,6 +307,7 @@ def shifted_clock(now: str | None) -> Callable[[], datetime]:
 def enforce_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
+    engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
     watch: Annotated[bool, typer.Option("--watch", help="Run as a long-lived loop "
                                         "(SIGTERM/SIGINT stop it after the current pass).")] = False,
@@ -336,7 +336,8 @@ def enforce_cmd(
     failed action, 3 deletions refused by --max-deletes, 4 cloud locked.
     """
     from cgcloud import clock, enforce
-    from cgcloud.engines.openstack import WATCH_LOCK_NAME, LockHeld
+    from cgcloud.engines.base import WATCH_LOCK as WATCH_LOCK_NAME
+    from cgcloud.engines.base import LockHeld
 
     try:
         clock_fn = shifted_clock(now)
@@ -344,7 +345,7 @@ def enforce_cmd(
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
         raise typer.Exit(EXIT_ERROR) from None
-    engine = _engine(cloud, audit_log)
+    engine = _engine(engine_name, cloud, audit_log)
     rec_dir = records or default_records_dir()
 
     def one(when: datetime) -> PassResult:
@@ -439,11 +440,11 @@ def upcoming_cmd(
     now: NowOpt = None,
     cloud: Annotated[str, typer.Option(
         "--cloud", help="Optional: read recorded power-off times for exact deletion dates.")] = "",
+    engine_name: EngineOpt = "openstack",
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
 ) -> None:
     """What will open, close, power off, be deleted or lapse in the coming days."""
     from cgcloud import clock, enforce
-    from cgcloud.engines.decommission import read_inventory
 
     try:
         when = clock.now_local(now)
@@ -456,11 +457,11 @@ def upcoming_cmd(
         raise typer.Exit(exc.code) from None
     found = None
     if cloud:
-        engine = _engine(cloud)
+        engine = _engine(engine_name, cloud)
         try:
             # only the projects and the servers' marks: no Neutron groups
             actual = engine.read(None, network_only=True, scope=set())
-            found = enforce.marks(read_inventory(engine, actual, set()))
+            found = enforce.marks(engine.read_inventory(actual, set()))
         except Exception as exc:  # noqa: BLE001
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR) from None

@@ -15,6 +15,8 @@ def exporter_cmd(
         help="Policy files or directories (default: policies/).", show_default=False)] = None,
     cloud: Annotated[str, typer.Option("--cloud", envvar="OS_CLOUD",
                                        help="Cloud name in clouds.yaml (default $OS_CLOUD).")] = "",
+    engine: Annotated[str, typer.Option(
+        "--engine", help="Which engine reads the cloud (openstack, memory).")] = "openstack",
     listen: Annotated[str, typer.Option(
         "--listen", help="HOST:PORT to serve /metrics on.")] = "127.0.0.1:9477",
     refresh: Annotated[float, typer.Option(
@@ -54,8 +56,14 @@ def exporter_cmd(
     except (ValueError, clock.ClockError) as exc:
         typer.echo(f"错误: {exc}", err=True)
         raise typer.Exit(2) from None
+    from cgcloud import engines
+
+    if engine not in engines.REGISTRY:
+        typer.echo(f"错误: 未知的引擎 {engine}（可选: {', '.join(engines.names())}）", err=True)
+        raise typer.Exit(2)
     exporter = ex.Exporter(paths or [Path("policies")], cloud, refresh=refresh, now=clk,
-                           include=include or [])
+                           include=include or [],
+                           engine_factory=lambda c: engines.create(engine, c, audit_path=None))
     try:
         server = ex.make_server(exporter, host, port)
     except OSError as exc:

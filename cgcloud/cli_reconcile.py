@@ -36,6 +36,11 @@ CloudOpt = Annotated[
                  help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
                  "expect; default $OS_CLOUD."),
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option("--engine", help="Which engine talks to the cloud: openstack (default) or "
+                 "memory (an empty in-process cloud: what a fresh cloud would get)."),
+]
 NowOpt = Annotated[
     str | None,
     typer.Option("--now", help="Pretend it is this time (ISO 8601, Asia/Shanghai by default)."),
@@ -70,14 +75,19 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     return when, desired.compile(v.repo, when)
 
 
-def _engine(cloud: str, audit_log: Path | None = None) -> Any:
-    from cgcloud.engines.openstack import AuditLog, OpenStackEngine
+def _engine(name: str, cloud: str, audit_log: Path | None = None) -> Any:
+    """The engine ``name`` (registry: cgcloud/engines/__init__.py) connected to ``cloud``."""
+    from cgcloud import engines
+    from cgcloud.engines.audit import AuditLog
 
+    if name not in engines.REGISTRY:
+        _err(f"错误: 未知的引擎 {name}（可选: {', '.join(engines.names())}）")
+        raise typer.Exit(EXIT_ERROR)
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
         raise typer.Exit(EXIT_ERROR)
     try:
-        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path())
+        return engines.create(name, cloud, audit_path=audit_log or AuditLog.default_path())
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
         _err(f"错误: 无法连接云 {cloud}: {type(exc).__name__}: {exc}")
         raise typer.Exit(EXIT_ERROR) from None
@@ -91,6 +101,7 @@ def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
 def plan_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
+    engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
     output: Annotated[PlanFormat, typer.Option("--format", "-f",
                                                help="text, markdown or json")] = PlanFormat.text,
@@ -105,7 +116,7 @@ def plan_cmd(
     from cgcloud import plan as planner
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud)
+    engine = _engine(engine_name, cloud)
     try:
         actual = engine.read(state)
     except Exception as exc:  # noqa: BLE001
@@ -119,6 +130,7 @@ def plan_cmd(
 def apply_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
+    engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     max_deletes: Annotated[int, typer.Option(
@@ -135,10 +147,10 @@ def apply_cmd(
     4 cloud locked by someone else, 5 not confirmed.
     """
     from cgcloud import plan as planner
-    from cgcloud.engines.openstack import LockHeld
+    from cgcloud.engines.base import LockHeld
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud, audit_log)
+    engine = _engine(engine_name, cloud, audit_log)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
@@ -170,7 +182,7 @@ def apply_cmd(
             if done == total or done % max(1, total // 10) == 0:
                 _err(f"  {phase}: {done}/{total}")
 
-        outcome = engine.apply(result, actual, progress=progress)
+        outcome = engine.apply(state, result, actual, progress=progress)
         textfile.note(outcome=outcome)
         if outcome.ok:  # only a cloud that now equals the forms gets its fingerprints
             _record_fingerprints(engine, result, outcome)
@@ -185,7 +197,7 @@ def apply_cmd(
             _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
     typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
-               f"{outcome.seconds:.1f} s); audit log: {engine.audit.path}")
+               f"{outcome.seconds:.1f} s); audit log: {engine.audit_path}")
     if not outcome.ok:
         for s in outcome.failed:
             _err(f"  FAILED   {s.change.action} {s.change.kind} {s.change.name}: {s.error}")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -40,6 +40,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from cgcloud import __version__, clock, enforce
 from cgcloud import desired as d
 from cgcloud import plan as p
+from cgcloud.actual import Server
+
+if TYPE_CHECKING:
+    from cgcloud.engines.base import Engine
 
 TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus ours
 GIB = 1024**3
@@ -50,18 +54,6 @@ DECOMMISSION_STAGES = ("scheduled", "awaiting_confirmation", "power_off_due", "p
 
 
 # --------------------------------------------------------------------------- cloud view
-
-
-@dataclass(slots=True)
-class Server:
-    id: str
-    project_id: str
-    status: str
-    ips: list[str]
-    metadata: dict[str, str]
-    vcpus: int = 0
-    ram_mb: int = 0
-    disk_gb: int = 0
 
 
 @dataclass(slots=True)
@@ -77,9 +69,9 @@ class CloudView:
     requests: int = 0
 
 
-def read_cloud(engine: Any, state: d.DesiredState | None) -> CloudView:
-    """One refresh's reads. Costs: the engine's read (every group's rules come with it)
-    + 3 paginated lists (never per rule)."""
+def read_cloud(engine: Engine, state: d.DesiredState | None) -> CloudView:
+    """One refresh's reads through the engine: its read (every group's rules come with
+    it), the servers and the usage lists — a fixed number of list calls, never per rule."""
     start = engine.requests
     actual = engine.read(state)
     view = CloudView(actual)
@@ -88,38 +80,12 @@ def read_cloud(engine: Any, state: d.DesiredState | None) -> CloudView:
                      "port_range_max": r.port_max, "remote_ip_prefix": r.remote_cidr,
                      "remote_group_id": r.remote_group_id}
                     for r in (*actual.rules, *actual.foreign_rules) if r.direction == "ingress"]
-    for x in engine._pages("floatingips", {"fields": ["id", "project_id"]}):
-        pid = x.get("project_id") or ""
-        view.floating_ips[pid] = view.floating_ips.get(pid, 0) + 1
+    usage = engine.read_usage(actual)
+    view.floating_ips, view.volume_gb = usage.floating_ips, usage.volume_gb
     if "compute" in actual.services:
-        for x in _nova_pages(engine, "compute", "/servers/detail", "servers",
-                             {"all_tenants": "True"}, microversion="2.73"):
-            fl = x.get("flavor") or {}
-            ips = [a.get("addr", "") for net in (x.get("addresses") or {}).values() for a in net]
-            view.servers.append(Server(
-                x["id"], x.get("tenant_id") or x.get("project_id") or "", x.get("status", ""),
-                ips, dict(x.get("metadata") or {}), int(fl.get("vcpus") or 0),
-                int(fl.get("ram") or 0), int(fl.get("disk") or 0)))
-    if "volume" in actual.services:
-        for x in _nova_pages(engine, "volume", "/volumes/detail", "volumes",
-                             {"all_tenants": "True"}):
-            pid = x.get("os-vol-tenant-attr:tenant_id") or ""
-            view.volume_gb[pid] = view.volume_gb.get(pid, 0) + int(x.get("size") or 0)
+        view.servers = engine.list_servers()
     view.requests = engine.requests - start
     return view
-
-
-def _nova_pages(engine: Any, service: str, url: str, key: str, params: dict[str, Any],
-                **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Nova/Cinder lists by limit/marker (they share the `<key>_links` convention)."""
-    q: dict[str, Any] = {"limit": 1000, **params}
-    while True:
-        body = engine.call(service, "GET", url, params=q, **kwargs) or {}
-        items = body.get(key, [])
-        yield from items
-        if not items or not body.get(f"{key}_links"):
-            return
-        q = {**q, "marker": items[-1]["id"]}
 
 
 # --------------------------------------------------------------------------- metrics (pure)
@@ -607,14 +573,14 @@ class Exporter:
     def __init__(self, paths: list[Path], cloud: str, *, refresh: float = 60.0,
                  now: Callable[[], datetime] | None = None,
                  include: list[Path] | None = None,
-                 engine_factory: Callable[[str], Any] | None = None,
+                 engine_factory: Callable[[str], Engine] | None = None,
                  log: Callable[[str], None] | None = None):
         self.paths = paths
         self.cloud = cloud
         self.interval = refresh
         self.now = now or make_clock()
         self.include = include or []
-        self._engine_factory = engine_factory
+        self._engine_factory = engine_factory  # the CLI passes engines.create for --engine
         self._engine: Any = None
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._data = Rendered(b"")
@@ -635,12 +601,9 @@ class Exporter:
 
     def engine(self) -> Any:
         if self._engine is None:
-            if self._engine_factory is not None:
-                self._engine = self._engine_factory(self.cloud)
-            else:
-                from cgcloud.engines.openstack import OpenStackEngine
-
-                self._engine = OpenStackEngine(self.cloud, audit_path=None)
+            if self._engine_factory is None:
+                raise RuntimeError("no engine: Exporter(engine_factory=...) is required")
+            self._engine = self._engine_factory(self.cloud)
         return self._engine
 
     def gather(self, now: datetime) -> Inputs:

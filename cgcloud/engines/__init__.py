@@ -1,1 +1,38 @@
-"""Engines realise a desired state on a cloud; the core never imports them."""
+"""Engines realise a desired state on a cloud; the core never imports them.
+
+The registry below is the one place that knows which engines exist: adding one is a
+module implementing ``cgcloud.engines.base.Engine`` plus one line here. Entries are
+import paths, so choosing an engine imports only that engine (openstacksdk is heavy).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from cgcloud.engines.base import Engine
+
+DEFAULT = "openstack"
+REGISTRY: dict[str, str] = {
+    "openstack": "cgcloud.engines.openstack:OpenStackEngine",
+    "memory": "cgcloud.engines.memory:MemoryEngine",
+}
+
+
+class UnknownEngine(ValueError):
+    """A name not in the registry (a usage error)."""
+
+
+def names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def create(name: str, cloud: str, *, audit_path: Path | None = None) -> Engine:
+    """The engine ``name`` connected to ``cloud`` (its errors are the engine's own)."""
+    try:
+        module, _, attr = REGISTRY[name].partition(":")
+    except KeyError:
+        raise UnknownEngine(name) from None
+    factory = getattr(importlib.import_module(module), attr)
+    engine: Engine = factory(cloud, audit_path=audit_path)
+    return engine

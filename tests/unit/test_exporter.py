@@ -103,7 +103,7 @@ def test_ssh_rdp_exposures_skip_bastions_and_remote_groups_and_count_unmanaged()
 
 
 def test_quota_approved_used_and_utilization() -> None:
-    servers = [ex.Server("s1", "p1", "ACTIVE", ["172.21.4.21"], {}, 16, 32768, 100)]
+    servers = [ex.Server("s1", "", "p1", "ACTIVE", ["172.21.4.21"], {}, 16, 32768, 100)]
     fams = ex.compute(_inputs("2027-01-15", [], servers=servers))
     one = lambda name: _samples(fams, name)[0][1]  # noqa: E731
     assert one("cgcloud_approved_vcpus") == 64
@@ -129,7 +129,7 @@ def test_lapsed_drift_pending_and_findings() -> None:
 
 
 def _srv(sid: str, ip: str, status: str, meta: dict[str, str]) -> ex.Server:
-    return ex.Server(sid, "p2", status, [ip], meta, 4, 8192, 100)
+    return ex.Server(sid, "", "p2", status, [ip], meta, 4, 8192, 100)
 
 
 @pytest.mark.parametrize(("now", "servers", "stage", "due"), [

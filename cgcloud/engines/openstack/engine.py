@@ -18,23 +18,39 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cgcloud import desired as d
 from cgcloud import plan as p
+from cgcloud.actual import Inventory, Server
+from cgcloud.engines.audit import AuditLog
+from cgcloud.engines.base import (
+    APPLY_LOCK,
+    DEFAULT_LOCK_TTL,
+    WATCH_LOCK,
+    ApplyResult,
+    EngineError,
+    LockHeld,
+    LockHolder,
+    Progress,
+    Step,
+    Usage,
+)
+from cgcloud.engines.openstack.connect import connect
+
+if TYPE_CHECKING:
+    from cgcloud.enforce import Action
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 PAGE_SIZE = 5000
 SCOPE_CHUNK = 40  # project ids per scoped Neutron list (~1.8 kB of query string)
 BULK_SIZE = 250
-LOCK_NAME = "cgcloud-lock"
+LOCK_NAME = APPLY_LOCK
 LOCK_TAG = "cgcloud:lock"
-WATCH_LOCK_NAME = "cgcloud-enforce-watch"  # one `enforce --watch` loop per cloud
-DEVCLOUD_CLOUDS_YAML = Path.home() / ".cache" / "cgcloud" / "devcloud" / "clouds.yaml"
+WATCH_LOCK_NAME = WATCH_LOCK
 QUOTA_SERVICE = {
     "instances": ("compute", "instances"),
     "cores": ("compute", "cores"),
@@ -45,118 +61,10 @@ QUOTA_SERVICE = {
     "security_group_rules": ("network", "security_group_rule"),
 }
 
-Progress = Callable[[str, int, int], None]
-
-
-class EngineError(RuntimeError):
-    """An API call that failed for good (after retries), with what was asked."""
-
-
-class LockHeld(EngineError):
-    """Someone else holds the cloud's apply lock."""
-
-
-@dataclass(slots=True)
-class Step:
-    change: p.Change
-    status: str = "not-done"  # done | failed | not-done
-    error: str = ""
-    id: str | None = None
-
-
-@dataclass(slots=True)
-class ApplyResult:
-    steps: list[Step] = field(default_factory=list)
-    requests: int = 0
-    seconds: float = 0.0
-    untagged: list[Step] = field(default_factory=list)  # stale rule fingerprints removed
-
-    @property
-    def failed(self) -> list[Step]:
-        return [s for s in self.untagged + self.steps if s.status == "failed"]
-
-    @property
-    def done(self) -> list[Step]:
-        return [s for s in self.steps if s.status == "done"]
-
-    @property
-    def not_done(self) -> list[Step]:
-        return [s for s in self.steps if s.status == "not-done"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.not_done
-
-
-def connect(cloud: str) -> Any:
-    """openstacksdk's own cloud lookup; falls back to the devcloud's clouds.yaml by name."""
-    import openstack
-
-    if (
-        "OS_CLIENT_CONFIG_FILE" not in os.environ
-        and DEVCLOUD_CLOUDS_YAML.exists()
-        and not _named_cloud_exists(cloud)
-    ):
-        os.environ["OS_CLIENT_CONFIG_FILE"] = str(DEVCLOUD_CLOUDS_YAML)
-    return openstack.connect(cloud=cloud)
-
-
-def state_path(env: str, name: str) -> Path:
-    """``$env`` if set, else ``$XDG_STATE_HOME/cgcloud/<name>`` (~/.local/state/cgcloud/…)."""
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "cgcloud" / name
-
-
-def _named_cloud_exists(cloud: str) -> bool:
-    from openstack import config
-
-    try:
-        return cloud in config.OpenStackConfig().get_cloud_names()
-    except Exception:  # noqa: BLE001 - a broken clouds.yaml is reported by connect()
-        return True
-
-
-class AuditLog:
-    """Append-only JSON lines: time, actor, cloud, action, resource, form ids, result."""
-
-    def __init__(self, path: Path | None, cloud: str, actor: str):
-        self.path = path
-        self.cloud = cloud
-        self.actor = actor
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def default_path() -> Path:
-        return state_path("CGCLOUD_AUDIT_LOG", "audit.jsonl")
-
-    def write(self, step: Step) -> None:
-        if self.path is None:
-            return
-        c = step.change
-        entry = {
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "actor": self.actor,
-            "cloud": self.cloud,
-            "action": c.action,
-            "resource": {"kind": c.kind, "name": c.name, "id": step.id or c.id,
-                         "system": c.system},
-            "forms": sorted({r.form for r in c.reasons}),
-            "reasons": [d.description_for(r) if r.row else r.form for r in c.reasons],
-            "result": step.status,
-        }
-        if step.error:
-            entry["error"] = step.error
-        line = json.dumps(entry, ensure_ascii=False)
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-
-
 class OpenStackEngine:
-    """Reads ActualState and applies Plans against one named cloud."""
+    """Reads ActualState and applies Plans against one named cloud (``Engine``)."""
+
+    name = "openstack"
 
     def __init__(
         self,
@@ -179,8 +87,8 @@ class OpenStackEngine:
         self._wrap_session()
         self.actor = self._actor()
         self.audit = AuditLog(audit_path, cloud, self.actor)
+        self.audit_path = audit_path
         self._lock_ids: dict[str, str] = {}
-        self._tags_on_create = True
 
     # ---------------------------------------------------------------- plumbing
 
@@ -458,13 +366,14 @@ class OpenStackEngine:
 
     # ---------------------------------------------------------------- apply
 
-    def apply(self, plan: p.Plan, actual: p.ActualState,
+    def apply(self, state: d.DesiredState, plan: p.Plan, actual: p.ActualState,
               progress: Progress | None = None) -> ApplyResult:
         """Apply in dependency order; on a hard failure stop and say what was not done.
 
         Order: projects → quotas → flavors → groups (Neutron's default rules in a
         new group removed) → rule deletes → rule creates (bulk) → port bindings →
-        group deletes. Every step is idempotent, so a re-run converges.
+        group deletes. Every step is idempotent, so a re-run converges. ``state``
+        is not needed: this engine carries out the plan's steps.
         """
         t0, r0 = time.monotonic(), self.requests
         result = ApplyResult()
@@ -772,7 +681,7 @@ class OpenStackEngine:
 
     # ---------------------------------------------------------------- lock
 
-    def acquire_lock(self, ttl: timedelta = timedelta(minutes=15), owner: str | None = None,
+    def acquire_lock(self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None,
                      name: str = LOCK_NAME) -> None:
         """A lease as a disabled Keystone project named cgcloud-lock: names are unique per
         domain, so creating it is atomic for every machine that talks to this cloud.
@@ -792,25 +701,27 @@ class OpenStackEngine:
             held = self.lock_holder(name)
             if held is None:
                 continue  # released meanwhile: try again
-            pid, holder = held
-            expires = datetime.fromisoformat(holder.get("expires", "1970-01-01T00:00:00+00:00"))
-            if expires > now:
+            pid = held.id
+            if datetime.fromisoformat(held.expires) > now:
                 raise LockHeld(
-                    f"cloud {self.cloud} is locked by {holder.get('owner', '?')} since "
-                    f"{holder.get('acquired', '?')} until {holder.get('expires', '?')}; "
+                    f"cloud {self.cloud} is locked by {held.owner} since "
+                    f"{held.acquired} until {held.expires}; "
                     f"wait, or if that apply is dead delete Keystone project {name} ({pid})")
             # expired: delete exactly that lease (by id) and try once more
             self.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
         raise LockHeld(f"cloud {self.cloud}: could not take the lock (another apply took it)")
 
-    def lock_holder(self, name: str = LOCK_NAME) -> tuple[str, dict[str, Any]] | None:
+    def lock_holder(self, name: str = LOCK_NAME) -> LockHolder | None:
         body = self.call("identity", "GET", "/projects", params={"name": name})
         for x in body.get("projects", []):
             try:
                 info = json.loads(x.get("description") or "{}")
             except ValueError:
                 info = {}
-            return x["id"], info
+            if not isinstance(info, dict):
+                info = {}
+            return LockHolder(x["id"], **{k: str(info[k]) for k in (
+                "owner", "acquired", "expires") if k in info})
         return None
 
     def release_lock(self, name: str = LOCK_NAME) -> None:
@@ -831,6 +742,29 @@ class OpenStackEngine:
         info["expires"] = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
         self.call("identity", "PATCH", f"/projects/{lock_id}", json={"project": {
             "description": json.dumps(info, ensure_ascii=False)}})
+
+    # ---------------------------------------------------------------- decommission, usage
+
+    def list_servers(self) -> list[Server]:
+        from cgcloud.engines.openstack import decommission
+
+        return decommission.list_servers(self)
+
+    def read_inventory(self, actual: p.ActualState, systems: set[str],
+                       servers: list[Server] | None = None) -> Inventory:
+        from cgcloud.engines.openstack import decommission
+
+        return decommission.read_inventory(self, actual, systems, servers)
+
+    def decommission(self, action: Action, now: datetime) -> None:
+        from cgcloud.engines.openstack import decommission
+
+        decommission.Decommissioner(self).run(action, now)
+
+    def read_usage(self, actual: p.ActualState) -> Usage:
+        from cgcloud.engines.openstack import usage
+
+        return usage.read_usage(self, actual)
 
 
 def _neutron_quota(q: dict[str, Any]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The openstacksdk engine's decommission pieces: read servers/volumes, power off, delete.
+"""The OpenStack engine's decommission pieces: read servers/volumes, power off, delete.
 
 Built on ``OpenStackEngine`` (its ``call`` with retries, request counting and
 audit log); what is due is decided by ``cgcloud.enforce`` (pure). Marks are
@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cgcloud import desired as d
 from cgcloud import enforce as e
 from cgcloud import plan as p
-from cgcloud.engines.openstack import EngineError, OpenStackEngine, Step
+from cgcloud.actual import FloatingIP, Inventory, Port, Server, Volume
+from cgcloud.engines.base import EngineError, Step
+
+if TYPE_CHECKING:
+    from cgcloud.engines.openstack.engine import OpenStackEngine
 
 NOVA_MICROVERSION = "2.47"  # servers carry their flavor's vcpus/ram/disk
 WAIT_SECONDS = 120.0
@@ -24,9 +28,9 @@ NETWORK_QUOTAS = ("floatingip", "port", "security_group", "security_group_rule",
                   "subnet", "router")
 
 
-def list_servers(engine: OpenStackEngine) -> list[e.Server]:
+def list_servers(engine: OpenStackEngine) -> list[Server]:
     """Every server of every project (one paginated Nova list)."""
-    out: list[e.Server] = []
+    out: list[Server] = []
     q: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
     while True:
         body = engine.call("compute", "GET", "/servers/detail", params=q,
@@ -39,12 +43,12 @@ def list_servers(engine: OpenStackEngine) -> list[e.Server]:
 
 
 def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
-                   systems: set[str], servers: list[e.Server] | None = None) -> e.Inventory:
+                   systems: set[str], servers: list[Server] | None = None) -> Inventory:
     """Servers of every managed project (one paginated list, to find marks anywhere);
     volumes, ports and floating IPs only of the projects of ``systems`` and of
     projects holding marked servers (a fixed number of list calls). ``servers``: the
     list_servers() result when the caller fetched it already (concurrently)."""
-    inv = e.Inventory(projects=list(actual.projects), groups=list(actual.groups))
+    inv = Inventory(projects=list(actual.projects), groups=list(actual.groups))
     managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
     if not managed or "compute" not in actual.services:
         return inv
@@ -63,7 +67,7 @@ def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
             for v in items:
                 pid = v.get("os-vol-tenant-attr:tenant_id", "")
                 if pid in wanted:
-                    inv.volumes.append(e.Volume(
+                    inv.volumes.append(Volume(
                         v["id"], v.get("name") or "", pid, int(v.get("size") or 0),
                         v.get("status", ""),
                         [a["server_id"] for a in v.get("attachments") or []],
@@ -74,12 +78,12 @@ def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
     ids = sorted(wanted)
     for x in engine._pages("ports", {"project_id": ids, "fields": [
             "id", "project_id", "device_id", "fixed_ips", "tags"]}):
-        inv.ports.append(e.Port(x["id"], x.get("project_id", ""), x.get("device_id") or "",
+        inv.ports.append(Port(x["id"], x.get("project_id", ""), x.get("device_id") or "",
                                 [ip["ip_address"] for ip in x.get("fixed_ips") or []],
                                 list(x.get("tags") or [])))
     body = engine.call("network", "GET", "/floatingips", params={"project_id": ids})
     for f in body.get("floatingips", []):
-        inv.floating_ips.append(e.FloatingIP(f["id"], f.get("floating_ip_address", ""),
+        inv.floating_ips.append(FloatingIP(f["id"], f.get("floating_ip_address", ""),
                                              f.get("port_id"), f.get("project_id", ""),
                                              list(f.get("tags") or [])))
     for pid in ids:
@@ -87,11 +91,11 @@ def read_inventory(engine: OpenStackEngine, actual: p.ActualState,
     return inv
 
 
-def _server(x: dict[str, Any]) -> e.Server:
+def _server(x: dict[str, Any]) -> Server:
     ips = [a["addr"] for net in (x.get("addresses") or {}).values() for a in net
            if a.get("OS-EXT-IPS:type", "fixed") == "fixed" and a.get("version", 4) == 4]
     fl = x.get("flavor") or {}
-    return e.Server(x["id"], x.get("name", ""), x.get("tenant_id", ""), x.get("status", ""),
+    return Server(x["id"], x.get("name", ""), x.get("tenant_id", ""), x.get("status", ""),
                     ips, dict(x.get("metadata") or {}), int(fl.get("vcpus") or 0),
                     int(fl.get("ram") or 0), int(fl.get("disk") or 0),
                     str(fl.get("original_name") or ""), x.get("OS-EXT-STS:task_state"))
@@ -134,14 +138,14 @@ class Decommissioner:
 
     # ------------------------------------------------------------ steps
 
-    def _stop(self, a: e.Action, server: e.Server) -> None:
+    def _stop(self, a: e.Action, server: Server) -> None:
         self._step(a, "poweroff", "server", server.name, server.id, lambda: self.engine.call(
             "compute", "POST", f"/servers/{server.id}/action", json={"os-stop": None},
             ok=(409,)))
 
     def poweroff(self, a: e.Action, now: datetime) -> None:
         """Stop first, then record: a failed record only makes the clock start later."""
-        server: e.Server = a.data["server"]
+        server: Server = a.data["server"]
         if a.data.get("stop", True):
             self._stop(a, server)
         stamp = now.isoformat()
@@ -163,7 +167,7 @@ class Decommissioner:
             "compute", "POST", f"/servers/{server.id}/metadata", json={"metadata": meta}))
 
     def repoweroff(self, a: e.Action, now: datetime) -> None:
-        server: e.Server = a.data["server"]
+        server: Server = a.data["server"]
         self._stop(a, server)
         self._step(a, "mark", "server", server.name, server.id, lambda: self.engine.call(
             "compute", "POST", f"/servers/{server.id}/metadata",
@@ -175,7 +179,7 @@ class Decommissioner:
         for f in a.data["floating_ips"]:
             self._step(a, "delete", "floating_ip", f.ip, f.id, lambda f=f: call(
                 "network", "DELETE", f"/floatingips/{f.id}", ok=(404,)))
-        server: e.Server | None = a.data["server"]
+        server: Server | None = a.data["server"]
         if server is not None:
             self._step(a, "delete", "server", server.name, server.id, lambda: call(
                 "compute", "DELETE", f"/servers/{server.id}", ok=(404,)))
@@ -185,7 +189,7 @@ class Decommissioner:
             self._step(a, "delete", "port", x.id, x.id, lambda x=x: call(
                 "network", "DELETE", f"/ports/{x.id}", ok=(404,)))
         for v in a.data["volumes"]:
-            def gone_or_free(v: e.Volume = v) -> bool:
+            def gone_or_free(v: Volume = v) -> bool:
                 body = call("volume", "GET", f"/volumes/{v.id}", ok=(404,)) or {}
                 status = (body.get("volume") or {}).get("status")
                 if status in ("error", "error_deleting"):

@@ -1,0 +1,196 @@
+"""The seam between the core and a cloud: the ``Engine`` protocol and its neutral types.
+
+Why a Protocol (PEP 544) and not a base class: an engine is judged by what it
+does, not by what it inherits. The OpenStack engine (REST through openstacksdk),
+the in-memory reference engine (tests) and a declarative one (Pulumi: it receives
+the whole desired state with every ``apply``) share no code, only these shapes.
+mypy checks each against the Protocol where the registry hands it out.
+
+Everything here is plain data or a signature: no SDK, no I/O. The core
+(``plan``, ``enforce``, ``enforce_pass``, ``exporter``) talks to a cloud only
+through these methods; the CLI picks an engine by name (``cgcloud.engines.create``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from cgcloud.actual import ActualState, APort, AProject, Inventory, Server
+
+if TYPE_CHECKING:
+    from cgcloud import plan as p
+    from cgcloud.desired import DesiredState
+    from cgcloud.enforce import Action
+
+APPLY_LOCK = "cgcloud-lock"  # apply and every enforce pass hold it while they act
+WATCH_LOCK = "cgcloud-enforce-watch"  # one `enforce --watch` loop per cloud
+DEFAULT_LOCK_TTL = timedelta(minutes=15)
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class EngineError(RuntimeError):
+    """A cloud call that failed for good (after the engine's retries), with what was asked."""
+
+
+class LockHeld(EngineError):
+    """Someone else holds the lease (the message names the holder and its expiry)."""
+
+
+@dataclass(slots=True)
+class LockHolder:
+    """Who holds a lease: the engine's own id of it and what the holder wrote."""
+
+    id: str
+    owner: str = "?"
+    acquired: str = "?"
+    expires: str = "1970-01-01T00:00:00+00:00"
+
+
+@dataclass(slots=True)
+class Step:
+    """One change of a plan as carried out: done, failed (with why) or not started."""
+
+    change: p.Change
+    status: str = "not-done"  # done | failed | not-done
+    error: str = ""
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    steps: list[Step] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+    untagged: list[Step] = field(default_factory=list)  # stale rule fingerprints removed
+
+    @property
+    def failed(self) -> list[Step]:
+        return [s for s in self.untagged + self.steps if s.status == "failed"]
+
+    @property
+    def done(self) -> list[Step]:
+        return [s for s in self.steps if s.status == "done"]
+
+    @property
+    def not_done(self) -> list[Step]:
+        return [s for s in self.steps if s.status == "not-done"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_done
+
+
+@dataclass(slots=True)
+class Usage:
+    """What the exporter needs beyond the actual state: per project, GB in volumes and
+    the number of floating IPs."""
+
+    volume_gb: dict[str, int] = field(default_factory=dict)
+    floating_ips: dict[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What cgcloud's commands need of a cloud. docs/architecture.md, "The engine seam".
+
+    Reads return plain data (``cgcloud.actual``); ``apply`` receives the desired state
+    *and* the plan (an imperative engine carries out the plan's steps, a declarative
+    one hands the desired state to its own engine and reports per change). Every
+    method raises ``EngineError`` (or ``LockHeld``) for a cloud failure, never an SDK
+    exception.
+    """
+
+    name: str  # the registry name ("openstack", "memory")
+    cloud: str  # the cloud's name as the user gave it
+    requests: int  # API requests made so far (benchmarks, --textfile, the exporter)
+    audit_path: Path | None  # where every change is recorded (None: nowhere)
+
+    # ---- read
+    def services(self) -> list[str]:
+        """The kinds of service the cloud offers: "compute", "volume", "network"."""
+        ...
+
+    def read_projects(self) -> list[AProject]:
+        """Every project but the engine's own lock leases."""
+        ...
+
+    def read(
+        self,
+        state: DesiredState | None = None,
+        *,
+        network_only: bool = False,
+        projects: list[AProject] | None = None,
+        scope: set[str] | None = None,
+    ) -> ActualState:
+        """The actual state. ``state``: read quotas of its systems' projects only.
+        ``network_only``: groups, rules, ports and network quotas only. ``projects``:
+        the caller's `read_projects` result. ``scope``: read the network resources of
+        these systems only (``ActualState.scope`` says so; enforce skips settled ones)."""
+        ...
+
+    def read_placeholder_ports(self, names: list[str]) -> list[APort]:
+        """Ports carrying any of these placeholder marks."""
+        ...
+
+    # ---- act
+    def apply(
+        self,
+        state: DesiredState,
+        plan: p.Plan,
+        actual: ActualState,
+        progress: Progress | None = None,
+    ) -> ApplyResult:
+        """Make the cloud hold ``state``: the ``plan`` is diff(state, actual). Stops
+        starting new steps after a hard failure; every step is idempotent."""
+        ...
+
+    def record_fingerprints(
+        self, fps: list[p.Fingerprint], applied: ApplyResult | None = None
+    ) -> list[Step]:
+        """Bookkeeping for enforce: note on each project the rule fingerprint it now
+        holds (``applied``: the ids of projects the apply created)."""
+        ...
+
+    # ---- leases
+    def acquire_lock(
+        self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None, name: str = APPLY_LOCK
+    ) -> None:
+        """Take the named lease (atomically for everyone using this cloud) or raise
+        ``LockHeld``; an expired lease is taken over."""
+        ...
+
+    def renew_lock(self, ttl: timedelta, name: str = APPLY_LOCK) -> None: ...
+
+    def release_lock(self, name: str = APPLY_LOCK) -> None: ...
+
+    def lock_holder(self, name: str = APPLY_LOCK) -> LockHolder | None: ...
+
+    # ---- decommission (docs/enforce.md)
+    def list_servers(self) -> list[Server]:
+        """Every server of every project, with its marks."""
+        ...
+
+    def read_inventory(
+        self, actual: ActualState, systems: set[str], servers: list[Server] | None = None
+    ) -> Inventory:
+        """Servers of the managed projects; volumes, ports, floating IPs and quotas of
+        the projects of ``systems`` and of projects holding marked servers."""
+        ...
+
+    def decommission(self, action: Action, now: datetime) -> None:
+        """Carry out one decommission action (poweroff, repoweroff, delete, reclaim):
+        power, marks, deletions; raises ``EngineError`` on failure."""
+        ...
+
+    # ---- metrics
+    def read_usage(self, actual: ActualState) -> Usage:
+        """Volume GB and floating IPs per project (the exporter's extra reads)."""
+        ...
+
+
+EngineFactory = Callable[..., Engine]
