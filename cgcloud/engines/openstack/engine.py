@@ -40,6 +40,9 @@ from cgcloud.engines.base import (
     Usage,
 )
 from cgcloud.engines.openstack.connect import connect
+from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
+from cgcloud.engines.steps import group_ids as known_group_ids
+from cgcloud.engines.steps import project_ids as known_project_ids
 
 if TYPE_CHECKING:
     from cgcloud.enforce import Action
@@ -378,32 +381,12 @@ class OpenStackEngine:
         t0, r0 = time.monotonic(), self.requests
         result = ApplyResult()
         stop = threading.Event()
-        steps = [Step(c) for c in plan.changes if c.action in p.CHANGE_ACTIONS]
-        # A project's recorded rule fingerprint stops being true the moment its rules
-        # change: remove it first (the new one is written only once the whole plan is
-        # carried out), or a later rule set equal to the old one would look settled.
-        changed = {c.system for c in plan.changes
-                   if c.kind in ("group", "rule") and c.action in p.CHANGE_ACTIONS}
-        untag = [Step(p.Change("delete", "fingerprint", f.system, tag, detail="规则指纹作废",
-                               id=f.project_id, data={"old": [tag]}))
-                 for f in plan.fingerprints if f.system in changed and f.project_id
-                 for tag in f.old]
+        steps = change_steps(plan)
+        untag = untag_steps(plan)
         result.steps, result.untagged = steps, untag
         self._one_by_one(self._write_fingerprint, untag, stop)
-        project_ids = {p._tag_value(x.tags, d.SYSTEM_TAG): x.id for x in actual.projects
-                       if p.is_managed(x.tags)}
-        owned = p.managed_projects_by_id(actual.projects)
-        group_ids: dict[str | None, str] = {}
-        for g in actual.groups:
-            ident = p.group_identity(g, owned)
-            if ident is not None:
-                group_ids.setdefault(ident[0], g.id)
-        # a kept duplicate (the plan deletes the others) must be the one rules go to
-        deleted = {c.id for c in plan.changes if c.kind == "group" and c.action == "delete"}
-        for g in actual.groups:
-            ident = p.group_identity(g, owned)
-            if ident is not None and g.id not in deleted:
-                group_ids[ident[0]] = g.id
+        project_ids = known_project_ids(actual)
+        group_ids = known_group_ids(actual, plan)
 
         def phase(kind: str, action: str) -> list[Step]:
             return [s for s in steps if s.change.kind == kind and s.change.action == action]
@@ -630,16 +613,7 @@ class OpenStackEngine:
 
         The old tag goes first: a failure in between leaves no tag, and a project
         without one is read in full by the next enforce pass."""
-        created = {s.change.system: s.id for s in (applied.steps if applied else [])
-                   if s.change.kind == "project" and s.change.action == "create" and s.id}
-        steps = []
-        for fp in fps:
-            pid = fp.project_id or created.get(fp.system)
-            if pid is not None:
-                steps.append(Step(p.Change("update", "fingerprint", fp.system, fp.new,
-                                           detail="记录规则指纹", id=pid,
-                                           data={"old": fp.old, "new": fp.new})))
-
+        steps = fingerprint_steps(fps, applied)
         # each on its own: a tag that could not be written only costs later passes a read
         self._one_by_one(self._write_fingerprint, steps, None)
         return steps
