@@ -13,9 +13,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +32,14 @@ from cgcloud.cli_reconcile import (
     _engine,
     _err,
 )
+from cgcloud.enforce_pass import (
+    PassError,
+    PassResult,
+    Watch,
+    render,
+    run_pass,
+    shifted_clock,
+)
 
 
 class Format(StrEnum):
@@ -47,35 +52,6 @@ def default_records_dir() -> Path:
     from cgcloud.statedir import state_path
 
     return state_path("CGCLOUD_RECORDS_DIR", "records")
-
-
-class PassError(Exception):
-    """A pass that could not run (invalid forms, cloud unreachable, lock held)."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class PassResult:
-    now: datetime
-    actions: list[Any] = field(default_factory=list)
-    requests: int = 0
-    seconds: float = 0.0
-    blocked: int = 0
-    repo: Any = None
-    settled: int = 0  # systems whose Neutron resources the pass did not need to read
-    marks: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
-    records: list[Path] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[Any]:
-        return [a for a in self.actions if a.status == "failed"]
-
-    @property
-    def done(self) -> list[Any]:
-        return [a for a in self.actions if a.status == "done"]
 
 
 def _load(paths: list[Path] | None, when: datetime) -> Any:
@@ -92,213 +68,6 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
         sys.stderr.write(report.render(v, "text"))
         raise PassError("错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR)
     return v.repo
-
-
-def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
-             records: Path) -> PassResult:
-    """One enforce pass under the apply lock: read, decide (pure), act, record."""
-    from cgcloud.validate import cyclic_gc_paused
-
-    with cyclic_gc_paused():  # a pass allocates ~10^5 objects and keeps them to its end
-        return _run_pass(engine, paths, when, max_deletes=max_deletes, records=records)
-
-
-def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
-              records: Path) -> PassResult:
-    from cgcloud import desired, enforce
-    from cgcloud import plan as planner
-    from cgcloud.engines.base import LockHeld
-
-    t0, r0 = time.monotonic(), engine.requests
-    try:
-        engine.acquire_lock()
-    except LockHeld as exc:
-        raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
-    try:
-        # Projects and servers are read while the repository validates; reads change
-        # nothing, so an invalid repository still stops the pass before any action.
-        # Then Neutron, for the systems that are not settled only: a project whose
-        # recorded rule fingerprint equals the one wanted now holds exactly the rules
-        # the forms want (docs/enforce.md). Nova/Cinder quotas and flavors are apply's;
-        # a decommission reads the due systems' own.
-        with ThreadPoolExecutor(2) as background:
-            reading = background.submit(engine.read_projects)
-            listing = (background.submit(engine.list_servers)
-                       if "compute" in engine.services() else None)
-            repo = _load(paths, when)
-            state = desired.compile(repo, when)
-            projects = reading.result()
-            servers = listing.result() if listing is not None else None
-        due = enforce.due_systems(repo, when)
-        names = planner.placeholders(state)
-        fps = planner.fingerprints(state, planner.placeholder_addresses(
-            engine.read_placeholder_ports(names) if names else [], projects))
-        skip = planner.settled(fps, projects) - due
-        known = set(fps) | set(planner.managed_projects_by_id(projects).values())
-        actual = engine.read(None, network_only=True, projects=projects, scope=known - skip)
-        result = PassResult(now=when, repo=repo, settled=len(skip))
-        full = planner.diff(state, actual, cloud=engine.cloud, fps=fps)
-        rule_plan, rule_acts = enforce.rule_actions(full, actual, repo, when)
-        inv = engine.read_inventory(actual, due, servers)
-        decom = enforce.decommission_actions(repo, inv, when)
-        result.marks = enforce.marks(inv)
-        result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
-        # irreversible deletions are guarded; closing a rule never is (apply can reopen it)
-        deletes = sum(a.deletes for a in decom if a.verb in ("delete", "reclaim"))
-        if deletes > max_deletes:
-            for a in decom:
-                if a.verb in ("delete", "reclaim"):
-                    a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
-                    result.blocked += 1
-        carried_out = True
-        if rule_plan.changes:
-            outcome = engine.apply(state, rule_plan, actual)
-            carried_out = outcome.ok
-            status = {id(s.change): s for s in outcome.steps}
-            why_not = next((f"not done: {s.error}" for s in outcome.untagged
-                            if s.status == "failed"), "not done")
-            for a in rule_acts:
-                steps = [status[id(c)] for c in a.changes if id(c) in status]
-                bad = [s for s in steps if s.status != "done"]
-                a.status = "failed" if bad else "done"
-                a.error = "; ".join(s.error or why_not for s in bad)
-        else:
-            for a in rule_acts:
-                a.status = "done"
-        if carried_out:  # a fingerprint only for a project that now equals the forms
-            engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
-                                        if f.system not in due])  # due: read every pass
-        failed_forms: set[str] = set()
-        hosts: dict[str, list[dict[str, Any]]] = {}
-        reclaimed: dict[str, dict[str, Any]] = {}
-        for a in decom:
-            if a.verb == "report":
-                a.status = "reported"
-                continue
-            if a.status == "blocked":
-                continue
-            if a.form in failed_forms:
-                a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
-                continue
-            try:
-                engine.decommission(a, when)
-                a.status = "done"
-            except Exception as exc:  # noqa: BLE001 - EngineError and timeouts alike
-                a.status, a.error = "failed", str(exc)
-                failed_forms.add(a.form)
-                continue
-            if a.verb == "delete" and a.data.get("record"):
-                hosts.setdefault(a.form, []).append(a.data["record"])
-            if a.verb == "reclaim":
-                reclaimed[a.form] = {"at": when.isoformat(),
-                                     "groups": [g.name for g in a.data["groups"]],
-                                     "project": a.data["project"].name}
-        systems = {n.id: n.system for n in repo.shutdowns}
-        for form in sorted(set(hosts) | set(reclaimed)):
-            result.records.extend(write_record(records, engine.cloud, form, systems.get(form, ""),
-                                               hosts.get(form, []), when, reclaimed.get(form)))
-        for a in result.actions:
-            if a.status == "planned":
-                a.status = "reported"
-    finally:
-        try:
-            engine.release_lock()
-        except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
-    result.requests = engine.requests - r0
-    result.seconds = time.monotonic() - t0
-    return result
-
-
-def write_record(directory: Path, cloud: str, form: str, system: str,
-                 hosts: list[dict[str, Any]], when: datetime,
-                 reclaimed: dict[str, Any] | None) -> list[Path]:
-    """回收记录 as JSON and Markdown, merged with an earlier record of the same notice."""
-    from cgcloud import enforce
-
-    directory.mkdir(parents=True, exist_ok=True)
-    base = directory / f"回收记录-{cloud}-{form}"
-    js, md = base.with_suffix(".json"), base.with_suffix(".md")
-    previous = json.loads(js.read_text(encoding="utf-8")) if js.exists() else None
-    rec = enforce.reclaim_record(form, system, cloud, hosts, when, previous, reclaimed)
-    js.write_text(json.dumps(rec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md.write_text(enforce.reclaim_markdown(rec), encoding="utf-8")
-    return [js, md]
-
-
-_MARK = {"done": "", "failed": "失败 ", "blocked": "已阻止 ", "reported": "", "planned": ""}
-
-
-def render(result: PassResult, fmt: str, cloud: str) -> str:
-    if fmt == "json":
-        return json.dumps({
-            "format": "cgcloud-enforce/v1", "cloud": cloud, "now": result.now.isoformat(),
-            "actions": [a.to_dict() for a in result.actions],
-            "records": [str(x) for x in result.records],
-            "requests": result.requests, "seconds": round(result.seconds, 3),
-            "settled": result.settled},
-            ensure_ascii=False, indent=2) + "\n"
-    lines = []
-    for a in result.actions:
-        lines.append(f"{_MARK.get(a.status, '')}{a.message}")
-        if a.error:
-            lines.append(f"    {a.error}")
-    acted = [a for a in result.actions if a.acts]
-    if not acted:
-        head = f"Enforce: nothing due at {result.now.isoformat()}"
-    else:
-        head = (f"Enforce: {len(result.done)} done, {len(result.failed)} failed, "
-                f"{result.blocked} blocked at {result.now.isoformat()}")
-    reported = sum(1 for a in result.actions if a.verb == "report")
-    lines.append(f"{head}; {reported} reported ({result.requests} API requests, "
-                 f"{result.seconds:.2f} s; {result.settled} settled systems not read)")
-    lines.extend(f"回收记录: {x}" for x in result.records)
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- watch
-
-
-class Watch:
-    """The long-lived loop, with every side effect injected (unit-tested with fakes).
-
-    ``run`` does one pass at a time and returns when to wake next; ``wait``
-    sleeps until then or until ``stop`` is set (SIGTERM): a pass in progress is
-    always finished, never cut in half.
-    """
-
-    def __init__(self, run: Callable[[datetime], datetime], now: Callable[[], datetime],
-                 stop: threading.Event, wait: Callable[[float], bool] | None = None,
-                 on_error: Callable[[Exception], None] | None = None,
-                 retry_seconds: float = 30.0):
-        self.run, self.now, self.stop = run, now, stop
-        self.wait = wait or stop.wait
-        self.on_error = on_error or (lambda exc: None)
-        self.retry_seconds = retry_seconds
-        self.passes = 0
-
-    def loop(self) -> None:
-        while not self.stop.is_set():
-            start = self.now()
-            try:
-                wake = self.run(start)
-            except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
-                self.on_error(exc)
-                wake = start + timedelta(seconds=self.retry_seconds)
-            self.passes += 1
-            if self.stop.is_set():
-                return
-            self.wait(max(0.0, (wake - self.now()).total_seconds()))
-
-
-def shifted_clock(now: str | None) -> Callable[[], datetime]:
-    """The real clock, or one that starts at --now and runs at real speed."""
-    from cgcloud import clock
-
-    if now is None:
-        return lambda: clock.now_local(None)
-    offset = clock.now_local(now) - clock.now_local(None)
-    return lambda: clock.now_local(None) + offset
 
 
 # --------------------------------------------------------------------------- commands
@@ -352,7 +121,8 @@ def enforce_cmd(
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
         try:
-            result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
+            result = run_pass(engine, lambda w: _load(paths, w), when,
+                              max_deletes=max_deletes, records=rec_dir, warn=_err)
             sys.stdout.write(render(result, output.value, cloud))
             sys.stdout.flush()
             return result

@@ -11,7 +11,7 @@ import pytest
 
 from cgcloud import clock, desired, enforce, model
 from cgcloud import plan as p
-from cgcloud.cli_enforce import Watch
+from cgcloud.enforce_pass import Watch
 from cgcloud.validate import load_repository
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
