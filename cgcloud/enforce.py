@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cgcloud import clock, desired, model
+from cgcloud import clock, desired, lifecycle, model
 from cgcloud import plan as p
 from cgcloud.actual import (  # noqa: F401 - re-exported for the engines' older imports
     FloatingIP,
@@ -37,12 +37,13 @@ from cgcloud.actual import (  # noqa: F401 - re-exported for the engines' older 
     Server,
     Volume,
 )
+from cgcloud.lifecycle import (  # noqa: F401 - the decommission's marks and its seven days
+    KEEP_DAYS,
+    POWEROFF_KEY,
+    POWERON_SEEN_KEY,
+    SHUTDOWN_KEY,
+)
 
-KEEP_DAYS = 7  # 附件3: powered off, kept seven full days, then deleted
-# marks (Nova/Cinder metadata keys; Neutron tags are "<key>=<value>")
-SHUTDOWN_KEY = "cgcloud:shutdown"
-POWEROFF_KEY = "cgcloud:poweroff"
-POWERON_SEEN_KEY = "cgcloud:poweron-seen"
 NETWORK_QUOTA_KEYS = ("security_groups", "security_group_rules")
 ZERO_QUOTAS = {"instances": 0, "cores": 0, "ram_mb": 0, "gigabytes": 0, "floating_ips": 0,
                "security_groups": 0, "security_group_rules": 0}
@@ -249,19 +250,14 @@ def _marked(meta_or_tags: dict[str, str] | list[str], notice_id: str) -> bool:
 
 
 def poweroff_of(meta_or_tags: dict[str, str] | list[str]) -> datetime | None:
-    raw = (meta_or_tags.get(POWEROFF_KEY) if isinstance(meta_or_tags, dict)
-           else tag_value(meta_or_tags, POWEROFF_KEY))
-    if not raw:
-        return None
-    try:
-        return clock.now_local(raw)
-    except clock.ClockError:
-        return None
+    """The recorded power-off of a server/volume (metadata) or a port/floating IP (tags)."""
+    if isinstance(meta_or_tags, dict):
+        return lifecycle.poweroff_of(meta_or_tags)
+    raw = tag_value(meta_or_tags, POWEROFF_KEY)
+    return lifecycle.poweroff_of({POWEROFF_KEY: raw}) if raw else None
 
 
-def delete_due(poweroff: datetime) -> datetime:
-    """When a host powered off at ``poweroff`` may be deleted: after seven full local days."""
-    return clock.full_days_after(poweroff, KEEP_DAYS)
+delete_due = lifecycle.deletion_due
 
 
 def _attached(inv: Inventory, server: Server) -> tuple[list[Volume], list[Port], list[FloatingIP]]:
@@ -297,11 +293,9 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
     out: list[Action] = []
     notices = {n.id: n for n in repo.shutdowns}
     for n in sorted(repo.shutdowns, key=lambda x: x.id):
-        biz = n.business_division
-        if biz is None or not biz.signed or n.shutdown_date is None or today < n.shutdown_date:
+        if not lifecycle.started(n, today) or n.shutdown_date is None:
             continue  # before shutdown_date nothing happens (upcoming lists it)
-        op = n.operator
-        if op is None or not op.signed or not n.data_copied:
+        if not lifecycle.confirmed(n):
             late = (today - n.shutdown_date).days
             out.append(Action("report", n.system, n.id,
                               f"延迟 {n.id} {n.system}: 关停日期 {n.shutdown_date} 已到（已延迟 {late} 天），"
@@ -337,7 +331,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                 verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
                 out.append(Action("poweroff", n.system, n.id,
                                   f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
-                                  f"运维单位已确认；保留至 {delete_due(now).date() - timedelta(days=1)} 后删除)",
+                                  f"运维单位已确认；保留至 {lifecycle.kept_until(now)} 后删除)",
                                   host=ip, data={"server": s, "volumes": vols, "ports": ports,
                                                  "floating_ips": fips, "stop": s.status != "SHUTOFF"}))
                 waiting = True
@@ -376,8 +370,8 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                               data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf}))
         remaining = [s for s in servers if s.id not in deleting]
         whole = n.all_hosts or not remaining
-        if (whole and not waiting and not remaining
-                and now >= clock.full_days_after(clock.start_of(n.shutdown_date), KEEP_DAYS)):
+        earliest = lifecycle.earliest_deletion(n)
+        if whole and not waiting and not remaining and earliest is not None and now >= earliest:
             groups = [g for g in inv.groups if g.project_id == proj.id and _ours(g)]
             out.append(Action("reclaim", n.system, n.id,
                               f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
@@ -470,7 +464,7 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
         if n.shutdown_date is None:
             continue
         hosts = "全部主机" if n.all_hosts else "、".join(h for h, _ in n.hosts)
-        confirmed = n.operator is not None and n.operator.signed and n.data_copied
+        confirmed = lifecycle.confirmed(n)
         note = "" if confirmed else "（运维单位尚未确认 data_copied，确认前不会关机）"
         start = clock.start_of(n.shutdown_date)
         add(start, "poweroff", n.system, n.id,

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from cgcloud import clock, model
+from cgcloud import clock, lifecycle, model
 
 FORMATS = ("text", "markdown", "json")
 JSON_FORMAT_VERSION = 1
-SHUTDOWN_KEEP_DAYS = 7  # 附件3: powered off, kept 7 days, then deleted
 
 REVIEWER_LABELS = {
     "cloud_resource_manager": "审核人1 云资源管理人",
@@ -251,9 +250,12 @@ def _plan(p: model.AnnualPlan, apps: list[model.ResourceApplication]) -> dict[st
     }
 
 
-def _shutdown(s: model.ShutdownNotice, today: date) -> dict[str, Any]:
+def _shutdown(s: model.ShutdownNotice, now: datetime) -> dict[str, Any]:
+    """The notice as the forms say it; the dates and stage are ``lifecycle``'s, the same
+    enforce, upcoming and the exporter use (deletion from 00:00 of ``earliest_deletion``)."""
+    today = clock.today(now)
     sd = s.shutdown_date
-    earliest_delete = sd + timedelta(days=SHUTDOWN_KEEP_DAYS) if sd else None
+    earliest = lifecycle.earliest_deletion(s)
     if sd is None:
         state = "no_date"
     elif today < sd:
@@ -270,7 +272,9 @@ def _shutdown(s: model.ShutdownNotice, today: date) -> dict[str, Any]:
         "shutdown_date": sd.isoformat() if sd else None,
         "prepare_by": s.prepare_by.isoformat() if s.prepare_by else None,
         "data_copied": s.data_copied,
-        "earliest_deletion": earliest_delete.isoformat() if earliest_delete else None,
+        "earliest_deletion": earliest.date().isoformat() if earliest else None,
+        "kept_until": lifecycle.kept_until(clock.start_of(sd)).isoformat() if sd else None,
+        "stage": lifecycle.status(s, now).stage,
         "days_to_shutdown": (sd - today).days if sd and today < sd else None,
         "state": state,
         "signatures": {
@@ -336,7 +340,7 @@ def collect(repo: model.Repository, now: datetime) -> dict[str, Any]:
             _plan(p, repo.applications)
             for p in sorted(repo.plans, key=lambda p: (p.department, p.year, p.id))
         ],
-        "shutdown_notices": [_shutdown(s, today) for s in sorted(repo.shutdowns, key=order)],
+        "shutdown_notices": [_shutdown(s, now) for s in sorted(repo.shutdowns, key=order)],
         "project_applications": [
             _project(repo, pa) for pa in sorted(repo.projects, key=lambda p: (p.project, p.id))
         ],
@@ -612,7 +616,7 @@ def _render(d: dict[str, Any], markdown: bool) -> str:
                     s["shutdown_date"] or "—",
                     s["prepare_by"] or "—",
                     "是" if s["data_copied"] else "否",
-                    f"关机后满 7 天（最早 {s['earliest_deletion']}）"
+                    f"关机后满 7 天（保留至 {s['kept_until']}，最早 {s['earliest_deletion']} 00:00 起删除）"
                     if s["earliest_deletion"]
                     else "—",
                     state,

@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from cgcloud import __version__, clock, enforce
+from cgcloud import __version__, clock, enforce, lifecycle
 from cgcloud import desired as d
 from cgcloud import plan as p
 from cgcloud.actual import Server
@@ -49,8 +49,7 @@ TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus 
 GIB = 1024**3
 MIB = 1024**2
 SERVICES = {"ssh": [("tcp", 22)], "rdp": [("tcp", 3389), ("udp", 3389)]}
-DECOMMISSION_STAGES = ("scheduled", "awaiting_confirmation", "power_off_due", "powered_off",
-                       "deletion_due", "reclaimed")
+DECOMMISSION_STAGES = lifecycle.STAGES
 
 
 # --------------------------------------------------------------------------- cloud view
@@ -443,58 +442,20 @@ class Decommission:
     hosts_running: int
 
 
-def power_off_time(server: Server) -> datetime | None:
-    """The power-off time enforce recorded on the server (metadata ``cgcloud:poweroff``)."""
-    return enforce.poweroff_of(server.metadata)
-
-
-def deletion_due(poweroff: datetime) -> datetime:
-    """Seven full local days after the recorded power-off: enforce's own clock."""
-    return enforce.delete_due(poweroff)
-
-
 def decommissions(inp: Inputs) -> list[Decommission]:
-    """The stage of every ShutdownNotice, read like `cgcloud enforce` reads it (附件3).
-
-    scheduled (before `shutdown_date`) → awaiting_confirmation (operator has not
-    confirmed `data_copied`: nothing is touched) → power_off_due (a listed host
-    has no recorded power-off) → powered_off (kept seven full days) →
-    deletion_due (a host's seven days are over and it still exists) → reclaimed
-    (no listed host left, or the project is tagged decommissioned).
-    """
+    """The stage of every ShutdownNotice, as ``cgcloud.lifecycle`` (shared with enforce,
+    upcoming and explain) reads it from the forms and the servers' marks."""
     if inp.repo is None or inp.view is None:
         return []
-    today = clock.today(inp.now)
-    done_tag = getattr(d, "DECOMMISSIONED_TAG", "cgcloud:decommissioned=")
     projects = {p._tag_value(ap.tags, d.SYSTEM_TAG): ap for ap in inp.view.actual.projects
                 if p.is_managed(ap.tags)}
     out = []
     for notice in sorted(inp.repo.shutdowns, key=lambda n: n.id):
         proj = projects.get(notice.system)
         servers = [s for s in inp.view.servers if proj and s.project_id == proj.id]
-        if not notice.all_hosts:
-            hosts = {h.strip() for h, _ in notice.hosts}
-            servers = [s for s in servers if hosts & set(s.ips)]
-        offs = [power_off_time(s) for s in servers]
-        running = sum(1 for s in servers if s.status.upper() == "ACTIVE")
-        dues = [deletion_due(o) for o in offs if o is not None]
-        due = min(dues) if dues else None
-        biz = notice.business_division
-        confirmed = bool(notice.data_copied and notice.operator and notice.operator.signed)
-        if (biz is None or not biz.signed or notice.shutdown_date is None
-                or today < notice.shutdown_date):
-            stage = "scheduled"
-        elif not confirmed:
-            stage = "awaiting_confirmation"
-        elif proj is None or not servers or p._tag_value(proj.tags, done_tag):
-            stage = "reclaimed"
-        elif not all(offs):
-            stage = "power_off_due"
-        elif due is not None and inp.now < due:
-            stage = "powered_off"
-        else:
-            stage = "deletion_due"
-        out.append(Decommission(notice.system, notice.id, stage, due, len(servers), running))
+        st = lifecycle.status(notice, inp.now, proj, servers)
+        out.append(Decommission(notice.system, notice.id, st.stage, st.deletion_due,
+                                st.hosts_remaining, st.hosts_running))
     return out
 
 

@@ -174,7 +174,9 @@ def test_approval_status(repo) -> None:  # type: ignore[no-untyped-def]
 
 def test_shutdown_lifecycle(repo) -> None:  # type: ignore[no-untyped-def]
     (s,) = _data(repo)["shutdown_notices"]
-    assert s["shutdown_date"] == "2026-12-15" and s["earliest_deletion"] == "2026-12-22"
+    # kept the seven full days 12-16 … 12-22, deleted from 12-23 00:00 (cgcloud/lifecycle.py)
+    assert s["shutdown_date"] == "2026-12-15" and s["earliest_deletion"] == "2026-12-23"
+    assert s["kept_until"] == "2026-12-22" and s["stage"] == "scheduled"
     assert s["state"] == "waiting" and s["days_to_shutdown"] == 10
     later = _data(repo, clock.now_local("2026-12-16"))["shutdown_notices"][0]
     assert later["state"] == "blocked"  # the operator has not confirmed data_copied
@@ -195,7 +197,7 @@ def test_markdown_has_headings_and_tables(repo) -> None:  # type: ignore[no-unty
     assert "### 网络策略备案表 WL-T-1（测试系统）" in md
     assert "| 行 | 方向 | 源地址 | 目标地址 | 端口 | 类型 | 使用期 | 当前 |" in md
     assert "| 2 | 政务外网区 → 政务外网区 |" in md
-    assert "## 云主机关停" in md and "最早 2026-12-22" in md
+    assert "## 云主机关停" in md and "保留至 2026-12-22，最早 2026-12-23 00:00 起删除" in md
     assert "会签：未完成（缺少 项目管理单位、云服务单位）" in md
 
 
