@@ -1,54 +1,32 @@
-"""`cgcloud plan` and `cgcloud apply`: the reconcile commands, registered by cli.py.
+"""`cgcloud plan` and `cgcloud apply`: the reconcile commands.
 
-Kept out of cli.py so that the validator's CLI and the reconciler can change
-independently; nothing heavy (openstacksdk) is imported until a command runs.
+Nothing heavy (openstacksdk) is imported until a command runs; the engine is picked
+by name (``--engine``) from the registry in ``cgcloud.engines``.
 """
 
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cgcloud import textfile
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
-DEFAULT_MAX_DELETES = 20
-
-
-class PlanFormat(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
-
-
-PathsArg = Annotated[
-    list[Path] | None,
-    typer.Argument(help="Policy files or directories (default: policies/).", show_default=False),
-]
-CloudOpt = Annotated[
-    str,
-    typer.Option("--cloud", envvar="OS_CLOUD",
-                 help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
-                 "expect; default $OS_CLOUD."),
-]
-EngineOpt = Annotated[
-    str,
-    typer.Option("--engine", help="Which engine talks to the cloud: openstack (default) or "
-                 "memory (an empty in-process cloud: what a fresh cloud would get)."),
-]
-NowOpt = Annotated[
-    str | None,
-    typer.Option("--now", help="Pretend it is this time (ISO 8601, Asia/Shanghai by default)."),
-]
-
-
-def _err(msg: str) -> None:
-    typer.echo(msg, err=True)
+from cgcloud.cli.options import (
+    DEFAULT_MAX_DELETES,
+    EXIT_CHANGES,
+    EXIT_DECLINED,
+    EXIT_DELETE_GUARD,
+    EXIT_ERROR,
+    EXIT_LOCKED,
+    CloudOpt,
+    EngineOpt,
+    NowOpt,
+    PathsArg,
+    PlanFormat,
+)
+from cgcloud.cli.options import err as _err
 
 
 def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:

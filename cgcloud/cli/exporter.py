@@ -1,4 +1,4 @@
-"""`cgcloud exporter`: serve compliance and usage metrics for Prometheus (registered by cli.py)."""
+"""`cgcloud exporter`: serve compliance and usage metrics for Prometheus."""
 
 from __future__ import annotations
 

@@ -14,24 +14,25 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cgcloud.cli_reconcile import (
+from cgcloud.cli.options import (
     DEFAULT_MAX_DELETES,
     EXIT_DELETE_GUARD,
     EXIT_ERROR,
     EXIT_LOCKED,
     CloudOpt,
     EngineOpt,
+    Format,
     NowOpt,
     PathsArg,
-    _engine,
-    _err,
+    exit_now,
 )
+from cgcloud.cli.options import err as _err
+from cgcloud.cli.reconcile import _engine
 from cgcloud.enforce_pass import (
     PassError,
     PassResult,
@@ -40,11 +41,6 @@ from cgcloud.enforce_pass import (
     run_pass,
     shifted_clock,
 )
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def default_records_dir() -> Path:
@@ -131,8 +127,6 @@ def enforce_cmd(
                 _record_pass(textfile_path, cloud, result, started, time.monotonic() - t0)
 
     if not watch:
-        from cgcloud.cli import _exit  # skips tearing down a large model (validate does too)
-
         try:
             result = one(first)
         except PassError as exc:
@@ -142,11 +136,11 @@ def enforce_cmd(
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR) from None
         if result.failed:
-            _exit(EXIT_ERROR)
+            exit_now(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
-            _exit(EXIT_DELETE_GUARD)
-        _exit(0)
+            exit_now(EXIT_DELETE_GUARD)
+        exit_now(0)
 
     ttl = timedelta(seconds=max(300.0, 3 * interval))
     try:

@@ -1,0 +1,70 @@
+"""The `cgcloud` command: a thin typer app that parses options, calls the core, renders.
+
+One module per command group (``validate``: validate/schema/rules/explain,
+``reconcile``: plan/apply, ``enforce``: enforce/upcoming, ``exporter``), the shared
+options and the exit-code table in ``options``; this module only builds the app.
+Nothing heavy (openstacksdk) is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cgcloud import __version__
+from cgcloud.cli import enforce, exporter, options, reconcile, validate
+
+app = typer.Typer(
+    name="cgcloud",
+    help=(
+        "cgcloud 把已审批的云资源表单（云资源管理办法 附件1–4）变成合规的 OpenStack 云，并保持一致。\n\n"
+        "Typical flow: `cgcloud validate policies/` in every pull request, then "
+        "`cgcloud plan` / `cgcloud apply` against a cloud. Start with "
+        "`cgcloud validate policies/` on the shipped example repository."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cgcloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """cgcloud: approved cloud paperwork in, compliant OpenStack cloud out."""
+
+
+def _mount_optional() -> None:
+    """Sub-apps that live outside the core (they import nothing heavy at module level)."""
+    try:
+        from cgcloud.devcloud.cli import app as devcloud_app
+    except ImportError:  # pragma: no cover - the devcloud package is part of the source tree
+        return
+    app.add_typer(
+        devcloud_app,
+        name="devcloud",
+        help="A real OpenStack on 127.0.0.1 for trying cgcloud and for its integration tests.",
+    )
+
+
+_mount_optional()
+
+# one module per command group; each adds its commands to the app
+for _group in (validate, reconcile, enforce, exporter):
+    _group.register(app)
+
+
+def main() -> None:
+    options.fast_exit(True)
+    app()

@@ -1,0 +1,125 @@
+"""What every command group shares: the exit-code table, the common options, output.
+
+The exit codes are one table for every command (README, "Exit codes"):
+0 success / nothing to do; 1 failure (validation errors, cloud error, apply failed);
+2 changes present (only with ``--detailed-exitcode``) — and, for now, a usage error of
+``validate``/``schema``/``explain``; 3 delete guard hit; 4 lock held by another;
+5 declined at the prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # validation errors, cloud error, apply or an action failed
+EXIT_FINDINGS = EXIT_ERROR
+EXIT_CHANGES = 2  # with --detailed-exitcode
+EXIT_USAGE = 2
+EXIT_DELETE_GUARD = 3
+EXIT_LOCKED = 4
+EXIT_DECLINED = 5
+DEFAULT_MAX_DELETES = 20
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+
+
+class DocFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+PlanFormat = DocFormat  # text, markdown, json
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Policy files or directories, read recursively (*.yaml, *.yml). Default: policies/",
+        show_default=False,
+    ),
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Pretend it is this time (ISO 8601, Asia/Shanghai when no offset), e.g. 2026-12-01 "
+        "or 2026-12-31T23:59:59. Every time-dependent decision uses it.",
+    ),
+]
+CloudOpt = Annotated[
+    str,
+    typer.Option(
+        "--cloud",
+        envvar="OS_CLOUD",
+        help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
+        "expect; default $OS_CLOUD.",
+    ),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Which engine talks to the cloud: openstack (default) or memory (an empty "
+        "in-process cloud: what a fresh cloud would get).",
+    ),
+]
+
+
+def err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def write(text: str) -> None:
+    out = sys.stdout
+    out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
+
+
+def now_or_exit(value: str | None, code: int = EXIT_USAGE) -> datetime:
+    """``--now`` parsed (or the real clock); a bad value is a clear error, not a traceback."""
+    from cgcloud import clock
+
+    try:
+        return clock.now_local(value)
+    except clock.ClockError as exc:
+        err(f"错误: {exc}")
+        raise typer.Exit(code) from None
+
+
+_FAST_EXIT = False
+
+
+def fast_exit(on: bool) -> None:
+    """Set by the real entry point (``cgcloud.cli.main``), never by tests."""
+    global _FAST_EXIT
+    _FAST_EXIT = on
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the command. From the real entry point, skip tearing down the model of a large
+    repository (0.1 s for 50,000 rows) once the output is flushed — as mypy does."""
+    if _FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)
