@@ -45,8 +45,6 @@ from cgcloud.lifecycle import (  # noqa: F401 - the decommission's marks and its
 )
 
 NETWORK_QUOTA_KEYS = ("security_groups", "security_group_rules")
-ZERO_QUOTAS = {"instances": 0, "cores": 0, "ram_mb": 0, "gigabytes": 0, "floating_ips": 0,
-               "security_groups": 0, "security_group_rules": 0}
 
 
 # --------------------------------------------------------------------------- inventory

@@ -11,10 +11,6 @@ class Severity(StrEnum):
     WARNING = "warning"
     INFO = "info"
 
-    @property
-    def zh(self) -> str:
-        return {"error": "错误", "warning": "警告", "info": "提示"}[self.value]
-
 
 @dataclass(slots=True)
 class Finding:

@@ -231,7 +231,6 @@ _NON_PUBLIC = [
 
 # --------------------------------------------------------------------------- ports
 
-PROTOCOLS = ("tcp", "udp", "icmp")
 _PORT_ITEM = re.compile(r"^(?:(tcp|udp|icmp)\s*)?([0-9]{1,5})?(?:\s*-\s*([0-9]{1,5}))?$", re.IGNORECASE)
 
 
@@ -334,10 +333,4 @@ def _merge_ports(entries: list[PortEntry]) -> tuple[PortEntry, ...]:
         else:
             out.append(e)
     return tuple(out)
-
-
-@lru_cache(maxsize=1024)
-def cached_cidr(text: str) -> tuple[int, int]:
-    """parse_cidr for zone pools, cached (they are looked up once per row)."""
-    return parse_cidr(text)
 

@@ -65,11 +65,6 @@ def _plan_totals(plans: list[AnnualPlan]) -> dict[str, int]:
     return out
 
 
-def _fmt(dim: str, value: int) -> str:
-    name, unit = DIMENSIONS[dim]
-    return f"{name} {value}{unit}"
-
-
 def _outside_plan(ctx: Context) -> Iterator[tuple[ResourceApplication, str]]:
     """Approved forms outside their department's annual plan, with what is over."""
     plans: dict[tuple[str, int], list[AnnualPlan]] = defaultdict(list)

@@ -80,7 +80,7 @@ def test_one_month_window_is_at_most_31_days_and_at_least_27(start):
 
 
 def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TZ)
+    return datetime(*args, tzinfo=TZ)  # type: ignore[misc, arg-type]  # y, m, d[, h, …]
 
 
 def test_window_contains_whole_local_days():

@@ -56,10 +56,10 @@ def _actual_from(state: desired.DesiredState) -> p.ActualState:
             continue
         a.rules.append(p.ARule(f"r{i}", f"g-{r.group}", r.direction, r.ethertype, r.protocol,
                                r.port_min, r.port_max, r.remote_cidr, None, r.description))
-    for proj in a.projects:
-        want = state.project(proj.name)
+    for aproj in a.projects:
+        want = state.project(aproj.name)
         assert want
-        a.quotas[proj.id] = want.quotas.flat()
+        a.quotas[aproj.id] = want.quotas.flat()
     return a
 
 

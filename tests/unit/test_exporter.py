@@ -82,7 +82,7 @@ def test_open_past_window_counts_from_midnight_after_the_last_day(now: str, over
 
 
 def test_ssh_rdp_exposures_skip_bastions_and_remote_groups_and_count_unmanaged() -> None:
-    ingress = [
+    ingress: list[dict[str, Any]] = [
         {"security_group_id": "g1", "protocol": "tcp", "port_range_min": 22,
          "port_range_max": 22, "remote_ip_prefix": "172.20.0.10/32"},  # bastion: fine
         {"security_group_id": "g9", "protocol": None, "port_range_min": None,

@@ -182,7 +182,7 @@ port_numbers = st.integers(min_value=1, max_value=65535)
 
 
 @st.composite
-def port_entries(draw):
+def port_entries(draw: st.DrawFn) -> tuple[str, int, int]:
     proto = draw(protocols)
     low = draw(port_numbers)
     high = draw(st.integers(min_value=low, max_value=65535))
@@ -216,7 +216,8 @@ def test_ports_round_trip(entries, data):
 
 
 @given(port_entries(), port_entries())
-def test_ports_intersects_and_covers_match_sets(a, b):
+def test_ports_intersects_and_covers_match_sets(
+        a: tuple[str, int, int], b: tuple[str, int, int]) -> None:
     pa = parse_ports(spell(*a, "upper", ""))
     pb = parse_ports(spell(*b, "upper", ""))
     assert pa.intersects(pb) == (a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2])

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from cgcloud import clock, desired, enforce, explain, lifecycle
+from cgcloud import clock, desired, enforce, explain, lifecycle, model
 from cgcloud import exporter as ex
 from cgcloud import plan as planner
 from cgcloud.enforce_pass import run_pass
@@ -93,9 +94,7 @@ def test_enforce_upcoming_explain_and_exporter_give_the_same_stage_and_dates(
         if metric.deletion_due is not None:
             assert metric.deletion_due == T(DELETE_FROM)
         # enforce: what the pass does is what the stage says is due
-        result = run_pass(
-            eng, lambda w, repo=repo: repo, when, max_deletes=20, records=tmp_path / "r"
-        )
+        result = run_pass(eng, _fixed(repo), when, max_deletes=20, records=tmp_path / "r")
         verbs = sorted({a.verb for a in result.actions if a.form == NOTICE and a.acts})
         # (the last listed host deleted, the system has no host left: reclaimed at once)
         assert verbs == {"power_off_due": ["poweroff"], "deletion_due": ["delete", "reclaim"]}.get(
@@ -108,6 +107,10 @@ def test_enforce_upcoming_explain_and_exporter_give_the_same_stage_and_dates(
                 for a in result.actions
                 if a.verb == "poweroff"
             )
+
+
+def _fixed(repo: model.Repository) -> Callable[[datetime], model.Repository]:
+    return lambda when: repo
 
 
 def test_the_rule_of_seven_full_days() -> None:

@@ -763,7 +763,9 @@ def test_gate_checks_rows_itself_only_when_the_row_schema_is_a_string_record() -
     assert record.required == {"from", "source", "to", "target", "port"}
     assert record.min_length == dict.fromkeys(["from", "source", "to", "target", "port", "note"], 1)
     # any other keyword in the row schema: the generated gate checks the rows
-    for extra in ({"minProperties": 1}, {"properties": {"port": {"type": "string", "pattern": "x"}}}):
+    extras: list[dict[str, Any]] = [
+        {"minProperties": 1}, {"properties": {"port": {"type": "string", "pattern": "x"}}}]
+    for extra in extras:
         changed = copy.deepcopy(schema)
         rule = changed["$defs"]["rule"]
         for key, value in extra.items():

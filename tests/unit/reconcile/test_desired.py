@@ -32,8 +32,10 @@ def test_example_repository_golden(now: str) -> None:
     got = compile_at([POLICIES], now).to_dict()
     path = GOLDEN / f"desired-{now[:10]}.json"
     text = json.dumps(got, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("CGCLOUD_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("CGCLOUD_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
+    # a missing golden file is a failure, never written silently (that would pass anything)
+    assert path.exists(), f"{path} is missing: regenerate with CGCLOUD_UPDATE_GOLDEN=1 and review"
     assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text)
 
 

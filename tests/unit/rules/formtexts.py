@@ -36,7 +36,7 @@ def application(
     boxes: dict[str, tuple[str, str, str] | None] | None = None,
     expert_review: str | None = None,
 ) -> str:
-    boxes = APPROVED if boxes is None else boxes
+    boxes = dict(APPROVED) if boxes is None else boxes
     lines = [
         "apiVersion: cgcloud/v1",
         "kind: ResourceApplication",
