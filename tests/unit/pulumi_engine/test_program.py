@@ -101,7 +101,7 @@ def test_example_repository_declares_the_desired_state() -> None:
         f.name for f in state.flavors
     ]
     assert sorted(
-        desired.group_marker(d.inputs["description"]) for d in rec.of_type("SecGroup")
+        desired.group_marker(d.inputs["description"]) or "" for d in rec.of_type("SecGroup")
     ) == sorted(g.key for g in state.groups)
     assert rule_tuples(rec) == wanted_tuples(state, ips)
     # every rule is declared in its group's project, after that project's rule quota
