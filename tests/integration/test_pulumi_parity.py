@@ -121,7 +121,7 @@ def test_program_declares_what_the_openstack_engine_made(world: World) -> None: 
     assert any(t[6] == "172.21.4.30/32" for t in cloud_rules), "the placeholder resolved"
     assert _declared_rules(rec) == cloud_rules
 
-    key_of_id = {g["id"]: desired.group_marker(g["description"]) for g in groups}
+    key_of_id = {g["id"]: desired.group_marker(g["description"]) or "" for g in groups}
     for port in (app1, db):
         on_cloud = sorted(
             key_of_id[g] for g in world.port(port["id"])["security_groups"] if g in key_of_id
