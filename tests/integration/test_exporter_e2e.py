@@ -144,9 +144,13 @@ def test_overdue_high_risk_rule_alert_fires_and_enforce_resolves_it(stack: dict[
     assert r.exit_code == 0, r.output
 
     sel = f'system="{system}",high_risk="true"'
-    rows = _wait("the first scrape of our high-risk rules",
-                 lambda: prom.query(f"cgcloud_rule_window_end_timestamp_seconds{{{sel}}}"))
-    assert {x["metric"]["row"] for x in rows} == {"7", "8", "9", "10"}
+    # a refresh may have read the cloud while apply was still creating rules: wait for
+    # the scrape that saw all four rows (bounded), not for the first non-empty one
+    def all_rows() -> Any:
+        got = prom.query(f"cgcloud_rule_window_end_timestamp_seconds{{{sel}}}")
+        return got if {x["metric"]["row"] for x in got} == {"7", "8", "9", "10"} else None
+
+    rows = _wait("a scrape of all our high-risk rules", all_rows)
     assert {x["metric"]["tenant"] for x in rows} == {system}
     assert all(x["metric"]["tenant_id"] for x in rows)
     assert prom.query(f"cgcloud_rules_open_past_window{{{sel}}}")[0]["value"][1] == "0"
