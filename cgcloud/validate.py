@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cgcloud import loader, model
+from cgcloud import builder, loader, model
 from cgcloud.findings import Finding
 from cgcloud.schemas import data_dir
 
@@ -59,13 +59,13 @@ def _load_repository(
     paths: Iterable[str | Path], *, with_defaults: bool
 ) -> tuple[model.Repository, list[Finding], list[str]]:
     result = loader.load(paths)
-    repo, findings = model.build(result.documents)
+    repo, findings = builder.build(result.documents)
     if with_defaults and (repo.zones is None or repo.high_risk_ports is None):
         defaults = loader.LoadResult()
         for name in ("zones.yaml", "high-risk-ports.yaml"):
             path = default_policy_file(name)
             loader.load_file(path, f"<默认>/{name}", defaults)
-        default_repo, default_findings = model.build(defaults.documents)
+        default_repo, default_findings = builder.build(defaults.documents)
         findings.extend(defaults.findings + default_findings)
         if repo.zones is None:
             repo.zones, repo.zones_is_default = default_repo.zones, True
