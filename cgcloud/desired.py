@@ -24,6 +24,7 @@ Mapping (docs/reconcile.md has the full story):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -353,14 +354,33 @@ def row_approved(policy: model.NetworkPolicy, row: model.Row) -> bool:
 def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A001 - the pipeline's verb
     """The desired state at ``now``. Assumes a repository that validated without errors;
     anything unparseable or unapproved is simply left out (and noted)."""
-    today = clock.today(now)
     state = DesiredState(now=now.isoformat())
     bundles = _bundles(repo)
 
     def bundled_ok(form_id: str) -> bool:
         return all(pa.complete for pa in bundles.get(form_id, []))
 
-    # ---- projects, quotas, flavors
+    apps = _approved_applications(repo, clock.today(now), state, bundled_ok)
+    flavors: dict[str, Flavor] = {}
+    for system, forms in apps.items():
+        state.projects.append(_project(system, forms, flavors))
+    state.flavors = sorted(flavors.values(), key=lambda f: f.name)
+    _network(repo, now, state, bundled_ok)
+    # Neutron quotas sized for the groups and rules
+    for project in state.projects:
+        n_groups = sum(1 for g in state.groups if g.system == project.system)
+        n_rules = sum(1 for r in state.rules if r.system == project.system)
+        project.quotas.security_groups = n_groups + 1
+        project.quotas.security_group_rules = (
+            n_rules + DEFAULT_GROUP_RULES + NEW_GROUP_RULES * max(n_groups, 1)
+        )
+    return state
+
+
+def _approved_applications(repo: model.Repository, today: date, state: DesiredState,
+                           bundled_ok: Callable[[str], bool],
+                           ) -> dict[str, list[model.ResourceApplication]]:
+    """System → its approved ResourceApplications of ``today``'s year (the rest noted)."""
     apps: dict[str, list[model.ResourceApplication]] = {}
     for app in sorted(repo.applications, key=lambda a: a.id):
         if app.year != today.year:
@@ -379,51 +399,59 @@ def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A00
                  f"{system} 没有 {today.year} 年度已批准的云资源申请单（有: {', '.join(map(str, years))}）；"
                  "已有资源不会被删除，配额按已过期处理")
         )
+    return apps
 
-    flavors: dict[str, Flavor] = {}
-    for system, forms in apps.items():
-        q = Quotas()
-        status = "formal"
-        for app in forms:
-            final = app.approvals.get("final")
-            if app.type == "new" and final is not None:
-                status = str(final.fields.get("decision", status))
-            for res in app.resources:
-                f = res.fields
-                if res.type == "server":
-                    n = res.count()
-                    vcpu, mem, disk = int(f.get("vcpu", 0)), int(f.get("memory_gb", 0)), int(
-                        f.get("system_disk_gb", 0))
-                    q.instances += n
-                    q.cores += vcpu * n
-                    q.ram_mb += mem * 1024 * n
-                    q.gigabytes += disk * n
-                    name = flavor_name(vcpu, mem, disk)
-                    fl = flavors.setdefault(name, Flavor(name, vcpu, mem * 1024, disk, []))
-                    if Reason(app.id) not in fl.reasons:
-                        fl.reasons.append(Reason(app.id))
-                elif res.type == "volume":
-                    size = int(f.get("size_gb", 0))
-                    tier = str(f.get("tier", "standard"))
-                    q.gigabytes += size
-                    q.gigabytes_by_tier[tier] = q.gigabytes_by_tier.get(tier, 0) + size
-                elif res.type == "public_ip":
-                    q.floating_ips += res.count()
-        ids = [a.id for a in forms]
-        state.projects.append(
-            Project(
-                system=system,
-                name=system,
-                status=status,
-                description=f"cgcloud: {system}（依据 {'、'.join(ids)}）",
-                tags=[MANAGED_TAG, SYSTEM_TAG + system, STATUS_TAG + status],
-                quotas=q,
-                reasons=[Reason(i) for i in ids],
-            )
-        )
-    state.flavors = sorted(flavors.values(), key=lambda f: f.name)
 
-    # ---- network policies → groups and rules
+def _project(system: str, forms: list[model.ResourceApplication],
+             flavors: dict[str, Flavor]) -> Project:
+    """The system's project: quotas summed over its forms, the flavors its servers need."""
+    q = Quotas()
+    status = "formal"
+    for app in forms:
+        final = app.approvals.get("final")
+        if app.type == "new" and final is not None:
+            status = str(final.fields.get("decision", status))
+        for res in app.resources:
+            _add_resource(q, app, res, flavors)
+    ids = [a.id for a in forms]
+    return Project(
+        system=system,
+        name=system,
+        status=status,
+        description=f"cgcloud: {system}（依据 {'、'.join(ids)}）",
+        tags=[MANAGED_TAG, SYSTEM_TAG + system, STATUS_TAG + status],
+        quotas=q,
+        reasons=[Reason(i) for i in ids],
+    )
+
+
+def _add_resource(q: Quotas, app: model.ResourceApplication, res: model.Resource,
+                  flavors: dict[str, Flavor]) -> None:
+    f = res.fields
+    if res.type == "server":
+        n = res.count()
+        vcpu, mem, disk = int(f.get("vcpu", 0)), int(f.get("memory_gb", 0)), int(
+            f.get("system_disk_gb", 0))
+        q.instances += n
+        q.cores += vcpu * n
+        q.ram_mb += mem * 1024 * n
+        q.gigabytes += disk * n
+        name = flavor_name(vcpu, mem, disk)
+        fl = flavors.setdefault(name, Flavor(name, vcpu, mem * 1024, disk, []))
+        if Reason(app.id) not in fl.reasons:
+            fl.reasons.append(Reason(app.id))
+    elif res.type == "volume":
+        size = int(f.get("size_gb", 0))
+        tier = str(f.get("tier", "standard"))
+        q.gigabytes += size
+        q.gigabytes_by_tier[tier] = q.gigabytes_by_tier.get(tier, 0) + size
+    elif res.type == "public_ip":
+        q.floating_ips += res.count()
+
+
+def _network(repo: model.Repository, now: datetime, state: DesiredState,
+             bundled_ok: Callable[[str], bool]) -> None:
+    """Network policies → the groups and rules wanted at ``now`` (the rest noted)."""
     groups: dict[str, Group] = {}
     rules: dict[tuple[Any, ...], Rule] = {}
     bastions = repo.zones.bastion_values if repo.zones else set()
@@ -453,26 +481,21 @@ def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A00
                 )
                 continue
             for rule in _row_rules(system, row, reason, groups, bastions):
-                k = rule.identity()
-                have = rules.get(k)
-                if have is None:
-                    rules[k] = rule
-                else:
-                    have.reasons = sorted({*have.reasons, *rule.reasons})
-                    # the description names the reason that lasts longest
-                    have.reason = max(have.reasons, key=lambda r: (r.until, r.form, -r.row))
+                _merge(rules, rule)
     state.groups = sorted(groups.values(), key=lambda g: (g.system, g.name))
     state.rules = sorted(rules.values(), key=_rule_sort)
 
-    # ---- Neutron quotas sized for the groups and rules
-    for project in state.projects:
-        n_groups = sum(1 for g in state.groups if g.system == project.system)
-        n_rules = sum(1 for r in state.rules if r.system == project.system)
-        project.quotas.security_groups = n_groups + 1
-        project.quotas.security_group_rules = (
-            n_rules + DEFAULT_GROUP_RULES + NEW_GROUP_RULES * max(n_groups, 1)
-        )
-    return state
+
+def _merge(rules: dict[tuple[Any, ...], Rule], rule: Rule) -> None:
+    """One rule per identity; several rows asking for it are all its reasons."""
+    k = rule.identity()
+    have = rules.get(k)
+    if have is None:
+        rules[k] = rule
+        return
+    have.reasons = sorted({*have.reasons, *rule.reasons})
+    # the description names the reason that lasts longest
+    have.reason = max(have.reasons, key=lambda r: (r.until, r.form, -r.row))
 
 
 def _rule_sort(r: Rule) -> tuple[Any, ...]:

@@ -145,9 +145,28 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
     (drift, edited rows, projects, flavors, compute quotas) is ``apply``'s
     business and left out.
     """
-    today = clock.today(now)
+    closes, group_deletes, opens = _closes_and_opens(plan, actual, clock.today(now))
+    keys_needed = {c.data["group_key"] for c in opens}
+    group_creates = [c for c in plan.changes if c.kind == "group" and c.action == "create"
+                     and c.data["key"] in keys_needed]
+    bindings = _bindings(plan, actual, {c.data["key"] for c in group_creates},
+                         {c.id for c in group_deletes})
+    rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
+    quotas = _network_quotas(plan) if (opens or closes) else []
+    # the fingerprints go along: an engine removes the stale ones of the projects it changes
+    out = p.Plan(now=plan.now, cloud=plan.cloud, fingerprints=plan.fingerprints)
+    out.changes = [*quotas, *group_creates, *rule_deletes, *opens, *bindings, *group_deletes]
+    return out, _rule_action_list(repo, closes, opens)
+
+
+Close = tuple[p.Change, p.ARule, desired.Reason]
+
+
+def _closes_and_opens(plan: p.Plan, actual: p.ActualState, today: date,
+                      ) -> tuple[list[Close], list[p.Change], list[p.Change]]:
+    """(rule closes, the group deletes whose every rule has ended, rule opens)."""
     rules = {r.id: r for r in actual.rules}
-    closes: list[tuple[p.Change, p.ARule, desired.Reason]] = []
+    closes: list[Close] = []
     opens: list[p.Change] = []
     for c in plan.changes:
         if c.kind != "rule":
@@ -167,32 +186,39 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
                 group_deletes.append(c)
                 closes.extend((c, r, why) for r, why in zip(inside, reasons, strict=True)
                               if why is not None)
-    keys_needed = {c.data["group_key"] for c in opens}
-    group_creates = [c for c in plan.changes if c.kind == "group" and c.action == "create"
-                     and c.data["key"] in keys_needed]
-    created_keys = {c.data["key"] for c in group_creates}
-    deleted_ids = {c.id for c in group_deletes}
+    return closes, group_deletes, opens
+
+
+def _bindings(plan: p.Plan, actual: p.ActualState, created_keys: set[str],
+              deleted_ids: set[str | None]) -> list[p.Change]:
+    """The binding updates that touch a group this pass creates or deletes."""
     ports = {x.id: x for x in actual.ports}
-    bindings = []
+    out = []
     for c in plan.changes:
         if c.kind == "binding" and c.action == "update":
             port = ports.get(c.data["port_id"])
             removed = set(port.group_ids) - set(c.data["keep"]) if port else set()
             if set(c.data["add"]) & created_keys or removed & deleted_ids:
-                bindings.append(c)
-    rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
-    quotas = []
+                out.append(c)
+    return out
+
+
+def _network_quotas(plan: p.Plan) -> list[p.Change]:
+    """The plan's quota updates cut to the network quotas that rules and groups need."""
+    out = []
     for c in plan.changes:
         if c.kind == "quota" and c.action == "update":
             keep = {k: v for k, v in c.data["set"].items() if k in NETWORK_QUOTA_KEYS}
-            if keep and (opens or closes):
-                quotas.append(p.Change(c.action, c.kind, c.system, c.name, c.reasons, c.detail,
-                                       c.id, {k: (c.before or {}).get(k) for k in keep}, keep,
-                                       {"set": keep}))
-    # the fingerprints go along: an engine removes the stale ones of the projects it changes
-    out = p.Plan(now=plan.now, cloud=plan.cloud, fingerprints=plan.fingerprints)
-    out.changes = [*quotas, *group_creates, *rule_deletes, *opens, *bindings, *group_deletes]
+            if keep:
+                out.append(p.Change(c.action, c.kind, c.system, c.name, c.reasons, c.detail,
+                                    c.id, {k: (c.before or {}).get(k) for k in keep}, keep,
+                                    {"set": keep}))
+    return out
 
+
+def _rule_action_list(repo: model.Repository, closes: list[Close],
+                      opens: list[p.Change]) -> list[Action]:
+    """One Action per (open|close, form, row), with the changes that carry it out."""
     actions: dict[tuple[str, str, int], Action] = {}
 
     def action(verb: str, system: str, reason: desired.Reason, label: str,
@@ -223,8 +249,7 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
                      f"({a.data['why']})")
         if a.data["rules"] > 1:
             a.message += f" — {a.data['rules']} 条安全组规则"
-    ordered = sorted(actions.values(), key=lambda a: (a.verb != "close", a.form, a.row))
-    return out, ordered
+    return sorted(actions.values(), key=lambda a: (a.verb != "close", a.form, a.row))
 
 
 def converged(plan: p.Plan, acted: p.Plan) -> list[p.Fingerprint]:
@@ -283,6 +308,39 @@ def host_record(server: Server, vols: list[Volume], poweroff: datetime | None,
         "powered_off_at": poweroff.isoformat() if poweroff else None,
         "deleted_at": now.isoformat(),
     }
+
+
+def _leftovers(inv: Inventory, n: model.ShutdownNotice, now: datetime) -> list[Action]:
+    """Leftovers of an interrupted deletion: marked, due, their server gone."""
+    server_ids = {s.id for s in inv.servers}
+    lv = [v for v in inv.volumes if _marked(v.metadata, n.id)
+          and not set(v.server_ids) & server_ids
+          and (t := poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
+    lp = [x for x in inv.ports if _marked(x.tags, n.id) and x.device_id not in server_ids
+          and (t := poweroff_of(x.tags)) is not None and now >= delete_due(t)]
+    lf = [f for f in inv.floating_ips if _marked(f.tags, n.id)
+          and (f.port_id in {x.id for x in lp} or f.port_id is None)
+          and (t := poweroff_of(f.tags)) is not None and now >= delete_due(t)]
+    if not (lv or lp or lf):
+        return []
+    return [Action("delete", n.system, n.id,
+                   f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
+                   deletes=len(lv) + len(lp) + len(lf),
+                   data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf})]
+
+
+def _withdrawn(inv: Inventory, notices: set[str]) -> list[Action]:
+    """Marks whose notice is gone: the notice was withdrawn; report, never delete."""
+    out = []
+    for s in inv.servers:
+        nid = s.metadata.get(SHUTDOWN_KEY)
+        if nid and nid not in notices:
+            ip = s.ips[0] if s.ips else s.name
+            out.append(Action("report", "", nid,
+                              f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
+                              "不会删除；如已撤回关停，请开机并删除元数据 "
+                              f"{SHUTDOWN_KEY}/{POWEROFF_KEY}", host=ip))
+    return out
 
 
 def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) -> list[Action]:
@@ -351,21 +409,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                               data={"server": s, "volumes": vols, "ports": ports, "floating_ips": fips,
                                     "record": host_record(s, vols, recorded, now)}))
             deleting.append(s.id)
-        # leftovers of an interrupted deletion: marked, due, their server gone
-        server_ids = {s.id for s in inv.servers}
-        lv = [v for v in inv.volumes if _marked(v.metadata, n.id)
-              and not set(v.server_ids) & server_ids
-              and (t := poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
-        lp = [x for x in inv.ports if _marked(x.tags, n.id) and x.device_id not in server_ids
-              and (t := poweroff_of(x.tags)) is not None and now >= delete_due(t)]
-        lf = [f for f in inv.floating_ips if _marked(f.tags, n.id)
-              and (f.port_id in {x.id for x in lp} or f.port_id is None)
-              and (t := poweroff_of(f.tags)) is not None and now >= delete_due(t)]
-        if lv or lp or lf:
-            out.append(Action("delete", n.system, n.id,
-                              f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
-                              deletes=len(lv) + len(lp) + len(lf),
-                              data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf}))
+        out.extend(_leftovers(inv, n, now))
         remaining = [s for s in servers if s.id not in deleting]
         whole = n.all_hosts or not remaining
         earliest = lifecycle.earliest_deletion(n)
@@ -376,15 +420,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                               f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
                               deletes=len(groups),
                               data={"project": proj, "groups": groups}))
-    # marks whose notice is gone: the notice was withdrawn; report, never delete
-    for s in inv.servers:
-        nid = s.metadata.get(SHUTDOWN_KEY)
-        if nid and nid not in notices:
-            ip = s.ips[0] if s.ips else s.name
-            out.append(Action("report", "", nid,
-                              f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
-                              "不会删除；如已撤回关停，请开机并删除元数据 "
-                              f"{SHUTDOWN_KEY}/{POWEROFF_KEY}", host=ip))
+    out.extend(_withdrawn(inv, set(notices)))
     return out
 
 
@@ -432,6 +468,23 @@ class Event:
                 "form": self.form, "row": self.row, "message": self.message}
 
 
+def _lapses(repo: model.Repository) -> list[tuple[datetime, str, str, str]]:
+    """(when, system, form, message) of every approved year with no next-year form."""
+    by_system: dict[str, list[model.ResourceApplication]] = {}
+    for a in repo.applications:
+        if a.approved:
+            by_system.setdefault(a.system, []).append(a)
+    out = []
+    for system, apps in by_system.items():
+        for year in sorted({a.year for a in apps}):
+            if any(a.year == year + 1 for a in apps):
+                continue
+            out.append((clock.start_of(date(year + 1, 1, 1)), system, apps[0].id,
+                        f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
+                        "只报告，不删除"))
+    return out
+
+
 def upcoming(repo: model.Repository, now: datetime, days: int,
              marks: dict[str, list[tuple[str, datetime]]] | None = None) -> list[Event]:
     """What will open, close, power off, be deleted or lapse in ``(now, now + days]``.
@@ -476,17 +529,8 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
             add(delete_due(max(start, now) if now >= start else start), "delete", n.system,
                 n.id, f"删除 {n.id} {n.system} {hosts} (预计：关机满 {KEEP_DAYS} 天后；"
                 f"以云上记录的关机时间为准)")
-    by_system: dict[str, list[model.ResourceApplication]] = {}
-    for a in repo.applications:
-        if a.approved:
-            by_system.setdefault(a.system, []).append(a)
-    for system, apps in by_system.items():
-        for year in sorted({a.year for a in apps}):
-            if any(a.year == year + 1 for a in apps):
-                continue
-            add(clock.start_of(date(year + 1, 1, 1)), "lapse", system, apps[0].id,
-                f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
-                "只报告，不删除")
+    for at, system, form, message in _lapses(repo):
+        add(at, "lapse", system, form, message)
     order = {"close": 0, "open": 1, "poweroff": 2, "delete": 3, "lapse": 4}
     return sorted(out, key=lambda e: (e.at, order.get(e.verb, 9), e.form, e.row, e.message))
 

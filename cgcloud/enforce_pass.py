@@ -21,6 +21,7 @@ from typing import Any
 
 from cgcloud import desired, enforce, model
 from cgcloud import plan as planner
+from cgcloud.actual import ActualState
 from cgcloud.engines.base import Engine, LockHeld
 
 EXIT_ERROR, EXIT_DELETE_GUARD, EXIT_LOCKED = 1, 3, 4  # the exit-code table's rows a pass uses
@@ -104,56 +105,12 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
         decom = enforce.decommission_actions(repo, inv, when)
         result.marks = enforce.marks(inv)
         result.actions = [*rule_acts, *decom, *enforce.lapsed(repo, actual.projects, when)]
-        # irreversible deletions are guarded; closing a rule never is (apply can reopen it)
-        deletes = sum(a.deletes for a in decom if a.verb in ("delete", "reclaim"))
-        if deletes > max_deletes:
-            for a in decom:
-                if a.verb in ("delete", "reclaim"):
-                    a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
-                    result.blocked += 1
-        carried_out = True
-        if rule_plan.changes:
-            outcome = engine.apply(state, rule_plan, actual)
-            carried_out = outcome.ok
-            status = {id(s.change): s for s in outcome.steps}
-            why_not = next((f"not done: {s.error}" for s in outcome.untagged
-                            if s.status == "failed"), "not done")
-            for a in rule_acts:
-                steps = [status[id(c)] for c in a.changes if id(c) in status]
-                bad = [s for s in steps if s.status != "done"]
-                a.status = "failed" if bad else "done"
-                a.error = "; ".join(s.error or why_not for s in bad)
-        else:
-            for a in rule_acts:
-                a.status = "done"
-        if carried_out:  # a fingerprint only for a project that now equals the forms
+        result.blocked = _guard_deletes(decom, max_deletes)
+        if _apply_rules(engine, state, rule_plan, actual, rule_acts):
+            # a fingerprint only for a project that now equals the forms (due: read every pass)
             engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
-                                        if f.system not in due])  # due: read every pass
-        failed_forms: set[str] = set()
-        hosts: dict[str, list[dict[str, Any]]] = {}
-        reclaimed: dict[str, dict[str, Any]] = {}
-        for a in decom:
-            if a.verb == "report":
-                a.status = "reported"
-                continue
-            if a.status == "blocked":
-                continue
-            if a.form in failed_forms:
-                a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
-                continue
-            try:
-                engine.decommission(a, when)
-                a.status = "done"
-            except Exception as exc:  # noqa: BLE001 - EngineError and timeouts alike
-                a.status, a.error = "failed", str(exc)
-                failed_forms.add(a.form)
-                continue
-            if a.verb == "delete" and a.data.get("record"):
-                hosts.setdefault(a.form, []).append(a.data["record"])
-            if a.verb == "reclaim":
-                reclaimed[a.form] = {"at": when.isoformat(),
-                                     "groups": [g.name for g in a.data["groups"]],
-                                     "project": a.data["project"].name}
+                                        if f.system not in due])
+        hosts, reclaimed = _decommission(engine, decom, when)
         systems = {n.id: n.system for n in repo.shutdowns}
         for form in sorted(set(hosts) | set(reclaimed)):
             result.records.extend(write_record(records, engine.cloud, form, systems.get(form, ""),
@@ -169,6 +126,72 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
     result.requests = engine.requests - r0
     result.seconds = time.monotonic() - t0
     return result
+
+
+def _guard_deletes(decom: list[enforce.Action], max_deletes: int) -> int:
+    """Irreversible deletions are guarded (closing a rule never is: apply can reopen it);
+    returns how many actions were blocked."""
+    deletes = sum(a.deletes for a in decom if a.verb in ("delete", "reclaim"))
+    if deletes <= max_deletes:
+        return 0
+    blocked = 0
+    for a in decom:
+        if a.verb in ("delete", "reclaim"):
+            a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
+            blocked += 1
+    return blocked
+
+
+def _apply_rules(engine: Engine, state: desired.DesiredState, rule_plan: planner.Plan,
+                 actual: ActualState, rule_acts: list[enforce.Action]) -> bool:
+    """Open and close rules through the engine; each action gets its steps' outcome.
+    True when everything was carried out."""
+    if not rule_plan.changes:
+        for a in rule_acts:
+            a.status = "done"
+        return True
+    outcome = engine.apply(state, rule_plan, actual)
+    status = {id(s.change): s for s in outcome.steps}
+    why_not = next((f"not done: {s.error}" for s in outcome.untagged
+                    if s.status == "failed"), "not done")
+    for a in rule_acts:
+        steps = [status[id(c)] for c in a.changes if id(c) in status]
+        bad = [s for s in steps if s.status != "done"]
+        a.status = "failed" if bad else "done"
+        a.error = "; ".join(s.error or why_not for s in bad)
+    return outcome.ok
+
+
+def _decommission(engine: Engine, decom: list[enforce.Action], when: datetime,
+                  ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Carry out the decommission actions in order; after a failure the notice's later
+    steps are not tried. Returns the deleted hosts' and the reclaims' record lines."""
+    failed_forms: set[str] = set()
+    hosts: dict[str, list[dict[str, Any]]] = {}
+    reclaimed: dict[str, dict[str, Any]] = {}
+    for a in decom:
+        if a.verb == "report":
+            a.status = "reported"
+            continue
+        if a.status == "blocked":
+            continue
+        if a.form in failed_forms:
+            a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
+            continue
+        try:
+            engine.decommission(a, when)
+            a.status = "done"
+        except Exception as exc:  # noqa: BLE001 - EngineError and timeouts alike
+            a.status, a.error = "failed", str(exc)
+            failed_forms.add(a.form)
+            continue
+        if a.verb == "delete" and a.data.get("record"):
+            hosts.setdefault(a.form, []).append(a.data["record"])
+        if a.verb == "reclaim":
+            reclaimed[a.form] = {"at": when.isoformat(),
+                                 "groups": [g.name for g in a.data["groups"]],
+                                 "project": a.data["project"].name}
+    return hosts, reclaimed
 
 
 def write_record(directory: Path, cloud: str, form: str, system: str,

@@ -518,7 +518,7 @@ def _render_policy(out: _Out, p: dict[str, Any]) -> None:
     out.table(["行", "方向", "源地址", "目标地址", "端口", "类型", "使用期", "当前"], rows)
 
 
-def _render(d: dict[str, Any], markdown: bool) -> str:
+def _render(d: dict[str, Any], markdown: bool) -> str:  # noqa: C901 - not split yet (issue 12)
     out = _Out(markdown)
     out.heading(1, "表单授予的权限（cgcloud explain）")
     out.item(f"时间：{d['now']}（Asia/Shanghai，今天 {d['today']}）")

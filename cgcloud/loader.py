@@ -264,7 +264,7 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
     return result
 
 
-def load_file(path: Path, display: str, result: LoadResult) -> None:
+def load_file(path: Path, display: str, result: LoadResult) -> None:  # noqa: C901 - being hardened (issue 11); split after
     def fail(rule: str, message: str, hint: str = "", pos: Position = Position(1, 1)) -> None:
         result.findings.append(
             Finding(rule, Severity.ERROR, message, display, pos.line, pos.column, hint)

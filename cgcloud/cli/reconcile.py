@@ -144,17 +144,7 @@ def apply_cmd(
         if not result.has_changes:
             _record_fingerprints(engine, result, None)
             return
-        if result.deletes > max_deletes:
-            _err(f"错误: 计划删除 {result.deletes} 个资源，超过 --max-deletes {max_deletes}；"
-                 f"确认无误后用 --max-deletes {result.deletes} 重新运行")
-            raise typer.Exit(EXIT_DELETE_GUARD)
-        if not yes:
-            if not sys.stdin.isatty():
-                _err("错误: 非交互环境请加 --yes 确认执行")
-                raise typer.Exit(EXIT_DECLINED)
-            if not typer.confirm("Apply these changes?", default=False):
-                _err("已取消")
-                raise typer.Exit(EXIT_DECLINED)
+        _guard_and_confirm(result, max_deletes, yes)
 
         def progress(phase: str, done: int, total: int) -> None:
             if done == total or done % max(1, total // 10) == 0:
@@ -177,12 +167,32 @@ def apply_cmd(
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
                f"{outcome.seconds:.1f} s); audit log: {engine.audit_path}")
     if not outcome.ok:
-        for s in outcome.failed:
-            _err(f"  FAILED   {s.change.action} {s.change.kind} {s.change.name}: {s.error}")
-        for s in outcome.not_done:
-            _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
-        _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
+        _report_failures(outcome)
         raise typer.Exit(EXIT_ERROR)
+
+
+def _guard_and_confirm(plan: Any, max_deletes: int, yes: bool) -> None:
+    """The delete guard, then the question (refused without a terminal unless --yes)."""
+    if plan.deletes > max_deletes:
+        _err(f"错误: 计划删除 {plan.deletes} 个资源，超过 --max-deletes {max_deletes}；"
+             f"确认无误后用 --max-deletes {plan.deletes} 重新运行")
+        raise typer.Exit(EXIT_DELETE_GUARD)
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        _err("错误: 非交互环境请加 --yes 确认执行")
+        raise typer.Exit(EXIT_DECLINED)
+    if not typer.confirm("Apply these changes?", default=False):
+        _err("已取消")
+        raise typer.Exit(EXIT_DECLINED)
+
+
+def _report_failures(outcome: Any) -> None:
+    for s in outcome.failed:
+        _err(f"  FAILED   {s.change.action} {s.change.kind} {s.change.name}: {s.error}")
+    for s in outcome.not_done:
+        _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
+    _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
 
 
 def _record_fingerprints(engine: Any, plan: Any, outcome: Any) -> None:

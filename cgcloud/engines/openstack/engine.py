@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -391,91 +392,90 @@ class OpenStackEngine:
         def phase(kind: str, action: str) -> list[Step]:
             return [s for s in steps if s.change.kind == kind and s.change.action == action]
 
-        def project_step(s: Step) -> None:
-            c = s.change
-            if c.action == "create":
-                body = self.call("identity", "POST", "/projects", json={"project": {
-                    "name": c.data["name"], "description": c.data["description"],
-                    "tags": c.data["tags"], "domain_id": "default", "enabled": True}})
-                s.id = body["project"]["id"]
-                project_ids[c.system] = s.id
-            else:
-                self.call("identity", "PATCH", f"/projects/{c.id}", json={"project": {
-                    "description": c.data["description"], "tags": c.data["tags"]}})
-
-        def quota_raise(s: Step) -> None:
-            before = s.change.before or {}
-            quota_set(s, {k: max(v, before.get(k) or 0)
-                          for k, v in s.change.data["set"].items()})
-
-        def quota_lower(s: Step) -> None:
-            before = s.change.before or {}
-            lower = {k: v for k, v in s.change.data["set"].items() if v < (before.get(k) or 0)}
-            if lower:
-                quota_set(s, lower)
-
-        def quota_set(s: Step, values: dict[str, int]) -> None:
-            """Raise before creating, lower after deleting: Neutron refuses a quota
-            below current usage."""
-            pid = project_ids.get(s.change.system)
-            if pid is None:
-                raise EngineError(f"project of {s.change.system} does not exist")
-            s.id = pid
-            by_service: dict[str, dict[str, int]] = {}
-            for key, value in values.items():
-                service, name = QUOTA_SERVICE.get(key, ("volume", key))
-                by_service.setdefault(service, {})[name] = value
-            for service, values in by_service.items():
-                if service == "network":
-                    self.call("network", "PUT", f"/quotas/{pid}", json={"quota": values})
-                else:
-                    self.call(service, "PUT", f"/os-quota-sets/{pid}",
-                              json={"quota_set": values})
-
-        def flavor_step(s: Step) -> None:
-            c = s.change
-            body = self.call("compute", "POST", "/flavors", microversion="2.55", json={"flavor": {
-                "name": c.data["name"], "vcpus": c.data["vcpus"], "ram": c.data["ram_mb"],
-                "disk": c.data["disk_gb"],
-                "description": "cgcloud: " + "、".join(sorted({r.form for r in c.reasons}))}})
-            s.id = body["flavor"]["id"]
-
         desired_rule_descs = {s.change.data["description"] for s in steps
                               if s.change.kind == "rule" and s.change.action == "create"}
-
-        def delete_step(s: Step) -> None:
-            resource = "security-group-rules" if s.change.kind == "rule" else "security-groups"
-            self.call("network", "DELETE", f"/{resource}/{s.change.id}", ok=(404,))
-            s.id = s.change.id
-
-        def binding_step(s: Step) -> None:
-            c = s.change
-            missing = [k for k in c.data["add"] if k not in group_ids]
-            if missing:
-                raise EngineError(f"groups {missing} do not exist")
-            groups = list(dict.fromkeys(c.data["keep"] + [group_ids[k] for k in c.data["add"]]))
-            self.call("network", "PUT", f"/ports/{c.data['port_id']}",
-                      json={"port": {"security_groups": groups}})
-            s.id = c.data["port_id"]
-
-        self._map(project_step, phase("project", "create") + phase("project", "update"),
+        self._map(partial(self._project_step, project_ids=project_ids),
+                  phase("project", "create") + phase("project", "update"),
                   progress, "projects", stop)
         quotas = phase("quota", "update")
-        self._map(quota_raise, quotas, progress, "quotas", stop)
-        self._map(flavor_step, phase("flavor", "create"), progress, "flavors", stop)
+        self._map(partial(self._quota_step, project_ids=project_ids, lower=False), quotas,
+                  progress, "quotas", stop)
+        self._map(self._flavor_step, phase("flavor", "create"), progress, "flavors", stop)
         if not stop.is_set():
             self._create_groups(phase("group", "create"), project_ids, group_ids,
                                 desired_rule_descs, progress, stop)
-        self._map(delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
+        self._map(self._delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
         if not stop.is_set():
             self._create_rules(phase("rule", "create"), group_ids, project_ids, progress, stop)
-        self._map(binding_step, phase("binding", "update"), progress, "bindings", stop)
-        self._map(delete_step, phase("group", "delete"), progress, "group deletes", stop)
+        self._map(partial(self._binding_step, group_ids=group_ids), phase("binding", "update"),
+                  progress, "bindings", stop)
+        self._map(self._delete_step, phase("group", "delete"), progress, "group deletes", stop)
         lowering = [s for s in quotas if s.status == "done"]
-        self._map(quota_lower, lowering, progress, "quotas (lowered)", stop)
+        self._map(partial(self._quota_step, project_ids=project_ids, lower=True), lowering,
+                  progress, "quotas (lowered)", stop)
         result.requests = self.requests - r0
         result.seconds = time.monotonic() - t0
         return result
+
+    def _project_step(self, s: Step, project_ids: dict[str | None, str]) -> None:
+        c = s.change
+        if c.action == "create":
+            body = self.call("identity", "POST", "/projects", json={"project": {
+                "name": c.data["name"], "description": c.data["description"],
+                "tags": c.data["tags"], "domain_id": "default", "enabled": True}})
+            s.id = body["project"]["id"]
+            project_ids[c.system] = body["project"]["id"]
+        else:
+            self.call("identity", "PATCH", f"/projects/{c.id}", json={"project": {
+                "description": c.data["description"], "tags": c.data["tags"]}})
+
+    def _quota_step(self, s: Step, project_ids: dict[str | None, str], lower: bool) -> None:
+        """Raise before creating, lower after deleting: Neutron refuses a quota
+        below current usage."""
+        before = s.change.before or {}
+        if lower:
+            values = {k: v for k, v in s.change.data["set"].items()
+                      if v < (before.get(k) or 0)}
+            if not values:
+                return
+        else:
+            values = {k: max(v, before.get(k) or 0) for k, v in s.change.data["set"].items()}
+        pid = project_ids.get(s.change.system)
+        if pid is None:
+            raise EngineError(f"project of {s.change.system} does not exist")
+        s.id = pid
+        by_service: dict[str, dict[str, int]] = {}
+        for key, value in values.items():
+            service, name = QUOTA_SERVICE.get(key, ("volume", key))
+            by_service.setdefault(service, {})[name] = value
+        for service, chunk in by_service.items():
+            if service == "network":
+                self.call("network", "PUT", f"/quotas/{pid}", json={"quota": chunk})
+            else:
+                self.call(service, "PUT", f"/os-quota-sets/{pid}", json={"quota_set": chunk})
+
+    def _flavor_step(self, s: Step) -> None:
+        c = s.change
+        body = self.call("compute", "POST", "/flavors", microversion="2.55", json={"flavor": {
+            "name": c.data["name"], "vcpus": c.data["vcpus"], "ram": c.data["ram_mb"],
+            "disk": c.data["disk_gb"],
+            "description": "cgcloud: " + "、".join(sorted({r.form for r in c.reasons}))}})
+        s.id = body["flavor"]["id"]
+
+    def _delete_step(self, s: Step) -> None:
+        resource = "security-group-rules" if s.change.kind == "rule" else "security-groups"
+        self.call("network", "DELETE", f"/{resource}/{s.change.id}", ok=(404,))
+        s.id = s.change.id
+
+    def _binding_step(self, s: Step, group_ids: dict[str | None, str]) -> None:
+        c = s.change
+        missing = [k for k in c.data["add"] if k not in group_ids]
+        if missing:
+            raise EngineError(f"groups {missing} do not exist")
+        groups = list(dict.fromkeys(c.data["keep"] + [group_ids[k] for k in c.data["add"]]))
+        self.call("network", "PUT", f"/ports/{c.data['port_id']}",
+                  json={"port": {"security_groups": groups}})
+        s.id = c.data["port_id"]
 
     def _create_groups(self, steps: list[Step], project_ids: dict[str | None, str],
                        group_ids: dict[str | None, str], desired_rule_descs: set[str],
