@@ -33,6 +33,7 @@ import netaddr
 
 from cgcloud import clock, desired, grammar, model, rules
 from cgcloud.findings import Finding, Severity
+from cgcloud.i18n import _
 from cgcloud.validate import load_repository
 
 RULE_TYPE = "openstack:networking/secGroupRule:SecGroupRule"
@@ -127,7 +128,7 @@ def zone_of(prefix: str | None, zones: model.Zones) -> model.Zone:
 
 
 def _site(policies: str) -> tuple[model.Repository, list[Path]]:
-    repo, _, _ = load_repository([policies])
+    repo, _findings, _files = load_repository([policies])
     files = [
         Path(f.at.file)
         for f in (repo.zones, repo.high_risk_ports)
@@ -176,7 +177,7 @@ def row_verdicts(rules_args: list[RuleArgs], config: Config) -> list[list[Findin
         head = _form_head(today)
         form.write_text(head + "".join(r for _, r in rows), encoding="utf-8")
         first_line = head.count("\n") + 1
-        repo, findings, _ = load_repository([tmp])
+        repo, findings, _files = load_repository([tmp])
         findings += rules.run(rules.Context(repo=repo, now=config.when()))
     wanted = set(ROW_RULES) - (set() if config.target_zone else set(FLOW_RULES))
     for f in findings:
@@ -185,7 +186,7 @@ def row_verdicts(rules_args: list[RuleArgs], config: Config) -> list[list[Findin
         k = f.line - first_line
         if 0 <= k < len(rows):
             # the scratch form's id and row number mean nothing to the stack's author
-            f.message = ROW_PREFIX.sub("此规则", f.message, count=1)
+            f.message = ROW_PREFIX.sub(_("此规则"), f.message, count=1)
             out[rows[k][0]].append(f)
     return out
 
@@ -242,7 +243,7 @@ def approved(args: RuleArgs, state: desired.DesiredState) -> bool:
 
 @lru_cache(maxsize=8)
 def _compiled(policies: str, now: str | None) -> desired.DesiredState:
-    repo, _, _ = load_repository([policies])
+    repo, _findings, _files = load_repository([policies])
     return desired.compile(repo, clock.now_local(now))
 
 
@@ -275,7 +276,8 @@ def policies() -> list[Any]:
             config = Config.from_mapping(args.get_config())
             for f in row_verdicts([RuleArgs.from_props(args.props)], config)[0]:
                 if f.rule == rule.id:
-                    report(f"{f.rule} {f.message}" + (f" 建议: {f.hint}" if f.hint else ""), None)
+                    hint = _(" 建议: {hint}").format(hint=f.hint) if f.hint else ""
+                    report(f"{f.rule} {f.message}{hint}", None)
 
         level = (
             EnforcementLevel.MANDATORY
@@ -296,7 +298,7 @@ def policies() -> list[Any]:
                 return
             config = Config.from_mapping(args.get_config())
             a = RuleArgs.from_props(args.props)
-            site, _ = _cached_site(config.policies)
+            site, _site_files = _cached_site(config.policies)
             if is_high_risk(a, site.high_risk_ports) != high:
                 return
             if not approved(a, _compiled(config.policies, config.now)):
@@ -305,9 +307,9 @@ def policies() -> list[Any]:
         return ResourceValidationPolicy(
             name="cgcloud-approved-high-risk" if high else "cgcloud-approved-row",
             description=(
-                "高危端口规则须有已批准且在使用期内的网络策略行（第十三条）"
+                _("高危端口规则须有已批准且在使用期内的网络策略行（第十三条）")
                 if high
-                else "安全组规则应有已批准且在使用期内的网络策略行（附件2）"
+                else _("安全组规则应有已批准且在使用期内的网络策略行（附件2）")
             ),
             validate=validate,
             enforcement_level=EnforcementLevel.MANDATORY if high else EnforcementLevel.ADVISORY,
@@ -321,12 +323,16 @@ def policies() -> list[Any]:
 
 
 def approval_message(args: RuleArgs, high: bool) -> str:
-    what = "高危端口" if high else "端口"
-    return (
-        f"{args.direction} {port_cell(args)} 源 {args.remote_ip_prefix or '0.0.0.0/0'}: "
-        f"没有已批准且在使用期内的网络策略行开放此{what}"
-        "（规则的 description 应为 cgcloud 写入的 “cgcloud 表单#行 until 日期”）"
+    text = (
+        _("{direction} {port} 源 {source}: 没有已批准且在使用期内的网络策略行开放此高危端口")
+        if high
+        else _("{direction} {port} 源 {source}: 没有已批准且在使用期内的网络策略行开放此端口")
     )
+    return text.format(
+        direction=args.direction,
+        port=port_cell(args),
+        source=args.remote_ip_prefix or "0.0.0.0/0",
+    ) + _("（规则的 description 应为 cgcloud 写入的 “cgcloud 表单#行 until 日期”）")
 
 
 def findings_by_rule(findings: Iterable[Finding]) -> set[str]:
