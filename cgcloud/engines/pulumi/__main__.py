@@ -24,6 +24,7 @@ from cgcloud import clock, desired, report
 from cgcloud.engines.pulumi.program import Resolution, declare
 from cgcloud.engines.pulumi.resolve import resolution
 from cgcloud.findings import has_errors
+from cgcloud.i18n import _
 from cgcloud.validate import validate
 
 
@@ -48,7 +49,8 @@ def main() -> None:
     v = validate([policies], now)
     if has_errors(v.findings):
         raise pulumi.RunError(
-            "表单校验未通过，不声明任何资源（先运行 cgcloud validate 修正错误）:\n"
+            _("表单校验未通过，不声明任何资源（先运行 cgcloud validate 修正错误）:")
+            + "\n"
             + report.render(v, "text")
         )
     state = desired.compile(v.repo, now)

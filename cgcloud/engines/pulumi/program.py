@@ -29,6 +29,7 @@ import pulumi_openstack as openstack
 
 from cgcloud import desired as d
 from cgcloud.engines.pulumi import names
+from cgcloud.i18n import _
 from cgcloud.plan import ANY
 
 
@@ -187,7 +188,9 @@ def _remotes(r: d.Rule, resolution: Resolution, out: Declared) -> list[str]:
     ips = resolution.placeholder_ips.get((r.system, r.remote_placeholder), ())
     if not ips:
         out.unresolved.append(
-            f"{r.system}: {r.description} — 占位主机 {r.remote_placeholder} 尚无端口，规则暂不声明"
+            _("{system}: {rule} — 占位主机 {placeholder} 尚无端口，规则暂不声明").format(
+                system=r.system, rule=r.description, placeholder=r.remote_placeholder
+            )
         )
     return [f"{ip}/32" for ip in ips]
 
@@ -202,7 +205,9 @@ def _bindings(
     bound = {k for keys in resolution.bindings.values() for k in keys}
     for g in state.groups:
         if g.key not in bound:
-            out.unresolved.append(f"{g.system}: {g.name} — 尚无端口可绑定")
+            out.unresolved.append(
+                _("{system}: {group} — 尚无端口可绑定").format(system=g.system, group=g.name)
+            )
     for port_id, keys in sorted(resolution.bindings.items()):
         ids: list[Any] = [groups[k].id for k in sorted(set(keys))]
         out.add(
