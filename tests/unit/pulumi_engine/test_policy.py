@@ -142,7 +142,8 @@ def test_policies_report_through_pulumi_policy_args() -> None:
 
     def violations(name: str, props: dict, config: dict) -> list[str]:  # type: ignore[type-arg]
         got: list[str] = []
-        args = ResourceValidationArgs(pack.RULE_TYPE, props, "urn:x", "r", None, None, config)
+        args = ResourceValidationArgs(pack.RULE_TYPE, props, "urn:x", "r", None, None,  # type: ignore[arg-type]
+                                      config)
         policies[name].validate(args, lambda message, urn=None: got.append(message))
         return got
 
