@@ -46,16 +46,21 @@ def main_callback(
 
 
 def _mount_optional() -> None:
-    """Sub-apps that live outside the core (they import nothing heavy at module level)."""
+    """The devcloud is a distribution of its own (devcloud/pyproject.toml): mounted when
+    installed, else `cgcloud devcloud` says how to get it."""
+    help_text = "A real OpenStack on 127.0.0.1 for trying cgcloud and for its integration tests."
     try:
         from cgcloud.devcloud.cli import app as devcloud_app
-    except ImportError:  # pragma: no cover - the devcloud package is part of the source tree
+    except ImportError:
+        @app.command("devcloud", help=help_text, context_settings={
+            "allow_extra_args": True, "ignore_unknown_options": True})
+        def not_installed(ctx: typer.Context) -> None:
+            typer.echo("错误: cgcloud devcloud 未安装；在 cgcloud 源码仓库中运行 "
+                       "pip install ./devcloud（docs/devcloud.md）", err=True)
+            raise typer.Exit(1)
+
         return
-    app.add_typer(
-        devcloud_app,
-        name="devcloud",
-        help="A real OpenStack on 127.0.0.1 for trying cgcloud and for its integration tests.",
-    )
+    app.add_typer(devcloud_app, name="devcloud", help=help_text)
 
 
 _mount_optional()
