@@ -19,51 +19,15 @@ apply for both benchmarks). The devcloud is shared: always run under the flock.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
-HERE = Path(__file__).resolve().parent
-
-
-def enforce_passes(cloud: str, root: Path, now: str, passes: int) -> list[dict[str, Any]]:
-    """Run `cgcloud enforce` `passes` times as a subprocess; one dict per pass."""
-    out: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        cmd = [sys.executable, "-m", "cgcloud", "enforce", str(root), "--cloud", cloud,
-               "--now", now, "--format", "json", "--records", f"{scratch}/records",
-               "--audit-log", f"{scratch}/audit.jsonl"]
-        for _ in range(passes):
-            t0 = time.monotonic()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            wall = time.monotonic() - t0
-            if proc.returncode != 0:
-                raise SystemExit(f"enforce exited {proc.returncode}: {proc.stderr[-2000:]}")
-            doc = json.loads(proc.stdout)
-            audit = Path(scratch, "audit.jsonl")
-            out.append({"wall": wall, "seconds": doc["seconds"], "requests": doc["requests"],
-                        "actions": Counter(f"{a['verb']}/{a['status']}" for a in doc["actions"]),
-                        "audit_lines": len(audit.read_text().splitlines()) if audit.exists() else 0})
-    return out
-
-
-def print_passes(results: list[dict[str, Any]]) -> None:
-    for i, r in enumerate(results, 1):
-        acts = ", ".join(f"{k} {v}" for k, v in sorted(r["actions"].items())) or "none"
-        print(f"enforce pass #{i}: {r['wall']:.2f} s wall (process), {r['seconds']:.2f} s in the "
-              f"pass, {r['requests']} API requests; actions: {acts}; audit lines {r['audit_lines']}")
+from benchlib import apply, cleanup, compile_repo, enforce_passes, print_passes
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE))
-    import reconcile_bench as rb
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cloud", default="devcloud")
     ap.add_argument("--systems", type=int, default=100)
@@ -74,15 +38,15 @@ def main() -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "repo"
-        state = rb.compile_repo(root, args.rows, args.systems, args.now)
+        state = compile_repo(root, args.rows, args.systems, args.now)
         print(f"repository: {args.systems} systems, {args.rows} rows → {len(state.groups)} "
               f"groups, {len(state.rules)} rules")
         try:
-            a = rb.apply(args.cloud, state)
+            a = apply(args.cloud, state)
             print(f"apply: {a['seconds']:.1f} s, {a['requests']} requests")
             print_passes(enforce_passes(args.cloud, root, args.now, args.passes))
         finally:
-            print(f"cleanup: {rb.cleanup(args.cloud, state):.1f} s")
+            print(f"cleanup: {cleanup(args.cloud, state):.1f} s")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -72,8 +71,7 @@ def timed_read(cloud: str, state) -> None:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE))
-    import reconcile_bench as rb
+    import benchlib as rb  # the script's directory is on sys.path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cloud", default="devcloud")

@@ -25,117 +25,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
-from cgcloud import clock, desired
-from cgcloud import plan as planner
-from cgcloud.engines.openstack import OpenStackEngine
-from cgcloud.validate import validate
-
-HERE = Path(__file__).resolve().parent
-
-
-def compile_repo(root: Path, rows: int, systems: int, now: str) -> desired.DesiredState:
-    subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--rows", str(rows),
-                    "--systems", str(systems)], check=True, stdout=subprocess.DEVNULL)
-    v = validate([root], clock.now_local(now))
-    errors = [f for f in v.findings if f.severity == "error"]
-    if errors:
-        raise SystemExit(f"generated repository has {len(errors)} errors at {now}")
-    return desired.compile(v.repo, clock.now_local(now))
-
-
-def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> dict[str, Any]:
-    eng = OpenStackEngine(cloud, concurrency=1 if naive else 4)
-    if naive:
-        eng.bulk_size = 1
-    t0, r0 = time.monotonic(), eng.requests
-    actual = eng.read(state)
-    plan = planner.diff(state, actual, cloud=cloud)
-    phases: dict[str, float] = {}
-    last = [time.monotonic()]
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if done == total:
-            now = time.monotonic()
-            phases[phase] = phases.get(phase, 0.0) + now - last[0]
-            last[0] = now
-
-    last[0] = time.monotonic()
-    res = eng.apply(state, plan, actual, progress=progress)
-    if not res.ok:
-        raise SystemExit(f"apply failed: {[s.error for s in res.failed][:3]}")
-    eng.record_fingerprints(plan.fingerprints, res)  # as `cgcloud apply` does
-    phases["fingerprints"] = time.monotonic() - last[0]
-    return {"seconds": time.monotonic() - t0, "requests": eng.requests - r0,
-            "changes": len(res.steps), "read_requests": actual.requests,
-            "rules": sum(1 for s in res.steps if s.change.kind == "rule"),
-            "groups": sum(1 for s in res.steps if s.change.kind == "group"),
-            "phases": phases}
-
-
-def strip_fingerprints(cloud: str, projects: int) -> int:
-    """Remove the cgcloud:rules= tag of that many projects (as if their rules had changed,
-    or as a cloud applied by an older cgcloud)."""
-    eng = OpenStackEngine(cloud)
-    n = 0
-    for proj in eng.read_projects():
-        for tag in planner.recorded_fingerprint(proj.tags)[:max(0, projects - n)]:
-            eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{quote(tag, safe=':=')}")
-            n += 1
-    return n
-
-
-def noop_plan(cloud: str, state: desired.DesiredState) -> dict[str, Any]:
-    eng = OpenStackEngine(cloud)
-    t0 = time.monotonic()
-    actual = eng.read(state)
-    plan = planner.diff(state, actual, cloud=cloud)
-    secs = time.monotonic() - t0
-    owned = planner.managed_projects_by_id(actual.projects)
-    systems = {p.system for p in state.projects}
-    projects = [pid for pid, s in owned.items() if s in systems]
-    groups = [g for g in actual.groups
-              if planner.group_identity(g, owned) and g.project_id in projects]
-    gids = {g.id for g in groups}
-    rules = [r for r in actual.rules if r.group_id in gids]
-    ports = [p for p in actual.ports if gids & set(p.group_ids)]
-    baseline = (len(projects) * 4 + len(state.flavors) + len(groups) + len(rules) + len(ports))
-    return {"seconds": secs, "requests": eng.requests, "has_changes": plan.has_changes,
-            "summary": plan.summary, "baseline": baseline, "projects": len(projects),
-            "groups": len(groups), "rules": len(rules), "ports": len(ports),
-            "flavors": len(state.flavors)}
-
-
-def cleanup(cloud: str, state: desired.DesiredState) -> float:
-    """Delete the benchmark's groups and projects (flavors are shared: kept)."""
-    eng = OpenStackEngine(cloud, concurrency=4)
-    t0 = time.monotonic()
-    names = {p.name for p in state.projects}
-    projects = [x for x in eng.call("identity", "GET", "/projects")["projects"]
-                if x["name"] in names and desired.MANAGED_TAG in (x.get("tags") or [])]
-    pids = {x["id"] for x in projects}
-    groups = [g["id"] for g in eng._pages("security-groups", {"fields": ["id", "project_id"]})
-              if g["project_id"] in pids]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda gid: eng.call("network", "DELETE", f"/security-groups/{gid}",
-                                           ok=(404,)), groups))
-    for pid in pids:  # Keystone on SQLite: one write at a time
-        eng.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
-    return time.monotonic() - t0
+from benchlib import (
+    apply,
+    cleanup,
+    compile_repo,
+    enforce_passes,
+    noop_plan,
+    print_passes,
+    strip_fingerprints,
+)
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE))
-    import enforce_bench
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cloud", default="devcloud")
     ap.add_argument("--systems", type=int, default=100)
@@ -179,16 +84,16 @@ def main() -> None:
                       f"flavors + {n['groups']} groups + {n['rules']} rules + {n['ports']} "
                       f"ports) → {pct:.2f} %")
             if args.enforce:
-                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                print_passes(enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, args.enforce))
             if args.unsettled:
                 print(f"removed {strip_fingerprints(args.cloud, args.unsettled)} rule "
                       "fingerprints; enforce:")
-                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                print_passes(enforce_passes(
                     args.cloud, Path(tmp) / "big", args.now, 2))
             if args.close_at:
                 print(f"enforce at {args.close_at}:")
-                enforce_bench.print_passes(enforce_bench.enforce_passes(
+                print_passes(enforce_passes(
                     args.cloud, Path(tmp) / "big", args.close_at, 2))
         finally:
             if not args.keep:
