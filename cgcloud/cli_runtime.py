@@ -51,6 +51,7 @@ class CgcloudGroup(TyperGroup):
             prog_name = _detect_program_name()
         self._main_shell_completion(extra, prog_name, complete_var)
         code = run_command(self, argv, prog_name, **extra)
+        code = _flush_output(code)
         if not standalone_mode:
             return code
         sys.exit(code)
@@ -88,6 +89,19 @@ def run_command(cmd: Any, argv: list[str], prog_name: str, **extra: Any) -> int:
         # more (stderr may be the same pipe) and keep Python's shutdown flush quiet.
         _park_stdout()
         return ExitCode.FAILURE
+
+
+def _flush_output(code: int) -> int:
+    """Flush now, while a closed pipe can still become an exit code (at interpreter
+    shutdown it would be "Exception ignored … BrokenPipeError" and exit 120)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _park_stdout()
+        return ExitCode.FAILURE
+    except (OSError, ValueError):  # a stream a test harness already closed
+        pass
+    return code
 
 
 def show_usage_error(exc: cx.UsageError) -> None:
