@@ -115,8 +115,8 @@ def show_usage_error(exc: cx.UsageError) -> None:
         what = exc.format_message()
     lines = [ctx.get_usage()] if ctx is not None else []
     lines.append(_("用法错误: {what}").format(what=what))
-    if ctx is not None:
-        lines.append(_("运行 '{command} -h' 查看用法。").format(command=ctx.command_path))
+    command = ctx.command_path if ctx is not None else "cgcloud"
+    lines.append(_("运行 '{command} -h' 查看用法。").format(command=command))
     _echo_err("\n".join(lines))
 
 

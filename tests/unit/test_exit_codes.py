@@ -277,8 +277,24 @@ def test_ctrl_c_is_130_with_one_line_and_no_traceback(tmp_path: Path) -> None:
                 _clouds_yaml(tmp_path, f"http://127.0.0.1:{hole.port}/v3")
             ),
         }
+        # As from a terminal: a process started in the background (nohup, `&`, some CI
+        # runners) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        as_from_a_terminal = (
+            "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+            " sys.argv[0] = 'cgcloud'; runpy.run_module('cgcloud', run_name='__main__')"
+        )
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cgcloud", "plan", str(POLICIES), "--cloud", "t", "--now", NOW],
+            [
+                sys.executable,
+                "-c",
+                as_from_a_terminal,
+                "plan",
+                str(POLICIES),
+                "--cloud",
+                "t",
+                "--now",
+                NOW,
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
