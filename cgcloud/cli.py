@@ -12,6 +12,9 @@ from typing import Annotated, NoReturn
 import typer
 
 from cgcloud import __version__
+from cgcloud.cli_runtime import HELP_OPTIONS, CgcloudGroup
+from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
 
 app = typer.Typer(
     name="cgcloud",
@@ -24,9 +27,11 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    cls=CgcloudGroup,  # one exit-code table, Chinese usage errors, safe output streams
+    context_settings=HELP_OPTIONS,  # `-h` as well as `--help`, inherited by every command
 )
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAGE
 
 
 class OutputFormat(StrEnum):
@@ -65,7 +70,7 @@ def _now(value: str | None):  # type: ignore[no-untyped-def]
     try:
         return clock.now_local(value)
     except clock.ClockError as exc:
-        typer.echo(f"错误: {exc}", err=True)
+        typer.echo(_("错误: {reason}").format(reason=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -105,8 +110,8 @@ def validate(
     Prints one finding per line: file:line:column, severity, a stable rule ID
     (see `cgcloud rules`), what is wrong and how to fix it.
 
-    Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error
-    or unreadable input.
+    Exit codes: 0 no errors (warnings allowed), 1 errors found, 64 usage error
+    (bad option or value, missing path); the full table is in the README.
 
     Examples:
 

@@ -14,9 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from cgcloud import textfile
+from cgcloud.exitcodes import ExitCode
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
+# the one table (cgcloud/exitcodes.py); these names stay for the modules that import them
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
+EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
+    ExitCode.DELETE_GUARD, ExitCode.LOCKED, ExitCode.DECLINED)
+EXIT_USAGE = ExitCode.USAGE
 DEFAULT_MAX_DELETES = 20
 
 
@@ -57,12 +61,12 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
         when = clock.now_local(now)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         _err("错误: 表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）")
@@ -75,7 +79,7 @@ def _engine(cloud: str, audit_log: Path | None = None) -> Any:
 
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
     try:
         return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path())
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
@@ -95,7 +99,8 @@ def plan_cmd(
     output: Annotated[PlanFormat, typer.Option("--format", "-f",
                                                help="text, markdown or json")] = PlanFormat.text,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error.")] = False,
+        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
+        "64 = usage error.")] = False,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
 
@@ -132,7 +137,7 @@ def apply_cmd(
 
     One apply per cloud at a time (a lease in Keystone). Every change goes to the
     audit log. Exit codes: 0 done, 1 error or partial failure, 3 delete guard,
-    4 cloud locked by someone else, 5 not confirmed.
+    4 cloud locked by someone else, 5 not confirmed, 64 usage error.
     """
     from cgcloud import plan as planner
     from cgcloud.engines.openstack import LockHeld
