@@ -19,14 +19,16 @@ OMITTED = "omitted"  # Finding.extra key of a summary finding: how many it stand
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-def summary(first: Finding, omitted: int, limit: int = MAX_PER_RULE,
-            severity: Severity | None = None) -> Finding:
+def summary(
+    first: Finding, omitted: int, limit: int = MAX_PER_RULE, severity: Severity | None = None
+) -> Finding:
     """The finding that stands for ``omitted`` findings of ``first``'s rule and file."""
     return Finding(
         first.rule,
         severity or first.severity,
         _("… 另有 {n} 处 {rule}（同一文件中每条规则最多列出 {limit} 处）").format(
-            n=omitted, rule=first.rule, limit=limit),
+            n=omitted, rule=first.rule, limit=limit
+        ),
         first.file,
         first.line,
         first.column,

@@ -107,8 +107,15 @@ class _Walk:
         self.files: dict[tuple[int, int], str] = {}  # file identity → the path read
         self.found: list[tuple[Path, str]] = []
 
-    def report(self, rule: str, path: str, message: str, hint: str = "",
-               severity: Severity = Severity.ERROR, unread: bool = True) -> None:
+    def report(
+        self,
+        rule: str,
+        path: str,
+        message: str,
+        hint: str = "",
+        severity: Severity = Severity.ERROR,
+        unread: bool = True,
+    ) -> None:
         shown = display(path, self.cwd)
         self.out.findings.append(Finding(rule, severity, message, shown, 1, 1, hint))
         if unread:
@@ -118,8 +125,9 @@ class _Walk:
         try:
             st = os.stat(self.root)
         except OSError as exc:
-            self.report("CG002", str(self.root), _("无法读取目录: {reason}").format(
-                reason=_reason(exc)))
+            self.report(
+                "CG002", str(self.root), _("无法读取目录: {reason}").format(reason=_reason(exc))
+            )
             return
         self.dirs[(st.st_dev, st.st_ino)] = str(self.root)
         stack = [str(self.root)]
@@ -136,8 +144,12 @@ class _Walk:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            self.report("CG002", folder, _("无法读取目录: {reason}").format(reason=_reason(exc)),
-                        _("请检查该目录的权限（需要读取和进入权限 r-x）"))
+            self.report(
+                "CG002",
+                folder,
+                _("无法读取目录: {reason}").format(reason=_reason(exc)),
+                _("请检查该目录的权限（需要读取和进入权限 r-x）"),
+            )
             return []
         subs: list[str] = []
         for entry in entries:
@@ -165,55 +177,81 @@ class _Walk:
             if not _inside(real, self.boundary):
                 if policy or stat.S_ISDIR(st.st_mode):
                     self.report(
-                        "CG009", path,
+                        "CG009",
+                        path,
                         _("符号链接指向仓库之外（{target}），未读取").format(target=real),
-                        _("策略文件须在仓库内；请把文件复制进仓库，而不是链接到仓库外"))
+                        _("策略文件须在仓库内；请把文件复制进仓库，而不是链接到仓库外"),
+                    )
                 return None
         if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
             first = self.dirs.get(key)
             if first is not None:
                 self.report(
-                    "CG009", path,
+                    "CG009",
+                    path,
                     _("符号链接指向已读取的目录 {first}（循环或重复），不再重复读取").format(
-                        first=display(first, self.cwd)),
-                    _("删除该符号链接"), Severity.WARNING, unread=False)
+                        first=display(first, self.cwd)
+                    ),
+                    _("删除该符号链接"),
+                    Severity.WARNING,
+                    unread=False,
+                )
                 return None
             self.dirs[key] = path
             return path
         if not policy:
             return None
         if not stat.S_ISREG(st.st_mode):
-            self.report("CG009", path, _("不是普通文件（{what}），未读取").format(
-                what=_kind(st.st_mode)), _("请从策略仓库中移除它"))
+            self.report(
+                "CG009",
+                path,
+                _("不是普通文件（{what}），未读取").format(what=_kind(st.st_mode)),
+                _("请从策略仓库中移除它"),
+            )
             return None
         key = (st.st_dev, st.st_ino)
         first = self.files.get(key)
         if first is not None:
             self.report(
-                "CG009", path,
+                "CG009",
+                path,
                 _("与 {first} 是同一个文件（符号链接或硬链接），只读取一次").format(
-                    first=display(first, self.cwd)),
-                _("删除重复的链接"), Severity.WARNING, unread=False)
+                    first=display(first, self.cwd)
+                ),
+                _("删除重复的链接"),
+                Severity.WARNING,
+                unread=False,
+            )
             return None
         self.files[key] = path
         self.found.append((Path(path), display(path, self.cwd)))
         return None
 
-    def unreachable(self, entry: os.DirEntry[str], path: str, policy: bool, link: bool,
-                    exc: OSError) -> None:
+    def unreachable(
+        self, entry: os.DirEntry[str], path: str, policy: bool, link: bool, exc: OSError
+    ) -> None:
         """A path whose ``stat`` failed: report it unless it is plainly not a policy path."""
         if link and exc.errno == errno.ELOOP:
-            self.report("CG009", path, _("符号链接循环，未读取"), _("删除或修正该符号链接"),
-                        Severity.ERROR if policy else Severity.WARNING, unread=policy)
+            self.report(
+                "CG009",
+                path,
+                _("符号链接循环，未读取"),
+                _("删除或修正该符号链接"),
+                Severity.ERROR if policy else Severity.WARNING,
+                unread=policy,
+            )
             return
         if link and exc.errno in (errno.ENOENT, errno.ENOTDIR):
             target = os.readlink(path) if os.path.islink(path) else "?"
             self.report(
-                "CG009", path, _("悬空的符号链接（指向不存在的 {target}），未读取").format(
-                    target=target),
+                "CG009",
+                path,
+                _("悬空的符号链接（指向不存在的 {target}），未读取").format(target=target),
                 _("删除或修正该符号链接"),
-                Severity.ERROR if policy else Severity.WARNING, unread=policy)
+                Severity.ERROR if policy else Severity.WARNING,
+                unread=policy,
+            )
             return
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
@@ -221,8 +259,11 @@ class _Walk:
             is_dir = False
         if policy or is_dir or link:
             self.report(
-                "CG002", path, _("无法读取: {reason}").format(reason=_reason(exc)),
-                _("请检查该路径及其上级目录的权限（目录需要 r-x，文件需要 r）"))
+                "CG002",
+                path,
+                _("无法读取: {reason}").format(reason=_reason(exc)),
+                _("请检查该路径及其上级目录的权限（目录需要 r-x，文件需要 r）"),
+            )
 
 
 def _kind(mode: int) -> str:
