@@ -580,10 +580,7 @@ def _sink() -> Any:
 def _quiet_stderr() -> Iterator[None]:
     """Send file descriptor 2 to a scratch file while rapidyaml runs: it prints its error
     reports (C++ source lines) there before raising, and nothing of that is for users."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = 2
+    fd = 2  # C++ writes to descriptor 2, whatever Python's sys.stderr is at the moment
     try:
         saved = os.dup(fd)
     except OSError:
