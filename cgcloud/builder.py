@@ -7,12 +7,13 @@ finding for what the schemas cannot say) in this one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from cgcloud import clock, grammar
+from cgcloud import capping, clock, grammar
 from cgcloud.findings import Finding, Severity
-from cgcloud.loader import Document
+from cgcloud.loader import Document, Unloaded
 from cgcloud.model import (
     API_VERSION,
     APPROVAL_ORDER,
@@ -44,12 +45,36 @@ class _Builder:
     def __init__(self) -> None:
         self.repo = Repository()
         self.findings: list[Finding] = []
+        # findings per (file, rule); past the cap only the first is located (a flow mapping
+        # of 300,000 unknown keys costs one position, not 300,000: see capping.py)
+        self.counts: dict[tuple[str, str], int] = {}
+        self.omitted: dict[tuple[str, str], tuple[Finding, int]] = {}
 
     def finding(self, rule: str, at: At, message: str, hint: str = "", key: bool = False) -> None:
+        slot = (at.file, rule)
+        n = self.counts[slot] = self.counts.get(slot, 0) + 1
+        if n > capping.MAX_PER_RULE:
+            first = self.omitted.get(slot)
+            if first is None:
+                pos = at.doc.locate(at.path, key=key)
+                f = Finding(rule, Severity.ERROR, message, at.file, pos.line, pos.column, hint)
+                self.omitted[slot] = (f, 1)
+            else:
+                self.omitted[slot] = (first[0], first[1] + 1)
+            return
         pos = at.doc.locate(at.path, key=key)
         self.findings.append(
             Finding(rule, Severity.ERROR, message, at.file, pos.line, pos.column, hint)
         )
+
+    def _unloaded(self, doc: Document, kind: Any) -> None:
+        kinds = frozenset([kind]) if isinstance(kind, str) and kind in KINDS else None
+        self.repo.unloaded.append(Unloaded(doc.file, kinds, doc.source.text))
+
+    def flush_omitted(self) -> None:
+        for first, n in self.omitted.values():
+            self.findings.append(capping.summary(first, n))
+        self.omitted.clear()
 
     def date(self, value: Any, at: At) -> date | None:
         if value is None:
@@ -93,6 +118,7 @@ class _Builder:
         data = doc.data
         root = At(doc)
         if not isinstance(data, dict):
+            self._unloaded(doc, None)
             self.finding(
                 "CG010",
                 root,
@@ -101,6 +127,7 @@ class _Builder:
             )
             return
         if data.get("apiVersion") != API_VERSION:
+            self._unloaded(doc, data.get("kind"))
             self.finding(
                 "CG010",
                 root / "apiVersion",
@@ -111,6 +138,7 @@ class _Builder:
             return
         kind = data.get("kind")
         if kind not in KINDS:
+            self._unloaded(doc, None)
             self.finding(
                 "CG010",
                 root / "kind",
@@ -121,6 +149,7 @@ class _Builder:
             return
         problems = check(kind, data)
         if problems:
+            self._unloaded(doc, kind)
             for p in problems:
                 self.finding(p.rule, At(doc, p.path), p.message, _SCHEMA_HINT, key=p.key)
             return
@@ -340,11 +369,16 @@ def _snake(kind: str) -> str:
     return out
 
 
-def build(documents: list[Document]) -> tuple[Repository, list[Finding]]:
-    """Turn loaded documents into the typed repository; schema problems become findings."""
+def build(
+    documents: list[Document], failed: Iterable[Unloaded] = ()
+) -> tuple[Repository, list[Finding]]:
+    """Turn loaded documents into the typed repository; schema problems become findings.
+    ``failed``: what the loader could not load (kept for ``Repository.might_hold``)."""
     b = _Builder()
+    b.repo.unloaded.extend(failed)
     for doc in documents:
         b.add(doc)
+    b.flush_omitted()
     return b.repo, b.findings
 
 

@@ -22,7 +22,7 @@ exists) → reclaimed (no listed host left, or the project is tagged decommissio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from cgcloud import clock, model
 from cgcloud.actual import AProject, Server
@@ -50,7 +50,7 @@ def deletion_due(poweroff: datetime) -> datetime:
 
 def kept_until(poweroff: datetime) -> date:
     """The last day a host powered off at ``poweroff`` is kept (the day before deletion)."""
-    return clock.today(deletion_due(poweroff) - timedelta(microseconds=1))
+    return clock.add_days(clock.today(deletion_due(poweroff)), -1)
 
 
 def earliest_deletion(notice: model.ShutdownNotice) -> datetime | None:

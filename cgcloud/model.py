@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from cgcloud import clock, grammar
-from cgcloud.loader import Document
+from cgcloud.loader import Document, Unloaded
 
 API_VERSION = "cgcloud/v1"
 T = TypeVar("T")
@@ -359,6 +359,14 @@ class Repository:
     projects: list[ProjectApplication] = field(default_factory=list)
     zones_is_default: bool = False
     high_risk_is_default: bool = False
+    unloaded: list[Unloaded] = field(default_factory=list)  # forms that failed to load
+
+    def might_hold(self, kinds: str | tuple[str, ...], ident: str | None = None) -> bool:
+        """True when a file or document that failed to load may hold a form of ``kinds``
+        (naming ``ident``): a rule about a *missing* form then stays quiet, because the
+        form is there but broken and already has its own finding."""
+        wanted = (kinds,) if isinstance(kinds, str) else kinds
+        return any(u.might_hold(wanted, ident) for u in self.unloaded)
 
     @property
     def forms(self) -> list[Form]:

@@ -14,6 +14,7 @@ import typer
 
 from cgcloud import __version__
 from cgcloud.cli import enforce, exporter, options, reconcile, validate
+from cgcloud.cli.runtime import HELP_OPTIONS, CgcloudGroup
 
 app = typer.Typer(
     name="cgcloud",
@@ -26,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    cls=CgcloudGroup,  # one exit-code table, Chinese usage errors, safe output streams
+    context_settings=HELP_OPTIONS,  # `-h` as well as `--help`, inherited by every command
 )
 
 

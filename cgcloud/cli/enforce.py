@@ -24,6 +24,8 @@ from cgcloud.cli.options import (
     EXIT_DELETE_GUARD,
     EXIT_ERROR,
     EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
     CloudOpt,
     EngineOpt,
     Format,
@@ -59,7 +61,7 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
-        raise PassError(f"错误: {exc}", EXIT_ERROR) from None
+        raise PassError(f"错误: {exc}", EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         raise PassError("错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR)
@@ -98,7 +100,7 @@ def enforce_cmd(
     Opens rules whose window started, closes rules whose window ended, advances
     decommissions (power off, keep seven full days, delete, reclaim record),
     reports lapsed approvals. Exit codes: 0 done (or nothing due), 1 error or a
-    failed action, 3 deletions refused by --max-deletes, 4 cloud locked.
+    failed action, 3 deletions refused by --max-deletes, 4 cloud locked, 64 usage error.
     """
     from cgcloud import clock, enforce
     from cgcloud.engines.base import WATCH_LOCK as WATCH_LOCK_NAME
@@ -109,7 +111,10 @@ def enforce_cmd(
         first = clock.now_local(now)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
+    from cgcloud.cli.runtime import require_paths
+
+    require_paths(paths or [Path("policies")])  # a usage error before connecting
     engine = _engine(engine_name, cloud, audit_log)
     rec_dir = records or default_records_dir()
 
@@ -140,7 +145,7 @@ def enforce_cmd(
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
             exit_now(EXIT_DELETE_GUARD)
-        exit_now(0)
+        exit_now(EXIT_OK)
 
     ttl = timedelta(seconds=max(300.0, 3 * interval))
     try:
@@ -187,9 +192,10 @@ def _record_pass(
     from cgcloud import textfile
 
     if result is None:
-        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1, exit_code=1)
+        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1,
+                                 exit_code=EXIT_ERROR)
     else:
-        code = 1 if result.failed else EXIT_DELETE_GUARD if result.blocked else 0
+        code = EXIT_ERROR if result.failed else EXIT_DELETE_GUARD if result.blocked else EXIT_OK
         run = textfile.RunResult(
             "enforce", cloud, code == 0, started, seconds,
             requests=result.requests, errors=len(result.failed),
@@ -215,7 +221,7 @@ def upcoming_cmd(
         repo = _load(paths, when)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     except PassError as exc:
         _err(str(exc))
         raise typer.Exit(exc.code) from None

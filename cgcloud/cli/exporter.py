@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.exitcodes import ExitCode
+
 
 def exporter_cmd(
     paths: Annotated[list[Path] | None, typer.Argument(
@@ -42,25 +44,27 @@ def exporter_cmd(
     """
     from cgcloud import clock
     from cgcloud import exporter as ex
+    from cgcloud.cli.runtime import require_paths
 
     if not cloud:
         typer.echo("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     if now is not None and now_file is not None:
         typer.echo("错误: --now 与 --now-file 只能用一个", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
+    require_paths(paths or [Path("policies")])
     try:
         host, port = ex.parse_listen(listen)
         clk = ex.make_clock(now, now_file)
         clk()
     except (ValueError, clock.ClockError) as exc:
         typer.echo(f"错误: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     from cgcloud import engines
 
     if engine not in engines.REGISTRY:
         typer.echo(f"错误: 未知的引擎 {engine}（可选: {', '.join(engines.names())}）", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     exporter = ex.Exporter(paths or [Path("policies")], cloud, refresh=refresh, now=clk,
                            include=include or [],
                            engine_factory=lambda c: engines.create(engine, c, audit_path=None))
@@ -68,7 +72,7 @@ def exporter_cmd(
         server = ex.make_server(exporter, host, port)
     except OSError as exc:
         typer.echo(f"错误: 无法监听 {listen}: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.FAILURE) from None
 
     def stop(signum: int, frame: Any) -> None:
         exporter.stop()

@@ -1,10 +1,8 @@
-"""What every command group shares: the exit-code table, the common options, output.
+"""What every command group shares: the exit codes by name, the common options, output.
 
-The exit codes are one table for every command (README, "Exit codes"):
-0 success / nothing to do; 1 failure (validation errors, cloud error, apply failed);
-2 changes present (only with ``--detailed-exitcode``) — and, for now, a usage error of
-``validate``/``schema``/``explain``; 3 delete guard hit; 4 lock held by another;
-5 declined at the prompt.
+The exit codes are one table for every command, ``cgcloud/exitcodes.py`` (README,
+docs/reliability.md §7); the click group that applies it to usage errors and
+interrupts is ``cgcloud/cli/runtime.py``.
 """
 
 from __future__ import annotations
@@ -18,14 +16,18 @@ from typing import Annotated, NoReturn
 
 import typer
 
-EXIT_OK = 0
-EXIT_ERROR = 1  # validation errors, cloud error, apply or an action failed
-EXIT_FINDINGS = EXIT_ERROR
-EXIT_CHANGES = 2  # with --detailed-exitcode
-EXIT_USAGE = 2
-EXIT_DELETE_GUARD = 3
-EXIT_LOCKED = 4
-EXIT_DECLINED = 5
+from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
+
+# the one table (cgcloud/exitcodes.py), by the names the command modules use
+EXIT_OK = ExitCode.OK
+EXIT_ERROR = ExitCode.FAILURE  # validation errors, cloud error, apply or an action failed
+EXIT_FINDINGS = ExitCode.FAILURE
+EXIT_CHANGES = ExitCode.CHANGES  # with --detailed-exitcode
+EXIT_USAGE = ExitCode.USAGE
+EXIT_DELETE_GUARD = ExitCode.DELETE_GUARD
+EXIT_LOCKED = ExitCode.LOCKED
+EXIT_DECLINED = ExitCode.DECLINED
 DEFAULT_MAX_DELETES = 20
 
 
@@ -102,7 +104,7 @@ def now_or_exit(value: str | None, code: int = EXIT_USAGE) -> datetime:
     try:
         return clock.now_local(value)
     except clock.ClockError as exc:
-        err(f"错误: {exc}")
+        err(_("错误: {reason}").format(reason=exc))
         raise typer.Exit(code) from None
 
 

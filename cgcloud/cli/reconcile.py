@@ -20,6 +20,7 @@ from cgcloud.cli.options import (
     EXIT_DELETE_GUARD,
     EXIT_ERROR,
     EXIT_LOCKED,
+    EXIT_USAGE,
     CloudOpt,
     EngineOpt,
     NowOpt,
@@ -40,12 +41,12 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
         when = clock.now_local(now)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         _err("错误: 表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）")
@@ -60,10 +61,10 @@ def _engine(name: str, cloud: str, audit_log: Path | None = None) -> Any:
 
     if name not in engines.REGISTRY:
         _err(f"错误: 未知的引擎 {name}（可选: {', '.join(engines.names())}）")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
     try:
         return engines.create(name, cloud, audit_path=audit_log or AuditLog.default_path())
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
@@ -84,7 +85,8 @@ def plan_cmd(
     output: Annotated[PlanFormat, typer.Option("--format", "-f",
                                                help="text, markdown or json")] = PlanFormat.text,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error.")] = False,
+        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
+        "64 = usage error.")] = False,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
 
@@ -122,7 +124,7 @@ def apply_cmd(
 
     One apply per cloud at a time (a lease in Keystone). Every change goes to the
     audit log. Exit codes: 0 done, 1 error or partial failure, 3 delete guard,
-    4 cloud locked by someone else, 5 not confirmed.
+    4 cloud locked by someone else, 5 not confirmed, 64 usage error.
     """
     from cgcloud import plan as planner
     from cgcloud.engines.base import LockHeld

@@ -40,8 +40,8 @@ def validate(
     Prints one finding per line: file:line:column, severity, a stable rule ID
     (see `cgcloud rules`), what is wrong and how to fix it.
 
-    Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error
-    or unreadable input.
+    Exit codes: 0 no errors (warnings allowed), 1 errors found, 64 usage error
+    (bad option or value, missing path); the full table is in the README.
 
     Examples:
 
