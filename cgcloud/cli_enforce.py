@@ -205,7 +205,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            _err(cloud_message(cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
     result.requests = engine.requests - r0
     result.seconds = time.monotonic() - t0
     return result
