@@ -29,7 +29,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -763,43 +762,30 @@ def _short(exc: Exception, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
-    """GET /metrics serves the cached bytes (gzip when asked); nothing touches OpenStack."""
+def make_server(exporter: Exporter, host: str, port: int,
+                limits: Any = None) -> Any:
+    """GET/HEAD /metrics serves the cached bytes (gzip when asked); nothing touches
+    OpenStack. The server is bounded (cgcloud/metrics_server.py)."""
+    from cgcloud.metrics_server import MetricsServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
-                body = exporter.payload(gz)
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-                if gz:
-                    self.send_header("Content-Encoding", "gzip")
-            elif path in ("/-/healthy", "/-/ready"):
-                ok = path == "/-/healthy" or exporter.ready.is_set()
-                body = b"OK\n" if ok else b"not ready\n"
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Type", "text/plain")
-            elif path == "/":
-                body = b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>" \
-                       b"</body></html>\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-            else:
-                body = b"not found\n"
-                self.send_response(404)
-                self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def handle(path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        if path == "/metrics":
+            gz = "gzip" in headers.get("accept-encoding", "")
+            extra = [("Content-Type", CONTENT_TYPE_LATEST)]
+            if gz:
+                extra.append(("Content-Encoding", "gzip"))
+            return 200, extra, exporter.payload(gz)
+        if path in ("/-/healthy", "/-/ready"):
+            ok = path == "/-/healthy" or exporter.ready.is_set()
+            return (200 if ok else 503), [("Content-Type", "text/plain")], (
+                b"OK\n" if ok else b"not ready\n")
+        if path == "/":
+            return 200, [("Content-Type", "text/html")], (
+                b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>"
+                b"</body></html>\n")
+        return 404, [("Content-Type", "text/plain")], b"not found\n"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return  # one line per scrape is noise
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return MetricsServer(handle, host, port, limits, log=exporter.log)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -63,8 +63,9 @@ class Timeouts:
         try:
             read = float(value)
         except (TypeError, ValueError):
-            raise CloudConfigError(_("clouds.yaml 中 api_timeout 的值 {v!r} 不是秒数").format(
-                v=value)) from None
+            raise CloudConfigError(
+                _("clouds.yaml 中 api_timeout 的值 {v!r} 不是秒数").format(v=value)
+            ) from None
         if not 0 < read <= 86400:
             raise CloudConfigError(_("超时 {v} 秒不在 (0, 86400] 之内").format(v=value))
         return cls(connect=min(DEFAULT_CONNECT_TIMEOUT, read), read=read)
@@ -95,22 +96,28 @@ def check_config_files() -> None:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                raise CloudConfigError(_("无法读取云配置文件 {path}: {err}").format(
-                    path=path, err=exc.strerror if isinstance(exc, OSError) else exc)) from None
+                raise CloudConfigError(
+                    _("无法读取云配置文件 {path}: {err}").format(
+                        path=path, err=exc.strerror if isinstance(exc, OSError) else exc
+                    )
+                ) from None
             try:
                 data = yaml.safe_load(text) if not name.endswith(".json") else _json(text)
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
                 problem = getattr(exc, "problem", None) or str(exc)
-                raise CloudConfigError(_("云配置文件格式错误 {where}: {problem}").format(
-                    where=where, problem=problem)) from None
+                raise CloudConfigError(
+                    _("云配置文件格式错误 {where}: {problem}").format(where=where, problem=problem)
+                ) from None
             except ValueError as exc:
-                raise CloudConfigError(_("云配置文件格式错误 {path}: {err}").format(
-                    path=path, err=exc)) from None
+                raise CloudConfigError(
+                    _("云配置文件格式错误 {path}: {err}").format(path=path, err=exc)
+                ) from None
             if data is not None and not isinstance(data, dict):
-                raise CloudConfigError(_("云配置文件 {path} 的顶层应是映射（clouds: ...）").format(
-                    path=path))
+                raise CloudConfigError(
+                    _("云配置文件 {path} 的顶层应是映射（clouds: ...）").format(path=path)
+                )
             break  # openstacksdk reads only the first one that exists
 
 
@@ -174,10 +181,14 @@ def _named_cloud_exists(cloud: str) -> bool:
 _SESSIONS: list[Any] = []
 _LITERALS: set[str] = set()
 _LOCK = threading.Lock()
-_HEADER = re.compile(r"(?i)\b(x-(?:auth|subject|service)-token|authorization)(\"?\s*[:=]\s*\"?)"
-                     r"(?:bearer\s+)?[^\s\"',;}]+")
-_KEYED = re.compile(r"(?i)([\"']?\b(?:" + "|".join(SECRET_KEYS) + r")[\"']?\s*[:=]\s*)"
-                    r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&}\]]+)")
+_HEADER = re.compile(
+    r"(?i)\b(x-(?:auth|subject|service)-token|authorization)(\"?\s*[:=]\s*\"?)"
+    r"(?:bearer\s+)?[^\s\"',;}]+"
+)
+_KEYED = re.compile(
+    r"(?i)([\"']?\b(?:" + "|".join(SECRET_KEYS) + r")[\"']?\s*[:=]\s*)"
+    r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&}\]]+)"
+)
 _TOKEN_SHAPED = re.compile(r"\bgAAAAA[A-Za-z0-9_\-]{20,}")  # Keystone fernet tokens
 MASK = "***"
 
