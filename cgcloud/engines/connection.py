@@ -187,7 +187,7 @@ _HEADER = re.compile(
 )
 _KEYED = re.compile(
     r"(?i)([\"']?\b(?:" + "|".join(SECRET_KEYS) + r")[\"']?\s*[:=]\s*)"
-    r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&}\]]+)"
+    r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&{}\[\]]+)"
 )
 _TOKEN_SHAPED = re.compile(r"\bgAAAAA[A-Za-z0-9_\-]{20,}")  # Keystone fernet tokens
 MASK = "***"
