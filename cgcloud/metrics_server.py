@@ -69,23 +69,26 @@ class _Server(TcpWSGIServer):
             if ch.request is not None and not ch.requests and ch.head_started < cutoff:
                 ch.will_close = True
 
-    def readable(self) -> bool:
-        if self.accepting and len(self._map) >= self.adj.connection_limit:
-            self._evict_idle(len(self._map) - self.adj.connection_limit + 1)
-        return bool(super().readable())
-
-    def _evict_idle(self, n: int) -> None:
-        """Close the ``n`` least recently active connections that have no request in
-        flight: a new connection (a scrape) is worth more than an idle one."""
+    def evict_if_full(self) -> None:
+        """At the cap, close the least recently active connections that have no request
+        in flight: a new connection (a scrape) is worth more than an idle one. Called
+        between two polls only: a descriptor closed while a poll is being set up could be
+        reused by the next accept and get the closed one's events (a reset scrape)."""
+        excess = len(self._map) - self.adj.connection_limit + 1
+        if excess <= 0:
+            return
         idle = sorted(
             (
                 ch
                 for ch in self.active_channels.values()
-                if ch.request is None and not ch.requests and not ch.will_close
+                if ch.request is None
+                and not ch.requests
+                and not ch.will_close
+                and not ch.total_outbufs_len
             ),
             key=lambda ch: ch.last_activity,
         )
-        for ch in idle[:n]:
+        for ch in idle[:excess]:
             ch.handle_close()
 
     cgcloud_head_timeout = 10.0
@@ -139,6 +142,7 @@ class MetricsServer:
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         try:
             while not self._stop.is_set():
+                self._server.evict_if_full()
                 self._server.asyncore.loop(
                     timeout=poll_interval, map=self._map, use_poll=True, count=1
                 )
