@@ -103,7 +103,7 @@ def cloud_message(cloud: str, exc: BaseException, template: str = "错误: 云 {
     else:
         text = f"{type(exc).__name__}: {exc}"
     text = redact(" ".join(text.split()))
-    if text.startswith(f"云 {cloud} ") and template.startswith("错误: "):
+    if f"云 {cloud} " in text and template.startswith("错误: "):
         return f"错误: {text}"  # the message names the cloud already
     return template.format(cloud=cloud, err=text)
 
