@@ -40,6 +40,13 @@ CloudOpt = Annotated[
                  help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
                  "expect; default $OS_CLOUD."),
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, max=86400.0,
+                 help="Seconds to wait for an answer to each OpenStack API request (connect: "
+                 "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
+                 "(docs/reliability.md).", show_default=False),
+]
 NowOpt = Annotated[
     str | None,
     typer.Option("--now", help="Pretend it is this time (ISO 8601, Asia/Shanghai by default)."),
@@ -74,21 +81,39 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     return when, desired.compile(v.repo, when)
 
 
-def _engine(cloud: str, audit_log: Path | None = None) -> Any:
+def _engine(cloud: str, audit_log: Path | None = None, timeout: float | None = None) -> Any:
     from cgcloud.engines.openstack import AuditLog, OpenStackEngine
 
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
         raise typer.Exit(EXIT_USAGE)
     try:
-        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path())
+        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path(),
+                               timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
-        _err(f"错误: 无法连接云 {cloud}: {type(exc).__name__}: {exc}")
+        _err(cloud_message(cloud, exc, "错误: 无法连接云 {cloud}: {err}"))
         raise typer.Exit(EXIT_ERROR) from None
 
 
+def cloud_message(cloud: str, exc: BaseException, template: str = "错误: 云 {cloud}: {err}") -> str:
+    """One line for a failure that came from the cloud side, redacted of credentials:
+    cgcloud's own errors (already in Chinese, naming service and endpoint) as they are,
+    anything else with its type."""
+    from cgcloud.engines.connection import CloudConfigError, redact
+    from cgcloud.engines.openstack import EngineError
+
+    if isinstance(exc, CloudConfigError | EngineError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    text = redact(" ".join(text.split()))
+    if f"云 {cloud} " in text and template.startswith("错误: "):
+        return f"错误: {text}"  # the message names the cloud already
+    return template.format(cloud=cloud, err=text)
+
+
 def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
-    _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+    _err(cloud_message(cloud, exc))
     return typer.Exit(EXIT_ERROR)
 
 
@@ -101,6 +126,7 @@ def plan_cmd(
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
         "64 = usage error.")] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
 
@@ -110,7 +136,7 @@ def plan_cmd(
     from cgcloud import plan as planner
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud)
+    engine = _engine(cloud, timeout=timeout)
     try:
         actual = engine.read(state)
     except Exception as exc:  # noqa: BLE001
@@ -132,6 +158,7 @@ def apply_cmd(
     audit_log: Annotated[Path | None, typer.Option(
         "--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
         "~/.local/state/cgcloud/audit.jsonl).")] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Validate, plan, confirm, and make the cloud equal to the approved forms.
 
@@ -143,7 +170,7 @@ def apply_cmd(
     from cgcloud.engines.openstack import LockHeld
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud, audit_log)
+    engine = _engine(cloud, audit_log, timeout)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
@@ -187,7 +214,7 @@ def apply_cmd(
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            _err(cloud_message(cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
     typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
                f"{outcome.seconds:.1f} s); audit log: {engine.audit.path}")
