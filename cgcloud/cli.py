@@ -240,6 +240,11 @@ from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
 
+# --- gitops: `cgcloud diff` / `pr-comment` / `recertify` live in cgcloud/cli_gitops.py (issue 16) ---
+from cgcloud.cli_gitops import register as _register_gitops  # noqa: E402
+
+_register_gitops(app)
+
 
 def main() -> None:
     global _FAST_EXIT
