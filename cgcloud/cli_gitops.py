@@ -134,5 +134,77 @@ def diff_cmd(
     raise typer.Exit(EXIT_CHANGES if d.has_changes else EXIT_OK)
 
 
+
+
+def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:
+    """CG405 findings of the work tree ``paths`` (already loaded as ``head_repo``) against
+    ``base``: used by ``validate --base`` and ``pr-comment``."""
+    from cgcloud.gitops import revisions, semdiff
+
+    try:
+        root = revisions.toplevel(Path.cwd() / paths[0])
+        old = revisions.load_revision(root, base, revisions.relative_paths(root, paths))
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    return semdiff.stale_approvals(old.repo, head_repo)
+
+
+def pr_comment_cmd(
+    base: Annotated[str, typer.Argument(help="Base revision: the pull request's target (e.g. origin/main).")],
+    path: Annotated[
+        Path | None, typer.Argument(help="Policy directory (default: policies/).", show_default=False)
+    ] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")] = None,
+    plan_json: Annotated[
+        Path | None,
+        typer.Option("--plan-json", help="Output of `cgcloud plan --format json` to include (cloud changes)."),
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the comment here instead of stdout.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Maximum length in characters (GitHub: 65536).",
+                                       min=2000)] = 65536,
+) -> None:
+    """The pull-request comment: findings, grants, revocations and cloud changes first,
+    details folded; deterministic (a bot updates one comment, found by its first line).
+
+    Compares the files on disk (the pull request's head) with BASE. Exit codes: 0 the
+    comment was written (whatever it says: the validate and diff steps fail the job),
+    64 usage error.
+    """
+    import json
+
+    from cgcloud import validate as pipeline
+    from cgcloud.gitops import comment, revisions, semdiff
+    from cgcloud.loader import UsageError
+
+    where = path or DEFAULT_PATH
+    when = _now(now)
+    plan: dict[str, Any] | None = None
+    if plan_json is not None:
+        try:
+            plan = json.loads(plan_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _usage(_("无法读取 --plan-json {p}: {e}").format(p=plan_json, e=exc)) from None
+        if not isinstance(plan, dict) or plan.get("format") != "cgcloud-plan/v1":
+            raise _usage(_("--plan-json {p} 不是 cgcloud plan --format json 的输出").format(p=plan_json))
+    try:
+        v = pipeline.validate([where], when)
+        root = revisions.toplevel(Path.cwd() / where)
+        old = revisions.load_revision(root, base, revisions.relative_paths(root, [where]))
+    except (UsageError, revisions.GitError) as exc:
+        raise _usage(str(exc)) from None
+    d = semdiff.diff(old.repo, v.repo, base, _("本次修改"))
+    d.base_unread = old.load_errors
+    findings = sorted([*v.findings, *d.findings], key=lambda f: f.sort_key)
+    body = comment.compose(findings, d, plan, limit=limit)
+    if output_file is not None:
+        output_file.write_text(body, encoding="utf-8")
+    else:
+        sys.stdout.write(body)
+        sys.stdout.flush()
+
+
 def register(app: typer.Typer) -> None:
     app.command("diff")(diff_cmd)
+    app.command("pr-comment")(pr_comment_cmd)

@@ -363,9 +363,7 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
         effect = _compare(old, new)
         kind = {GRANT: "access-widened", REVOKE: "access-narrowed", MIXED: "access-changed"}[effect]
         label = {GRANT: _("访问放宽"), REVOKE: _("访问收窄"), MIXED: _("访问变更")}[effect]
-        msg = _("{label}: {old}（{ow}） → {new}（{nw}）").format(
-            label=label, old=old.describe(), ow=_wtext(old.window), new=new.describe(), nw=_wtext(new.window)
-        )
+        msg = _("{label}: {row}；{what}").format(label=label, row=old.describe(), what="；".join(_deltas(old, new)))
         changes.append(_row_change(kind, effect, new, msg, old))
     for old in unpaired_base:
         msg = _("撤销访问: {row}，原使用期 {w}").format(row=old.describe(), w=_wtext(old.window))
@@ -373,6 +371,23 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
         c.after, c.before = None, old.to_dict()
         changes.append(c)
     return changes
+
+
+def _deltas(old: RowFact, new: RowFact) -> list[str]:
+    """What differs between two paired rows, cell by cell."""
+    out = []
+    if old.source_key != new.source_key:
+        out.append(_("源地址 {a} → {b}").format(a=_addr_text(old.source, old.source_text),
+                                                b=_addr_text(new.source, new.source_text)))
+    if old.target_key != new.target_key:
+        out.append(_("目标地址 {a} → {b}").format(a=_addr_text(old.target, old.target_text),
+                                                 b=_addr_text(new.target, new.target_text)))
+    if old.ports_key != new.ports_key:
+        out.append(_("端口 {a} → {b}").format(a=_ports_text(old.ports, old.port_text),
+                                             b=_ports_text(new.ports, new.port_text)))
+    if _wkey(old.window) != _wkey(new.window):
+        out.append(_("使用期 {a} → {b}").format(a=_wtext(old.window), b=_wtext(new.window)))
+    return out
 
 
 _HOW = {"extended": N_("延长"), "shortened": N_("缩短"), "moved": N_("调整")}
