@@ -96,15 +96,21 @@ def diff_cmd(
     base: Annotated[str, typer.Argument(help="Base revision (e.g. origin/main, HEAD~1).")],
     head: Annotated[
         str | None,
-        typer.Argument(help="Head revision; the files on disk when omitted. A path here is PATH.",
-                       show_default=False),
+        typer.Argument(
+            help="Head revision; the files on disk when omitted. A path here is PATH.",
+            show_default=False,
+        ),
     ] = None,
     path: Annotated[
         Path | None,
-        typer.Argument(help="Policy directory or file inside the git repository (default: policies/).",
-                       show_default=False),
+        typer.Argument(
+            help="Policy directory or file inside the git repository (default: policies/).",
+            show_default=False,
+        ),
     ] = None,
-    output: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")] = DiffFormat.text,
+    output: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = DiffFormat.text,
 ) -> None:
     """What a change to the forms grants or takes away, row by row.
 
@@ -134,8 +140,6 @@ def diff_cmd(
     raise typer.Exit(EXIT_CHANGES if d.has_changes else EXIT_OK)
 
 
-
-
 def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:
     """CG405 findings of the work tree ``paths`` (already loaded as ``head_repo``) against
     ``base``: used by ``validate --base`` and ``pr-comment``."""
@@ -150,20 +154,29 @@ def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:
 
 
 def pr_comment_cmd(
-    base: Annotated[str, typer.Argument(help="Base revision: the pull request's target (e.g. origin/main).")],
+    base: Annotated[
+        str, typer.Argument(help="Base revision: the pull request's target (e.g. origin/main).")
+    ],
     path: Annotated[
-        Path | None, typer.Argument(help="Policy directory (default: policies/).", show_default=False)
+        Path | None,
+        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
     ] = None,
-    now: Annotated[str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+    ] = None,
     plan_json: Annotated[
         Path | None,
-        typer.Option("--plan-json", help="Output of `cgcloud plan --format json` to include (cloud changes)."),
+        typer.Option(
+            "--plan-json", help="Output of `cgcloud plan --format json` to include (cloud changes)."
+        ),
     ] = None,
     output_file: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the comment here instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the comment here instead of stdout."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Maximum length in characters (GitHub: 65536).",
-                                       min=2000)] = 65536,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Maximum length in characters (GitHub: 65536).", min=2000)
+    ] = 65536,
 ) -> None:
     """The pull-request comment: findings, grants, revocations and cloud changes first,
     details folded; deterministic (a bot updates one comment, found by its first line).
@@ -187,7 +200,9 @@ def pr_comment_cmd(
         except (OSError, ValueError) as exc:
             raise _usage(_("无法读取 --plan-json {p}: {e}").format(p=plan_json, e=exc)) from None
         if not isinstance(plan, dict) or plan.get("format") != "cgcloud-plan/v1":
-            raise _usage(_("--plan-json {p} 不是 cgcloud plan --format json 的输出").format(p=plan_json))
+            raise _usage(
+                _("--plan-json {p} 不是 cgcloud plan --format json 的输出").format(p=plan_json)
+            )
     try:
         v = pipeline.validate([where], when)
         root = revisions.toplevel(Path.cwd() / where)

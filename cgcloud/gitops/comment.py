@@ -81,11 +81,15 @@ def compose(
     sections: list[Section] = []
     shown = [f for f in findings if f.severity is not Severity.INFO]
     if shown:
-        sections.append(Section(
-            _("校验发现（{n}）").format(n=len(shown)),
-            [f"- `{f.file}:{f.line}:{f.column}` **{f.severity.value} {f.rule}** {md_cell(f.message)}"
-             for f in shown],
-        ))
+        sections.append(
+            Section(
+                _("校验发现（{n}）").format(n=len(shown)),
+                [
+                    f"- `{f.file}:{f.line}:{f.column}` **{f.severity.value} {f.rule}** {md_cell(f.message)}"
+                    for f in shown
+                ],
+            )
+        )
     if diff.changes:
         lines: list[str] = []
         for system, changes in by_system(diff.changes):
@@ -123,7 +127,10 @@ def _join(head: list[str], sections: list[Section], cut: int, total: int, limit:
         out += ["<details>", f"<summary>{s.title}</summary>", "", *lines]
         if len(lines) < len(s.lines):
             out.append("")
-            out.append(_("…（评论长度上限 {limit} 字符：本节省略了 {n} 行，完整内容见 CI 作业输出的 cgcloud diff / validate）").format(
-                limit=limit, n=len(s.lines) - len(lines)))
+            out.append(
+                _(
+                    "…（评论长度上限 {limit} 字符：本节省略了 {n} 行，完整内容见 CI 作业输出的 cgcloud diff / validate）"
+                ).format(limit=limit, n=len(s.lines) - len(lines))
+            )
         out += ["", "</details>", ""]
     return "\n".join(out)

@@ -9,7 +9,12 @@ from cgcloud.gitops.semdiff import GRANT, MIXED, NEUTRAL, REVOKE, Change, Semant
 from cgcloud.i18n import N_, _
 
 SIGN = {GRANT: "+", REVOKE: "-", MIXED: "~", NEUTRAL: "·"}
-EFFECT_LABEL = {GRANT: N_("授权/增加"), REVOKE: N_("撤销/减少"), MIXED: N_("变更"), NEUTRAL: N_("表单")}
+EFFECT_LABEL = {
+    GRANT: N_("授权/增加"),
+    REVOKE: N_("撤销/减少"),
+    MIXED: N_("变更"),
+    NEUTRAL: N_("表单"),
+}
 
 
 def summary_line(d: SemanticDiff) -> str:
@@ -18,8 +23,16 @@ def summary_line(d: SemanticDiff) -> str:
         return _("{base} → {head}: 没有语义变化").format(base=d.base, head=d.head)
     return _(
         "{base} → {head}: {n} 项变化（授权/增加 {g}，撤销/减少 {r}，变更 {m}，表单 {o}），沿用旧签字 {s} 处"
-    ).format(base=d.base, head=d.head, n=s["changes"], g=s["grants"], r=s["revocations"],
-             m=s["mixed"], o=s["other"], s=s["stale_approvals"])
+    ).format(
+        base=d.base,
+        head=d.head,
+        n=s["changes"],
+        g=s["grants"],
+        r=s["revocations"],
+        m=s["mixed"],
+        o=s["other"],
+        s=s["stale_approvals"],
+    )
 
 
 def _finding_line(f: Finding) -> str:
@@ -29,11 +42,18 @@ def _finding_line(f: Finding) -> str:
 def _unread_lines(d: SemanticDiff) -> list[str]:
     out = []
     if d.head_unread:
-        out.append(_("注意: {head} 中有 {n} 处无法读取的内容，未参与比较（先修正，见 cgcloud validate）:").format(
-            head=d.head, n=len(d.head_unread)))
+        out.append(
+            _(
+                "注意: {head} 中有 {n} 处无法读取的内容，未参与比较（先修正，见 cgcloud validate）:"
+            ).format(head=d.head, n=len(d.head_unread))
+        )
         out += ["  " + _finding_line(f) for f in d.head_unread]
     if d.base_unread:
-        out.append(_("注意: {base} 中有 {n} 处无法读取的内容，未参与比较:").format(base=d.base, n=len(d.base_unread)))
+        out.append(
+            _("注意: {base} 中有 {n} 处无法读取的内容，未参与比较:").format(
+                base=d.base, n=len(d.base_unread)
+            )
+        )
         out += ["  " + _finding_line(f) for f in d.base_unread]
     return out
 
@@ -52,7 +72,9 @@ def render_text(d: SemanticDiff) -> str:
         lines.append(f"== {system or _('（全仓库）')}")
         for c in changes:
             where = f"{c.file}:{c.line}" if c.file else ""
-            lines.append(f"  {SIGN[c.effect]} [{c.form}] {c.message}" + (f"  ({where})" if where else ""))
+            lines.append(
+                f"  {SIGN[c.effect]} [{c.form}] {c.message}" + (f"  ({where})" if where else "")
+            )
     if d.findings:
         lines.append("")
         lines.append(_("审批未更新（CG405）:"))

@@ -46,11 +46,15 @@ def _git(args: list[str], cwd: Path, *, binary: bool = False) -> bytes:
     except FileNotFoundError:
         raise GitError(_("找不到 git 命令：请先安装 git")) from None
     except subprocess.TimeoutExpired:
-        raise GitError(_("git {args} 超时（{s:.0f} 秒）").format(args=" ".join(args), s=GIT_TIMEOUT)) from None
+        raise GitError(
+            _("git {args} 超时（{s:.0f} 秒）").format(args=" ".join(args), s=GIT_TIMEOUT)
+        ) from None
     if done.returncode != 0:
         msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(
-            _("git {args} 失败: {msg}").format(args=" ".join(args), msg=msg[-1] if msg else done.returncode)
+            _("git {args} 失败: {msg}").format(
+                args=" ".join(args), msg=msg[-1] if msg else done.returncode
+            )
         )
     return done.stdout
 
@@ -72,7 +76,9 @@ def resolve(root: Path, rev: str) -> str | None:
     if not rev or rev.startswith("-"):
         return None
     try:
-        out = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"], root)
+        out = _git(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"], root
+        )
     except GitError:
         return None
     return out.decode().strip() or None
@@ -133,7 +139,11 @@ def checkout(root: Path, rev: str, rels: list[str]) -> Iterator[tuple[Path, list
     with tempfile.TemporaryDirectory(prefix="cgcloud-rev-") as tmp:
         dest = Path(tmp)
         if present:
-            data = _git(["archive", "--format=tar", sha, "--", *(r or "." for r in present)], root, binary=True)
+            data = _git(
+                ["archive", "--format=tar", sha, "--", *(r or "." for r in present)],
+                root,
+                binary=True,
+            )
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 tar.extractall(dest, filter="data")
         yield dest, [dest / r if r else dest for r in present]

@@ -58,7 +58,14 @@ class Change:
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.system, self.form, _ORDER.get(self.kind, 99), self.file, self.line, self.message)
+        return (
+            self.system,
+            self.form,
+            _ORDER.get(self.kind, 99),
+            self.file,
+            self.line,
+            self.message,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -178,7 +185,14 @@ class RowFact:
 
     @property
     def key(self) -> tuple[str, ...]:
-        return (self.system, self.from_zone, self.to_zone, self.source_key, self.target_key, self.ports_key)
+        return (
+            self.system,
+            self.from_zone,
+            self.to_zone,
+            self.source_key,
+            self.target_key,
+            self.ports_key,
+        )
 
     @property
     def full_key(self) -> tuple[Any, ...]:
@@ -186,8 +200,11 @@ class RowFact:
 
     def describe(self) -> str:
         return _("{f} {s} → {t} {tg} 端口 {p}").format(
-            f=self.from_zone, s=_addr_text(self.source, self.source_text), t=self.to_zone,
-            tg=_addr_text(self.target, self.target_text), p=_ports_text(self.ports, self.port_text),
+            f=self.from_zone,
+            s=_addr_text(self.source, self.source_text),
+            t=self.to_zone,
+            tg=_addr_text(self.target, self.target_text),
+            p=_ports_text(self.ports, self.port_text),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -342,7 +359,9 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
                 _("高危端口使用期{how}: {row}，{old} → {new}")
                 if hr
                 else _("使用期{how}: {row}，{old} → {new}")
-            ).format(how=_HOW[how], row=new.describe(), old=_wtext(old.window), new=_wtext(new.window))
+            ).format(
+                how=_HOW[how], row=new.describe(), old=_wtext(old.window), new=_wtext(new.window)
+            )
             changes.append(_row_change(kind, effect, new, msg, old))
         else:
             rest_head.append(new)
@@ -353,9 +372,11 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
         paired = next((o for o in unpaired_base if _pairs(o, new)), None)
         if paired is None:
             kind = "high-risk-opened" if new.high_risk else "access-granted"
-            msg = (_("新开放高危端口: {row}，使用期 {w}") if new.high_risk else _("新授权访问: {row}，使用期 {w}")).format(
-                row=new.describe(), w=_wtext(new.window)
-            )
+            msg = (
+                _("新开放高危端口: {row}，使用期 {w}")
+                if new.high_risk
+                else _("新授权访问: {row}，使用期 {w}")
+            ).format(row=new.describe(), w=_wtext(new.window))
             changes.append(_row_change(kind, GRANT, new, msg))
             continue
         old = paired
@@ -363,7 +384,9 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
         effect = _compare(old, new)
         kind = {GRANT: "access-widened", REVOKE: "access-narrowed", MIXED: "access-changed"}[effect]
         label = {GRANT: _("访问放宽"), REVOKE: _("访问收窄"), MIXED: _("访问变更")}[effect]
-        msg = _("{label}: {row}；{what}").format(label=label, row=old.describe(), what="；".join(_deltas(old, new)))
+        msg = _("{label}: {row}；{what}").format(
+            label=label, row=old.describe(), what="；".join(_deltas(old, new))
+        )
         changes.append(_row_change(kind, effect, new, msg, old))
     for old in unpaired_base:
         msg = _("撤销访问: {row}，原使用期 {w}").format(row=old.describe(), w=_wtext(old.window))
@@ -377,14 +400,23 @@ def _deltas(old: RowFact, new: RowFact) -> list[str]:
     """What differs between two paired rows, cell by cell."""
     out = []
     if old.source_key != new.source_key:
-        out.append(_("源地址 {a} → {b}").format(a=_addr_text(old.source, old.source_text),
-                                                b=_addr_text(new.source, new.source_text)))
+        out.append(
+            _("源地址 {a} → {b}").format(
+                a=_addr_text(old.source, old.source_text), b=_addr_text(new.source, new.source_text)
+            )
+        )
     if old.target_key != new.target_key:
-        out.append(_("目标地址 {a} → {b}").format(a=_addr_text(old.target, old.target_text),
-                                                 b=_addr_text(new.target, new.target_text)))
+        out.append(
+            _("目标地址 {a} → {b}").format(
+                a=_addr_text(old.target, old.target_text), b=_addr_text(new.target, new.target_text)
+            )
+        )
     if old.ports_key != new.ports_key:
-        out.append(_("端口 {a} → {b}").format(a=_ports_text(old.ports, old.port_text),
-                                             b=_ports_text(new.ports, new.port_text)))
+        out.append(
+            _("端口 {a} → {b}").format(
+                a=_ports_text(old.ports, old.port_text), b=_ports_text(new.ports, new.port_text)
+            )
+        )
     if _wkey(old.window) != _wkey(new.window):
         out.append(_("使用期 {a} → {b}").format(a=_wtext(old.window), b=_wtext(new.window)))
     return out
@@ -407,13 +439,17 @@ def _drop(rows: list[RowFact], common: Counter[tuple[Any, ...]]) -> list[RowFact
 def _pairs(old: RowFact, new: RowFact) -> bool:
     if (old.system, old.from_zone, old.to_zone) != (new.system, new.from_zone, new.to_zone):
         return False
-    same = (old.source_key == new.source_key) + (old.target_key == new.target_key) + (
-        old.ports_key == new.ports_key
+    same = (
+        (old.source_key == new.source_key)
+        + (old.target_key == new.target_key)
+        + (old.ports_key == new.ports_key)
     )
     return same >= 2
 
 
-def _row_change(kind: str, effect: str, new: RowFact, msg: str, old: RowFact | None = None) -> Change:
+def _row_change(
+    kind: str, effect: str, new: RowFact, msg: str, old: RowFact | None = None
+) -> Change:
     return Change(
         kind=kind,
         effect=effect,
@@ -431,8 +467,20 @@ def _row_change(kind: str, effect: str, new: RowFact, msg: str, old: RowFact | N
 # --------------------------------------------------------------------------- forms
 
 _UNORDERED = frozenset(
-    {"rules", "resources", "hosts", "forms", "accounts", "people", "ports", "zones", "flows",
-     "default_egress", "bastions", "operators"}
+    {
+        "rules",
+        "resources",
+        "hosts",
+        "forms",
+        "accounts",
+        "people",
+        "ports",
+        "zones",
+        "flows",
+        "default_egress",
+        "bastions",
+        "operators",
+    }
 )
 
 
@@ -441,9 +489,7 @@ def canon(data: Any, key: str = "") -> Any:
     of rows/resources/hosts, and a row's ``note``."""
     if isinstance(data, dict):
         return {
-            k: canon(v, k)
-            for k, v in sorted(data.items())
-            if not (key == "rules" and k == "note")
+            k: canon(v, k) for k, v in sorted(data.items()) if not (key == "rules" and k == "note")
         }
     if isinstance(data, list):
         items = [canon(v, key) for v in data]
@@ -469,31 +515,80 @@ def _form_changes(base: model.Repository, head: model.Repository) -> list[Change
     for key in sorted(hf.keys() - bf.keys()):
         f = hf[key]
         file, line = _where(f)
-        out.append(Change("form-added", NEUTRAL, _system(f), f.id,
-                          _("新增表单 {id}（{kind}）").format(id=f.id, kind=_(KIND_LABELS[f.kind])), file, line))
+        out.append(
+            Change(
+                "form-added",
+                NEUTRAL,
+                _system(f),
+                f.id,
+                _("新增表单 {id}（{kind}）").format(id=f.id, kind=_(KIND_LABELS[f.kind])),
+                file,
+                line,
+            )
+        )
     for key in sorted(bf.keys() - hf.keys()):
         f = bf[key]
         file, line = _where(f)
-        out.append(Change("form-removed", NEUTRAL, _system(f), f.id,
-                          _("删除表单 {id}（{kind}）").format(id=f.id, kind=_(KIND_LABELS[f.kind])), file, line))
+        out.append(
+            Change(
+                "form-removed",
+                NEUTRAL,
+                _system(f),
+                f.id,
+                _("删除表单 {id}（{kind}）").format(id=f.id, kind=_(KIND_LABELS[f.kind])),
+                file,
+                line,
+            )
+        )
     for key in sorted(hf.keys() & bf.keys()):
         old, new = bf[key], hf[key]
         if _content(old) == _content(new):
             continue
         file, line = _where(new)
-        out.append(Change("form-changed", NEUTRAL, _system(new), new.id,
-                          _("修改表单 {id}（{kind}）").format(id=new.id, kind=_(KIND_LABELS[new.kind])), file, line))
+        out.append(
+            Change(
+                "form-changed",
+                NEUTRAL,
+                _system(new),
+                new.id,
+                _("修改表单 {id}（{kind}）").format(id=new.id, kind=_(KIND_LABELS[new.kind])),
+                file,
+                line,
+            )
+        )
         sigs = _signature_changes(old, new)
         if sigs:
-            out.append(Change("signatures-changed", NEUTRAL, _system(new), new.id,
-                              _("{id} 签字变更: {what}").format(id=new.id, what="；".join(sigs)), file, line))
-    for kind, attr in (("Zones", "zones"), ("HighRiskPorts", "high_risk_ports"), ("Roster", "roster")):
+            out.append(
+                Change(
+                    "signatures-changed",
+                    NEUTRAL,
+                    _system(new),
+                    new.id,
+                    _("{id} 签字变更: {what}").format(id=new.id, what="；".join(sigs)),
+                    file,
+                    line,
+                )
+            )
+    for kind, attr in (
+        ("Zones", "zones"),
+        ("HighRiskPorts", "high_risk_ports"),
+        ("Roster", "roster"),
+    ):
         old_part, new_part = getattr(base, attr), getattr(head, attr)
         if _content(old_part) != _content(new_part):
             where = new_part or old_part
             file, line = _where(where)
-            out.append(Change("site-changed", NEUTRAL, "", kind,
-                              _("{what}已修改（影响整个仓库）").format(what=_(KIND_LABELS[kind])), file, line))
+            out.append(
+                Change(
+                    "site-changed",
+                    NEUTRAL,
+                    "",
+                    kind,
+                    _("{what}已修改（影响整个仓库）").format(what=_(KIND_LABELS[kind])),
+                    file,
+                    line,
+                )
+            )
     return out
 
 
@@ -564,7 +659,9 @@ def _res_key(r: model.Resource) -> tuple[str, str, str]:
     """(type, spec, unit) of a resource line; its quantity is ``_res_qty``."""
     f = r.fields
     if r.type == "server":
-        spec = _("{c}核/{m}GB/{d}GB系统盘").format(c=f.get("vcpu"), m=f.get("memory_gb"), d=f.get("system_disk_gb"))
+        spec = _("{c}核/{m}GB/{d}GB系统盘").format(
+            c=f.get("vcpu"), m=f.get("memory_gb"), d=f.get("system_disk_gb")
+        )
         return r.type, spec, _("台")
     if r.type == "volume":
         return r.type, str(f.get("tier", "")), "GB"
@@ -602,13 +699,24 @@ def _resource_changes(base: model.Repository, head: model.Repository) -> list[Ch
             rtype, spec, unit = key
             what = _(_RES_LABEL.get(rtype, rtype)) + (f" {spec}" if spec else "")
             up = after > before
-            msg = (_("{year} 年批准资源增加: {what} {b} → {a} {unit}") if up else _(
-                "{year} 年批准资源减少: {what} {b} → {a} {unit}"
-            )).format(year=ref.year, what=what, b=before, a=after, unit=unit)
-            out.append(Change("resources-up" if up else "resources-down", GRANT if up else REVOKE,
-                              ref.system, fid, msg, file, line,
-                              before={"type": rtype, "spec": spec, "quantity": before},
-                              after={"type": rtype, "spec": spec, "quantity": after}))
+            msg = (
+                _("{year} 年批准资源增加: {what} {b} → {a} {unit}")
+                if up
+                else _("{year} 年批准资源减少: {what} {b} → {a} {unit}")
+            ).format(year=ref.year, what=what, b=before, a=after, unit=unit)
+            out.append(
+                Change(
+                    "resources-up" if up else "resources-down",
+                    GRANT if up else REVOKE,
+                    ref.system,
+                    fid,
+                    msg,
+                    file,
+                    line,
+                    before={"type": rtype, "spec": spec, "quantity": before},
+                    after={"type": rtype, "spec": spec, "quantity": after},
+                )
+            )
     return out
 
 
@@ -629,8 +737,12 @@ def _shutdown_text(s: model.ShutdownNotice) -> str:
     return _(
         "{system}: {hosts} 自 {day} 起关机（运维单位确认关停前准备后），关机满 7 天后（最早 {gone}）"
         "删除主机、云硬盘、端口、浮动 IP 并回收资源"
-    ).format(system=s.system, hosts="、".join(_hosts(s)), day=s.shutdown_date or _("未定"),
-             gone=deletion_day(s) or _("未定"))
+    ).format(
+        system=s.system,
+        hosts="、".join(_hosts(s)),
+        day=s.shutdown_date or _("未定"),
+        gone=deletion_day(s) or _("未定"),
+    )
 
 
 def _shutdown_changes(base: model.Repository, head: model.Repository) -> list[Change]:
@@ -641,23 +753,56 @@ def _shutdown_changes(base: model.Repository, head: model.Repository) -> list[Ch
         old, new = bf.get(fid), hf.get(fid)
         if new is not None and old is None:
             file, line = _where(new)
-            out.append(Change("shutdown-added", REVOKE, new.system, fid,
-                              _("新增关停: ") + _shutdown_text(new), file, line,
-                              after={"hosts": _hosts(new), "shutdown_date": str(new.shutdown_date),
-                                     "delete_from": str(deletion_day(new))}))
+            out.append(
+                Change(
+                    "shutdown-added",
+                    REVOKE,
+                    new.system,
+                    fid,
+                    _("新增关停: ") + _shutdown_text(new),
+                    file,
+                    line,
+                    after={
+                        "hosts": _hosts(new),
+                        "shutdown_date": str(new.shutdown_date),
+                        "delete_from": str(deletion_day(new)),
+                    },
+                )
+            )
         elif old is not None and new is None:
             file, line = _where(old)
-            out.append(Change("shutdown-removed", GRANT, old.system, fid,
-                              _("撤回关停: ") + _shutdown_text(old), file, line))
-        elif old is not None and new is not None and (
-            _hosts(old) != _hosts(new) or old.shutdown_date != new.shutdown_date
+            out.append(
+                Change(
+                    "shutdown-removed",
+                    GRANT,
+                    old.system,
+                    fid,
+                    _("撤回关停: ") + _shutdown_text(old),
+                    file,
+                    line,
+                )
+            )
+        elif (
+            old is not None
+            and new is not None
+            and (_hosts(old) != _hosts(new) or old.shutdown_date != new.shutdown_date)
         ):
             file, line = _where(new)
-            out.append(Change("shutdown-changed", MIXED, new.system, fid,
-                              _("关停变更: {old} → {new}").format(old=_shutdown_text(old), new=_shutdown_text(new)),
-                              file, line,
-                              before={"hosts": _hosts(old), "shutdown_date": str(old.shutdown_date)},
-                              after={"hosts": _hosts(new), "shutdown_date": str(new.shutdown_date)}))
+            out.append(
+                Change(
+                    "shutdown-changed",
+                    MIXED,
+                    new.system,
+                    fid,
+                    _("关停变更: {old} → {new}").format(
+                        old=_shutdown_text(old), new=_shutdown_text(new)
+                    ),
+                    file,
+                    line,
+                    before={"hosts": _hosts(old), "shutdown_date": str(old.shutdown_date)},
+                    after={"hosts": _hosts(new), "shutdown_date": str(new.shutdown_date)},
+                )
+            )
     return out
 
 
@@ -668,9 +813,15 @@ def _approved_parts(form: model.Form) -> dict[tuple[str, ...], Any]:
     """What each group of signature boxes approves: boxes → the content they sign."""
     if isinstance(form, model.NetworkPolicy):
         normal = sorted(
-            json.dumps(_row_content(r), ensure_ascii=False) for r in form.rules if not form.is_high_risk(r)
+            json.dumps(_row_content(r), ensure_ascii=False)
+            for r in form.rules
+            if not form.is_high_risk(r)
         )
-        high = sorted(json.dumps(_row_content(r), ensure_ascii=False) for r in form.rules if form.is_high_risk(r))
+        high = sorted(
+            json.dumps(_row_content(r), ensure_ascii=False)
+            for r in form.rules
+            if form.is_high_risk(r)
+        )
         n_sec, h_sec = form.normal, form.high_risk
         return {
             ("cloud_resource_manager",): (normal, _sec(n_sec)),
@@ -690,8 +841,13 @@ def _approved_parts(form: model.Form) -> dict[tuple[str, ...], Any]:
 
 
 def _row_content(r: model.Row) -> list[str]:
-    return [r.from_ref, _addr_key(r.source, r.source_text), r.to_ref, _addr_key(r.target, r.target_text),
-            str(r.ports) if r.ports is not None else r.port_text.strip()]
+    return [
+        r.from_ref,
+        _addr_key(r.source, r.source_text),
+        r.to_ref,
+        _addr_key(r.target, r.target_text),
+        str(r.ports) if r.ports is not None else r.port_text.strip(),
+    ]
 
 
 def _sec(s: model.Section | None) -> Any:
@@ -739,8 +895,10 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
                 out.append(
                     CG405.at(
                         sig.at,
-                        _("{form} 的内容自基准版本以来已修改，但 {box} 的签字（{by} {date}）未更新："
-                          "沿用的签字不是对新内容的审批").format(
+                        _(
+                            "{form} 的内容自基准版本以来已修改，但 {box} 的签字（{by} {date}）未更新："
+                            "沿用的签字不是对新内容的审批"
+                        ).format(
                             form=new.id, box=ROLE_ZH.get(role, role), by=sig.by, date=sig.date
                         ),
                         _("请由签字人审阅修改后的内容并重新签字（日期晚于原签字日期），或撤回修改"),
@@ -754,7 +912,9 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
 # --------------------------------------------------------------------------- entry point
 
 
-def diff(base: model.Repository, head: model.Repository, base_label: str = "", head_label: str = "") -> SemanticDiff:
+def diff(
+    base: model.Repository, head: model.Repository, base_label: str = "", head_label: str = ""
+) -> SemanticDiff:
     """Everything that changed in meaning between two repositories, sorted deterministically."""
     changes = [
         *_form_changes(base, head),
