@@ -220,6 +220,148 @@ def pr_comment_cmd(
         sys.stdout.flush()
 
 
+def recertify_cmd(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=0, help="Horizon in days from today.")] = 30,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Create a branch with renewal drafts (signature boxes empty), one commit.",
+        ),
+    ] = False,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="Branch name for --write (default recertify/YYYY-MM-DD)."),
+    ] = None,
+    base: Annotated[str, typer.Option("--base", help="Revision the branch starts from.")] = "HEAD",
+    output: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = DiffFormat.text,
+) -> None:
+    """List grants that expire within --days: high-risk windows, normal periods, annual
+    approvals. With --write, create a branch with the next period's copies of those
+    forms, signature boxes empty, in one commit — open it as a pull request; merging
+    it, signed, is the attestation. The work tree, index and current branch are not touched.
+
+    Exit codes: 0 listed (or branch written; also when nothing expires), 1 git failed
+    to write the branch, 64 usage error (branch exists, not a git repository).
+    """
+    import json
+
+    from cgcloud import clock
+    from cgcloud import validate as pipeline
+    from cgcloud.gitops import branch as gitbranch
+    from cgcloud.gitops import recertify as rc
+    from cgcloud.gitops import revisions
+    from cgcloud.loader import UsageError
+
+    where = path or DEFAULT_PATH
+    when = _now(now)
+    today = clock.today(when)
+    try:
+        repo, findings, _files = pipeline.load_repository([where])
+    except UsageError as exc:
+        raise _usage(str(exc)) from None
+    items = rc.expiring(repo, today, days)
+    if output is DiffFormat.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "today": today.isoformat(),
+                    "days": days,
+                    "expiring": [e.to_dict() for e in items],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        sys.stdout.write(_recertify_text(items, today, days, output is DiffFormat.markdown))
+    if not write or not items:
+        return
+    try:
+        root = revisions.toplevel(Path.cwd() / where)
+        cwd_rel = Path.cwd().resolve().relative_to(root.resolve())
+    except (revisions.GitError, ValueError) as exc:
+        raise _usage(str(exc)) from None
+    files = {}
+    lines = []
+    for group in rc.group(items):
+        form = group[0].form
+        start = min(e.next_start for e in group)
+        rel = (cwd_rel / rc.draft_path(form, start)).as_posix()
+        header = _(
+            "续期草稿：{id} 的下一期（{what}）。签字栏为空：审核人审阅后签字，合并即为再认证。"
+        ).format(id=form.id, what="、".join(_(rc.WHAT[e.kind]) for e in group))
+        files[rel] = rc.to_yaml(rc.draft(repo, group), header)
+        lines.append(
+            f"- {rc.draft_id(form.id, start)} ← {form.id}: "
+            + "；".join(f"{_(rc.WHAT[e.kind])} {e.next_start} 至 {e.next_end}" for e in group)
+        )
+    name = branch or f"recertify/{today.isoformat()}"
+    message = (
+        _("recertify: {n} 份续期草稿（{today} 起 {days} 天内到期），签字栏为空").format(
+            n=len(files), today=today, days=days
+        )
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    try:
+        commit = gitbranch.commit_files(root, base, name, files, message)
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    _err(
+        _(
+            "已创建分支 {b}（提交 {c}）：{n} 份续期草稿。推送并发起合并请求：git push -u origin {b}"
+        ).format(b=name, c=commit[:12], n=len(files))
+    )
+
+
+def _recertify_text(items: list[Any], today: Any, days: int, markdown: bool) -> str:
+    from cgcloud.gitops import recertify as rc
+
+    if not items:
+        return _("{today} 起 {days} 天内没有到期的授权。").format(today=today, days=days) + "\n"
+    head = _("{today} 起 {days} 天内到期的授权（{n} 项）:").format(
+        today=today, days=days, n=len(items)
+    )
+    rows = []
+    for e in items:
+        state = _("已批准") if e.approved else _("未批准")
+        rows.append(
+            [
+                e.form.id,
+                e.form.system,
+                _(rc.WHAT[e.kind]),
+                str(e.end),
+                str(e.days_left),
+                f"{e.next_start} 至 {e.next_end}",
+                state,
+                e.form.at.file,
+            ]
+        )
+    if markdown:
+        out = [
+            f"### {head}",
+            "",
+            "| 表单 | 系统 | 授权 | 到期 | 剩余天数 | 续期期间 | 状态 | 文件 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out) + "\n"
+    return head + "\n" + "\n".join("  " + "  ".join(r) for r in rows) + "\n"
+
+
 def register(app: typer.Typer) -> None:
     app.command("diff")(diff_cmd)
     app.command("pr-comment")(pr_comment_cmd)
+    app.command("recertify")(recertify_cmd)

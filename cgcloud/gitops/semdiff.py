@@ -342,6 +342,7 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
     base_full = Counter(r.full_key for r in base)
     common = head_full & base_full
     left_base, left_head = _drop(base, common), _drop(head, common)
+    kept = {r.key: r for r in head if r.full_key in common}
     # 2. same content, another window
     by_key: dict[tuple[str, ...], list[RowFact]] = {}
     for r in left_base:
@@ -370,6 +371,15 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
     unpaired_base = list(rest_base)
     for new in rest_head:
         paired = next((o for o in unpaired_base if _pairs(o, new)), None)
+        renewed = kept.get(new.key)
+        if paired is None and renewed is not None:  # the same grant again, for another window
+            how = "extended"
+            kind = ("high-risk-" if new.high_risk else "window-") + how
+            msg = _("续期: {row}，在 {old} 之外新增使用期 {w}").format(
+                row=new.describe(), old=_wtext(renewed.window), w=_wtext(new.window)
+            )
+            changes.append(_row_change(kind, GRANT, new, msg, renewed))
+            continue
         if paired is None:
             kind = "high-risk-opened" if new.high_risk else "access-granted"
             msg = (
