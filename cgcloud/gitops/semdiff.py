@@ -510,7 +510,16 @@ def canon(data: Any, key: str = "") -> Any:
 
 
 def _content(part: Any) -> Any:
-    return canon(part.at.doc.data) if part is not None else None
+    """What a form says, for "changed": rows by meaning (the same addresses written
+    another way, a zone by id or by name, are the same row)."""
+    if part is None:
+        return None
+    data = canon(part.at.doc.data)
+    if isinstance(part, model.NetworkPolicy) and isinstance(data.get("spec"), dict):
+        data["spec"]["rules"] = sorted(
+            json.dumps(_row_content(r), ensure_ascii=False) for r in part.rules
+        )
+    return data
 
 
 def _where(part: Any) -> tuple[str, int]:
@@ -852,9 +861,9 @@ def _approved_parts(form: model.Form) -> dict[tuple[str, ...], Any]:
 
 def _row_content(r: model.Row) -> list[str]:
     return [
-        r.from_ref,
+        _zone(r.from_zone, r.from_ref),
         _addr_key(r.source, r.source_text),
-        r.to_ref,
+        _zone(r.to_zone, r.to_ref),
         _addr_key(r.target, r.target_text),
         str(r.ports) if r.ports is not None else r.port_text.strip(),
     ]
