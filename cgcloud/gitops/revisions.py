@@ -32,7 +32,7 @@ class GitError(Exception):
     """git is missing, the directory is not a repository, or a revision is unknown."""
 
 
-def _git(args: list[str], cwd: Path, *, binary: bool = False) -> bytes:
+def _git(args: list[str], cwd: Path) -> bytes:
     env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0")
     try:
         done = subprocess.run(
@@ -139,11 +139,7 @@ def checkout(root: Path, rev: str, rels: list[str]) -> Iterator[tuple[Path, list
     with tempfile.TemporaryDirectory(prefix="cgcloud-rev-") as tmp:
         dest = Path(tmp)
         if present:
-            data = _git(
-                ["archive", "--format=tar", sha, "--", *(r or "." for r in present)],
-                root,
-                binary=True,
-            )
+            data = _git(["archive", "--format=tar", sha, "--", *(r or "." for r in present)], root)
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 tar.extractall(dest, filter="data")
         yield dest, [dest / r if r else dest for r in present]
