@@ -304,7 +304,12 @@ def recertify_cmd(
         files[rel] = rc.to_yaml(rc.draft(repo, group), header)
         lines.append(
             f"- {rc.draft_id(form.id, start)} ← {form.id}: "
-            + "；".join(f"{_(rc.WHAT[e.kind])} {e.next_start} 至 {e.next_end}" for e in group)
+            + "；".join(
+                _("{what} {start} 至 {end}").format(
+                    what=_(rc.WHAT[e.kind]), start=e.next_start, end=e.next_end
+                )
+                for e in group
+            )
         )
     name = branch or f"recertify/{today.isoformat()}"
     message = (
@@ -344,7 +349,7 @@ def _recertify_text(items: list[Any], today: Any, days: int, markdown: bool) -> 
                 _(rc.WHAT[e.kind]),
                 str(e.end),
                 str(e.days_left),
-                f"{e.next_start} 至 {e.next_end}",
+                _("{start} 至 {end}").format(start=e.next_start, end=e.next_end),
                 state,
                 e.form.at.file,
             ]
@@ -353,7 +358,7 @@ def _recertify_text(items: list[Any], today: Any, days: int, markdown: bool) -> 
         out = [
             f"### {head}",
             "",
-            "| 表单 | 系统 | 授权 | 到期 | 剩余天数 | 续期期间 | 状态 | 文件 |",
+            _("| 表单 | 系统 | 授权 | 到期 | 剩余天数 | 续期期间 | 状态 | 文件 |"),
             "|---|---|---|---|---|---|---|---|",
         ]
         out += ["| " + " | ".join(r) + " |" for r in rows]
