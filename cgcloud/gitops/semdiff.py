@@ -17,7 +17,7 @@ see ``stale_approvals``.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -368,9 +368,9 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
             rest_head.append(new)
     rest_base = [r for rs in by_key.values() for r in rs]
     # 3. pair what is left: same zones and two of (source, target, ports) equal
-    unpaired_base = list(rest_base)
+    pairing = _Pairing(rest_base)
     for new in rest_head:
-        paired = next((o for o in unpaired_base if _pairs(o, new)), None)
+        paired = pairing.take(new)
         renewed = kept.get(new.key)
         if paired is None and renewed is not None:  # the same grant again, for another window
             how = "extended"
@@ -390,7 +390,6 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
             changes.append(_row_change(kind, GRANT, new, msg))
             continue
         old = paired
-        unpaired_base.remove(old)
         effect = _compare(old, new)
         kind = {GRANT: "access-widened", REVOKE: "access-narrowed", MIXED: "access-changed"}[effect]
         label = {GRANT: _("访问放宽"), REVOKE: _("访问收窄"), MIXED: _("访问变更")}[effect]
@@ -398,7 +397,7 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
             label=label, row=old.describe(), what="；".join(_deltas(old, new))
         )
         changes.append(_row_change(kind, effect, new, msg, old))
-    for old in unpaired_base:
+    for old in pairing.left():
         msg = _("撤销访问: {row}，原使用期 {w}").format(row=old.describe(), w=_wtext(old.window))
         c = _row_change("access-revoked", REVOKE, old, msg)
         c.after, c.before = None, old.to_dict()
@@ -446,15 +445,42 @@ def _drop(rows: list[RowFact], common: Counter[tuple[Any, ...]]) -> list[RowFact
     return out
 
 
-def _pairs(old: RowFact, new: RowFact) -> bool:
-    if (old.system, old.from_zone, old.to_zone) != (new.system, new.from_zone, new.to_zone):
-        return False
-    same = (
-        (old.source_key == new.source_key)
-        + (old.target_key == new.target_key)
-        + (old.ports_key == new.ports_key)
-    )
-    return same >= 2
+class _Pairing:
+    """Unmatched base rows, findable by (zones + two of source/target/ports) in O(1), so
+    pairing thousands of changed rows is not quadratic. The earliest base row wins."""
+
+    def __init__(self, rows: list[RowFact]) -> None:
+        self.rows = rows
+        self.used = [False] * len(rows)
+        self.index: dict[tuple[str, ...], deque[int]] = {}
+        for i, r in enumerate(rows):
+            for k in self._keys(r):
+                self.index.setdefault(k, deque()).append(i)
+
+    @staticmethod
+    def _keys(r: RowFact) -> list[tuple[str, ...]]:
+        zones = (r.system, r.from_zone, r.to_zone)
+        return [
+            (*zones, "st", r.source_key, r.target_key),
+            (*zones, "sp", r.source_key, r.ports_key),
+            (*zones, "tp", r.target_key, r.ports_key),
+        ]
+
+    def take(self, new: RowFact) -> RowFact | None:
+        best: int | None = None
+        for k in self._keys(new):
+            candidates = self.index.get(k)
+            while candidates and self.used[candidates[0]]:
+                candidates.popleft()  # taken through another key
+            if candidates:
+                best = candidates[0] if best is None else min(best, candidates[0])
+        if best is None:
+            return None
+        self.used[best] = True
+        return self.rows[best]
+
+    def left(self) -> list[RowFact]:
+        return [r for r, used in zip(self.rows, self.used, strict=True) if not used]
 
 
 def _row_change(
