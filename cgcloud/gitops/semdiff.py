@@ -166,8 +166,7 @@ class RowFact:
 
     system: str
     form: str
-    file: str
-    line: int
+    at: model.At
     number: int
     from_zone: str
     to_zone: str
@@ -182,10 +181,12 @@ class RowFact:
     source_text: str
     target_text: str
     port_text: str
+    key: tuple[str, ...] = ()
+    full_key: tuple[Any, ...] = ()
 
-    @property
-    def key(self) -> tuple[str, ...]:
-        return (
+    def __post_init__(self) -> None:
+        # computed once: every row is hashed several times while matching
+        self.key = (
             self.system,
             self.from_zone,
             self.to_zone,
@@ -193,10 +194,17 @@ class RowFact:
             self.target_key,
             self.ports_key,
         )
+        w = self.window
+        self.full_key = (*self.key, (w.start, w.end) if w else None)
 
     @property
-    def full_key(self) -> tuple[Any, ...]:
-        return (*self.key, _wkey(self.window))
+    def file(self) -> str:
+        return self.at.file
+
+    @property
+    def line(self) -> int:
+        """Located only for rows that are reported (locating every row costs seconds)."""
+        return self.at.doc.locate(self.at.path).line
 
     def describe(self) -> str:
         return _("{f} {s} → {t} {tg} 端口 {p}").format(
@@ -261,13 +269,11 @@ def row_facts(repo: model.Repository) -> list[RowFact]:
     out = []
     for p in repo.policies:
         for r in p.rules:
-            pos = r.at.doc.locate(r.at.path)
             out.append(
                 RowFact(
                     system=p.system,
                     form=p.id,
-                    file=r.at.file,
-                    line=pos.line,
+                    at=r.at,
                     number=r.number,
                     from_zone=_zone(r.from_zone, r.from_ref),
                     to_zone=_zone(r.to_zone, r.to_ref),
@@ -535,6 +541,18 @@ def canon(data: Any, key: str = "") -> Any:
     return data
 
 
+def _raw(part: Any) -> str:
+    """The document as written (keys sorted): equal raw text means nothing changed, and
+    comparing it is far cheaper than building the canonical form."""
+    return json.dumps(part.at.doc.data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is new
+    return _raw(old) == _raw(new) or _content(old) == _content(new)
+
+
 def _content(part: Any) -> Any:
     """What a form says, for "changed": rows by meaning (the same addresses written
     another way, a zone by id or by name, are the same row)."""
@@ -542,9 +560,7 @@ def _content(part: Any) -> Any:
         return None
     data = canon(part.at.doc.data)
     if isinstance(part, model.NetworkPolicy) and isinstance(data.get("spec"), dict):
-        data["spec"]["rules"] = sorted(
-            json.dumps(_row_content(r), ensure_ascii=False) for r in part.rules
-        )
+        data["spec"]["rules"] = sorted(_row_content(r) for r in part.rules)
     return data
 
 
@@ -587,7 +603,7 @@ def _form_changes(base: model.Repository, head: model.Repository) -> list[Change
         )
     for key in sorted(hf.keys() & bf.keys()):
         old, new = bf[key], hf[key]
-        if _content(old) == _content(new):
+        if _same(old, new):
             continue
         file, line = _where(new)
         out.append(
@@ -620,7 +636,7 @@ def _form_changes(base: model.Repository, head: model.Repository) -> list[Change
         ("Roster", "roster"),
     ):
         old_part, new_part = getattr(base, attr), getattr(head, attr)
-        if _content(old_part) != _content(new_part):
+        if not _same(old_part, new_part):
             where = new_part or old_part
             file, line = _where(where)
             out.append(
@@ -857,16 +873,8 @@ def _shutdown_changes(base: model.Repository, head: model.Repository) -> list[Ch
 def _approved_parts(form: model.Form) -> dict[tuple[str, ...], Any]:
     """What each group of signature boxes approves: boxes → the content they sign."""
     if isinstance(form, model.NetworkPolicy):
-        normal = sorted(
-            json.dumps(_row_content(r), ensure_ascii=False)
-            for r in form.rules
-            if not form.is_high_risk(r)
-        )
-        high = sorted(
-            json.dumps(_row_content(r), ensure_ascii=False)
-            for r in form.rules
-            if form.is_high_risk(r)
-        )
+        normal = sorted(_row_content(r) for r in form.rules if not form.is_high_risk(r))
+        high = sorted(_row_content(r) for r in form.rules if form.is_high_risk(r))
         n_sec, h_sec = form.normal, form.high_risk
         return {
             ("cloud_resource_manager",): (normal, _sec(n_sec)),
@@ -885,14 +893,14 @@ def _approved_parts(form: model.Form) -> dict[tuple[str, ...], Any]:
     return {}
 
 
-def _row_content(r: model.Row) -> list[str]:
-    return [
+def _row_content(r: model.Row) -> tuple[str, ...]:
+    return (
         _zone(r.from_zone, r.from_ref),
         _addr_key(r.source, r.source_text),
         _zone(r.to_zone, r.to_ref),
         _addr_key(r.target, r.target_text),
         str(r.ports) if r.ports is not None else r.port_text.strip(),
-    ]
+    )
 
 
 def _sec(s: model.Section | None) -> Any:
@@ -924,7 +932,7 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
     bf = {(f.kind, f.id): f for f in base.forms}
     for new in head.forms:
         old = bf.get((new.kind, new.id))
-        if old is None:
+        if old is None or _raw(old) == _raw(new):
             continue
         old_parts, new_parts = _approved_parts(old), _approved_parts(new)
         ob, nb = boxes(old), boxes(new)
