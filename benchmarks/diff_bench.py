@@ -76,23 +76,30 @@ def main() -> None:
         git(repo, "checkout", "-q", "-b", "change")
         widened = change(repo)
         git(repo, "commit", "-q", "-am", "change")
-        times = []
+        times, cpus = [], []
+        out = ""
+        code = -1
         for _ in range(args.repeat + 1):  # one warm-up
             t = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "cgcloud", "diff", "main", "HEAD", "policies"],
-                cwd=repo,
-                env=ENV,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            with open(repo / "diff.out", "w", encoding="utf-8") as sink:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "cgcloud", "diff", "main", "HEAD", "policies"],
+                    cwd=repo,
+                    env=ENV,
+                    stdout=sink,
+                    stderr=subprocess.DEVNULL,
+                )
+                _pid, status, usage = os.wait4(proc.pid, 0)
             times.append(time.perf_counter() - t)
-        lines = done.stdout.splitlines()
-        print(f"rows={args.rows} widened rows={widened} exit={done.returncode} summary: {lines[0]}")
+            cpus.append(usage.ru_utime + usage.ru_stime)
+            code = os.waitstatus_to_exitcode(status)
+            out = (repo / "diff.out").read_text(encoding="utf-8")
+        print(f"rows={args.rows} widened rows={widened} exit={code} load={os.getloadavg()[0]:.1f}")
+        print("summary: " + out.splitlines()[0])
         print(
             "wall (s): " + ", ".join(f"{t:.2f}" for t in times[1:]) + f"  (warm-up {times[0]:.2f})"
         )
+        print("cpu user+sys (s): " + ", ".join(f"{c:.2f}" for c in cpus[1:]))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -265,9 +267,12 @@ def _zone(z: model.Zone | None, ref: str) -> str:
     return z.name if z is not None else ref
 
 
-def row_facts(repo: model.Repository) -> list[RowFact]:
+def row_facts(repo: model.Repository, skip: frozenset[str] = frozenset()) -> list[RowFact]:
+    """Every row of ``repo`` as a grant, except those of the forms in ``skip``."""
     out = []
     for p in repo.policies:
+        if p.id in skip:
+            continue
         for r in p.rules:
             out.append(
                 RowFact(
@@ -341,14 +346,26 @@ def _window_change(old: clock.Window | None, new: clock.Window | None) -> str:
     return "moved"
 
 
-def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
+def _diff_rows(
+    base: list[RowFact], head: list[RowFact], unchanged: Callable[[], list[RowFact]] = list
+) -> list[Change]:
+    """``unchanged``: the rows of head forms left out of both sides because they did not
+    change at all (asked for only when a new row might renew one of them)."""
     changes: list[Change] = []
     # 1. identical grants (same content, same window): no change, whatever the order
     head_full = Counter(r.full_key for r in head)
     base_full = Counter(r.full_key for r in base)
     common = head_full & base_full
     left_base, left_head = _drop(base, common), _drop(head, common)
-    kept = {r.key: r for r in head if r.full_key in common}
+    kept_rows: dict[tuple[str, ...], RowFact] | None = None
+
+    def kept(key: tuple[str, ...]) -> RowFact | None:
+        nonlocal kept_rows
+        if kept_rows is None:
+            kept_rows = {r.key: r for r in unchanged()}
+            kept_rows.update((r.key, r) for r in head if r.full_key in common)
+        return kept_rows.get(key)
+
     # 2. same content, another window
     by_key: dict[tuple[str, ...], list[RowFact]] = {}
     for r in left_base:
@@ -377,8 +394,8 @@ def _diff_rows(base: list[RowFact], head: list[RowFact]) -> list[Change]:
     pairing = _Pairing(rest_base)
     for new in rest_head:
         paired = pairing.take(new)
-        renewed = kept.get(new.key)
-        if paired is None and renewed is not None:  # the same grant again, for another window
+        renewed = kept(new.key) if paired is None else None
+        if renewed is not None:  # the same grant again, for another window
             how = "extended"
             kind = ("high-risk-" if new.high_risk else "window-") + how
             msg = _("续期: {row}，在 {old} 之外新增使用期 {w}").format(
@@ -541,10 +558,27 @@ def canon(data: Any, key: str = "") -> Any:
     return data
 
 
+_RAW: dict[int, str] = {}  # id(document) → _raw, only while an entry point runs
+
+
+@contextmanager
+def _raw_cache() -> Iterator[None]:
+    _RAW.clear()
+    try:
+        yield
+    finally:
+        _RAW.clear()
+
+
 def _raw(part: Any) -> str:
     """The document as written (keys sorted): equal raw text means nothing changed, and
     comparing it is far cheaper than building the canonical form."""
-    return json.dumps(part.at.doc.data, sort_keys=True, ensure_ascii=False, default=str)
+    doc = part.at.doc
+    text = _RAW.get(id(doc))
+    if text is None:
+        text = json.dumps(doc.data, sort_keys=True, ensure_ascii=False, default=str)
+        _RAW[id(doc)] = text
+    return text
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -925,6 +959,11 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
     approves, see docs/gitops.md), when the approved content changed, every box of
     the group that is signed at head must carry a new signature: another date
     later than the base's (or another signer on the same day or later)."""
+    with _raw_cache():
+        return _stale_approvals(base, head)
+
+
+def _stale_approvals(base: model.Repository, head: model.Repository) -> list[Finding]:
     from cgcloud.rules.approvals import CG405
     from cgcloud.rules.signatures import ROLE_ZH
 
@@ -969,14 +1008,36 @@ def diff(
     base: model.Repository, head: model.Repository, base_label: str = "", head_label: str = ""
 ) -> SemanticDiff:
     """Everything that changed in meaning between two repositories, sorted deterministically."""
-    changes = [
-        *_form_changes(base, head),
-        *_diff_rows(row_facts(base), row_facts(head)),
-        *_resource_changes(base, head),
-        *_shutdown_changes(base, head),
-    ]
-    changes.sort(key=lambda c: c.sort_key)
-    return SemanticDiff(base_label, head_label, changes, stale_approvals(base, head))
+    with _raw_cache():
+        same = _untouched_policies(base, head)
+        changes = [
+            *_form_changes(base, head),
+            *_diff_rows(row_facts(base, same), row_facts(head, same), lambda: _only(head, same)),
+            *_resource_changes(base, head),
+            *_shutdown_changes(base, head),
+        ]
+        changes.sort(key=lambda c: c.sort_key)
+        return SemanticDiff(base_label, head_label, changes, _stale_approvals(base, head))
+
+
+def _untouched_policies(base: model.Repository, head: model.Repository) -> frozenset[str]:
+    """NetworkPolicies written identically in both revisions, with the same site model:
+    their rows are the same on both sides and need not be compared one by one
+    (at 50,000 rows that is most of the diff's time)."""
+    if not (_same(base.zones, head.zones) and _same(base.high_risk_ports, head.high_risk_ports)):
+        return frozenset()
+    ids_b = Counter(p.id for p in base.policies)
+    ids_h = Counter(p.id for p in head.policies)
+    olds = {p.id: p for p in base.policies}
+    return frozenset(
+        p.id
+        for p in head.policies
+        if ids_b[p.id] == 1 and ids_h[p.id] == 1 and _raw(olds[p.id]) == _raw(p)
+    )
+
+
+def _only(repo: model.Repository, ids: frozenset[str]) -> list[RowFact]:
+    return row_facts(repo, frozenset(p.id for p in repo.policies if p.id not in ids))
 
 
 __all__ = ["Change", "SemanticDiff", "diff", "stale_approvals"]
