@@ -395,7 +395,9 @@ def _diff_rows(
     for new in rest_head:
         paired = pairing.take(new)
         renewed = kept(new.key) if paired is None else None
-        if renewed is not None:  # the same grant again, for another window
+        if (
+            renewed is not None and renewed.full_key != new.full_key
+        ):  # the same grant again, for another window
             how = "extended"
             kind = ("high-risk-" if new.high_risk else "window-") + how
             msg = _("续期: {row}，在 {old} 之外新增使用期 {w}").format(

@@ -98,3 +98,26 @@ def test_contact_details_are_not_approved_content(trees: tuple[Path, Path]) -> N
     edit(b, NP, 'phone: "13900000000"', 'phone: "13900000001"')
     d = semdiff.diff(load(a), load(b))
     assert [c.kind for c in d.changes] == ["form-changed"] and d.findings == []
+
+
+def test_unchanged_forms_are_skipped_but_still_count_for_renewals(trees: tuple[Path, Path]) -> None:
+    a, b = trees
+    extra = b / "policies/智慧城管综合平台/network-policy-2.yaml"
+    extra.write_text(
+        """apiVersion: cgcloud/v1
+kind: NetworkPolicy
+metadata: {id: WL-2027-0100, system: 智慧城管综合平台}
+spec:
+  applicant: {org: 某某科技有限公司, name: 周九, phone: "13900000000"}
+  normal: {reason: 续期, period: {start: 2028-01-01, end: 2028-12-31}}
+  reviewers: {cloud_resource_manager: {by: 钱七, date: 2026-11-27}}
+  rules:
+    - {from: 互联网公网, source: 0.0.0.0, to: 互联网区, target: 172.20.4.11-12, port: TCP443}
+    - {from: 互联网公网, source: 0.0.0.0, to: 互联网区, target: 172.20.4.13, port: TCP443}
+""",
+        encoding="utf-8",
+    )
+    d = semdiff.diff(load(a), load(b))
+    kinds = sorted(c.kind for c in d.changes)
+    # WL-2026-0031 is unchanged (skipped row by row), yet its row is found for the renewal
+    assert kinds == ["access-granted", "form-added", "window-extended"], kinds
