@@ -2,8 +2,10 @@
 run as the CI would, in a real git repository (an ``origin`` remote, a branch with a
 changed form, the job's shell steps in order).
 
-What is not run here: the steps that talk to GitHub or GitLab themselves (checkout,
-setup-python, SARIF upload, the comment-posting script) and ``pip install``. The
+What is not run here: the steps that talk to GitHub itself (checkout, setup-python,
+SARIF upload, the github-script that posts the comment) and ``pip install``. GitLab's
+note-posting line runs against a stand-in notes endpoint on 127.0.0.1, which checks the
+template's find-and-update logic, not GitLab. The
 cloud steps (plan, apply, enforce) run with a clouds.yaml written from the "secret"
 exactly as the templates do, pointing at a closed port on 127.0.0.1: they must fail
 with cgcloud's cloud error (exit 1), never a usage error or a traceback, and the
@@ -12,12 +14,14 @@ tests/integration."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +236,67 @@ def test_a_clean_change_exits_2_for_ci(ci: dict[str, Any]) -> None:
     assert "changes=2" in _outputs(ci)
     assert _run(steps["validate"]["run"], ci).returncode == 0
     assert "failed=1" not in _outputs(ci)
+
+
+class _Notes(http.server.BaseHTTPRequestHandler):
+    """A stand-in for GitLab's merge-request notes endpoint on 127.0.0.1: enough to check
+    the template's own logic (find the note that starts with the marker, update it, else
+    create one) — not GitLab itself."""
+
+    notes: list[dict[str, Any]] = []
+    tokens: list[str] = []
+
+    def _reply(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's names
+        self.tokens.append(self.headers.get("PRIVATE-TOKEN", ""))
+        self._reply(200, self.notes)
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.notes.append({"id": len(self.notes) + 1, "body": body["body"]})
+        self._reply(201, self.notes[-1])
+
+    def do_PUT(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        note_id = int(self.path.rsplit("/", 1)[1])
+        for n in self.notes:
+            if n["id"] == note_id:
+                n["body"] = body["body"]
+        self._reply(200, {"id": note_id})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_gitlab_review_job_keeps_one_note(ci: dict[str, Any]) -> None:
+    _Notes.notes = [{"id": 1, "body": "a reviewer's own note"}]
+    _Notes.tokens = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Notes)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        script = "\n".join(yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["review"]["script"])
+        env = {
+            "CI_API_V4_URL": f"http://127.0.0.1:{server.server_address[1]}/api/v4",
+            "CI_PROJECT_ID": "7",
+            "CI_MERGE_REQUEST_IID": "3",
+            "CGCLOUD_GITLAB_TOKEN": "glpat-test-token",
+            "NO_PROXY": "127.0.0.1",
+        }
+        for _push in range(2):  # two pushes to the merge request: still one cgcloud note
+            done = _run(script, ci, env)
+            assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    bodies = [n["body"] for n in _Notes.notes]
+    assert bodies[0] == "a reviewer's own note"
+    assert len(bodies) == 2 and bodies[1].startswith("<!-- cgcloud:pr-comment -->")
+    assert set(_Notes.tokens) == {"glpat-test-token"}
