@@ -40,6 +40,7 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
     github = "github"
     junit = "junit"
+    gitlab = "gitlab"
 
 
 class DocFormat(StrEnum):
@@ -101,9 +102,18 @@ def validate(
             "--format",
             "-f",
             help="text (file:line:col, for people), json, sarif (code scanning), "
-            "github (workflow annotations), junit (one testcase per file).",
+            "github (workflow annotations), junit (one testcase per file), "
+            "gitlab (GitLab code-quality report).",
         ),
     ] = OutputFormat.text,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Git revision to compare with: also report CG405 (content changed since "
+            "BASE under a signature that was not renewed).",
+        ),
+    ] = None,
 ) -> None:
     """Check a policy repository against the format and the regulation's rules.
 
@@ -130,7 +140,19 @@ def validate(
     except UsageError as exc:
         typer.echo(f"错误: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    _write(report.render(v, output.value))
+    if base is not None:
+        from cgcloud.cli_gitops import stale_findings
+
+        v.findings = sorted(
+            [*v.findings, *stale_findings(base, paths or [Path("policies")], v.repo)],
+            key=lambda f: f.sort_key,
+        )
+    if output is OutputFormat.gitlab:
+        from cgcloud.gitops import codequality
+
+        _write(codequality.render(v.findings))
+    else:
+        _write(report.render(v, output.value))
     _exit(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
 
 
@@ -244,6 +266,11 @@ _register_enforce(app)
 from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
+
+# --- gitops: `cgcloud diff` / `pr-comment` / `recertify` live in cgcloud/cli_gitops.py (issue 16) ---
+from cgcloud.cli_gitops import register as _register_gitops  # noqa: E402
+
+_register_gitops(app)
 
 
 def main() -> None:
