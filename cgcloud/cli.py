@@ -240,6 +240,11 @@ from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
 
+# --- report: `cgcloud report` lives in cgcloud/cli_report.py (issue 18) ---
+from cgcloud.cli_report import register as _register_report  # noqa: E402
+
+_register_report(app)
+
 
 def main() -> None:
     global _FAST_EXIT
