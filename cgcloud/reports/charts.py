@@ -65,7 +65,7 @@ def _lines(r: dict[str, Any], data: dict[str, Any], ttl: str, ylabel: str, perce
     xs = mdates.date2num([_dt(t) for t in data["times"]])
     for name, vals in data["lines"].items():
         ys = [float("nan") if v is None else (v * 100 if percent else v) for v in vals]
-        ax.plot(xs, ys, label=name, linewidth=2.2 if name == _("合计") else 1.2)
+        ax.plot(xs, ys, label=name, linewidth=2.6 if name == _("合计") else 1.6)
     _shade_gaps(ax, r)
     _frame(ax, r)
     ax.set_title(ttl)
@@ -84,7 +84,7 @@ def _timeline(r: dict[str, Any]) -> Any:
         y = names.index(f"{i['alert']} {i['subject']}")
         a, b = mdates.date2num(_dt(i["start"])), mdates.date2num(_dt(i["end"]))
         span = mdates.date2num(_dt(r["period"]["end"])) - mdates.date2num(_dt(r["period"]["start"]))
-        width = max(b - a, span / 300)
+        width = max(b - a, span / 100)  # short incidents stay visible on a month's axis
         ax.barh(
             y,
             width,
@@ -92,6 +92,15 @@ def _timeline(r: dict[str, Any]) -> Any:
             height=0.6,
             color=LEVEL_COLOURS.get(i["level"], "#7f8c8d"),
             edgecolor="black" if i["within_limit"] is False else "none",
+            linewidth=0.8,
+        )
+        ax.annotate(
+            f"{i['seconds'] / 3600:.2f} h",
+            (a + width, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
         )
     ax.set_yticks(range(len(names)), names, fontsize=7)
     _shade_gaps(ax, r)

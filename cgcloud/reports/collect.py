@@ -205,7 +205,10 @@ class Collector:
         """``expr_bucket`` (with ``{step}``) every chart step; missing steps are None."""
         step = self.chart_step()
         times = [self.start + step * i for i in range(1, int((self.end - self.start) // step) + 1)]
-        res = self.prom.range(expr_bucket.format(step=f"{step:g}s"), times[0], times[-1], step)
+        # a bucket is (t - step, t] whether the server's ranges are closed (2.x) or
+        # left-open (3.x): its range is 1 ms shorter than the step
+        bucket = f"{round(step * 1000) - 1}ms"
+        res = self.prom.range(expr_bucket.format(step=bucket), times[0], times[-1], step)
         out: dict[str, Any] = {"step": step, "times": times, "lines": {}}
         index = {round(t): i for i, t in enumerate(times)}
         for r in res:

@@ -20,6 +20,25 @@ BOLD = Font(bold=True)
 HEAD = PatternFill("solid", fgColor="E8EEF5")
 
 
+_NUM = re.compile(r"^-?\d+(\.\d+)?$")
+_PCT = re.compile(r"^-?\d+(\.\d+)?%$")
+_HOURS = re.compile(r"^-?\d+(\.\d+)? h$")
+
+
+def _cell(v: Any) -> tuple[Any, str | None]:
+    """A document cell as an Excel value: numbers, percentages and hours become numbers."""
+    if not isinstance(v, str):
+        return v, None
+    if _NUM.match(v):
+        f = float(v)
+        return (int(f) if f.is_integer() and "." not in v else f), None
+    if _PCT.match(v):
+        return float(v[:-1]) / 100, "0.0%"
+    if _HOURS.match(v):
+        return float(v[:-2]), '0.00" h"'
+    return v, None
+
+
 def _sheet_name(text: str, used: set[str]) -> str:
     name = re.sub(r"[\[\]:*?/\\]", "", text.split("、", 1)[-1])[:31]
     while name in used:
@@ -46,7 +65,11 @@ def write(r: dict[str, Any], path: Path) -> None:
             for c in ws[ws.max_row]:
                 c.font, c.fill = BOLD, HEAD
             for row in t.rows:
-                ws.append(row)
+                cells = [_cell(v) for v in row]
+                ws.append([v for v, _f in cells])
+                for c, (_v, f) in zip(ws[ws.max_row], cells, strict=False):
+                    if f:
+                        c.number_format = f
             if not t.rows:
                 ws.append(["（无）"])
         ws.column_dimensions["A"].width = 28
