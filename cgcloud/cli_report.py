@@ -49,6 +49,14 @@ def report_cmd(
             help="Prometheus base URL that scrapes `cgcloud exporter` (default $CGCLOUD_PROMETHEUS_URL).",
         ),
     ],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Optional policy repository: list the systems the forms grant that have no "
+            "usage data in the period.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="Output format.")
     ] = ReportFormat.html,
@@ -129,6 +137,9 @@ def report_cmd(
         raise _usage(_("xlsx 格式必须用 --out 指定输出文件"))
     if not prometheus.startswith(("http://", "https://")):
         raise _usage(_("--prometheus 应为 http(s):// 开头的地址，收到 {u!r}").format(u=prometheus))
+    for p in paths or []:
+        if not p.exists():
+            raise _usage(_("路径 {p} 不存在").format(p=p))
     if out is not None and not out.parent.is_dir():
         raise _usage(_("输出目录 {d} 不存在").format(d=out.parent))
     opts = Options(
@@ -139,7 +150,9 @@ def report_cmd(
         thresholds=analysis.Thresholds(under=under, near=near, headroom=headroom),
     )
     try:
-        data = build(Prometheus(prometheus, timeout=timeout), per, opts, clock.now_local())
+        data = build(
+            Prometheus(prometheus, timeout=timeout), per, opts, clock.now_local(), paths or None
+        )
     except PromError as exc:
         typer.echo(_("错误: ") + str(exc), err=True)
         raise typer.Exit(1) from None

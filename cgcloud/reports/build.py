@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cgcloud import __version__
+from cgcloud.i18n import _
 from cgcloud.reports import analysis, records
 from cgcloud.reports.collect import Collector, Options, iso
 from cgcloud.reports.period import Period
@@ -15,7 +17,13 @@ from cgcloud.reports.prom import Prometheus
 FORMAT = "cgcloud-report/v1"
 
 
-def build(prom: Prometheus, period: Period, opts: Options, now: datetime) -> dict[str, Any]:
+def build(
+    prom: Prometheus,
+    period: Period,
+    opts: Options,
+    now: datetime,
+    policies: list[Path] | None = None,
+) -> dict[str, Any]:
     c = Collector(prom, period, opts)
     warnings: list[str] = []
     coverage = c.coverage()
@@ -58,11 +66,40 @@ def build(prom: Prometheus, period: Period, opts: Options, now: datetime) -> dic
             "gap_seconds": opts.gap_seconds,
             "top": opts.top,
         },
+        "systems_without_data": _without_data(policies, period, systems, warnings),
         "warnings": warnings,
         "queries": prom.queries,
         "query_splits": c.splits,
     }
     return clean(report)
+
+
+def _without_data(
+    policies: list[Path] | None,
+    period: Period,
+    systems: list[dict[str, Any]],
+    warnings: list[str],
+) -> list[str] | None:
+    """Systems the forms grant at the period's last moment that have no usage samples."""
+    if not policies:
+        return None
+    from cgcloud import desired
+    from cgcloud.findings import Severity
+    from cgcloud.validate import validate
+
+    v = validate(policies, period.end - timedelta(seconds=1))
+    errors = [f for f in v.findings if f.severity is Severity.ERROR]
+    if errors:
+        warnings.append(
+            _("表单仓库有 {n} 个校验错误，按可读的表单列出无数据的系统").format(n=len(errors))
+        )
+    try:
+        state = desired.compile(v.repo, period.end - timedelta(seconds=1))
+    except Exception as exc:  # noqa: BLE001 - a broken repository must not stop the report
+        warnings.append(_("无法从表单仓库得出系统清单: {e}").format(e=exc))
+        return None
+    seen = {s["system"] for s in systems}
+    return sorted({p.system for p in state.projects} - seen)
 
 
 def _top(systems: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:

@@ -153,6 +153,13 @@ def _coverage(r: dict[str, Any]) -> Section:
                 g=f"{cov['gap_threshold_seconds']:g}"
             )
         )
+    missing = r.get("systems_without_data")
+    if missing is not None:
+        s.notes.append(
+            _("表单中批准、报告期内没有用量数据的系统 {n} 个：{s}。").format(
+                n=len(missing), s="、".join(missing) or _("无")
+            )
+        )
     s.tables.append(
         Table(
             [_("开始"), _("结束"), _("时长")],

@@ -161,3 +161,17 @@ def test_cli_unreachable_prometheus_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert r.exit_code == 1
     assert "无法连接 Prometheus" in r.output and "Traceback" not in r.output
+
+
+def test_systems_the_forms_grant_without_data() -> None:
+    from cgcloud.reports.build import _without_data
+    from cgcloud.schemas import data_dir
+
+    period = parse_period("2027-01")
+    warnings: list[str] = []
+    assert _without_data([data_dir("policies")], period, [], warnings) == ["智慧城管综合平台"]
+    assert (
+        _without_data([data_dir("policies")], period, [{"system": "智慧城管综合平台"}], warnings)
+        == []
+    )
+    assert _without_data(None, period, [], warnings) is None
