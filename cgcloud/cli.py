@@ -271,6 +271,10 @@ _register_exporter(app)
 from cgcloud.cli_gitops import register as _register_gitops  # noqa: E402
 
 _register_gitops(app)
+# --- report: `cgcloud report` lives in cgcloud/cli_report.py (issue 18) ---
+from cgcloud.cli_report import register as _register_report  # noqa: E402
+
+_register_report(app)
 
 
 def main() -> None:
