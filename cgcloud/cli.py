@@ -240,6 +240,10 @@ from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
 
+from cgcloud.cli_reach import register as _register_reach  # noqa: E402  (issue 17)
+
+_register_reach(app)
+
 
 def main() -> None:
     global _FAST_EXIT
