@@ -121,6 +121,14 @@ def reach_cmd(
         src = parse_endpoint(source, index.zone_refs) if source is not None else None
     except QueryError as exc:
         raise _usage(str(exc)) from None
+    for end in (target, src):  # a typo must not read as "nothing reaches it"
+        name = end.placeholder if end is not None else None
+        if name and name not in index.targets.placeholder and name not in index.sources.placeholder:
+            raise _usage(
+                _("{name!r} 不是已知的区域，也不是任何行中的占位主机；区域: {zones}").format(
+                    name=name, zones="、".join(sorted(index.zone_refs))
+                )
+            )
 
     view = _read_cloud(cloud) if cloud else None
     resolved = view.placeholders if view is not None else {}
