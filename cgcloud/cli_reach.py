@@ -156,8 +156,9 @@ def reach_cmd(
         typer.echo(
             _("注意: 有表单或行未能读入，结果不含它们（运行 cgcloud validate 查看）"), err=True
         )
-    if unauthorised:
-        raise typer.Exit(EXIT_FAILURE)
+    from cgcloud.cli import _exit  # skip freeing the index at exit, as validate does
+
+    _exit(EXIT_FAILURE if unauthorised else EXIT_OK)
 
 
 def _read_cloud(cloud: str) -> Any:

@@ -11,7 +11,7 @@ so two rows that together cover a rule authorise it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -267,6 +267,7 @@ def difference(
             out.verdicts.append(Verdict(f, used, gaps))
 
     # the other way: approved rows in force that the cloud does not carry
+    grants: Sequence[Grant]
     if target is not None:
         grants = index.to(target, service, source, resolved=view.placeholders)
     else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from cgcloud import clock, desired, grammar, model
+from cgcloud import clock, grammar, model
 from cgcloud.i18n import N_, _
 
 Ranges = tuple[tuple[int, int], ...]
@@ -186,6 +186,8 @@ def _why_not(
     policy: model.NetworkPolicy, row: model.Row, window: clock.Window | None, bundled_ok: bool
 ) -> str:
     """Empty when the row is approved the way `cgcloud apply` requires (desired.py)."""
+    from cgcloud import desired  # only when the index is built (import cost on every query)
+
     if window is None:
         return N_("没有使用期")
     if not desired.row_approved(policy, row):
