@@ -10,7 +10,6 @@ exactly, never the whole repository.
 from __future__ import annotations
 
 import bisect
-import pickle
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -164,12 +163,12 @@ class _Side:
 class Grants(Sequence[Grant]):
     """The grants, each kept pickled until a query looks at it.
 
-    Why: unpickling 50,000 grants (with their dates, ranges and strings) takes over a
+    Why: reading back 50,000 grants (with their dates, ranges and strings) takes over a
     second; a list of 50,000 byte strings takes milliseconds, and a query decodes only
     its candidates (docs/reach.md, benchmarks/README.md)."""
 
     def __init__(self, grants: list[Grant]) -> None:
-        self._blobs = [pickle.dumps(g, pickle.HIGHEST_PROTOCOL) for g in grants]
+        self._blobs = [g.pack() for g in grants]
         self._memo: dict[int, Grant] = dict(enumerate(grants))
 
     def __getstate__(self) -> list[bytes]:
@@ -190,7 +189,7 @@ class Grants(Sequence[Grant]):
             return [self[j] for j in range(*i.indices(len(self)))]
         g = self._memo.get(i)
         if g is None:
-            g = self._memo[i] = pickle.loads(self._blobs[i])
+            g = self._memo[i] = Grant.unpack(self._blobs[i])
         return g
 
 
