@@ -3,7 +3,7 @@
 External means every non-internal zone of the site model (互联网公网, 政务外网骨干网,
 专线网络…). Per system: the rows in force from each of them, the public IPs those rows
 need (one per distinct target host reached from 互联网公网, as 附件2 注4 and rule
-CG5xx count them) against the public IPs approved for the year, and the SSH/RDP rows.
+CG320 count them) against the public IPs approved for the year, and the SSH/RDP rows.
 With a cloud: every rule on a host whose sources include an external address, judged.
 """
 
