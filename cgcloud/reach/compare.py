@@ -272,7 +272,13 @@ def difference(
         grants = index.to(target, service, source, resolved=view.placeholders)
     else:
         grants = index.grants if source is None else index.from_(source, service, view.placeholders)
-    ordered = sorted(view.hosts)
+    # a row is carried by cgcloud on its own system's project's ports (as `plan` binds)
+    by_system: dict[str, list[int]] = {}
+    for ip_, hs in view.hosts.items():
+        for sys_ in {h.system for h in hs if h.system}:
+            by_system.setdefault(sys_, []).append(ip_)
+    for ips_ in by_system.values():
+        ips_.sort()
     for g in grants:
         zone = index.facts.zones.get(g.target.zone)
         if g.status(at) != ACTIVE or zone is None or not zone.internal or g.target.any:
@@ -282,6 +288,7 @@ def difference(
             ips = view.placeholders.get((g.system, g.target.placeholder), [])
             label = g.target.placeholder
         else:
+            ordered = by_system.get(g.system, [])
             ips = [
                 ip
                 for lo, hi in g.target.ranges
@@ -298,7 +305,7 @@ def difference(
                 if g.target.placeholder and not ips
                 else _("来源占位主机 {name} 尚无带标签的端口").format(name=g.source.placeholder)
                 if src is None
-                else _("目标地址在云中尚无端口")
+                else _("目标地址在该系统的项目中尚无端口")
             )
             out.gaps.append(Gap(g, PENDING, label, why))
             continue

@@ -179,3 +179,15 @@ def test_coverage_is_exact_over_unions(need: compare.Ranges, offers: list, port:
         )
         in_gap = any(lo <= port <= hi and any(a <= addr <= b for a, b in r) for lo, hi, r in gaps)
         assert held != in_gap
+
+
+def test_an_approved_row_the_cloud_lacks_is_missing_on_its_systems_host_only() -> None:
+    index = build([EXAMPLE])
+    a = cloud()
+    a.rules = [r for r in a.rules if r.id != "r1"]  # HTTPS from anywhere is gone
+    a.projects.append(p.AProject("Q", "other"))
+    a.ports.append(p.APort("port-other", "Q", ["172.20.4.12"], []))  # not the system's host
+    diff = compare.difference(index, view(a), NOW)
+    assert [(g.grant.row, g.state, g.host, g.detail) for g in diff.gaps if g.grant.row == 1] == [
+        (1, "missing", "172.20.4.11", "云中未放行: TCP443 来自 0.0.0.0/0")
+    ]
