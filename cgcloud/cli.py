@@ -275,6 +275,9 @@ _register_gitops(app)
 from cgcloud.cli_report import register as _register_report  # noqa: E402
 
 _register_report(app)
+from cgcloud.cli_reach import register as _register_reach  # noqa: E402  (issue 17)
+
+_register_reach(app)
 
 
 def main() -> None:
