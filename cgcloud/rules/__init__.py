@@ -10,6 +10,7 @@ from cgcloud.findings import Finding
 from cgcloud.rules import (
     addresses,
     bastion,
+    bastion_keys,
     exposure,
     files,
     flows,
@@ -33,6 +34,7 @@ MODULES = [
     flows,
     high_risk,
     bastion,
+    bastion_keys,
     normal,
     exposure,
     overlap,
