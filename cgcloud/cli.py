@@ -240,6 +240,11 @@ from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
 
+# --- bastion: `cgcloud bastion plan|apply`, `ssh`, `tunnel` live in cgcloud/cli_bastion.py (issue 15) ---
+from cgcloud.cli_bastion import register as _register_bastion  # noqa: E402
+
+_register_bastion(app)
+
 
 def main() -> None:
     global _FAST_EXIT
