@@ -324,14 +324,13 @@ def apply_cmd(
     never touched. Exit codes: 0 done, 1 error, 3 delete guard, 4 a bastion is locked
     by another apply, 5 not confirmed, 64 usage.
     """
-    from cgcloud.bastion import access, transport
+    from cgcloud.bastion import access
 
     repo, when, roots = _forms(paths, now)
     state = access.compute(repo, when)
     targets = _collect(state, _config(config), _known_hosts(known_hosts, roots), timeout, lock=True)
     audit = _audit(audit_log)
     failed = False
-    done = 0
     try:
         sys.stdout.write(_render_text(state, targets))
         if any(t.skipped == "locked" for t in targets):
@@ -348,41 +347,81 @@ def apply_cmd(
                     raise _fail(_("非交互环境请加 --yes 确认执行"), EXIT_DECLINED)
                 if not typer.confirm(_("执行以上更改？"), default=False):
                     raise _fail(_("已取消"), EXIT_DECLINED)
-        for t in targets:
-            if t.error or t.backend is None:
-                failed = failed or t.error is not None
-                continue
-            for c in t.changes:
-                if c.action == "conflict":
-                    failed = True
-                    continue
-                account = t.want.accounts.get(c.login)
-                entry: dict[str, Any] = {
-                    "bastion": t.want.address, "login": c.login,
-                    "name": account.name if account else None,
-                    "targets": [f"{h}:{p}" for h, p in account.targets] if account else [],
-                    "expiry": account.expiry.isoformat() if account else None,
-                    "keys": [k.fingerprint for k in account.keys] if account else [],
-                    "forms": sorted({*account.projects, *(g.form for g in account.grants)})
-                    if account else [],
-                    "drift": list(c.drift),
-                }
-                try:
-                    if c.action == "delete":
-                        t.backend.remove(c.login)
-                    else:
-                        t.backend.write(c.login, c.text)
-                    audit.write("bastion-" + c.action, result="done", **entry)
-                    done += 1
-                except (transport.SshError, OSError) as exc:
-                    failed = True
-                    audit.write("bastion-" + c.action, result="failed", error=str(exc), **entry)
-                    _err(_("  失败 {a} {l}@{b}: {e}").format(a=c.action, l=c.login, b=t.want.address, e=exc))
+        done, failed = _apply_changes(targets, audit)
         typer.echo(_("已应用 {n}/{t} 项更改；审计日志: {p}").format(n=done, t=len(changes), p=audit.path))
     finally:
         _close(targets)
     if failed:
         raise _fail(_("部分堡垒机未能收敛；修复原因后重新运行 cgcloud bastion apply"))
+
+
+def _apply_changes(targets: list[_Target], audit: Any) -> tuple[int, bool]:
+    """Write/remove every planned file, one audit entry each; (done, any failure)."""
+    from cgcloud.bastion import transport
+
+    done, failed = 0, False
+    for t in targets:
+        if t.error or t.backend is None:
+            failed = failed or t.error is not None
+            continue
+        for c in t.changes:
+            if c.action == "conflict":
+                failed = True
+                continue
+            account = t.want.accounts.get(c.login)
+            entry: dict[str, Any] = {
+                "bastion": t.want.address, "login": c.login,
+                "name": account.name if account else None,
+                "targets": [f"{h}:{p}" for h, p in account.targets] if account else [],
+                "expiry": account.expiry.isoformat() if account else None,
+                "keys": [k.fingerprint for k in account.keys] if account else [],
+                "forms": sorted({*account.projects, *(g.form for g in account.grants)})
+                if account else [],
+                "drift": list(c.drift),
+            }
+            try:
+                if c.action == "delete":
+                    t.backend.remove(c.login)
+                else:
+                    t.backend.write(c.login, c.text)
+                audit.write("bastion-" + c.action, result="done", **entry)
+                done += 1
+            except (transport.SshError, OSError) as exc:
+                failed = True
+                audit.write("bastion-" + c.action, result="failed", error=str(exc), **entry)
+                _err(_("  失败 {a} {l}@{b}: {e}").format(a=c.action, l=c.login, b=t.want.address, e=exc))
+    return done, failed
+
+
+def enforce_pass(paths: list[Path] | None, when: datetime, audit_log: Path | None,
+                 config: Path | None = None, timeout: float = 15.0) -> bool:
+    """The bastion part of `cgcloud enforce --bastions`: make every configured bastion equal
+    the forms at ``when`` (a window that ended loses its access, one that began gains it),
+    without asking. True when everything converged. expiry-time already stops an ended
+    grant at the bastion; this removes the line and opens what became due."""
+    from cgcloud import clock
+    from cgcloud.bastion import access
+
+    try:
+        repo, when, roots = _forms(paths, clock.now_local(when).isoformat())
+    except typer.Exit:
+        return False  # the findings are printed already
+    state = access.compute(repo, when)
+    try:
+        cfg = _config(config)
+    except typer.Exit:
+        return False
+    targets = _collect(state, cfg, _known_hosts(None, roots), timeout, lock=True)
+    try:
+        changes = [c for t in targets for c in t.changes]
+        if changes or any(t.error for t in targets):
+            sys.stdout.write(_render_text(state, targets))
+        if any(t.skipped == "locked" for t in targets):
+            return False
+        _done, failed = _apply_changes(targets, _audit(audit_log))
+    finally:
+        _close(targets)
+    return not failed
 
 
 # --------------------------------------------------------------------------- ssh / tunnel

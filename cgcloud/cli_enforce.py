@@ -327,6 +327,9 @@ def enforce_cmd(
         "--textfile", help="After every pass, write its result (time, success, duration, API "
         "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
         "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
+    bastions: Annotated[bool, typer.Option(
+        "--bastions", help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
+        "access whose window ended is removed, access whose window began is written.")] = False,
 ) -> None:
     """Perform every time-driven action due now, and nothing else, each with its reason.
 
@@ -347,6 +350,8 @@ def enforce_cmd(
     engine = _engine(cloud, audit_log)
     rec_dir = records or default_records_dir()
 
+    bastion_failed: list[datetime] = []
+
     def one(when: datetime) -> PassResult:
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
@@ -354,6 +359,11 @@ def enforce_cmd(
             result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
             sys.stdout.write(render(result, output.value, cloud))
             sys.stdout.flush()
+            if bastions:  # issue 15: cgcloud/cli_bastion.py
+                from cgcloud.cli_bastion import enforce_pass
+
+                if not enforce_pass(paths, when, audit_log):
+                    bastion_failed.append(when)
             return result
         finally:
             if textfile_path is not None:
@@ -370,7 +380,7 @@ def enforce_cmd(
         except Exception as exc:  # noqa: BLE001
             _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR) from None
-        if result.failed:
+        if result.failed or bastion_failed:
             _exit(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")

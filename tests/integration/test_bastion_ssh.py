@@ -419,3 +419,20 @@ def test_missing_known_hosts_file_is_a_clear_error() -> None:
     """Host keys must be registered beforehand: no file, no connection attempt."""
     with pytest.raises(transport.SshError, match="known_hosts"):
         transport.connect("127.0.0.1", 1, "x", known_hosts=Path("/nonexistent/known_hosts"))
+
+
+def test_enforce_pass_removes_access_when_the_window_ends(lab, repo, monkeypatch):  # type: ignore[no-untyped-def]
+    from cgcloud.cli_bastion import enforce_pass
+
+    root, cfg, audit = repo
+    u1, u2 = lab.users
+    monkeypatch.setenv("CGCLOUD_BASTIONS", str(cfg))
+    now = clock.now_local()
+    assert enforce_pass([root], now, audit) is True  # the windows are open: access written
+    assert (lab.keys_dir / u1).exists() and (lab.keys_dir / u2).exists()
+    # WL-LAB-1's window ends tomorrow, WL-LAB-2's the day after: two days on, only u2 is left
+    assert enforce_pass([root], now + timedelta(days=2), audit) is True
+    assert not (lab.keys_dir / u1).exists() and (lab.keys_dir / u2).exists()
+    assert enforce_pass([root], now + timedelta(days=3), audit) is True
+    assert not any(lab.keys_dir.iterdir())
+    assert [e["action"] for e in audit_entries(audit)][-2:] == ["bastion-delete", "bastion-delete"]
