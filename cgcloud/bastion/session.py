@@ -64,7 +64,7 @@ def interactive(client: paramiko.SSHClient, counters: Counters) -> int:  # pragm
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        tty.setraw(fd, termios.TCSANOW)  # keep what was typed ahead (TCSAFLUSH drops it)
         while True:
             ready, _, _ = select.select([channel, fd], [], [])
             if channel in ready:

@@ -436,3 +436,40 @@ def test_enforce_pass_removes_access_when_the_window_ends(lab, repo, monkeypatch
     assert enforce_pass([root], now + timedelta(days=3), audit) is True
     assert not any(lab.keys_dir.iterdir())
     assert [e["action"] for e in audit_entries(audit)][-2:] == ["bastion-delete", "bastion-delete"]
+
+
+def test_cgcloud_ssh_interactive_shell_on_a_terminal(lab, repo):  # type: ignore[no-untyped-def]
+    import pty
+    import select as sel
+
+    root, cfg, audit = repo
+    u1 = lab.users[0]
+    assert cgcloud("bastion", "apply", str(root), "--yes", cfg=cfg, audit=audit).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CGCLOUD_BASTIONS": str(cfg),
+           "CGCLOUD_AUDIT_LOG": str(audit), "TERM": "dumb"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cgcloud", "ssh", "--as", u1, "-i", str(lab.user_keys[u1]),
+         "--policies", str(root), lab.targets["A"].host],
+        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=str(ROOT), start_new_session=True)
+    os.close(slave)
+    seen = b""
+    try:
+        os.write(master, b"echo marker-$((40+2)); exit 5\n")
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = sel.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        os.close(master)
+    assert b"marker-42" in seen and proc.returncode == 5, seen[-500:]
+    e = audit_entries(audit)[-1]
+    assert (e["action"], e["command"], e["exit_status"]) == ("ssh", None, 5)
+    assert e["bytes_sent"] > 0 and e["bytes_received"] > 0
