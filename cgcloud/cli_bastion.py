@@ -424,6 +424,38 @@ def enforce_pass(paths: list[Path] | None, when: datetime, audit_log: Path | Non
     return not failed
 
 
+def poweroff_gate(repo: Any, actions: list[Any], when: datetime, audit_path: Path | None,
+                  paths: list[Path] | None, enabled: bool) -> dict[str, str]:
+    """For `cgcloud enforce`: run each ShutdownNotice's ``commands`` on its hosts before any
+    of them is powered off. Returns form id → why its power-offs must not happen."""
+    from cgcloud.bastion import access, commands, config
+
+    due: dict[str, list[str]] = {}
+    for a in actions:
+        if a.verb == "poweroff" and a.data.get("stop"):
+            due.setdefault(a.form, []).append(a.host)
+    notices = {n.id: n for n in repo.shutdowns if n.commands and n.id in due}
+    if not notices:
+        return {}
+    if not enabled:
+        return {nid: _("{n} 要求关机前经堡垒机执行系统关闭/数据拷贝命令：请用 --bastions 运行 enforce"
+                       "（docs/bastion.md）；主机均未关机").format(n=nid) for nid in notices}
+    try:
+        cfg = config.load(None)
+    except config.ConfigError as exc:
+        return {nid: str(exc) for nid in notices}
+    state = access.compute(repo, when)
+    roots = paths or [Path("policies")]
+    audit = _audit(audit_path)
+    out: dict[str, str] = {}
+    for nid, notice in sorted(notices.items()):
+        why = commands.run_before_poweroff(state, nid, notice.commands, sorted(due[nid]), cfg,
+                                           _known_hosts(None, roots), audit)
+        if why is not None:
+            out[nid] = why
+    return out
+
+
 # --------------------------------------------------------------------------- ssh / tunnel
 
 

@@ -323,6 +323,7 @@ class ShutdownNotice(Form):
     shutdown_date: date | None = None
     prepare_by: date | None = None
     data_copied: bool = False
+    commands: dict[str, Any] = field(default_factory=dict)  # before power-off (docs/enforce.md)
 
 
 @dataclass(slots=True)
@@ -645,6 +646,7 @@ class _Builder:
                 shutdown_date=self.date(business.get("shutdown_date"), spec / "business_division" / "shutdown_date"),
                 prepare_by=self.date(business.get("prepare_by"), spec / "business_division" / "prepare_by"),
                 data_copied=bool(operator.get("data_copied", False)),
+                commands=dict(s.get("commands") or {}),
             )
         )
 

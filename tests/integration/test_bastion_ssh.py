@@ -473,3 +473,42 @@ def test_cgcloud_ssh_interactive_shell_on_a_terminal(lab, repo):  # type: ignore
     e = audit_entries(audit)[-1]
     assert (e["action"], e["command"], e["exit_status"]) == ("ssh", None, 5)
     assert e["bytes_sent"] > 0 and e["bytes_received"] > 0
+
+
+def test_decommission_commands_run_through_the_bastion_and_stop_on_failure(lab, repo):  # type: ignore[no-untyped-def]
+    from cgcloud.bastion import commands
+    from cgcloud.bastion.audit import BastionAudit
+    from cgcloud.validate import validate
+
+    root, cfg, audit_path = repo
+    u1 = lab.users[0]
+    assert cgcloud("bastion", "apply", str(root), "--yes", cfg=cfg, audit=audit_path).returncode == 0
+    now = clock.now_local()
+    state = access.compute(validate([root], now).repo, now)
+    conf = config.load(cfg)
+    conf.identity = str(lab.user_keys[u1])
+    audit = BastionAudit(audit_path)
+    a, b = lab.targets["A"].host, lab.targets["B"].host
+    marker = Path(f"/tmp/cgcloud-copied-{u1}-{os.getpid()}")  # writable by the test user
+    marker.unlink(missing_ok=True)
+    ok = commands.run_before_poweroff(
+        state, "GT-LAB-1", {"login": u1, "shutdown": "echo stopping",
+                            "data_copy": f"echo data > {marker}"}, [a], conf, root / "known_hosts", audit)
+    assert ok is None and marker.read_text() == "data\n"
+    steps = [(e["step"], e["result"], e["exit_status"]) for e in audit_entries(audit_path)[-2:]]
+    assert steps == [("shutdown", "done", 0), ("data_copy", "done", 0)]
+    failed = commands.run_before_poweroff(
+        state, "GT-LAB-1", {"login": u1, "shutdown": "echo disk full >&2; exit 7",
+                            "data_copy": "echo never"}, [a], conf, root / "known_hosts", audit)
+    assert failed is not None and "系统关闭命令失败（退出码 7）" in failed and "disk full" in failed
+    assert [e.get("step") for e in audit_entries(audit_path)[-1:]] == ["shutdown"]  # stopped there
+    # a host without an approved row: refused before anything runs on any host
+    marker.unlink()
+    before = len(audit_entries(audit_path))
+    refused = commands.run_before_poweroff(
+        state, "GT-LAB-1", {"login": u1, "data_copy": f"echo data > {marker}"}, [a, b], conf,
+        root / "known_hosts", audit)
+    assert refused is not None and b in refused and "未执行任何命令" in refused
+    assert not marker.exists()
+    marker.unlink(missing_ok=True)
+    assert [e["result"] for e in audit_entries(audit_path)[before:]] == ["refused"]
