@@ -202,14 +202,13 @@ def _render_text(state: Any, targets: list[_Target]) -> str:
                 counts[change.action] += 1
             if account is not None:
                 targets_text = "、".join(f"{h}:{p}" for h, p in account.targets)
-                lines.append(
-                    f"  {mark} {login}（{account.name}）→ {targets_text}，"
-                    + _("到 {when} 为止").format(when=_shanghai(account.expiry))
-                )
+                lines.append(_("  {mark} {login}（{name}）→ {targets}，到 {when} 为止").format(
+                    mark=mark, login=login, name=account.name, targets=targets_text,
+                    when=_shanghai(account.expiry)))
                 for g in account.grants:
                     lines.append("      " + _("{t} 依据 {f} 第{r}行").format(t=g.target, f=g.form, r=g.row))
             else:
-                lines.append(f"  {mark} {login} " + _("表单已不再授权：删除其访问"))
+                lines.append(_("  {mark} {login} 表单已不再授权：删除其访问").format(mark=mark, login=login))
             if change is not None:
                 if change.note:
                     lines.append("      " + change.note)

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from cgcloud import clock, desired, grammar, model
 from cgcloud.bastion import keys
+from cgcloud.i18n import _
 
 ADMIN_PORTS = ((22, "SSH"), (3389, "RDP"))
 MAX_HOSTS_PER_ROW = 1024  # a bastion lists each target; a wider row is a form to split
@@ -118,10 +119,12 @@ def _people(repo: model.Repository) -> tuple[list[_Person], list[str]]:
             try:
                 key = keys.parse(str(text))
             except keys.BadKey:
-                notes.append(f"{pa.id} {a.get('name')} 的公钥不可用（CG311），不开通")
+                notes.append(_("{form} {name} 的公钥不可用（CG311），不开通").format(
+                    form=pa.id, name=a.get("name")))
                 continue
             if keys.weakness(key) is not None:
-                notes.append(f"{pa.id} {a.get('name')} 的公钥太弱（CG312），不开通")
+                notes.append(_("{form} {name} 的公钥太弱（CG312），不开通").format(
+                    form=pa.id, name=a.get("name")))
                 continue
             people.append(_Person(str(login), str(a.get("name", "")), key, pa))
     return people, notes
@@ -152,23 +155,25 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:
     cloud = desired.compile(repo, now)
     bundles: dict[str, list[model.ProjectApplication]] = {}
     for pa in repo.projects:
-        for form_id, _ in pa.forms:
+        for form_id, _at in pa.forms:
             bundles.setdefault(form_id, []).append(pa)
     policies = {p.id: p for p in repo.policies}
     people, state.notes = _people(repo)
 
     for person in people:
         pa = person.project
-        person_problems = [] if pa.complete else [f"开通申请单 {pa.id} 尚未四方签字"]
-        for form_id, _ in pa.forms:
+        person_problems = [] if pa.complete else [_("开通申请单 {form} 尚未四方签字").format(form=pa.id)]
+        for form_id, _at in pa.forms:
             policy = policies.get(form_id)
             if policy is None:
                 continue
             policy_problems = list(person_problems)
             if cloud.project(policy.system) is None:
-                policy_problems.append(f"{policy.system} 没有本年度已批准的云资源申请单")
+                policy_problems.append(
+                    _("{system} 没有本年度已批准的云资源申请单").format(system=policy.system))
             if not all(p.complete for p in bundles.get(policy.id, [])):
-                policy_problems.append(f"打包 {policy.id} 的开通申请单尚未全部四方签字")
+                policy_problems.append(
+                    _("打包 {form} 的开通申请单尚未全部四方签字").format(form=policy.id))
             for row in policy.rules:
                 _row_candidates(state, person, policy, row, policy_problems, zones)
 
@@ -227,25 +232,29 @@ def _row_candidates(
     window = policy.window_of(row)
     problems = list(problems_so_far)
     if window is None:
-        problems.append(f"{policy.id} 第{row.number}行没有使用期")
+        problems.append(_("{form} 第{row}行没有使用期").format(form=policy.id, row=row.number))
     elif window.is_future(state.now):
-        problems.append(f"{policy.id} 第{row.number}行的使用期 {window} 尚未开始")
+        problems.append(_("{form} 第{row}行的使用期 {window} 尚未开始").format(
+            form=policy.id, row=row.number, window=window))
     elif window.is_past(state.now):
-        problems.append(f"{policy.id} 第{row.number}行的使用期 {window} 已结束")
+        problems.append(_("{form} 第{row}行的使用期 {window} 已结束").format(
+            form=policy.id, row=row.number, window=window))
     if window is not None and not desired.row_approved(policy, row):
-        problems.append(f"{policy.id} 第{row.number}行审核人签字不全")
+        problems.append(_("{form} 第{row}行审核人签字不全").format(form=policy.id, row=row.number))
     hosts, total = _hosts(row.target)
     if hosts is None:
         hosts_or_none: list[str | None] = [None]
         state.notes.append(
-            f"{policy.id} 第{row.number}行目标是占位名 {row.target.placeholder}：堡垒机只按地址放行，"
-            "请在主机分配地址后把地址写入备案表"
+            _("{form} 第{row}行目标是占位名 {name}：堡垒机只按地址放行，"
+              "请在主机分配地址后把地址写入备案表").format(
+                form=policy.id, row=row.number, name=row.target.placeholder)
         )
     elif not hosts:
         hosts_or_none = []
         state.notes.append(
-            f"{policy.id} 第{row.number}行目标有 {total} 个地址，超过 {MAX_HOSTS_PER_ROW} 个，"
-            "堡垒机不逐一放行；请把目标缩小到具体主机"
+            _("{form} 第{row}行目标有 {total} 个地址，超过 {max} 个，"
+              "堡垒机不逐一放行；请把目标缩小到具体主机").format(
+                form=policy.id, row=row.number, total=total, max=MAX_HOSTS_PER_ROW)
         )
     else:
         hosts_or_none = list(hosts)
@@ -270,16 +279,17 @@ def check(state: AccessState, who: str, host: str, port: int) -> tuple[str, Gran
                     return address, g
     known = state.account(who)
     if not known:
-        return (
-            f"{who} 没有可用的堡垒机账号：任何已签字的开通申请单（附件4）中都没有"
-            f"写明 login 和 ssh_key 的 bastion 账号 {who}"
-        )
+        return _(
+            "{who} 没有可用的堡垒机账号：任何已签字的开通申请单（附件4）中都没有"
+            "写明 login 和 ssh_key 的 bastion 账号 {who}"
+        ).format(who=who)
     mine = [c for c in state.candidates if who in (c.login, c.name)]
     matching = [c for c in mine if c.host == host and c.port == port]
     if not matching:
-        return (
-            f"网络策略备案表中没有从堡垒机到 {host} TCP{port} 的已备案行"
-            f"（{who} 所在开通申请单打包的备案表），不能经堡垒机访问"
-        )
+        return _(
+            "网络策略备案表中没有从堡垒机到 {host} TCP{port} 的已备案行"
+            "（{who} 所在开通申请单打包的备案表），不能经堡垒机访问"
+        ).format(host=host, port=port, who=who)
     reasons = sorted({p for c in matching for p in c.problems})
-    return f"{who} 现在不能访问 {host}:{port}：" + "；".join(reasons)
+    return _("{who} 现在不能访问 {host}:{port}：{reasons}").format(
+        who=who, host=host, port=port, reasons="；".join(reasons))

@@ -18,8 +18,9 @@ from typing import Any
 from cgcloud.bastion import access, session, transport
 from cgcloud.bastion.audit import BastionAudit
 from cgcloud.bastion.config import Config, ConfigError
+from cgcloud.i18n import N_, _
 
-STEPS = (("shutdown", "系统关闭"), ("data_copy", "数据拷贝"))
+STEPS = (("shutdown", N_("系统关闭")), ("data_copy", N_("数据拷贝")))
 
 
 def run_before_poweroff(
@@ -36,13 +37,14 @@ def run_before_poweroff(
         if isinstance(decision, str):
             audit.write("decommission-command", result="refused", notice=notice, login=login,
                         target=f"{host}:22", reason=decision)
-            return f"{notice} 关机前命令不能在 {host} 执行（未执行任何命令）：{decision}"
+            return _("{notice} 关机前命令不能在 {host} 执行（未执行任何命令）：{why}").format(
+                notice=notice, host=host, why=decision)
         routes.append((host, decision[0]))
     for host, bastion_address in routes:
         try:
             endpoint = cfg.endpoint(bastion_address)
         except ConfigError as exc:
-            return f"{notice} 关机前命令：{exc}"
+            return _("{notice} 关机前命令：{e}").format(notice=notice, e=exc)
         base = {"notice": notice, "login": login, "user": user, "bastion": bastion_address,
                 "target": f"{host}:22"}
         try:
@@ -62,13 +64,16 @@ def run_before_poweroff(
                                     bytes_received=counters.received, **base)
                         if status != 0:
                             tail = err.getvalue().decode("utf-8", "replace").strip()[-300:]
-                            return (f"{notice} 在 {host} 的{zh}命令失败（退出码 {status}）"
-                                    + (f"：{tail}" if tail else "") + "；该通知单的主机均未关机")
+                            return _("{notice} 在 {host} 的{step}命令失败（退出码 {status}）{tail}"
+                                     "；该通知单的主机均未关机").format(
+                                notice=notice, host=host, step=_(zh), status=status,
+                                tail="：" + tail if tail else "")
                 finally:
                     client.close()
             finally:
                 bastion.close()
         except transport.SshError as exc:
             audit.write("decommission-command", result="failed", error=str(exc), **base)
-            return f"{notice} 关机前命令无法在 {host} 执行：{exc}；该通知单的主机均未关机"
+            return _("{notice} 关机前命令无法在 {host} 执行：{e}；该通知单的主机均未关机").format(
+                notice=notice, host=host, e=exc)
     return None

@@ -19,6 +19,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
+from cgcloud.i18n import _
+
 MIN_RSA_BITS = 3072
 ACCEPTED = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
             "ssh-rsa")
@@ -56,28 +58,28 @@ def parse(text: str) -> PublicKey:
     match = _LINE.fullmatch(line)
     if match is None:
         if "\n" in line or "\r" in line:
-            raise BadKey("公钥只能是一行")
-        raise BadKey(
+            raise BadKey(_("公钥只能是一行"))
+        raise BadKey(_(
             "公钥格式应为“类型 base64 [注释]”，例如 ssh-ed25519 AAAAC3Nza… lisi@laptop；"
             "不能带 authorized_keys 选项"
-        )
+        ))
     key_type, blob = match["type"], match["blob"]
     if key_type == "ssh-dss":
-        raise BadKey("不接受 DSA 公钥（ssh-dss）：DSA 只有 1024 位且已被 OpenSSH 停用")
+        raise BadKey(_("不接受 DSA 公钥（ssh-dss）：DSA 只有 1024 位且已被 OpenSSH 停用"))
     if key_type not in ACCEPTED:
-        raise BadKey(f"不支持的公钥类型 {key_type}；可用: {'、'.join(ACCEPTED)}")
+        raise BadKey(_("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok="、".join(ACCEPTED)))
     try:
         raw = base64.b64decode(blob, validate=True)
     except binascii.Error:
-        raise BadKey("公钥的 base64 部分无法解码：可能复制不完整") from None
+        raise BadKey(_("公钥的 base64 部分无法解码：可能复制不完整")) from None
     if not raw.startswith(len(key_type).to_bytes(4, "big") + key_type.encode()):
-        raise BadKey(f"公钥类型 {key_type} 与内容不符：可能复制不完整或类型写错")
+        raise BadKey(_("公钥类型 {t} 与内容不符：可能复制不完整或类型写错").format(t=key_type))
     try:
         key = load_ssh_public_key(f"{key_type} {blob}".encode())
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise BadKey(f"公钥无法解析（{exc}）：可能复制不完整") from None
+        raise BadKey(_("公钥无法解析（{e}）：可能复制不完整").format(e=exc)) from None
     if isinstance(key, dsa.DSAPublicKey):  # pragma: no cover - refused by type above
-        raise BadKey("不接受 DSA 公钥")
+        raise BadKey(_("不接受 DSA 公钥"))
     if isinstance(key, rsa.RSAPublicKey):
         bits = key.key_size
     elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -85,12 +87,13 @@ def parse(text: str) -> PublicKey:
     elif isinstance(key, ed25519.Ed25519PublicKey):
         bits = 256
     else:  # pragma: no cover - ACCEPTED lists only the types above
-        raise BadKey(f"不支持的公钥类型 {key_type}")
+        raise BadKey(_("不支持的公钥类型 {t}").format(t=key_type))
     return PublicKey(key_type, blob, bits, match["comment"] or "")
 
 
 def weakness(key: PublicKey) -> str | None:
     """Why the key is too weak to accept (None when it is acceptable)."""
     if key.type == "ssh-rsa" and key.bits < MIN_RSA_BITS:
-        return f"RSA 公钥只有 {key.bits} 位，至少需要 {MIN_RSA_BITS} 位（建议改用 ssh-ed25519）"
+        return _("RSA 公钥只有 {bits} 位，至少需要 {min} 位（建议改用 ssh-ed25519）").format(
+            bits=key.bits, min=MIN_RSA_BITS)
     return None

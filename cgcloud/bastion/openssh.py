@@ -19,6 +19,7 @@ from pathlib import Path
 from cgcloud.bastion import authorized_keys, transport
 from cgcloud.bastion.backend import LockHeld
 from cgcloud.bastion.config import Endpoint
+from cgcloud.i18n import _
 
 LOGIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 LOCK_NAME = ".cgcloud-apply.lock"
@@ -29,14 +30,14 @@ class OpenSshBackend:
     def __init__(self, endpoint: Endpoint, known_hosts: Path,
                  timeout: float = transport.DEFAULT_TIMEOUT) -> None:
         if not endpoint.user:
-            raise transport.SshError(
-                f"堡垒机 {endpoint.address} 没有配置管理账号（bastions.yaml 的 user 与 identity）"
-            )
+            raise transport.SshError(_(
+                "堡垒机 {a} 没有配置管理账号（bastions.yaml 的 user 与 identity）"
+            ).format(a=endpoint.address))
         self.address = endpoint.address
         self.endpoint = endpoint
         self.client = transport.connect(
             endpoint.host, endpoint.port, endpoint.user, known_hosts=known_hosts,
-            identity=endpoint.identity, timeout=timeout, role=f"堡垒机 {endpoint.address}（管理）",
+            identity=endpoint.identity, timeout=timeout, role=_("堡垒机 {a}（管理）").format(a=endpoint.address),
         )
         self.sftp = self.client.open_sftp()
         self.sftp.get_channel().settimeout(timeout)  # type: ignore[union-attr]
@@ -93,7 +94,7 @@ class OpenSshBackend:
         except FileNotFoundError:
             old = None
         if old is not None and not authorized_keys.is_managed(old):
-            raise transport.SshError(f"{final} 不是 cgcloud 管理的文件，不覆盖")
+            raise transport.SshError(_("{path} 不是 cgcloud 管理的文件，不覆盖").format(path=final))
         tmp = f"{self.dir}/.{login}.cgcloud-tmp"
         with self.sftp.open(tmp, "w") as fh:
             fh.write(text.encode("utf-8"))
@@ -108,7 +109,7 @@ class OpenSshBackend:
         except FileNotFoundError:
             return
         if not authorized_keys.is_managed(text):
-            raise transport.SshError(f"{path} 不是 cgcloud 管理的文件，不删除")
+            raise transport.SshError(_("{path} 不是 cgcloud 管理的文件，不删除").format(path=path))
         self.sftp.remove(path)
 
     def _ensure_dir(self) -> None:
@@ -130,7 +131,7 @@ class OpenSshBackend:
         path = f"{self.dir}/{LOCK_NAME}"
         body = json.dumps({"owner": owner, "since": datetime.now(UTC).isoformat(timespec="seconds"),
                            "epoch": time.time()})
-        for _ in range(2):
+        for _attempt in range(2):
             try:
                 with self.sftp.open(path, "wx") as fh:
                     fh.write(body.encode())
@@ -146,11 +147,11 @@ class OpenSshBackend:
                 if time.time() - float(held.get("epoch", 0)) > LOCK_STALE_SECONDS:
                     self.sftp.remove(path)  # stale: its owner died; take it over
                     continue
-                raise LockHeld(
-                    f"堡垒机 {self.address} 正由 {held.get('owner', '?')} 自 {held.get('since', '?')} "
-                    "起执行 cgcloud bastion apply；稍后重试"
-                ) from None
-        raise LockHeld(f"堡垒机 {self.address} 的锁无法获取")
+                raise LockHeld(_(
+                    "堡垒机 {a} 正由 {owner} 自 {since} 起执行 cgcloud bastion apply；稍后重试"
+                ).format(a=self.address, owner=held.get("owner", "?"),
+                         since=held.get("since", "?"))) from None
+        raise LockHeld(_("堡垒机 {a} 的锁无法获取").format(a=self.address))
 
     def unlock(self) -> None:
         if self._locked:

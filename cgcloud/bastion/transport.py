@@ -12,6 +12,8 @@ from typing import Any
 
 import paramiko
 
+from cgcloud.i18n import _
+
 DEFAULT_TIMEOUT = 15.0  # seconds per connect/auth/channel step, sized for a loaded 2-core box
 
 
@@ -33,19 +35,20 @@ def connect(
     identity: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     sock: Any = None,
-    role: str = "堡垒机",
+    role: str = "",
 ) -> paramiko.SSHClient:
     """An authenticated client for ``user@host:port`` whose host key is in ``known_hosts``
     (RejectPolicy: an unknown key is refused, a changed key is refused)."""
-    where = f"{role} {host}:{port}"
+    role = role or _("堡垒机")
+    where = _("{role} {host}:{port}").format(role=role, host=host, port=port)
     client = paramiko.SSHClient()
     try:
         client.load_host_keys(str(known_hosts))
     except OSError as exc:
-        raise SshError(
-            f"无法读取 known_hosts 文件 {known_hosts}：{exc.strerror or exc}；"
+        raise SshError(_(
+            "无法读取 known_hosts 文件 {path}：{e}；"
             "主机密钥必须预先登记（与策略一起保存），cgcloud 不会自动接受"
-        ) from None
+        ).format(path=known_hosts, e=exc.strerror or exc)) from None
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
         client.connect(
@@ -56,29 +59,32 @@ def connect(
         )
     except paramiko.BadHostKeyException as exc:
         client.close()
-        raise SshError(
-            f"{where} 的主机密钥与 {known_hosts} 中登记的不符（收到 {exc.key.get_name()} "
-            f"{exc.key.fingerprint}）：可能是冒充的主机，也可能主机已重装；核实后再更新 known_hosts"
-        ) from None
+        raise SshError(_(
+            "{where} 的主机密钥与 {path} 中登记的不符（收到 {kind} {fp}）："
+            "可能是冒充的主机，也可能主机已重装；核实后再更新 known_hosts"
+        ).format(where=where, path=known_hosts, kind=exc.key.get_name(),
+                 fp=exc.key.fingerprint)) from None
     except paramiko.AuthenticationException:
         client.close()
-        raise SshError(
-            f"{where} 拒绝了 {user} 的密钥：账号未开通、访问已到期（expiry-time）或私钥不对"
-        ) from None
+        raise SshError(_(
+            "{where} 拒绝了 {user} 的密钥：账号未开通、访问已到期（expiry-time）或私钥不对"
+        ).format(where=where, user=user)) from None
     except paramiko.SSHException as exc:
         client.close()
         if "not found in known_hosts" in str(exc):
-            raise SshError(
-                f"{where} 的主机密钥未在 {known_hosts} 中登记（{known_hosts_name(host, port)}）："
+            raise SshError(_(
+                "{where} 的主机密钥未在 {path} 中登记（{name}）："
                 "拒绝连接；请向云服务单位索取主机密钥指纹，核实后加入该文件"
-            ) from None
-        raise SshError(f"{where} SSH 协议错误：{exc}") from None
+            ).format(where=where, path=known_hosts, name=known_hosts_name(host, port))) from None
+        raise SshError(_("{where} SSH 协议错误：{e}").format(where=where, e=exc)) from None
     except TimeoutError:
         client.close()
-        raise SshError(f"{where} 在 {timeout:.0f} 秒内没有响应：主机可能已停机或网络不通") from None
+        raise SshError(_("{where} 在 {s} 秒内没有响应：主机可能已停机或网络不通").format(
+            where=where, s=f"{timeout:.0f}")) from None
     except OSError as exc:
         client.close()
-        raise SshError(f"无法连接{where}：{exc.strerror or exc}（主机停机或端口未开）") from None
+        raise SshError(_("无法连接{where}：{e}（主机停机或端口未开）").format(
+            where=where, e=exc.strerror or exc)) from None
     return client
 
 
@@ -89,15 +95,15 @@ def open_direct(
     """A ``direct-tcpip`` channel from the bastion to ``host:port``."""
     transport = bastion.get_transport()
     if transport is None or not transport.is_active():
-        raise SshError("与堡垒机的连接已断开")
+        raise SshError(_("与堡垒机的连接已断开"))
     try:
         return transport.open_channel("direct-tcpip", (host, port), origin, timeout=timeout)
     except paramiko.ChannelException as exc:
-        raise SshError(
-            f"堡垒机拒绝转发到 {host}:{port}（{exc.text or exc}）：堡垒机上该账号没有这个目标的许可"
-        ) from None
+        raise SshError(_(
+            "堡垒机拒绝转发到 {host}:{port}（{e}）：堡垒机上该账号没有这个目标的许可"
+        ).format(host=host, port=port, e=exc.text or exc)) from None
     except (paramiko.SSHException, OSError, TimeoutError) as exc:
-        raise SshError(f"经堡垒机连接 {host}:{port} 失败：{exc}") from None
+        raise SshError(_("经堡垒机连接 {host}:{port} 失败：{e}").format(host=host, port=port, e=exc)) from None
 
 
 def through(
@@ -107,4 +113,4 @@ def through(
     """A client for ``user@host:port`` reached through the bastion (both host keys checked)."""
     channel = open_direct(bastion, host, port, timeout=timeout)
     return connect(host, port, user, known_hosts=known_hosts, identity=identity,
-                   timeout=timeout, sock=channel, role="目标主机")
+                   timeout=timeout, sock=channel, role=_("目标主机"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cgcloud.bastion import keys
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import At, ProjectApplication
 from cgcloud.rules.base import ERROR, INFO, Context, Rule
 
@@ -76,8 +77,9 @@ def check_key_parses(ctx: Context) -> Iterator[Finding]:
         if isinstance(got, keys.BadKey):
             yield KEY_INVALID.at(
                 e.at / "ssh_key",
-                f"{e.project.id} 堡垒机账号 {e.name} 的公钥不可用：{got}",
-                "粘贴 ~/.ssh/id_ed25519.pub 的完整一行（ssh-keygen -t ed25519 生成）",
+                _("{form} 堡垒机账号 {name} 的公钥不可用：{why}").format(
+                    form=e.project.id, name=e.name, why=got),
+                _("粘贴 ~/.ssh/id_ed25519.pub 的完整一行（ssh-keygen -t ed25519 生成）"),
                 form=e.project,
             )
 
@@ -89,8 +91,9 @@ def check_key_strength(ctx: Context) -> Iterator[Finding]:
         if isinstance(got, keys.PublicKey) and (why := keys.weakness(got)) is not None:
             yield KEY_WEAK.at(
                 e.at / "ssh_key",
-                f"{e.project.id} 堡垒机账号 {e.name} 的公钥太弱：{why}",
-                "用 ssh-keygen -t ed25519 生成新密钥，或 ssh-keygen -t rsa -b 4096",
+                _("{form} 堡垒机账号 {name} 的公钥太弱：{why}").format(
+                    form=e.project.id, name=e.name, why=why),
+                _("用 ssh-keygen -t ed25519 生成新密钥，或 ssh-keygen -t rsa -b 4096"),
                 form=e.project,
             )
 
@@ -106,9 +109,10 @@ def check_key_shared(ctx: Context) -> Iterator[Finding]:
         if seen.name != e.name:
             yield KEY_SHARED.at(
                 e.at / "ssh_key",
-                f"{e.project.id} 堡垒机账号 {e.name} 的公钥（{got.fingerprint}）已是 "
-                f"{seen.project.id} 中 {seen.name} 的公钥",
-                "每人使用自己的密钥：一个公钥只能属于一个人",
+                _("{form} 堡垒机账号 {name} 的公钥（{fp}）已是 {other_form} 中 {other} 的公钥").format(
+                    form=e.project.id, name=e.name, fp=got.fingerprint,
+                    other_form=seen.project.id, other=seen.name),
+                _("每人使用自己的密钥：一个公钥只能属于一个人"),
                 form=e.project,
             )
 
@@ -123,9 +127,10 @@ def check_login_conflict(ctx: Context) -> Iterator[Finding]:
         if other.name != e.name:
             yield LOGIN_CONFLICT.at(
                 e.at / "login",
-                f"{e.project.id} 把堡垒机登录名 {e.login} 给了 {e.name}，"
-                f"但 {other.project.id} 中它属于 {other.name}",
-                "每人一个登录名，不同的人用不同的登录名",
+                _("{form} 把堡垒机登录名 {login} 给了 {name}，但 {other_form} 中它属于 {other}").format(
+                    form=e.project.id, login=e.login, name=e.name,
+                    other_form=other.project.id, other=other.name),
+                _("每人一个登录名，不同的人用不同的登录名"),
                 form=e.project,
             )
             continue
@@ -133,9 +138,10 @@ def check_login_conflict(ctx: Context) -> Iterator[Finding]:
         if mine.login != e.login:
             yield LOGIN_CONFLICT.at(
                 e.at / "login",
-                f"{e.project.id} 中 {e.name} 的堡垒机登录名是 {e.login}，"
-                f"但 {mine.project.id} 中是 {mine.login}",
-                "同一人在所有表单中使用同一个登录名",
+                _("{form} 中 {name} 的堡垒机登录名是 {login}，但 {other_form} 中是 {other_login}").format(
+                    form=e.project.id, name=e.name, login=e.login,
+                    other_form=mine.project.id, other_login=mine.login),
+                _("同一人在所有表单中使用同一个登录名"),
                 form=e.project,
             )
 
@@ -146,33 +152,33 @@ def check_account_complete(ctx: Context) -> Iterator[Finding]:
         if missing:
             yield NO_KEY.at(
                 e.at,
-                f"{e.project.id} 堡垒机账号 {e.name} 没有 {'、'.join(missing)}："
-                "cgcloud 不会在堡垒机上为其开通访问",
-                "要由 cgcloud bastion apply 开通，请填写 login（登录名）和 ssh_key（公钥）",
+                _("{form} 堡垒机账号 {name} 没有 {missing}：cgcloud 不会在堡垒机上为其开通访问").format(
+                    form=e.project.id, name=e.name, missing="、".join(missing)),
+                _("要由 cgcloud bastion apply 开通，请填写 login（登录名）和 ssh_key（公钥）"),
                 form=e.project,
             )
 
 
 KEY_INVALID = Rule(
     "CG311", "bastion-key-invalid", ERROR, "第十九条",
-    "堡垒机账号的 ssh_key 不是一行可解析的 OpenSSH 公钥（或带选项、DSA、类型不支持）",
+    N_("堡垒机账号的 ssh_key 不是一行可解析的 OpenSSH 公钥（或带选项、DSA、类型不支持）"),
     check_key_parses,
 )
 KEY_WEAK = Rule(
     "CG312", "bastion-key-weak", ERROR, "第十九条",
-    "堡垒机账号的公钥太弱：RSA 少于 3072 位", check_key_strength,
+    N_("堡垒机账号的公钥太弱：RSA 少于 3072 位"), check_key_strength,
 )
 KEY_SHARED = Rule(
     "CG313", "bastion-key-shared", ERROR, "第十九条",
-    "同一个公钥出现在两个人的堡垒机账号中", check_key_shared,
+    N_("同一个公钥出现在两个人的堡垒机账号中"), check_key_shared,
 )
 LOGIN_CONFLICT = Rule(
     "CG314", "bastion-login-conflict", ERROR, "第十九条",
-    "同一个堡垒机登录名给了两个人，或同一人有两个登录名", check_login_conflict,
+    N_("同一个堡垒机登录名给了两个人，或同一人有两个登录名"), check_login_conflict,
 )
 NO_KEY = Rule(
     "CG315", "bastion-account-no-key", INFO, "第十九条",
-    "堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问", check_account_complete,
+    N_("堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问"), check_account_complete,
 )
 
 RULES = [KEY_INVALID, KEY_WEAK, KEY_SHARED, LOGIN_CONFLICT, NO_KEY]
