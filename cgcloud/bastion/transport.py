@@ -7,12 +7,17 @@ what to do; timeouts are bounded so a silent bastion cannot hang a command.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
 from cgcloud.i18n import _
+
+# paramiko logs a failed handshake at ERROR from its own thread; the SshError says it
+# once, in Chinese. Without a handler Python's last-resort handler would print it too.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 DEFAULT_TIMEOUT = 15.0  # seconds per connect/auth/channel step, sized for a loaded 2-core box
 
@@ -76,6 +81,11 @@ def connect(
                 "{where} 的主机密钥未在 {path} 中登记（{name}）："
                 "拒绝连接；请向云服务单位索取主机密钥指纹，核实后加入该文件"
             ).format(where=where, path=known_hosts, name=known_hosts_name(host, port))) from None
+        text = str(exc).lower()
+        if "banner" in text or "no existing session" in text or "negotiation timed out" in text:
+            # connected, but no SSH greeting/key exchange in time (hung sshd, not an SSH service)
+            raise SshError(_("{where} 在 {s} 秒内没有 SSH 应答：服务可能挂起或不是 SSH 服务").format(
+                where=where, s=f"{timeout:.0f}")) from None
         raise SshError(_("{where} SSH 协议错误：{e}").format(where=where, e=exc)) from None
     except TimeoutError:
         client.close()

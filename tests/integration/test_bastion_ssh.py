@@ -512,3 +512,13 @@ def test_decommission_commands_run_through_the_bastion_and_stop_on_failure(lab, 
     assert not marker.exists()
     marker.unlink(missing_ok=True)
     assert [e["result"] for e in audit_entries(audit_path)[before:]] == ["refused"]
+
+
+def test_login_without_a_system_account_is_a_warning(lab, repo):  # type: ignore[no-untyped-def]
+    root, cfg, audit = repo
+    pa2 = root / "pa2.yaml"
+    pa2.write_text(pa2.read_text().replace(f"login: {lab.users[1]}", "login: cgbnosuchuser"))
+    plan = cgcloud("bastion", "plan", str(root), cfg=cfg, audit=audit)
+    assert plan.returncode == 0, plan.stderr
+    assert "+ cgbnosuchuser" in plan.stdout and "堡垒机上没有系统账号 cgbnosuchuser" in plan.stdout
+    assert f"系统账号 {lab.users[0]}" not in plan.stdout

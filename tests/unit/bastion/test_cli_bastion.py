@@ -55,3 +55,17 @@ def test_usage_errors_exit_64(env: dict[str, str], args: list[str]) -> None:
     r = run(env, *args)
     assert r.exit_code == 64, r.output
     assert "Traceback" not in r.output
+
+
+def test_plan_json_lists_accounts_grants_and_the_error(env: dict[str, str]) -> None:
+    import json
+
+    r = run(env, "bastion", "plan", POLICIES, "--now", "2027-01-05", "--format", "json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    gov = next(b for b in data["bastions"] if b["address"] == "172.21.0.10")
+    assert "连接配置" in gov["error"]
+    lisi = next(a for a in gov["accounts"] if a["login"] == "lisi")
+    assert lisi["expiry"] == "2027-02-01T00:00:00+08:00"
+    assert [g["target"] for g in lisi["grants"]] == ["172.21.4.21:22", "172.21.4.22:22"]
+    assert lisi["keys"][0].startswith("SHA256:")
