@@ -237,6 +237,7 @@ class ResourceApplication(Form):
     resources: list[Resource] = field(default_factory=list)
     approvals: dict[str, Signature] = field(default_factory=dict)
     expert_review: Signature | None = None
+    operators: list[str] = field(default_factory=list)  # 运维人员 names (bastion rules)
 
     @property
     def approved(self) -> bool:
@@ -571,6 +572,8 @@ class _Builder:
                     for i, r in enumerate(s.get("resources", []))
                 ],
                 approvals=approvals,
+                operators=[str(o.get("name", "")) for o in s.get("operators", [])
+                           if isinstance(o, dict)],
                 expert_review=(
                     self.signature("expert_review", expert, spec / "expert_review")
                     if expert is not None

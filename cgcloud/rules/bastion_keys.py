@@ -9,6 +9,8 @@ opens access only for such accounts (docs/bastion.md).
 * CG313 (error) — one key appears under two people: a key identifies one person.
 * CG314 (error) — one login is given to two people, or one person has two logins.
 * CG315 (info)  — a bastion account without ``login``/``ssh_key``: cgcloud opens nothing.
+* CG316 (warning) — a bastion account whose person is not among the operators (运维人员)
+  of the ResourceApplications of the systems its ProjectApplication bundles.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from cgcloud.bastion import keys
 from cgcloud.findings import Finding
 from cgcloud.i18n import N_, _
 from cgcloud.model import At, ProjectApplication
-from cgcloud.rules.base import ERROR, INFO, Context, Rule
+from cgcloud.rules.base import ERROR, INFO, WARNING, Context, Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,26 @@ def check_login_conflict(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def check_operator(ctx: Context) -> Iterator[Finding]:
+    """The people with bastion access should be the systems' operators (附件1 运维人员)."""
+    forms = {f.id: f for f in ctx.repo.forms}
+    for e in bastion_accounts(ctx):
+        if e.login is None or e.key_text is None:
+            continue
+        systems = {f.system for fid, _at in e.project.forms if (f := forms.get(fid)) is not None}
+        apps = [a for a in ctx.repo.applications if a.system in systems]
+        if not apps or any(e.name in a.operators for a in apps):
+            continue
+        yield NOT_OPERATOR.at(
+            e.at / "name",
+            _("{form} 的堡垒机账号 {name} 不是系统 {systems} 的运维人员（云资源申请单 {apps} 的 operators）")
+            .format(form=e.project.id, name=e.name, systems="、".join(sorted(systems)),
+                    apps="、".join(sorted(a.id for a in apps))),
+            _("把 {name} 加入云资源申请单的 operators（运维人员），或确认其确需堡垒机访问").format(name=e.name),
+            form=e.project,
+        )
+
+
 def check_account_complete(ctx: Context) -> Iterator[Finding]:
     for e in bastion_accounts(ctx):
         missing = [k for k, v in (("login", e.login), ("ssh_key", e.key_text)) if v is None]
@@ -181,4 +203,9 @@ NO_KEY = Rule(
     N_("堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问"), check_account_complete,
 )
 
-RULES = [KEY_INVALID, KEY_WEAK, KEY_SHARED, LOGIN_CONFLICT, NO_KEY]
+NOT_OPERATOR = Rule(
+    "CG316", "bastion-account-not-operator", WARNING, "第十九条",
+    N_("堡垒机账号的使用人不在其系统云资源申请单的运维人员（operators）中"), check_operator,
+)
+
+RULES = [KEY_INVALID, KEY_WEAK, KEY_SHARED, LOGIN_CONFLICT, NO_KEY, NOT_OPERATOR]

@@ -93,6 +93,7 @@ def write_forms(root: Path, lab: sshlab.Lab, *, second_user: bool = True,
               year: {year}
               contact: {{name: 张三, phone: "027-85551234"}}
               reason: 堡垒机实验
+              operators: [{{name: 运维a, phone: "13800000000"}}, {{name: 运维b, phone: "13800000001"}}]
               resources:
                 - {{type: server, vcpu: 2, memory_gb: 4, system_disk_gb: 20, count: 2}}
               approvals:

@@ -68,7 +68,7 @@ def repo(policy_repo):  # type: ignore[no-untyped-def]
     return policy_repo
 
 
-BASTION_RULES = ("CG311", "CG312", "CG313", "CG314", "CG315")
+BASTION_RULES = ("CG311", "CG312", "CG313", "CG314", "CG315", "CG316")
 
 
 def bastion_findings(repo):  # type: ignore[no-untyped-def]
@@ -148,3 +148,27 @@ def test_login_must_be_a_unix_name(repo):  # type: ignore[no-untyped-def]
     repo.write("project.yaml", project([account("李四", "李四", key("ed25519"))]))
     found = [f for f in repo.validate() if f.file.endswith("project.yaml")]
     assert found and found[0].severity.value == "error" and "login" in found[0].message
+
+
+RESOURCES = """
+apiVersion: cgcloud/v1
+kind: ResourceApplication
+metadata: {id: ZY-2027-0001, system: 智慧城管综合平台, department: 市政设施处}
+spec:
+  type: new
+  year: 2027
+  contact: {name: 张三, phone: "027-85551234"}
+  reason: 测试
+  operators: [{name: 李四, phone: "13800000000"}]
+  resources:
+    - {type: server, vcpu: 2, memory_gb: 4, system_disk_gb: 20, count: 1}
+"""
+
+
+def test_bastion_account_should_be_an_operator_of_its_system(repo):  # type: ignore[no-untyped-def]
+    repo.write("resources.yaml", RESOURCES)
+    repo.write("project.yaml", project([account("李四", "lisi", key("ed25519", 5)),
+                                        account("周九", "zhoujiu", key("ed25519", 6))]))
+    found = [f for f in repo.validate() if f.rule == "CG316"]
+    assert [(f.severity.value, f.line) for f in found] == [("warning", repo.line("project.yaml", "周九"))]
+    assert "ZY-2027-0001" in found[0].message and "智慧城管综合平台" in found[0].message
