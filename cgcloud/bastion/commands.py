@@ -20,6 +20,7 @@ from cgcloud.bastion.audit import BastionAudit
 from cgcloud.bastion.config import Config, ConfigError
 from cgcloud.i18n import N_, _
 
+DEFAULT_TIMEOUT_MINUTES = 30  # per command; a hung copy must not hold enforce forever
 STEPS = (("shutdown", N_("系统关闭")), ("data_copy", N_("数据拷贝")))
 
 
@@ -31,6 +32,7 @@ def run_before_poweroff(
     login = str(commands["login"])
     user = str(commands.get("user") or login)
     steps = [(key, zh, str(commands[key])) for key, zh in STEPS if commands.get(key)]
+    limit = 60.0 * float(commands.get("timeout_minutes") or DEFAULT_TIMEOUT_MINUTES)
     routes: list[tuple[str, str]] = []
     for host in hosts:
         decision = access.check(state, login, host, 22)
@@ -57,7 +59,16 @@ def run_before_poweroff(
                     for key, zh, command in steps:
                         out, err, counters = io.BytesIO(), io.BytesIO(), session.Counters()
                         started = time.monotonic()
-                        status = session.run_command(client, command, out, err, counters)
+                        try:
+                            status = session.run_command(client, command, out, err, counters,
+                                                         limit_seconds=limit)
+                        except session.CommandTimeout:
+                            audit.write("decommission-command", result="timeout", step=key,
+                                        command=command, seconds=round(time.monotonic() - started, 2),
+                                        **base)
+                            return _("{notice} 在 {host} 的{step}命令超过 {m} 分钟未结束，已中止；"
+                                     "该通知单的主机均未关机").format(
+                                notice=notice, host=host, step=_(zh), m=f"{limit / 60:g}")
                         audit.write("decommission-command", result="done" if status == 0 else "failed",
                                     step=key, command=command, exit_status=status,
                                     seconds=round(time.monotonic() - started, 2),

@@ -11,6 +11,7 @@ import select
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import IO
 
@@ -26,13 +27,22 @@ class Counters:
     exit_status: int | None = None
 
 
+class CommandTimeout(Exception):
+    """The command ran longer than its limit (the channel was closed)."""
+
+
 def run_command(client: paramiko.SSHClient, command: str, out: IO[bytes], err: IO[bytes],
-                counters: Counters) -> int:
-    """Run ``command`` on the target, copying its output; the exit status."""
+                counters: Counters, limit_seconds: float | None = None) -> int:
+    """Run ``command`` on the target, copying its output; the exit status. With
+    ``limit_seconds``, a command still running then is abandoned (CommandTimeout)."""
     channel = client.get_transport().open_session()  # type: ignore[union-attr]
     channel.exec_command(command)
     channel.shutdown_write()
+    deadline = None if limit_seconds is None else time.monotonic() + limit_seconds
     while True:
+        if deadline is not None and time.monotonic() > deadline:
+            channel.close()
+            raise CommandTimeout(command)
         if channel.recv_ready():
             data = channel.recv(32768)
             counters.received += len(data)

@@ -503,6 +503,13 @@ def test_decommission_commands_run_through_the_bastion_and_stop_on_failure(lab, 
                             "data_copy": "echo never"}, [a], conf, root / "known_hosts", audit)
     assert failed is not None and "系统关闭命令失败（退出码 7）" in failed and "disk full" in failed
     assert [e.get("step") for e in audit_entries(audit_path)[-1:]] == ["shutdown"]  # stopped there
+    # a command that hangs is abandoned at its limit (the form says minutes; 3 s here)
+    started = time.monotonic()
+    hung = commands.run_before_poweroff(
+        state, "GT-LAB-1", {"login": u1, "shutdown": "sleep 60", "timeout_minutes": 0.05}, [a],
+        conf, root / "known_hosts", audit)
+    assert hung is not None and "未结束，已中止" in hung and time.monotonic() - started < 30
+    assert audit_entries(audit_path)[-1]["result"] == "timeout"
     # a host without an approved row: refused before anything runs on any host
     marker.unlink()
     before = len(audit_entries(audit_path))
