@@ -278,6 +278,10 @@ _register_report(app)
 from cgcloud.cli_reach import register as _register_reach  # noqa: E402  (issue 17)
 
 _register_reach(app)
+# --- bastion: `cgcloud bastion plan|apply`, `ssh`, `tunnel` live in cgcloud/cli_bastion.py (issue 15) ---
+from cgcloud.cli_bastion import register as _register_bastion  # noqa: E402
+
+_register_bastion(app)
 
 
 def main() -> None:

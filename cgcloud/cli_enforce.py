@@ -101,16 +101,17 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
 
 
 def run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
-             records: Path) -> PassResult:
+             records: Path, bastions: bool = False) -> PassResult:
     """One enforce pass under the apply lock: read, decide (pure), act, record."""
     from cgcloud.validate import cyclic_gc_paused
 
     with cyclic_gc_paused():  # a pass allocates ~10^5 objects and keeps them to its end
-        return _run_pass(engine, paths, when, max_deletes=max_deletes, records=records)
+        return _run_pass(engine, paths, when, max_deletes=max_deletes, records=records,
+                         bastions=bastions)
 
 
 def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_deletes: int,
-              records: Path) -> PassResult:
+              records: Path, bastions: bool = False) -> PassResult:
     from cgcloud import desired, enforce
     from cgcloud import plan as planner
     from cgcloud.engines.decommission import Decommissioner, list_servers, read_inventory
@@ -177,6 +178,11 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
                                         if f.system not in due])  # due: read every pass
         runner = Decommissioner(engine)
         failed_forms: set[str] = set()
+        # 第十五条: a notice's shutdown/data-copy commands run through the bastion before
+        # any of its hosts is powered off (issue 15, cgcloud/cli_bastion.py)
+        from cgcloud.cli_bastion import poweroff_gate
+
+        gate = poweroff_gate(repo, decom, when, engine.audit.path, paths, bastions)
         hosts: dict[str, list[dict[str, Any]]] = {}
         reclaimed: dict[str, dict[str, Any]] = {}
         for a in decom:
@@ -187,6 +193,10 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
                 continue
             if a.form in failed_forms:
                 a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
+                continue
+            if a.verb == "poweroff" and a.form in gate:
+                a.status, a.error = "failed", gate[a.form]
+                failed_forms.add(a.form)
                 continue
             try:
                 runner.run(a, when)
@@ -378,6 +388,9 @@ def enforce_cmd(
         "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
         "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
     timeout: TimeoutOpt = None,
+    bastions: Annotated[bool, typer.Option(
+        "--bastions", help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
+        "access whose window ended is removed, access whose window began is written.")] = False,
 ) -> None:
     """Perform every time-driven action due now, and nothing else, each with its reason.
 
@@ -400,13 +413,21 @@ def enforce_cmd(
     engine = _engine(cloud, audit_log, timeout)
     rec_dir = records or default_records_dir()
 
+    bastion_failed: list[datetime] = []
+
     def one(when: datetime) -> PassResult:
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
         try:
-            result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir)
+            result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir,
+                              bastions=bastions)
             sys.stdout.write(render(result, output.value, cloud))
             sys.stdout.flush()
+            if bastions:  # issue 15: cgcloud/cli_bastion.py
+                from cgcloud.cli_bastion import enforce_pass
+
+                if not enforce_pass(paths, when, audit_log):
+                    bastion_failed.append(when)
             return result
         finally:
             if textfile_path is not None:
@@ -423,7 +444,7 @@ def enforce_cmd(
         except Exception as exc:  # noqa: BLE001
             _err(cloud_message(cloud, exc))
             raise typer.Exit(EXIT_ERROR) from None
-        if result.failed:
+        if result.failed or bastion_failed:
             _exit(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
