@@ -263,6 +263,8 @@ class _Builder:
                     for i, r in enumerate(s.get("resources", []))
                 ],
                 approvals=approvals,
+                operators=[str(o.get("name", "")) for o in s.get("operators", [])
+                           if isinstance(o, dict)],
                 expert_review=(
                     self.signature("expert_review", expert, spec / "expert_review")
                     if expert is not None
@@ -338,6 +340,7 @@ class _Builder:
                 shutdown_date=self.date(business.get("shutdown_date"), spec / "business_division" / "shutdown_date"),
                 prepare_by=self.date(business.get("prepare_by"), spec / "business_division" / "prepare_by"),
                 data_copied=bool(operator.get("data_copied", False)),
+                commands=dict(s.get("commands") or {}),
             )
         )
 

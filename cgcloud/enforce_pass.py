@@ -22,7 +22,10 @@ from typing import Any
 from cgcloud import desired, enforce, model
 from cgcloud import plan as planner
 from cgcloud.actual import ActualState
-from cgcloud.engines.base import Engine, LockHeld
+from cgcloud.backoff import Backoff
+from cgcloud.engines.base import WATCH_LOCK, Engine, LockHeld
+from cgcloud.i18n import _
+from cgcloud.redact import redact
 
 EXIT_ERROR, EXIT_DELETE_GUARD, EXIT_LOCKED = 1, 3, 4  # the exit-code table's rows a pass uses
 
@@ -59,18 +62,24 @@ class PassResult:
 Loader = Callable[[datetime], model.Repository]  # validates; raises PassError when invalid
 
 
+Gate = Callable[[model.Repository, list[enforce.Action], datetime], dict[str, str]]
+
+
 def run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
-             records: Path, warn: Callable[[str], None] = lambda msg: None) -> PassResult:
-    """One enforce pass under the apply lock: read, decide (pure), act, record."""
+             records: Path, warn: Callable[[str], None] = lambda msg: None,
+             poweroff_gate: Gate | None = None) -> PassResult:
+    """One enforce pass under the apply lock: read, decide (pure), act, record.
+    ``poweroff_gate``: notice id → why its hosts may not be powered off yet (the bastion's
+    shutdown commands, cgcloud/cli/bastion.py); asked once the actions are known."""
     from cgcloud.validate import cyclic_gc_paused
 
     with cyclic_gc_paused():  # a pass allocates ~10^5 objects and keeps them to its end
         return _run_pass(engine, load, when, max_deletes=max_deletes, records=records,
-                         warn=warn)
+                         warn=warn, gate=poweroff_gate)
 
 
 def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
-              records: Path, warn: Callable[[str], None]) -> PassResult:
+              records: Path, warn: Callable[[str], None], gate: Gate | None) -> PassResult:
     t0, r0 = time.monotonic(), engine.requests
     try:
         engine.acquire_lock()
@@ -110,7 +119,8 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
             # a fingerprint only for a project that now equals the forms (due: read every pass)
             engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
                                         if f.system not in due])
-        hosts, reclaimed = _decommission(engine, decom, when)
+        blocked = gate(repo, decom, when) if gate is not None else {}
+        hosts, reclaimed = _decommission(engine, decom, when, blocked)
         systems = {n.id: n.system for n in repo.shutdowns}
         for form in sorted(set(hosts) | set(reclaimed)):
             result.records.extend(write_record(records, engine.cloud, form, systems.get(form, ""),
@@ -122,7 +132,7 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            warn(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            warn(f"警告: 释放锁失败（将在到期后失效）: {redact(str(exc))}")
     result.requests = engine.requests - r0
     result.seconds = time.monotonic() - t0
     return result
@@ -163,9 +173,11 @@ def _apply_rules(engine: Engine, state: desired.DesiredState, rule_plan: planner
 
 
 def _decommission(engine: Engine, decom: list[enforce.Action], when: datetime,
+                  gate: dict[str, str],
                   ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Carry out the decommission actions in order; after a failure the notice's later
-    steps are not tried. Returns the deleted hosts' and the reclaims' record lines."""
+    steps are not tried; a power-off the gate holds back fails with its reason. Returns
+    the deleted hosts' and the reclaims' record lines."""
     failed_forms: set[str] = set()
     hosts: dict[str, list[dict[str, Any]]] = {}
     reclaimed: dict[str, dict[str, Any]] = {}
@@ -177,6 +189,10 @@ def _decommission(engine: Engine, decom: list[enforce.Action], when: datetime,
             continue
         if a.form in failed_forms:
             a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
+            continue
+        if a.verb == "poweroff" and a.form in gate:
+            a.status, a.error = "failed", gate[a.form]
+            failed_forms.add(a.form)
             continue
         try:
             engine.decommission(a, when)
@@ -246,17 +262,19 @@ class Watch:
 
     ``run`` does one pass at a time and returns when to wake next; ``wait``
     sleeps until then or until ``stop`` is set (SIGTERM): a pass in progress is
-    always finished, never cut in half.
+    always finished, never cut in half. A pass that raises (cloud down, lock held,
+    invalid forms) is reported through ``on_error`` and tried again after a bounded,
+    jittered exponential back-off (``backoff``); a good pass resets it.
     """
 
     def __init__(self, run: Callable[[datetime], datetime], now: Callable[[], datetime],
                  stop: threading.Event, wait: Callable[[float], bool] | None = None,
-                 on_error: Callable[[Exception], None] | None = None,
-                 retry_seconds: float = 30.0):
+                 on_error: Callable[[Exception, float], None] | None = None,
+                 retry_seconds: float = 30.0, backoff: Backoff | None = None):
         self.run, self.now, self.stop = run, now, stop
         self.wait = wait or stop.wait
-        self.on_error = on_error or (lambda exc: None)
-        self.retry_seconds = retry_seconds
+        self.on_error = on_error or (lambda exc, delay: None)
+        self.backoff = backoff or Backoff(first=min(5.0, retry_seconds), cap=retry_seconds)
         self.passes = 0
 
     def loop(self) -> None:
@@ -265,12 +283,48 @@ class Watch:
             try:
                 wake = self.run(start)
             except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
-                self.on_error(exc)
-                wake = start + timedelta(seconds=self.retry_seconds)
+                delay = self.backoff.failed()
+                self.on_error(exc, delay)
+                wake = self.now() + timedelta(seconds=delay)
+            else:
+                self.backoff.succeeded()
             self.passes += 1
             if self.stop.is_set():
                 return
             self.wait(max(0.0, (wake - self.now()).total_seconds()))
+
+
+class Lease:
+    """The watch loop's own lease (one loop per cloud), taken when the cloud lets us and
+    renewed after every pass. Not holding it (cloud down at start, another loop holds
+    it, someone removed it) is not fatal: the pass is skipped and retried."""
+
+    def __init__(self, engine: Engine, ttl: timedelta,
+                 say: Callable[[str], None] = lambda msg: None):
+        self.engine, self.ttl, self.held, self.say = engine, ttl, False, say
+
+    def ensure(self) -> None:
+        if self.held:
+            return
+        try:
+            self.engine.acquire_lock(ttl=self.ttl, name=WATCH_LOCK)
+        except LockHeld as exc:
+            raise PassError(_("enforce --watch: 另一个 enforce --watch 持有租约，稍后重试: {err}"
+                              ).format(err=exc), EXIT_LOCKED) from None
+        self.held = True
+        self.say(_("enforce --watch: 已取得租约 {name}").format(name=WATCH_LOCK))
+
+    def renew(self) -> None:
+        try:
+            self.engine.renew_lock(self.ttl, name=WATCH_LOCK)
+        except LockHeld:
+            self.held = False  # removed by someone else: take it again before the next pass
+            raise
+
+    def release(self) -> None:
+        if self.held:
+            self.engine.release_lock(name=WATCH_LOCK)
+            self.held = False
 
 
 def shifted_clock(now: str | None) -> Callable[[], datetime]:

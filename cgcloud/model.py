@@ -235,6 +235,7 @@ class ResourceApplication(Form):
     resources: list[Resource] = field(default_factory=list)
     approvals: dict[str, Signature] = field(default_factory=dict)
     expert_review: Signature | None = None
+    operators: list[str] = field(default_factory=list)  # 运维人员 names (bastion rules)
 
     @property
     def approved(self) -> bool:
@@ -321,6 +322,7 @@ class ShutdownNotice(Form):
     shutdown_date: date | None = None
     prepare_by: date | None = None
     data_copied: bool = False
+    commands: dict[str, Any] = field(default_factory=dict)  # before power-off (docs/enforce.md)
 
 
 @dataclass(slots=True)

@@ -1,8 +1,10 @@
 """The `cgcloud` command: a thin typer app that parses options, calls the core, renders.
 
 One module per command group (``validate``: validate/schema/rules/explain,
-``reconcile``: plan/apply, ``enforce``: enforce/upcoming, ``exporter``), the shared
-options and the exit-code table in ``options``; this module only builds the app.
+``reconcile``: plan/apply, ``enforce``: enforce/upcoming, ``exporter``, ``gitops``:
+diff/pr-comment/recertify, ``report``, ``reach``, ``bastion``), the shared options and
+the exit codes by name in ``options``, the click group in ``runtime``; this module only
+builds the app.
 Nothing heavy (openstacksdk) is imported until a command runs.
 """
 
@@ -13,7 +15,17 @@ from typing import Annotated
 import typer
 
 from cgcloud import __version__
-from cgcloud.cli import enforce, exporter, options, reconcile, validate
+from cgcloud.cli import (
+    bastion,
+    enforce,
+    exporter,
+    gitops,
+    options,
+    reach,
+    reconcile,
+    report,
+    validate,
+)
 from cgcloud.cli.runtime import HELP_OPTIONS, CgcloudGroup
 
 app = typer.Typer(
@@ -69,7 +81,7 @@ def _mount_optional() -> None:
 _mount_optional()
 
 # one module per command group; each adds its commands to the app
-for _group in (validate, reconcile, enforce, exporter):
+for _group in (validate, reconcile, enforce, exporter, gitops, report, reach, bastion):
     _group.register(app)
 
 

@@ -8,11 +8,13 @@ apply), wakes early at the next window boundary, and stops cleanly on SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +25,6 @@ from cgcloud.cli.options import (
     DEFAULT_MAX_DELETES,
     EXIT_DELETE_GUARD,
     EXIT_ERROR,
-    EXIT_LOCKED,
     EXIT_OK,
     EXIT_USAGE,
     CloudOpt,
@@ -31,11 +32,13 @@ from cgcloud.cli.options import (
     Format,
     NowOpt,
     PathsArg,
+    TimeoutOpt,
     exit_now,
 )
 from cgcloud.cli.options import err as _err
-from cgcloud.cli.reconcile import _engine
+from cgcloud.cli.reconcile import _engine, cloud_message
 from cgcloud.enforce_pass import (
+    Lease,
     PassError,
     PassResult,
     Watch,
@@ -43,6 +46,7 @@ from cgcloud.enforce_pass import (
     run_pass,
     shifted_clock,
 )
+from cgcloud.i18n import _
 
 
 def default_records_dir() -> Path:
@@ -94,6 +98,10 @@ def enforce_cmd(
         "--textfile", help="After every pass, write its result (time, success, duration, API "
         "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
         "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
+    timeout: TimeoutOpt = None,
+    bastions: Annotated[bool, typer.Option(
+        "--bastions", help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
+        "access whose window ended is removed, access whose window began is written.")] = False,
 ) -> None:
     """Perform every time-driven action due now, and nothing else, each with its reason.
 
@@ -102,9 +110,7 @@ def enforce_cmd(
     reports lapsed approvals. Exit codes: 0 done (or nothing due), 1 error or a
     failed action, 3 deletions refused by --max-deletes, 4 cloud locked, 64 usage error.
     """
-    from cgcloud import clock, enforce
-    from cgcloud.engines.base import WATCH_LOCK as WATCH_LOCK_NAME
-    from cgcloud.engines.base import LockHeld
+    from cgcloud import clock
 
     try:
         clock_fn = shifted_clock(now)
@@ -115,17 +121,31 @@ def enforce_cmd(
     from cgcloud.cli.runtime import require_paths
 
     require_paths(paths or [Path("policies")])  # a usage error before connecting
-    engine = _engine(engine_name, cloud, audit_log)
+    engine = _engine(engine_name, cloud, audit_log, timeout)
     rec_dir = records or default_records_dir()
+    bastion_failed: list[datetime] = []
+
+    def gate(repo: Any, decom: list[Any], when: datetime) -> dict[str, str]:
+        """第十五条: a notice's shutdown/data-copy commands run through the bastion before
+        any of its hosts is powered off (issue 15, cgcloud/cli/bastion.py)."""
+        from cgcloud.cli.bastion import poweroff_gate
+
+        return poweroff_gate(repo, decom, when, engine.audit_path, paths, bastions)
 
     def one(when: datetime) -> PassResult:
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
         try:
             result = run_pass(engine, lambda w: _load(paths, w), when,
-                              max_deletes=max_deletes, records=rec_dir, warn=_err)
+                              max_deletes=max_deletes, records=rec_dir,
+                              warn=_err, poweroff_gate=gate)
             sys.stdout.write(render(result, output.value, cloud))
             sys.stdout.flush()
+            if bastions:  # issue 15: cgcloud/cli/bastion.py
+                from cgcloud.cli.bastion import enforce_pass
+
+                if not enforce_pass(paths, when, audit_log):
+                    bastion_failed.append(when)
             return result
         finally:
             if textfile_path is not None:
@@ -138,50 +158,59 @@ def enforce_cmd(
             _err(str(exc))
             raise typer.Exit(exc.code) from None
         except Exception as exc:  # noqa: BLE001
-            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            _err(cloud_message(cloud, exc))
             raise typer.Exit(EXIT_ERROR) from None
-        if result.failed:
+        if result.failed or bastion_failed:
             exit_now(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
             exit_now(EXIT_DELETE_GUARD)
         exit_now(EXIT_OK)
 
+    _watch(engine, one, clock_fn, interval, cloud)
+
+
+def _watch(engine: Any, one: Callable[[datetime], PassResult],
+           clock_fn: Callable[[], datetime], interval: float, cloud: str) -> None:
+    """`enforce --watch`: the loop under its own lease until SIGTERM/SIGINT."""
+    from cgcloud import enforce
+
     ttl = timedelta(seconds=max(300.0, 3 * interval))
-    try:
-        engine.acquire_lock(ttl=ttl, name=WATCH_LOCK_NAME)
-    except LockHeld as exc:
-        _err(f"错误: 已有 enforce --watch 在运行: {exc}")
-        raise typer.Exit(EXIT_LOCKED) from None
+    lease = Lease(engine, ttl, say=_err)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        _err(f"enforce --watch: 收到信号 {signal.Signals(signum).name}，本轮结束后退出")
+        _err(_("enforce --watch: 收到信号 {sig}，本轮结束后退出").format(
+            sig=signal.Signals(signum).name))
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def run(when: datetime) -> datetime:
+        lease.ensure()
         try:
             result = one(when)
-        finally:
-            engine.renew_lock(ttl, name=WATCH_LOCK_NAME)
+        except Exception:
+            with contextlib.suppress(Exception):  # the pass's own error is the one to report
+                lease.renew()
+            raise
+        lease.renew()
         return enforce.next_wakeup(result.repo, clock_fn(), interval, result.marks)
 
-    def on_error(exc: Exception) -> None:
-        _err(str(exc) if isinstance(exc, PassError) else f"错误: {type(exc).__name__}: {exc}")
+    def on_error(exc: Exception, delay: float) -> None:
+        text = str(exc) if isinstance(exc, PassError) else cloud_message(cloud, exc)
+        _err(_("{err}（{s:.0f} 秒后重试）").format(err=text, s=delay))
 
     try:
-        Watch(run, clock_fn, stop, on_error=on_error,
-              retry_seconds=min(interval, 30.0)).loop()
+        Watch(run, clock_fn, stop, on_error=on_error, retry_seconds=min(interval, 60.0)).loop()
     finally:
         for s, h in old.items():
             signal.signal(s, h)
         try:
-            engine.release_lock(name=WATCH_LOCK_NAME)
+            lease.release()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放 watch 租约失败（将在到期后失效）: {exc}")
-    _err("enforce --watch: 已停止")
+            _err(cloud_message(cloud, exc, "警告: 释放 watch 租约失败（将在到期后失效）: {err}"))
+    _err(_("enforce --watch: 已停止"))
 
 
 def _record_pass(
@@ -212,6 +241,7 @@ def upcoming_cmd(
         "--cloud", help="Optional: read recorded power-off times for exact deletion dates.")] = "",
     engine_name: EngineOpt = "openstack",
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """What will open, close, power off, be deleted or lapse in the coming days."""
     from cgcloud import clock, enforce
@@ -227,13 +257,13 @@ def upcoming_cmd(
         raise typer.Exit(exc.code) from None
     found = None
     if cloud:
-        engine = _engine(engine_name, cloud)
+        engine = _engine(engine_name, cloud, timeout=timeout)
         try:
             # only the projects and the servers' marks: no Neutron groups
             actual = engine.read(None, network_only=True, scope=set())
             found = enforce.marks(engine.read_inventory(actual, set()))
         except Exception as exc:  # noqa: BLE001
-            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            _err(cloud_message(cloud, exc))
             raise typer.Exit(EXIT_ERROR) from None
     events = enforce.upcoming(repo, when, days, found)
     if output == Format.json:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
 
 
 def exporter_cmd(
@@ -30,6 +33,10 @@ def exporter_cmd(
         "--now-file", help="Read the exporter's 'now' from this file at every refresh "
         "(ISO 8601; empty or missing = wall clock). A testing aid to step a running "
         "exporter through days.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.1, max=86400.0, show_default=False,
+        help="Seconds to wait for each OpenStack API answer (default: clouds.yaml's "
+        "api_timeout, else 60).")] = None,
     include: Annotated[list[Path] | None, typer.Option(
         "--include-textfile", help="Also serve run results written by `apply/enforce "
         "--textfile` (when no node-exporter collects them). Repeatable.")] = None,
@@ -47,18 +54,18 @@ def exporter_cmd(
     from cgcloud.cli.runtime import require_paths
 
     if not cloud:
-        typer.echo("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云", err=True)
+        typer.echo(_("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云"), err=True)
         raise typer.Exit(ExitCode.USAGE)
     if now is not None and now_file is not None:
-        typer.echo("错误: --now 与 --now-file 只能用一个", err=True)
+        typer.echo(_("错误: --now 与 --now-file 只能用一个"), err=True)
         raise typer.Exit(ExitCode.USAGE)
     require_paths(paths or [Path("policies")])
     try:
         host, port = ex.parse_listen(listen)
         clk = ex.make_clock(now, now_file)
         clk()
-    except (ValueError, clock.ClockError) as exc:
-        typer.echo(f"错误: {exc}", err=True)
+    except (ValueError, OverflowError, clock.ClockError) as exc:
+        typer.echo(_("错误: {err}").format(err=exc), err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     from cgcloud import engines
 
@@ -66,13 +73,18 @@ def exporter_cmd(
         typer.echo(f"错误: 未知的引擎 {engine}（可选: {', '.join(engines.names())}）", err=True)
         raise typer.Exit(ExitCode.USAGE)
     exporter = ex.Exporter(paths or [Path("policies")], cloud, refresh=refresh, now=clk,
-                           include=include or [],
-                           engine_factory=lambda c: engines.create(engine, c, audit_path=None))
+                           include=include or [], timeout=timeout, engine=engine)
     try:
         server = ex.make_server(exporter, host, port)
-    except OSError as exc:
-        typer.echo(f"错误: 无法监听 {listen}: {exc}", err=True)
-        raise typer.Exit(ExitCode.FAILURE) from None
+    except (OSError, ValueError) as exc:
+        # no such local address / unknown host name: the option is wrong (64); a port in
+        # use or not permitted is the machine's state (1)
+        usage = isinstance(exc, ValueError | socket.gaierror) or (
+            isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        typer.echo(_("错误: 无法监听 {listen}: {reason}").format(listen=listen, reason=reason),
+                   err=True)
+        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.FAILURE) from None
 
     def stop(signum: int, frame: Any) -> None:
         exporter.stop()

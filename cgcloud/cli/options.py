@@ -37,6 +37,7 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
     github = "github"
     junit = "junit"
+    gitlab = "gitlab"
 
 
 class DocFormat(StrEnum):
@@ -76,6 +77,13 @@ CloudOpt = Annotated[
         help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
         "expect; default $OS_CLOUD.",
     ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, max=86400.0,
+                 help="Seconds to wait for an answer to each OpenStack API request (connect: "
+                 "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
+                 "(docs/reliability.md).", show_default=False),
 ]
 EngineOpt = Annotated[
     str,

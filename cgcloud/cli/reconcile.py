@@ -26,6 +26,7 @@ from cgcloud.cli.options import (
     NowOpt,
     PathsArg,
     PlanFormat,
+    TimeoutOpt,
 )
 from cgcloud.cli.options import err as _err
 
@@ -54,7 +55,8 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     return when, desired.compile(v.repo, when)
 
 
-def _engine(name: str, cloud: str, audit_log: Path | None = None) -> Any:
+def _engine(name: str, cloud: str, audit_log: Path | None = None,
+            timeout: float | None = None) -> Any:
     """The engine ``name`` (registry: cgcloud/engines/__init__.py) connected to ``cloud``."""
     from cgcloud import engines
     from cgcloud.engines.audit import AuditLog
@@ -66,14 +68,32 @@ def _engine(name: str, cloud: str, audit_log: Path | None = None) -> Any:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
         raise typer.Exit(EXIT_USAGE)
     try:
-        return engines.create(name, cloud, audit_path=audit_log or AuditLog.default_path())
+        return engines.create(name, cloud, audit_path=audit_log or AuditLog.default_path(),
+                              timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
-        _err(f"错误: 无法连接云 {cloud}: {type(exc).__name__}: {exc}")
+        _err(cloud_message(cloud, exc, "错误: 无法连接云 {cloud}: {err}"))
         raise typer.Exit(EXIT_ERROR) from None
 
 
+def cloud_message(cloud: str, exc: BaseException, template: str = "错误: 云 {cloud}: {err}") -> str:
+    """One line for a failure that came from the cloud side, redacted of credentials:
+    cgcloud's own errors (already in Chinese, naming service and endpoint) as they are,
+    anything else with its type."""
+    from cgcloud.engines.base import CloudConfigError, EngineError
+    from cgcloud.redact import redact
+
+    if isinstance(exc, CloudConfigError | EngineError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    text = redact(" ".join(text.split()))
+    if f"云 {cloud} " in text and template.startswith("错误: "):
+        return f"错误: {text}"  # the message names the cloud already
+    return template.format(cloud=cloud, err=text)
+
+
 def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
-    _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+    _err(cloud_message(cloud, exc))
     return typer.Exit(EXIT_ERROR)
 
 
@@ -87,6 +107,7 @@ def plan_cmd(
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
         "64 = usage error.")] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
 
@@ -96,7 +117,7 @@ def plan_cmd(
     from cgcloud import plan as planner
 
     _, state = _prepare(paths, now)
-    engine = _engine(engine_name, cloud)
+    engine = _engine(engine_name, cloud, timeout=timeout)
     try:
         actual = engine.read(state)
     except Exception as exc:  # noqa: BLE001
@@ -119,6 +140,7 @@ def apply_cmd(
     audit_log: Annotated[Path | None, typer.Option(
         "--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
         "~/.local/state/cgcloud/audit.jsonl).")] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Validate, plan, confirm, and make the cloud equal to the approved forms.
 
@@ -130,7 +152,7 @@ def apply_cmd(
     from cgcloud.engines.base import LockHeld
 
     _, state = _prepare(paths, now)
-    engine = _engine(engine_name, cloud, audit_log)
+    engine = _engine(engine_name, cloud, audit_log, timeout)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
@@ -164,7 +186,7 @@ def apply_cmd(
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            _err(cloud_message(cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
     typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
                f"{outcome.seconds:.1f} s); audit log: {engine.audit_path}")

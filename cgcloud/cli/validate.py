@@ -31,9 +31,18 @@ def validate(
             "--format",
             "-f",
             help="text (file:line:col, for people), json, sarif (code scanning), "
-            "github (workflow annotations), junit (one testcase per file).",
+            "github (workflow annotations), junit (one testcase per file), "
+            "gitlab (GitLab code-quality report).",
         ),
     ] = OutputFormat.text,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Git revision to compare with: also report CG405 (content changed since "
+            "BASE under a signature that was not renewed).",
+        ),
+    ] = None,
 ) -> None:
     """Check a policy repository against the format and the regulation's rules.
 
@@ -60,7 +69,19 @@ def validate(
     except UsageError as exc:
         typer.echo(f"错误: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    write(report.render(v, output.value))
+    if base is not None:
+        from cgcloud.cli.gitops import stale_findings
+
+        v.findings = sorted(
+            [*v.findings, *stale_findings(base, paths or [Path("policies")], v.repo)],
+            key=lambda f: f.sort_key,
+        )
+    if output is OutputFormat.gitlab:
+        from cgcloud.gitops import codequality
+
+        write(codequality.render(v.findings))
+    else:
+        write(report.render(v, output.value))
     exit_now(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
 
 

@@ -27,12 +27,14 @@ def names() -> list[str]:
     return sorted(REGISTRY)
 
 
-def create(name: str, cloud: str, *, audit_path: Path | None = None) -> Engine:
-    """The engine ``name`` connected to ``cloud`` (its errors are the engine's own)."""
+def create(name: str, cloud: str, *, audit_path: Path | None = None,
+           timeout: float | None = None) -> Engine:
+    """The engine ``name`` connected to ``cloud`` (its errors are the engine's own).
+    ``timeout``: seconds to wait for each answer of the cloud (None: the engine's own)."""
     try:
         module, _, attr = REGISTRY[name].partition(":")
     except KeyError:
         raise UnknownEngine(name) from None
     factory = getattr(importlib.import_module(module), attr)
-    engine: Engine = factory(cloud, audit_path=audit_path)
+    engine: Engine = factory(cloud, audit_path=audit_path, timeout=timeout)
     return engine

@@ -37,6 +37,11 @@ class EngineError(RuntimeError):
     """A cloud call that failed for good (after the engine's retries), with what was asked."""
 
 
+class CloudConfigError(EngineError):
+    """The cloud's configuration (e.g. clouds.yaml) is missing the cloud, unreadable or
+    invalid: a user mistake, reported with where it is."""
+
+
 class LockHeld(EngineError):
     """Someone else holds the lease (the message names the holder and its expiry)."""
 

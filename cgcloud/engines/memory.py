@@ -116,8 +116,10 @@ class MemoryEngine:
     name = "memory"
 
     def __init__(self, cloud: str = "memory", *, audit_path: Path | None = None,
-                 state: MemoryCloud | None = None, actor: str = "memory"):
+                 state: MemoryCloud | None = None, actor: str = "memory",
+                 timeout: float | None = None):
         self.cloud = cloud
+        self.timeout = timeout  # nothing here waits on a network: kept for the protocol
         self.state = state if state is not None else MemoryCloud()
         self.requests = 0
         self.audit_path = audit_path
