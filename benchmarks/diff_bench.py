@@ -1,105 +1,102 @@
-"""Time `cgcloud diff BASE HEAD` on a large repository in a real git repository.
+"""The pure diff at full size, before and after the plan package split (issue 12).
 
-    python benchmarks/diff_bench.py [--rows 50000] [--repeat 3]
+    python benchmarks/diff_bench.py                  # 100 systems, 5,000 rows
+    python benchmarks/diff_bench.py --base <commit>  # compare with plan.py of that commit
 
-Generates the repository (benchmarks/generate.py) into a temporary git repository,
-commits it, then on a branch reverses the row order of every 10th NetworkPolicy (no
-semantic change) and widens the port of the first row of every 5th one
-(``port: TCPn`` → ``port: "TCPn,TCP65000"``), commits, and runs the diff as a whole
-process (git archive of both revisions, two loads, the diff, text output).
+Generates the repository, applies it on the in-memory engine (no cloud), then times
+a no-op plan: the engine's read and ``plan.diff`` of the read state, 5 runs each. With
+``--base`` the same state goes through ``cgcloud/plan.py`` of that commit too (loaded
+from git as a module), so the split's cost is measured on one machine at one time.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
+import importlib.util
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchlib import compile_repo
 
-from generate import generate  # noqa: E402
+from cgcloud import plan as planner
+from cgcloud.engines.memory import MemoryEngine
 
-ENV = dict(
-    os.environ,
-    PYTHONPATH=str(ROOT),
-    GIT_AUTHOR_NAME="bench",
-    GIT_AUTHOR_EMAIL="b@example.invalid",
-    GIT_COMMITTER_NAME="bench",
-    GIT_COMMITTER_EMAIL="b@example.invalid",
-)
-ROW = re.compile(r"^    - \{from:.*$", re.MULTILINE)
-PORT = re.compile(r"port: (TCP\d+)([,}])")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True)
-
-
-def _reverse_rows(text: str) -> str:
-    backwards = iter(reversed(ROW.findall(text)))
-    return ROW.sub(lambda _m: next(backwards), text)
-
-
-def change(repo: Path) -> int:
-    widened = 0
-    policies = sorted(repo.glob("policies/*/network-policy.yaml"))
-    for i, p in enumerate(policies):
-        text = p.read_text(encoding="utf-8")
-        if i % 10 == 0:
-            text = _reverse_rows(text)
-        if i % 5 == 0:
-            text, n = PORT.subn(r'port: "\1,TCP65000"\2', text, count=1)
-            widened += n
-        p.write_text(text, encoding="utf-8")
-    return widened
+def _old_plan(commit: str) -> Any:
+    text = subprocess.run(
+        ["git", "show", f"{commit}:cgcloud/plan.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "plan_before.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("plan_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["plan_before"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--rows", type=int, default=50_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--systems", type=int, default=100)
+    ap.add_argument("--rows", type=int, default=5000)
+    ap.add_argument("--now", default="2026-12-10T10:00+08:00")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--base", help="a commit whose cgcloud/plan.py to compare with")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cgcloud-diff-bench-") as tmp:
-        repo = Path(tmp)
-        git(repo, "init", "-q", "-b", "main")
-        generate(repo / "policies", args.rows)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "base")
-        git(repo, "checkout", "-q", "-b", "change")
-        widened = change(repo)
-        git(repo, "commit", "-q", "-am", "change")
-        times, cpus = [], []
-        out = ""
-        code = -1
-        for _ in range(args.repeat + 1):  # one warm-up
-            t = time.perf_counter()
-            with open(repo / "diff.out", "w", encoding="utf-8") as sink:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "cgcloud", "diff", "main", "HEAD", "policies"],
-                    cwd=repo,
-                    env=ENV,
-                    stdout=sink,
-                    stderr=subprocess.DEVNULL,
-                )
-                _pid, status, usage = os.wait4(proc.pid, 0)
-            times.append(time.perf_counter() - t)
-            cpus.append(usage.ru_utime + usage.ru_stime)
-            code = os.waitstatus_to_exitcode(status)
-            out = (repo / "diff.out").read_text(encoding="utf-8")
-        print(f"rows={args.rows} widened rows={widened} exit={code} load={os.getloadavg()[0]:.1f}")
-        print("summary: " + out.splitlines()[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        state = compile_repo(Path(tmp) / "repo", args.rows, args.systems, args.now)
+    eng = MemoryEngine("bench")
+    old = _old_plan(args.base) if args.base else None
+    t0 = time.monotonic()
+    actual = eng.read(state)
+    first = planner.diff(state, actual)
+    if old is not None:  # the first plan (everything to create) is the same too
+        before = old.diff(state, actual)
+        assert [c.to_dict() for c in before.changes] == [c.to_dict() for c in first.changes]
+        print(f"first plan: {len(first.changes)} changes, the same with {args.base[:10]}")
+    outcome = eng.apply(state, first, actual)
+    assert outcome.ok, [s.error for s in outcome.failed][:3]
+    eng.record_fingerprints(first.fingerprints, outcome)
+    print(
+        f"{args.systems} systems, {args.rows} rows: {len(state.groups)} groups, "
+        f"{len(state.rules)} rules; first apply on the memory engine "
+        f"{time.monotonic() - t0:.1f} s"
+    )
+    reads, diffs, olds = [], [], []
+    for _ in range(args.runs):
+        t0 = time.monotonic()
+        actual = eng.read(state)
+        reads.append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        plan = planner.diff(state, actual)
+        diffs.append(time.monotonic() - t0)
+        assert not plan.has_changes, plan.summary
+        if old is not None:
+            t0 = time.monotonic()
+            before = old.diff(state, actual)
+            olds.append(time.monotonic() - t0)
+            assert [c.to_dict() for c in before.changes] == [c.to_dict() for c in plan.changes]
+    print(
+        f"read (memory engine) median {statistics.median(reads):.3f} s; "
+        f"diff median {statistics.median(diffs):.3f} s (min {min(diffs):.3f})"
+    )
+    if olds:
         print(
-            "wall (s): " + ", ".join(f"{t:.2f}" for t in times[1:]) + f"  (warm-up {times[0]:.2f})"
+            f"diff of {args.base[:10]} median {statistics.median(olds):.3f} s "
+            f"(min {min(olds):.3f}); same changes: yes"
         )
-        print("cpu user+sys (s): " + ", ".join(f"{c:.2f}" for c in cpus[1:]))
 
 
 if __name__ == "__main__":
