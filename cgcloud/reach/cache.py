@@ -45,7 +45,10 @@ def key(paths: Iterable[str | Path]) -> str:
     h = hashlib.sha256(FORMAT + b"\0" + __version__.encode())
     for module in _CODE:  # an index pickled by other code is never read back
         h.update(Path(module).read_bytes())
-    files = loader.discover(paths)
+    found = loader.discover(paths)
+    for reported in found.reported:  # a path not read now may be readable later
+        h.update(b"\0!" + reported.encode())
+    files = [*found.files]
     files += [
         (default_policy_file(n), f"<默认>/{n}") for n in ("zones.yaml", "high-risk-ports.yaml")
     ]
