@@ -288,7 +288,7 @@ def test_html_is_self_contained_and_renders_in_chromium(
     err = _chromium(chromium, out, shot, tmp_path / "p2", 9000)
     assert _console(err) == []
     im = Image.open(shot).convert("RGB")
-    colours = dict((c, n) for n, c in im.getcolors(1 << 22) or [])
+    colours: dict[Any, int] = {c: n for n, c in im.getcolors(1 << 22) or []}
 
     def near(rgb: tuple[int, int, int], tol: int = 12) -> int:
         return sum(
