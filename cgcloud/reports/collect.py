@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from cgcloud.clock import TZ
-from cgcloud.i18n import _
 from cgcloud.reports import analysis, incidents
 from cgcloud.reports.period import Period
 from cgcloud.reports.prom import Prometheus, TooManySamples
@@ -219,12 +218,11 @@ class Collector:
             charts[r] = {
                 "step": used_s["step"],
                 "times": used_s["times"],
-                "lines": {
-                    _("合计"): [
-                        u / a if u is not None and a else None
-                        for u, a in zip(u_line, a_line, strict=True)
-                    ]
-                },
+                "total": [
+                    u / a if u is not None and a else None
+                    for u, a in zip(u_line, a_line, strict=True)
+                ],
+                "systems": {},
             }
         return totals, charts
 
@@ -253,7 +251,7 @@ class Collector:
                 if i is not None:
                     f = _num(v)
                     vals[i] = None if math.isinf(f) or math.isnan(f) else f
-            name = " ".join(v for _k, v in _key(r["metric"], keep)) or _("合计")
+            name = " ".join(v for _k, v in _key(r["metric"], keep)) or "total"
             out["lines"][name] = vals
         return out
 
@@ -270,7 +268,7 @@ class Collector:
         for r, per in zip(
             RESOURCES, self.pool.map(lambda e: self.series(e, ("system",)), exprs), strict=True
         ):
-            charts[r]["lines"].update(per["lines"])
+            charts[r]["systems"].update(per["lines"])
         return charts
 
     def alerts(self) -> list[dict[str, Any]]:

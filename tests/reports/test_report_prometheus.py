@@ -96,13 +96,11 @@ def test_the_gap_is_reported_and_not_interpolated(report: dict[str, Any]) -> Non
     assert chart["step"] == 10800
     inside = [
         v
-        for t, v in zip(chart["times"], chart["lines"]["合计"], strict=True)
+        for t, v in zip(chart["times"], chart["total"], strict=True)
         if h.GAP[0] + chart["step"] <= t < h.GAP[1]
     ]
     assert inside and all(v is None for v in inside)
-    before = [
-        v for t, v in zip(chart["times"], chart["lines"]["合计"], strict=True) if t <= h.GAP[0]
-    ]
+    before = [v for t, v in zip(chart["times"], chart["total"], strict=True) if t <= h.GAP[0]]
     assert before and all(v == pytest.approx(14 / 56) for v in before)
 
 
