@@ -299,3 +299,26 @@ def test_html_is_self_contained_and_renders_in_chromium(
     assert near((0xFF, 0x7F, 0x0E), 60) > 500, "first system line (orange)"
     assert near((0xC0, 0x39, 0x2B)) > 50, "一级 incident bar"
     assert near((0xF1, 0xC4, 0x0F)) > 50, "三级 incident bar"
+
+
+def test_a_server_that_refuses_big_queries_gives_the_same_numbers(
+    small_prometheus_url: str, state_files: dict[str, Path], report: dict[str, Any]
+) -> None:
+    """query.max-samples: the period is split into parts whose results combine exactly."""
+    r = run(small_prometheus_url, state_files, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    split = json.loads(r.stdout)
+    assert split["query_splits"] > 1 and report["query_splits"] == 1
+    for key in ("systems", "totals", "coverage", "incidents", "analysis", "compliance"):
+        assert _close(split[key], report[key]), key
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 relative (sums of parts round differently from the whole)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float | int):
+        return bool(a == pytest.approx(b, rel=1e-9))
+    return bool(a == b)
