@@ -26,6 +26,12 @@ def build(
 ) -> dict[str, Any]:
     c = Collector(prom, period, opts)
     warnings: list[str] = []
+    if now < period.end:
+        warnings.append(
+            _("报告期尚未结束：{now} 之后没有数据，统计只到此刻，之后的时段显示为缺口").format(
+                now=now.isoformat(timespec="seconds")
+            )
+        )
     coverage = c.coverage()
     systems, totals, charts = c.usage()
     top = _top(systems, opts.top)
