@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cgcloud import clock, grammar
+from cgcloud.i18n import N_
 from cgcloud.reach.compare import FULL, Difference, Verdict, intersect
 from cgcloud.reach.facts import ACTIVE, Grant, Ranges, ZoneFact
 from cgcloud.reach.index import Index
 
 REMOTE_ADMIN = (("tcp", 22, "SSH"), ("tcp", 3389, "RDP"))
 COUNT_CAP = 1 << 16  # counting target hosts stops here (a /8 target is not walked)
-PUBLIC_SYSTEM = "(非 cgcloud 项目)"
+PUBLIC_SYSTEM = N_("(非 cgcloud 项目)")  # hosts outside cgcloud's projects
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 from cgcloud import grammar
 from cgcloud.i18n import _
 from cgcloud.reach.compare import Difference, Gap, Verdict
-from cgcloud.reach.exposure import SystemExposure
+from cgcloud.reach.exposure import PUBLIC_SYSTEM, SystemExposure
 from cgcloud.reach.facts import ACTIVE, CLOSED, LATER, STATUS_LABELS, UNAPPROVED, Grant, grant_dict
 from cgcloud.reach.index import Index
 
@@ -226,7 +226,7 @@ class _Text:
         if not systems:
             self.head(_("没有从外部网络可达的主机"))
         for s in systems:
-            self.head(s["system"])
+            self.head(_(s["system"]) if s["system"] == PUBLIC_SYSTEM else s["system"])
             ips = s["public_ips"]
             approved = ips["approved"] if ips["approved"] is not None else _("无已批准申请单")
             flag = ""
