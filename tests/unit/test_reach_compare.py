@@ -191,3 +191,15 @@ def test_an_approved_row_the_cloud_lacks_is_missing_on_its_systems_host_only() -
     assert [(g.grant.row, g.state, g.host, g.detail) for g in diff.gaps if g.grant.row == 1] == [
         (1, "missing", "172.20.4.11", "云中未放行: TCP443 来自 0.0.0.0/0")
     ]
+
+
+def test_from_the_public_zone_means_public_addresses_only() -> None:
+    index = build([EXAMPLE])
+    public = Endpoint("互联网公网", zone="public")
+    private = p.ARule("y", "F", "ingress", "IPv4", "tcp", 3389, 3389, "10.1.0.0/16")
+    diff = compare.difference(index, view(cloud(private)), NOW, source=public)
+    assert diff.unauthorised == []  # 10.1.0.0/16 is not a public address
+    world = p.ARule("x", "F", "ingress", "IPv4", "tcp", 3389, 3389, "0.0.0.0/0")
+    diff = compare.difference(index, view(cloud(world)), NOW, source=public)
+    (bad,) = diff.unauthorised
+    assert bad.fact.rule_id == "x" and "10.0.0.0/8" not in bad.uncovered[0]
