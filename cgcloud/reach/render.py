@@ -238,7 +238,8 @@ class _Text:
                 )
             )
             for zone, rows in s["rows"].items():
-                self.item(_("来自 {zone} 的生效行（{n}）").format(zone=zone, n=len(rows)))
+                name = rows[0]["from_name"] if rows else zone
+                self.item(_("来自 {zone} 的生效行（{n}）").format(zone=name, n=len(rows)))
                 for r in rows:
                     self.row(r, indent=2)
             for ra in s["remote_admin"]:
