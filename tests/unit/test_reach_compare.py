@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cgcloud import clock, desired, grammar
 from cgcloud import plan as p
-from cgcloud.reach import compare, exposure
+from cgcloud.reach import compare, exposure, render
 from cgcloud.reach.cache import build
 from cgcloud.reach.cloud import view
 from cgcloud.reach.index import Endpoint, Service
@@ -103,6 +103,11 @@ def test_a_hand_made_rdp_rule_to_the_world_is_unauthorised_exposure() -> None:
         if s.system == SYSTEM
     ]
     assert [v.fact.rule_id for v in se.cloud if not v.authorised] == ["x"]
+    # rendered, the rule says what it exposes
+    data = render.answer(index, NOW, {"exposed": True}, exposed=[se])
+    (rdp_rule,) = [v for v in data["exposed"][0]["cloud"] if v["rule_id"] == "x"]
+    assert rdp_rule["remote_admin"] == ["RDP"] and not rdp_rule["authorised"]
+    assert "RDP 暴露" in render.render(data, "text")
 
 
 def test_a_rule_wider_than_its_row_is_unauthorised_for_the_difference_only() -> None:
