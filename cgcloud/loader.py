@@ -427,7 +427,8 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
         duplicates: list[str] = []
         try:
             text = ryml.emit_json(tree, node)
-            doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates))
+            doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates),
+                                  parse_int=_parse_int(raw))
         except ryml.ExceptionVisit as exc:
             too_deep = "depth" in str(getattr(exc, "msg", ""))
             where = getattr(getattr(exc, "errdata_visit", None), "node", None)
@@ -440,6 +441,10 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
             )
             fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
                  _("请检查缩进和括号是否成对"), pos)
+            continue
+        except _HugeNumber as exc:
+            fail("CG001", _("数字过长（{n} 位），不是表单中的数值").format(n=exc.digits),
+                 _("请检查该值；编号、电话等请加引号写成字符串"), src.position_of(exc.offset))
             continue
         except (ValueError, RecursionError, ryml.ExceptionBasic) as exc:
             reason = str(getattr(exc, "msg", "") or exc) or type(exc).__name__
@@ -492,6 +497,30 @@ def _check_bytes(src: SourceFile, fail: Any) -> bool:
     return True
 
 
+class _HugeNumber(Exception):
+    def __init__(self, digits: int, offset: int) -> None:
+        super().__init__(digits)
+        self.digits, self.offset = digits, offset
+
+
+def _parse_int(raw: bytes) -> Any:
+    """``int`` for json, except that a number too long for Python's int conversion
+    limit (4,300 digits) becomes a finding at the number instead of an English error."""
+
+    def parse(text: str) -> int:
+        if len(text) < 4000:
+            return int(text)
+        digits = text.lstrip("-")
+        m = re.search(rb"\d{%d}" % min(len(digits), 4000), raw)
+        raise _HugeNumber(len(digits), m.start() if m else 0)
+
+    return parse
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _pairs_hook(duplicates: list[str]) -> Any:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         d = dict(pairs)
@@ -527,7 +556,8 @@ def _audit(src: SourceFile, node: int) -> Iterator[tuple[str, str, str, Position
                     first = src.node_position(seen[k], prefer_key=True) or Position(1, 1)
                     yield (
                         "CG004",
-                        f"重复的键 {k.decode('utf-8', 'replace')!r}（首次出现在第 {first.line} 行）",
+                        f"重复的键 {_clip(k.decode('utf-8', 'replace'))!r}"
+                        f"（首次出现在第 {first.line} 行）",
                         "同一映射中每个键只能出现一次；请合并或删除重复项",
                         src.node_position(c, prefer_key=True) or Position(1, 1),
                     )

@@ -285,3 +285,14 @@ def test_parser_reports_stay_off_descriptor_2_in_process(
     v = pipeline.validate([tmp_path], NOW)
     assert [f.rule for f in v.findings] == ["CG001", "CG001"]
     assert capfd.readouterr().err == ""
+
+
+def test_huge_numbers_and_huge_keys_have_short_findings(tmp_path: Path) -> None:
+    head = "apiVersion: cgcloud/v1\nkind: Zones\nzones: []\n"
+    (tmp_path / "n.yaml").write_text(head + "x: -" + "9" * 5000 + "\n")
+    (tmp_path / "k.yaml").write_text(head + "k" * 200_000 + ": 1\n")
+    v = pipeline.validate([tmp_path], NOW)
+    (big,) = [f for f in v.findings if f.file.endswith("n.yaml")]
+    assert (big.rule, big.line, big.column) == ("CG001", 4, 5) and "5000 位" in big.message
+    (key,) = [f for f in v.findings if f.file.endswith("k.yaml") and f.rule == "CG011"]
+    assert len(key.message) < 200 and "…" in key.message
