@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -72,8 +73,19 @@ def display(p: Path | str, cwd: str) -> str:
     Symlinks are not resolved (a finding names the link, not its target)."""
     absolute = os.path.abspath(p)
     if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-        return Path(os.path.relpath(absolute, cwd)).as_posix()
-    return Path(p).as_posix()
+        return printable(Path(os.path.relpath(absolute, cwd)).as_posix())
+    return printable(Path(p).as_posix())
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(name: str) -> str:
+    """A file name that every output can carry: bytes that are not UTF-8 (kept by Python
+    as lone surrogates, which no encoder accepts) become U+FFFD, and control characters
+    (a newline would split a ``file:line:col`` line) are written as ``\\xNN``."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def repository_root(real_root: str) -> str:

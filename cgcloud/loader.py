@@ -591,7 +591,34 @@ _PARSE_MESSAGES = {
     "two colons on same line": "同一行出现两个冒号（值中含冒号时请加引号）",
     "reached end of file while looking for closing quote": "引号没有闭合",
     "ryml trees cannot handle containers as keys": "不支持以列表或映射作为键",
+    "multiline scalars cannot be used as implicit keys": "键不能跨行（是否漏了冒号后的空格或缩进不对？）",
+    "bad indentation": "缩进不正确",
+    "could not find ':' colon after key": "键后面缺少冒号 ':'",
+    "invalid scalar": "无效的值",
+    "parse error: invalid token": "无法识别的内容",
+    "multiline quoted keys are invalid": "带引号的键不能跨行",
+    "parse error: invalid comment after comma": "逗号后的注释无效（# 前需要空格）",
+    "block map: folded keys must be enclosed in '?'": "不支持折叠（>）形式的键",
+    "block map: literal keys must be enclosed in '?'": "不支持字面（|）形式的键",
+    "unexpected comma": "多余的逗号",
+    "invalid tag": "不支持 YAML 标签（!tag）",
+    "comment not preceded by whitespace": "注释符 # 前需要空格",
 }
+_PARSE_PATTERNS = (
+    (re.compile(r"invalid character: '(.)'"), "此处不能出现字符 '{0}'"),
+    (re.compile(r"missing terminating (.)"), "缺少闭合的 {0}"),
+)
+
+
+def _parse_message(msg: str) -> str:
+    """rapidyaml's English error in Chinese; an unknown one is kept (with its prefix)."""
+    if msg in _PARSE_MESSAGES:
+        return _PARSE_MESSAGES[msg]
+    for pattern, text in _PARSE_PATTERNS:
+        m = pattern.fullmatch(msg)
+        if m:
+            return text.format(*m.groups())
+    return msg
 
 
 _SINK: Any = None
@@ -642,4 +669,4 @@ def _parse_quietly(buffer: bytearray) -> Any:
         if loc is not None:
             line, column = int(loc.line), int(loc.col)
             offset = int(loc.offset)
-        raise _ParseError(_PARSE_MESSAGES.get(msg, msg), line, column, offset) from None
+        raise _ParseError(_parse_message(msg), line, column, offset) from None

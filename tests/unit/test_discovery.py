@@ -222,3 +222,21 @@ def test_unreadable_folder_file_and_unsearchable_folder(repo: Path, tmp_path: Pa
     assert found["p/secret.yaml"][0] == "CG002"
     assert out["read"] == 10
     assert {"p/noread", "p/nosearch/b.yaml", "p/secret.yaml"} <= set(out["files"])
+
+
+def test_odd_file_names_reach_every_output_format(repo: Path) -> None:
+    """A name that is not UTF-8 (kept as lone surrogates, which no encoder accepts: SARIF
+    crashed) or holds a newline (it split a ``file:line:col`` line) is shown printably."""
+    folder = os.fsencode(repo / "p")
+    for name in (b"\xff\xfe.yaml", b"new\nline.yaml", b"tab\t.yaml"):
+        with open(os.path.join(folder, name), "wb") as fh:
+            fh.write(b"a: [\n")
+    v = pipeline.validate(["p"], NOW)
+    broken = sorted(f.file for f in v.findings if f.rule == "CG001")
+    assert broken == ["p/new\\x0aline.yaml", "p/tab\\x09.yaml", "p/\ufffd\ufffd.yaml"]
+    for fmt in ("text", "json", "sarif", "github", "junit"):
+        out = report.render(v, fmt)
+        out.encode("utf-8")  # strict: no lone surrogates left
+    text = report.render(v, "text").splitlines()
+    assert sum(1 for line in text if ": error CG001 " in line) == 3
+    assert all("CG001 YAML 语法错误: 缺少闭合的 ]" in line for line in text if "CG001" in line)
