@@ -268,7 +268,7 @@ class Unloaded:
         return ident is None or self.text is None or ident in self.text
 
 
-_KIND = re.compile(r"""^[ {]*kind:[ ]*["']?([A-Za-z]+)""", re.MULTILINE)
+_KIND = re.compile(r"""(?:^|[{,\s])["']?kind["']?\s*:\s*["']?([A-Za-z]+)""")
 
 
 @dataclass(slots=True)

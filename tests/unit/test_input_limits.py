@@ -296,3 +296,13 @@ def test_huge_numbers_and_huge_keys_have_short_findings(tmp_path: Path) -> None:
     assert (big.rule, big.line, big.column) == ("CG001", 4, 5) and "5000 位" in big.message
     (key,) = [f for f in v.findings if f.file.endswith("k.yaml") and f.rule == "CG011"]
     assert len(key.message) < 200 and "…" in key.message
+
+
+def test_a_broken_file_is_remembered_with_the_kinds_it_names() -> None:
+    flow = loader.Unloaded.of("a.yaml", b"{apiVersion: cgcloud/v1, kind: NetworkPolicy, x: [")
+    assert flow.kinds == frozenset({"NetworkPolicy"})
+    assert flow.might_hold(["NetworkPolicy"], "cgcloud/v1")
+    assert not flow.might_hold(["NetworkPolicy"], "WL-2099-0001")
+    assert not flow.might_hold(["Zones"])
+    unread = loader.Unloaded.of("b.yaml", None)  # unreadable: it may hold anything
+    assert unread.might_hold(["Zones"], "anything")
