@@ -22,6 +22,7 @@ import re
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -636,24 +637,30 @@ def _sink() -> Any:
 @contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Send file descriptor 2 to a scratch file while rapidyaml runs: it prints its error
-    reports (C++ source lines) there before raising, and nothing of that is for users."""
+    reports (C++ source lines) there before raising, and nothing of that is for users
+    (rapidyaml's Python API has no error callback). Process-wide, so serialised; another
+    thread's stderr output during one file's parse (milliseconds) lands in the sink."""
     fd = 2  # C++ writes to descriptor 2, whatever Python's sys.stderr is at the moment
-    try:
-        saved = os.dup(fd)
-    except OSError:
-        yield
-        return
-    sink = _sink()
-    with suppress(OSError, ValueError):
-        sys.stderr.flush()
-    os.dup2(sink.fileno(), fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        sink.seek(0)
-        sink.truncate()
+    with _QUIET:  # one at a time: two overlapping swaps would leave fd 2 on the sink for good
+        try:
+            saved = os.dup(fd)
+        except OSError:  # no descriptor 2 at all: nothing to protect
+            yield
+            return
+        sink = _sink()
+        with suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            sink.truncate()
+
+
+_QUIET = threading.RLock()
 
 
 def _parse_quietly(buffer: bytearray) -> Any:

@@ -306,3 +306,18 @@ def test_a_broken_file_is_remembered_with_the_kinds_it_names() -> None:
     assert not flow.might_hold(["Zones"])
     unread = loader.Unloaded.of("b.yaml", None)  # unreadable: it may hold anything
     assert unread.might_hold(["Zones"], "anything")
+
+
+def test_quiet_parsing_from_threads_leaves_descriptor_2_as_it_was(tmp_path: Path) -> None:
+    """Services validate in threads: overlapping swaps of descriptor 2 must not leave it
+    pointing at the scratch file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(8):
+        (tmp_path / f"{i}.yaml").write_text("a: [1, 2\n" if i % 2 else "a: 1\n")
+    before = os.fstat(2)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: loader.load([tmp_path]), range(40)))
+    assert all(len(r.findings) == 4 for r in results)
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
