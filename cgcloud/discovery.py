@@ -52,7 +52,7 @@ class Discovery:
 def discover(paths: Iterable[str | Path]) -> Discovery:
     """Expand paths to policy files (recursively for folders), sorted, with display names."""
     out = Discovery()
-    cwd = os.getcwd()
+    cwd = working_folder()
     for given in paths:
         p = Path(given)
         if not os.path.lexists(p):
@@ -68,11 +68,21 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
     return out
 
 
+def working_folder() -> str:
+    """The working folder, or ``/`` when it was deleted under us (names are then shown
+    as given or absolute; a relative path that no longer resolves does not exist)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return os.sep
+
+
 def display(p: Path | str, cwd: str) -> str:
     """The path as the user sees it: relative to the working folder when inside it.
     Symlinks are not resolved (a finding names the link, not its target)."""
-    absolute = os.path.abspath(p)
-    if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+    absolute = os.path.join(cwd, p)  # not abspath: that asks for the working folder again
+    absolute = os.path.normpath(absolute)
+    if cwd != os.sep and (absolute == cwd or absolute.startswith(cwd + os.sep)):
         return printable(Path(os.path.relpath(absolute, cwd)).as_posix())
     return printable(Path(p).as_posix())
 

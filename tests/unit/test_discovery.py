@@ -240,3 +240,25 @@ def test_odd_file_names_reach_every_output_format(repo: Path) -> None:
     text = report.render(v, "text").splitlines()
     assert sum(1 for line in text if ": error CG001 " in line) == 3
     assert all("CG001 YAML 语法错误: 缺少闭合的 ]" in line for line in text if "CG001" in line)
+
+
+def test_a_deleted_working_folder_is_no_traceback(repo: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1])\n"
+        "from cgcloud import loader\n"
+        "r = loader.load([sys.argv[2]])\n"
+        "print(r.read, r.files[0])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(gone), str(repo / "p")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    read, first = out.stdout.split()
+    assert read == "10" and first == (repo / "p" / "high-risk-ports.yaml").as_posix()
