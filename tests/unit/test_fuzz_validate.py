@@ -11,7 +11,7 @@ runs too. Each example runs ``cgcloud validate -f json`` in-process and asserts:
 * every finding has a file, a line and a column (>= 1), a known rule ID and a message;
 * the output is bounded (capping) and the run finished within a bounded time.
 
-The budget is small by default so CI stays fast (profile ``cgcloud-ci``: 40 examples
+The budget is small by default so CI stays fast (profile ``cgcloud-ci``: 25 examples
 per test, a few seconds); ``CGCLOUD_FUZZ_PROFILE=cgcloud-deep`` runs 2,000.
 """
 
@@ -39,7 +39,7 @@ from cgcloud.schemas import data_dir
 
 settings.register_profile(
     "cgcloud-ci",
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
