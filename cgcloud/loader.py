@@ -35,7 +35,25 @@ from cgcloud.discovery import POLICY_SUFFIXES, UsageError, discover
 from cgcloud.findings import Finding, Severity
 from cgcloud.i18n import _
 
-MAX_FILE_BYTES = int(os.environ.get("CGCLOUD_MAX_FILE_BYTES", 32 * 1024 * 1024))
+
+def _max_file_bytes() -> tuple[int, str]:
+    """$CGCLOUD_MAX_FILE_BYTES (default 32 MiB), and the problem with it if it is not a
+    positive whole number (reported as a usage error by ``load``, not at import)."""
+    raw = os.environ.get("CGCLOUD_MAX_FILE_BYTES", "").strip()
+    default = 32 * 1024 * 1024
+    if not raw:
+        return default, ""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        return default, _("环境变量 CGCLOUD_MAX_FILE_BYTES 无效: {raw!r}（应为正整数，单位字节）").format(
+            raw=raw[:40])
+    return value, ""
+
+
+MAX_FILE_BYTES, _MAX_FILE_BYTES_PROBLEM = _max_file_bytes()
 MAX_TAB_FINDINGS = 5
 _STRIDE = 4096  # bytes between column checkpoints of a long line
 MAX_DEPTH = 64  # rapidyaml's emitter stops there; a form has fewer than 10 levels
@@ -290,6 +308,8 @@ class LoadResult:
 def load(paths: Iterable[str | Path]) -> LoadResult:
     """Read every policy file under ``paths``; problems become findings, and every
     policy path found is either read or reported (cgcloud/discovery.py)."""
+    if _MAX_FILE_BYTES_PROBLEM:
+        raise UsageError(_MAX_FILE_BYTES_PROBLEM)
     result = LoadResult()
     given = list(paths)
     found = discover(given)
