@@ -181,6 +181,14 @@ def check_run(root: Path, now: str = "2026-11-25T10:00") -> dict[str, Any]:
     return out
 
 
+def check_explain(root: Path, now: str) -> None:
+    """``cgcloud explain -f json`` describes whatever loaded: no exception, exit 0."""
+    r = runner.invoke(app, ["explain", str(root), "--now", now, "-f", "json"])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 0, r.output[-2000:]
+    json.loads(r.stdout)
+
+
 @pytest.fixture(scope="module")
 def fuzz_repo() -> Iterator[Path]:
     with repository() as root:
@@ -365,5 +373,6 @@ def test_odd_values_in_valid_forms(fuzz_repo: Path, data: st.DataObject) -> None
     )
     try:
         check_run(fuzz_repo, now)
+        check_explain(fuzz_repo, now)
     finally:
         target.write_bytes(original)
