@@ -237,6 +237,7 @@ class ResourceApplication(Form):
     resources: list[Resource] = field(default_factory=list)
     approvals: dict[str, Signature] = field(default_factory=dict)
     expert_review: Signature | None = None
+    operators: list[str] = field(default_factory=list)  # 运维人员 names (bastion rules)
 
     @property
     def approved(self) -> bool:
@@ -323,6 +324,7 @@ class ShutdownNotice(Form):
     shutdown_date: date | None = None
     prepare_by: date | None = None
     data_copied: bool = False
+    commands: dict[str, Any] = field(default_factory=dict)  # before power-off (docs/enforce.md)
 
 
 @dataclass(slots=True)
@@ -606,6 +608,8 @@ class _Builder:
                     for i, r in enumerate(s.get("resources", []))
                 ],
                 approvals=approvals,
+                operators=[str(o.get("name", "")) for o in s.get("operators", [])
+                           if isinstance(o, dict)],
                 expert_review=(
                     self.signature("expert_review", expert, spec / "expert_review")
                     if expert is not None
@@ -681,6 +685,7 @@ class _Builder:
                 shutdown_date=self.date(business.get("shutdown_date"), spec / "business_division" / "shutdown_date"),
                 prepare_by=self.date(business.get("prepare_by"), spec / "business_division" / "prepare_by"),
                 data_copied=bool(operator.get("data_copied", False)),
+                commands=dict(s.get("commands") or {}),
             )
         )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from cgcloud.findings import Finding
 from cgcloud.rules import (
     addresses,
+    approvals,
     bastion,
+    bastion_keys,
     exposure,
     files,
     flows,
@@ -33,10 +35,12 @@ MODULES = [
     flows,
     high_risk,
     bastion,
+    bastion_keys,
     normal,
     exposure,
     overlap,
     signatures,
+    approvals,
     resources,
     shutdown,
     projects,

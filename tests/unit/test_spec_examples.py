@@ -4,7 +4,8 @@ into tests/fixtures/spec-examples/), validated together, give exactly these find
 Each is a real consequence of the rules, not noise: the spec's Roster names only 钱七
 and 孙八, so the other signers are not on it (CG402); its ShutdownNotice names a
 system with no ResourceApplication among the examples (CG601) and is signed in
-March 2027, after this test's `now` (CG401). Everything else — the NetworkPolicy
+March 2027, after this test's `now` (CG401); its ProjectApplication's bastion account
+names no login or key, so the bastion gets nothing from cgcloud (CG315, info). Everything else — the NetworkPolicy
 with its high-risk row, the exposure count, the plan sums — passes.
 """
 
@@ -28,6 +29,8 @@ def test_spec_examples_validate_as_the_rules_say() -> None:
             ("CG402", "resource-application.yaml"): 2,  # department 赵六, initial 王五
             ("CG601", "shutdown-notice.yaml"): 1,
             ("CG401", "shutdown-notice.yaml"): 3,
+            # its bastion account has no login/ssh_key: cgcloud opens nothing (info)
+            ("CG315", "project-application.yaml"): 1,
         }
     )
 
