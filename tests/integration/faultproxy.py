@@ -23,6 +23,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,7 +37,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 class Fault:
     """What to do with matching requests.
 
-    action: ``status`` (answer `status` with a Neutron-style JSON error, Neutron never
+    action: ``delay`` (forward after `seconds`: a slow service), ``status`` (answer `status` with a Neutron-style JSON error, Neutron never
     sees the request), ``reset`` (TCP reset before forwarding), ``drop-response``
     (forward, then reset instead of answering: the change happened, the client does
     not know), ``refuse`` (reset this request and stop listening for good: Neutron
@@ -52,6 +53,7 @@ class Fault:
     skip: int = 0
     times: int | None = 1
     status: int = 503
+    seconds: float = 0.0
     message: str = "injected by the test fault proxy"
     seen: int = 0
     fired: int = 0
@@ -201,6 +203,8 @@ class FaultProxy:
             self._record(h, "reset")
             _reset(h)
             return
+        if fault is not None and fault.action == "delay":
+            time.sleep(fault.seconds)
         conn = http.client.HTTPConnection(*self.upstream, timeout=120)
         try:
             headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP_BY_HOP}
