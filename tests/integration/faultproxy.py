@@ -54,6 +54,7 @@ class Fault:
     times: int | None = 1
     status: int = 503
     seconds: float = 0.0
+    echo: bool = False  # `status`: the error message repeats the request, headers and all
     message: str = "injected by the test fault proxy"
     seen: int = 0
     fired: int = 0
@@ -90,6 +91,7 @@ class FaultProxy:
     upstream: tuple[str, int]
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)  # X-Auth-Token values seen
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -183,8 +185,12 @@ class FaultProxy:
                     break
         if fault is not None and fault.action == "status":
             self._record(h, f"injected {fault.status}")
+            message = fault.message
+            if fault.echo:  # as a debugging proxy or a careless service would
+                message += " request: " + " ".join(f"{k}: {v}" for k, v in h.headers.items())
+                message += " " + body.decode("utf-8", "replace")
             payload = json.dumps({"NeutronError": {"type": "HTTPServiceUnavailable",
-                                                   "message": fault.message,
+                                                   "message": message,
                                                    "detail": ""}}).encode()
             h.send_response(fault.status)
             h.send_header("Content-Type", "application/json")
@@ -230,6 +236,9 @@ class FaultProxy:
     def _record(self, h: BaseHTTPRequestHandler, outcome: str) -> None:
         with self.lock:
             self.log.append(Logged(h.command, h.path, outcome))
+            token = h.headers.get("X-Auth-Token")
+            if token:
+                self.tokens.add(token)
 
 
 class _Server(ThreadingHTTPServer):

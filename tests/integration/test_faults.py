@@ -200,3 +200,24 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
     r = faulty.cli("--cloud", "devcloud", "apply", "--yes", "--audit-log", str(faulty.audit))
     assert r.exit_code == 0, r.output
     _converged(faulty)
+
+
+def test_a_cloud_error_echoing_the_request_leaks_no_token(faulty: World,
+                                                          proxy: FaultProxy) -> None:
+    """Neutron (the proxy) refuses the rule creates with a 400 whose message repeats the
+    request, X-Auth-Token header included: the user sees the error, and neither the CLI
+    output nor the audit log holds the token or the password."""
+    import yaml
+
+    proxy.add(Fault("status", method="POST", path=r"/security-group-rules$", status=400,
+                    echo=True, times=None, message="bad rule"))
+    r = faulty.apply()
+    assert r.exit_code == 1, r.output
+    assert proxy.tokens, "the proxy saw no token: the test proves nothing"
+    clouds = yaml.safe_load(Path(faulty.env["OS_CLIENT_CONFIG_FILE"]).read_text())
+    password = clouds["clouds"][FAULTY]["auth"]["password"]
+    audit = faulty.audit.read_text(encoding="utf-8")
+    assert "bad rule" in r.output and "X-Auth-Token: ***" in r.output, r.output
+    assert "bad rule" in audit
+    for secret in (*proxy.tokens, password):
+        assert secret not in r.output and secret not in audit
