@@ -56,7 +56,11 @@ Progress = Callable[[str, int, int], None]
 
 
 class EngineError(RuntimeError):
-    """An API call that failed for good (after retries), with what was asked."""
+    """An API call that failed for good (after retries), with what was asked. The
+    message is redacted of credentials on creation: it is printed, logged and audited."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(redact(message))
 
 
 class LockHeld(EngineError):
