@@ -12,6 +12,9 @@ from typing import Annotated, NoReturn
 import typer
 
 from cgcloud import __version__
+from cgcloud.cli_runtime import HELP_OPTIONS, CgcloudGroup
+from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
 
 app = typer.Typer(
     name="cgcloud",
@@ -24,9 +27,11 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    cls=CgcloudGroup,  # one exit-code table, Chinese usage errors, safe output streams
+    context_settings=HELP_OPTIONS,  # `-h` as well as `--help`, inherited by every command
 )
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAGE
 
 
 class OutputFormat(StrEnum):
@@ -35,6 +40,7 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
     github = "github"
     junit = "junit"
+    gitlab = "gitlab"
 
 
 class DocFormat(StrEnum):
@@ -65,7 +71,7 @@ def _now(value: str | None):  # type: ignore[no-untyped-def]
     try:
         return clock.now_local(value)
     except clock.ClockError as exc:
-        typer.echo(f"错误: {exc}", err=True)
+        typer.echo(_("错误: {reason}").format(reason=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -96,17 +102,26 @@ def validate(
             "--format",
             "-f",
             help="text (file:line:col, for people), json, sarif (code scanning), "
-            "github (workflow annotations), junit (one testcase per file).",
+            "github (workflow annotations), junit (one testcase per file), "
+            "gitlab (GitLab code-quality report).",
         ),
     ] = OutputFormat.text,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Git revision to compare with: also report CG405 (content changed since "
+            "BASE under a signature that was not renewed).",
+        ),
+    ] = None,
 ) -> None:
     """Check a policy repository against the format and the regulation's rules.
 
     Prints one finding per line: file:line:column, severity, a stable rule ID
     (see `cgcloud rules`), what is wrong and how to fix it.
 
-    Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error
-    or unreadable input.
+    Exit codes: 0 no errors (warnings allowed), 1 errors found, 64 usage error
+    (bad option or value, missing path); the full table is in the README.
 
     Examples:
 
@@ -125,7 +140,19 @@ def validate(
     except UsageError as exc:
         typer.echo(f"错误: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    _write(report.render(v, output.value))
+    if base is not None:
+        from cgcloud.cli_gitops import stale_findings
+
+        v.findings = sorted(
+            [*v.findings, *stale_findings(base, paths or [Path("policies")], v.repo)],
+            key=lambda f: f.sort_key,
+        )
+    if output is OutputFormat.gitlab:
+        from cgcloud.gitops import codequality
+
+        _write(codequality.render(v.findings))
+    else:
+        _write(report.render(v, output.value))
     _exit(EXIT_FINDINGS if has_errors(v.findings) else EXIT_OK)
 
 
@@ -239,6 +266,11 @@ _register_enforce(app)
 from cgcloud.cli_exporter import register as _register_exporter  # noqa: E402
 
 _register_exporter(app)
+
+# --- gitops: `cgcloud diff` / `pr-comment` / `recertify` live in cgcloud/cli_gitops.py (issue 16) ---
+from cgcloud.cli_gitops import register as _register_gitops  # noqa: E402
+
+_register_gitops(app)
 
 # --- bastion: `cgcloud bastion plan|apply`, `ssh`, `tunnel` live in cgcloud/cli_bastion.py (issue 15) ---
 from cgcloud.cli_bastion import register as _register_bastion  # noqa: E402

@@ -8,6 +8,7 @@ apply), wakes early at the next window boundary, and stops cleanly on SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -23,17 +24,23 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.backoff import Backoff
 from cgcloud.cli_reconcile import (
     DEFAULT_MAX_DELETES,
     EXIT_DELETE_GUARD,
     EXIT_ERROR,
     EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
     CloudOpt,
     NowOpt,
     PathsArg,
+    TimeoutOpt,
     _engine,
     _err,
+    cloud_message,
 )
+from cgcloud.i18n import _
 
 
 class Format(StrEnum):
@@ -86,7 +93,7 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
-        raise PassError(f"错误: {exc}", EXIT_ERROR) from None
+        raise PassError(f"错误: {exc}", EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         raise PassError("错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR)
@@ -215,7 +222,7 @@ def _run_pass(engine: Any, paths: list[Path] | None, when: datetime, *, max_dele
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            _err(cloud_message(engine.cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
     result.requests = engine.requests - r0
     result.seconds = time.monotonic() - t0
     return result
@@ -275,17 +282,19 @@ class Watch:
 
     ``run`` does one pass at a time and returns when to wake next; ``wait``
     sleeps until then or until ``stop`` is set (SIGTERM): a pass in progress is
-    always finished, never cut in half.
+    always finished, never cut in half. A pass that raises (cloud down, lock held,
+    invalid forms) is reported through ``on_error`` and tried again after a bounded,
+    jittered exponential back-off (``backoff``); a good pass resets it.
     """
 
     def __init__(self, run: Callable[[datetime], datetime], now: Callable[[], datetime],
                  stop: threading.Event, wait: Callable[[float], bool] | None = None,
-                 on_error: Callable[[Exception], None] | None = None,
-                 retry_seconds: float = 30.0):
+                 on_error: Callable[[Exception, float], None] | None = None,
+                 retry_seconds: float = 30.0, backoff: Backoff | None = None):
         self.run, self.now, self.stop = run, now, stop
         self.wait = wait or stop.wait
-        self.on_error = on_error or (lambda exc: None)
-        self.retry_seconds = retry_seconds
+        self.on_error = on_error or (lambda exc, delay: None)
+        self.backoff = backoff or Backoff(first=min(5.0, retry_seconds), cap=retry_seconds)
         self.passes = 0
 
     def loop(self) -> None:
@@ -294,12 +303,53 @@ class Watch:
             try:
                 wake = self.run(start)
             except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
-                self.on_error(exc)
-                wake = start + timedelta(seconds=self.retry_seconds)
+                delay = self.backoff.failed()
+                self.on_error(exc, delay)
+                wake = self.now() + timedelta(seconds=delay)
+            else:
+                self.backoff.succeeded()
             self.passes += 1
             if self.stop.is_set():
                 return
             self.wait(max(0.0, (wake - self.now()).total_seconds()))
+
+
+class Lease:
+    """The watch loop's own lease (one loop per cloud), taken when the cloud lets us and
+    renewed after every pass. Not holding it (cloud down at start, another loop holds
+    it, someone removed it) is not fatal: the pass is skipped and retried."""
+
+    def __init__(self, engine: Any, ttl: timedelta):
+        self.engine, self.ttl, self.held = engine, ttl, False
+
+    def ensure(self) -> None:
+        from cgcloud.engines.openstack import WATCH_LOCK_NAME, LockHeld
+
+        if self.held:
+            return
+        try:
+            self.engine.acquire_lock(ttl=self.ttl, name=WATCH_LOCK_NAME)
+        except LockHeld as exc:
+            raise PassError(_("enforce --watch: 另一个 enforce --watch 持有租约，稍后重试: {err}"
+                              ).format(err=exc), EXIT_LOCKED) from None
+        self.held = True
+        _err(_("enforce --watch: 已取得租约 {name}").format(name=WATCH_LOCK_NAME))
+
+    def renew(self) -> None:
+        from cgcloud.engines.openstack import WATCH_LOCK_NAME, LockHeld
+
+        try:
+            self.engine.renew_lock(self.ttl, name=WATCH_LOCK_NAME)
+        except LockHeld:
+            self.held = False  # removed by someone else: take it again before the next pass
+            raise
+
+    def release(self) -> None:
+        from cgcloud.engines.openstack import WATCH_LOCK_NAME
+
+        if self.held:
+            self.engine.release_lock(name=WATCH_LOCK_NAME)
+            self.held = False
 
 
 def shifted_clock(now: str | None) -> Callable[[], datetime]:
@@ -337,6 +387,7 @@ def enforce_cmd(
         "--textfile", help="After every pass, write its result (time, success, duration, API "
         "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
         "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
+    timeout: TimeoutOpt = None,
     bastions: Annotated[bool, typer.Option(
         "--bastions", help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
         "access whose window ended is removed, access whose window began is written.")] = False,
@@ -346,18 +397,20 @@ def enforce_cmd(
     Opens rules whose window started, closes rules whose window ended, advances
     decommissions (power off, keep seven full days, delete, reclaim record),
     reports lapsed approvals. Exit codes: 0 done (or nothing due), 1 error or a
-    failed action, 3 deletions refused by --max-deletes, 4 cloud locked.
+    failed action, 3 deletions refused by --max-deletes, 4 cloud locked, 64 usage error.
     """
     from cgcloud import clock, enforce
-    from cgcloud.engines.openstack import WATCH_LOCK_NAME, LockHeld
 
     try:
         clock_fn = shifted_clock(now)
         first = clock.now_local(now)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
-    engine = _engine(cloud, audit_log)
+        raise typer.Exit(EXIT_USAGE) from None
+    from cgcloud.cli_runtime import require_paths
+
+    require_paths(paths or [Path("policies")])  # a usage error before connecting
+    engine = _engine(cloud, audit_log, timeout)
     rec_dir = records or default_records_dir()
 
     bastion_failed: list[datetime] = []
@@ -389,50 +442,51 @@ def enforce_cmd(
             _err(str(exc))
             raise typer.Exit(exc.code) from None
         except Exception as exc:  # noqa: BLE001
-            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            _err(cloud_message(cloud, exc))
             raise typer.Exit(EXIT_ERROR) from None
         if result.failed or bastion_failed:
             _exit(EXIT_ERROR)
         if result.blocked:
             _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
             _exit(EXIT_DELETE_GUARD)
-        _exit(0)
+        _exit(EXIT_OK)
 
     ttl = timedelta(seconds=max(300.0, 3 * interval))
-    try:
-        engine.acquire_lock(ttl=ttl, name=WATCH_LOCK_NAME)
-    except LockHeld as exc:
-        _err(f"错误: 已有 enforce --watch 在运行: {exc}")
-        raise typer.Exit(EXIT_LOCKED) from None
+    lease = Lease(engine, ttl)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        _err(f"enforce --watch: 收到信号 {signal.Signals(signum).name}，本轮结束后退出")
+        _err(_("enforce --watch: 收到信号 {sig}，本轮结束后退出").format(
+            sig=signal.Signals(signum).name))
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def run(when: datetime) -> datetime:
+        lease.ensure()
         try:
             result = one(when)
-        finally:
-            engine.renew_lock(ttl, name=WATCH_LOCK_NAME)
+        except Exception:
+            with contextlib.suppress(Exception):  # the pass's own error is the one to report
+                lease.renew()
+            raise
+        lease.renew()
         return enforce.next_wakeup(result.repo, clock_fn(), interval, result.marks)
 
-    def on_error(exc: Exception) -> None:
-        _err(str(exc) if isinstance(exc, PassError) else f"错误: {type(exc).__name__}: {exc}")
+    def on_error(exc: Exception, delay: float) -> None:
+        text = str(exc) if isinstance(exc, PassError) else cloud_message(cloud, exc)
+        _err(_("{err}（{s:.0f} 秒后重试）").format(err=text, s=delay))
 
     try:
-        Watch(run, clock_fn, stop, on_error=on_error,
-              retry_seconds=min(interval, 30.0)).loop()
+        Watch(run, clock_fn, stop, on_error=on_error, retry_seconds=min(interval, 60.0)).loop()
     finally:
         for s, h in old.items():
             signal.signal(s, h)
         try:
-            engine.release_lock(name=WATCH_LOCK_NAME)
+            lease.release()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放 watch 租约失败（将在到期后失效）: {exc}")
-    _err("enforce --watch: 已停止")
+            _err(cloud_message(cloud, exc, "警告: 释放 watch 租约失败（将在到期后失效）: {err}"))
+    _err(_("enforce --watch: 已停止"))
 
 
 def _record_pass(
@@ -443,9 +497,9 @@ def _record_pass(
     from cgcloud import textfile
 
     if result is None:
-        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1, exit_code=1)
+        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1, exit_code=EXIT_ERROR)
     else:
-        code = 1 if result.failed else EXIT_DELETE_GUARD if result.blocked else 0
+        code = EXIT_ERROR if result.failed else EXIT_DELETE_GUARD if result.blocked else EXIT_OK
         run = textfile.RunResult(
             "enforce", cloud, code == 0, started, seconds,
             requests=result.requests, errors=len(result.failed),
@@ -461,6 +515,7 @@ def upcoming_cmd(
     cloud: Annotated[str, typer.Option(
         "--cloud", help="Optional: read recorded power-off times for exact deletion dates.")] = "",
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """What will open, close, power off, be deleted or lapse in the coming days."""
     from cgcloud import clock, enforce
@@ -471,19 +526,19 @@ def upcoming_cmd(
         repo = _load(paths, when)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     except PassError as exc:
         _err(str(exc))
         raise typer.Exit(exc.code) from None
     found = None
     if cloud:
-        engine = _engine(cloud)
+        engine = _engine(cloud, timeout=timeout)
         try:
             # only the projects and the servers' marks: no Neutron groups
             actual = engine.read(None, network_only=True, scope=set())
             found = enforce.marks(read_inventory(engine, actual, set()))
         except Exception as exc:  # noqa: BLE001
-            _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+            _err(cloud_message(cloud, exc))
             raise typer.Exit(EXIT_ERROR) from None
     events = enforce.upcoming(repo, when, days, found)
     if output == Format.json:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
 
 
 def exporter_cmd(
@@ -26,6 +31,10 @@ def exporter_cmd(
         "--now-file", help="Read the exporter's 'now' from this file at every refresh "
         "(ISO 8601; empty or missing = wall clock). A testing aid to step a running "
         "exporter through days.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.1, max=86400.0, show_default=False,
+        help="Seconds to wait for each OpenStack API answer (default: clouds.yaml's "
+        "api_timeout, else 60).")] = None,
     include: Annotated[list[Path] | None, typer.Option(
         "--include-textfile", help="Also serve run results written by `apply/enforce "
         "--textfile` (when no node-exporter collects them). Repeatable.")] = None,
@@ -40,27 +49,35 @@ def exporter_cmd(
     """
     from cgcloud import clock
     from cgcloud import exporter as ex
+    from cgcloud.cli_runtime import require_paths
 
     if not cloud:
-        typer.echo("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云", err=True)
-        raise typer.Exit(2)
+        typer.echo(_("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云"), err=True)
+        raise typer.Exit(ExitCode.USAGE)
     if now is not None and now_file is not None:
-        typer.echo("错误: --now 与 --now-file 只能用一个", err=True)
-        raise typer.Exit(2)
+        typer.echo(_("错误: --now 与 --now-file 只能用一个"), err=True)
+        raise typer.Exit(ExitCode.USAGE)
+    require_paths(paths or [Path("policies")])
     try:
         host, port = ex.parse_listen(listen)
         clk = ex.make_clock(now, now_file)
         clk()
-    except (ValueError, clock.ClockError) as exc:
-        typer.echo(f"错误: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except (ValueError, OverflowError, clock.ClockError) as exc:
+        typer.echo(_("错误: {err}").format(err=exc), err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
     exporter = ex.Exporter(paths or [Path("policies")], cloud, refresh=refresh, now=clk,
-                           include=include or [])
+                           include=include or [], timeout=timeout)
     try:
         server = ex.make_server(exporter, host, port)
-    except OSError as exc:
-        typer.echo(f"错误: 无法监听 {listen}: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except (OSError, ValueError) as exc:
+        # no such local address / unknown host name: the option is wrong (64); a port in
+        # use or not permitted is the machine's state (1)
+        usage = isinstance(exc, ValueError | socket.gaierror) or (
+            isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        typer.echo(_("错误: 无法监听 {listen}: {reason}").format(listen=listen, reason=reason),
+                   err=True)
+        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.FAILURE) from None
 
     def stop(signum: int, frame: Any) -> None:
         exporter.stop()

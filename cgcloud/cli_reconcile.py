@@ -14,9 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from cgcloud import textfile
+from cgcloud.exitcodes import ExitCode
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
+# the one table (cgcloud/exitcodes.py); these names stay for the modules that import them
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
+EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
+    ExitCode.DELETE_GUARD, ExitCode.LOCKED, ExitCode.DECLINED)
+EXIT_USAGE = ExitCode.USAGE
 DEFAULT_MAX_DELETES = 20
 
 
@@ -35,6 +39,13 @@ CloudOpt = Annotated[
     typer.Option("--cloud", envvar="OS_CLOUD",
                  help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
                  "expect; default $OS_CLOUD."),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, max=86400.0,
+                 help="Seconds to wait for an answer to each OpenStack API request (connect: "
+                 "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
+                 "(docs/reliability.md).", show_default=False),
 ]
 NowOpt = Annotated[
     str | None,
@@ -57,12 +68,12 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
         when = clock.now_local(now)
     except clock.ClockError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
         _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         _err("错误: 表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）")
@@ -70,21 +81,39 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     return when, desired.compile(v.repo, when)
 
 
-def _engine(cloud: str, audit_log: Path | None = None) -> Any:
+def _engine(cloud: str, audit_log: Path | None = None, timeout: float | None = None) -> Any:
     from cgcloud.engines.openstack import AuditLog, OpenStackEngine
 
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
     try:
-        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path())
+        return OpenStackEngine(cloud, audit_path=audit_log or AuditLog.default_path(),
+                               timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
-        _err(f"错误: 无法连接云 {cloud}: {type(exc).__name__}: {exc}")
+        _err(cloud_message(cloud, exc, "错误: 无法连接云 {cloud}: {err}"))
         raise typer.Exit(EXIT_ERROR) from None
 
 
+def cloud_message(cloud: str, exc: BaseException, template: str = "错误: 云 {cloud}: {err}") -> str:
+    """One line for a failure that came from the cloud side, redacted of credentials:
+    cgcloud's own errors (already in Chinese, naming service and endpoint) as they are,
+    anything else with its type."""
+    from cgcloud.engines.connection import CloudConfigError, redact
+    from cgcloud.engines.openstack import EngineError
+
+    if isinstance(exc, CloudConfigError | EngineError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    text = redact(" ".join(text.split()))
+    if f"云 {cloud} " in text and template.startswith("错误: "):
+        return f"错误: {text}"  # the message names the cloud already
+    return template.format(cloud=cloud, err=text)
+
+
 def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
-    _err(f"错误: 云 {cloud}: {type(exc).__name__}: {exc}")
+    _err(cloud_message(cloud, exc))
     return typer.Exit(EXIT_ERROR)
 
 
@@ -95,7 +124,9 @@ def plan_cmd(
     output: Annotated[PlanFormat, typer.Option("--format", "-f",
                                                help="text, markdown or json")] = PlanFormat.text,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error.")] = False,
+        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
+        "64 = usage error.")] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
 
@@ -105,7 +136,7 @@ def plan_cmd(
     from cgcloud import plan as planner
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud)
+    engine = _engine(cloud, timeout=timeout)
     try:
         actual = engine.read(state)
     except Exception as exc:  # noqa: BLE001
@@ -127,18 +158,19 @@ def apply_cmd(
     audit_log: Annotated[Path | None, typer.Option(
         "--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
         "~/.local/state/cgcloud/audit.jsonl).")] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Validate, plan, confirm, and make the cloud equal to the approved forms.
 
     One apply per cloud at a time (a lease in Keystone). Every change goes to the
     audit log. Exit codes: 0 done, 1 error or partial failure, 3 delete guard,
-    4 cloud locked by someone else, 5 not confirmed.
+    4 cloud locked by someone else, 5 not confirmed, 64 usage error.
     """
     from cgcloud import plan as planner
     from cgcloud.engines.openstack import LockHeld
 
     _, state = _prepare(paths, now)
-    engine = _engine(cloud, audit_log)
+    engine = _engine(cloud, audit_log, timeout)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
@@ -182,7 +214,7 @@ def apply_cmd(
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            _err(f"警告: 释放锁失败（将在到期后失效）: {exc}")
+            _err(cloud_message(cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
     typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
                f"{outcome.seconds:.1f} s); audit log: {engine.audit.path}")

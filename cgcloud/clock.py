@@ -3,16 +3,25 @@
 The regulation speaks in calendar dates in Asia/Shanghai; a period covers whole
 days from ``start`` 00:00 to ``end`` 24:00 local time. Every command takes an
 injectable ``--now`` so any day can be replayed.
+
+Every date the forms and options accept (0001-01-01 … 9999-12-31, a common "no
+end" is 9999-12-31) works everywhere: arithmetic here *saturates* at the ends of
+Python's calendar instead of raising OverflowError. "The day after 9999-12-31"
+is the last representable instant, ``END_OF_TIME``, which is later than any --now.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
+# The last and first instants this module hands out; both survive .timestamp() and
+# conversion to UTC (Asia/Shanghai is UTC+8 with no DST since 1991).
+END_OF_TIME = datetime.combine(date.max, time.max, tzinfo=TZ)
+START_OF_TIME = datetime.combine(date.min, time(8), tzinfo=TZ)
 
 
 class ClockError(ValueError):
@@ -44,7 +53,16 @@ def now_local(value: str | datetime | None = None) -> datetime:
             ) from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=TZ)
-    return dt.astimezone(TZ)
+    try:
+        local = dt.astimezone(TZ)
+        local.astimezone(UTC)  # must also be representable in UTC (timestamps, APIs)
+    except (OverflowError, ValueError) as exc:
+        raise ClockError(
+            f"时间 {value!r} 超出可表示的范围（0001-01-01T08:00 至 9999-12-31T23:59:59，Asia/Shanghai）"
+        ) from exc
+    if local < START_OF_TIME:
+        raise ClockError(f"时间 {value!r} 超出可表示的范围（0001-01-01T08:00 至 9999-12-31T23:59:59，Asia/Shanghai）")
+    return local
 
 
 def today(now: datetime) -> date:
@@ -65,6 +83,37 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=TZ)
 
 
+def add_days(day: date, days: int) -> date:
+    """``day + days``, saturating at 0001-01-01 and 9999-12-31."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, saturating at START_OF_TIME / END_OF_TIME."""
+    try:
+        out = moment + delta
+    except OverflowError:
+        return END_OF_TIME if delta > timedelta(0) else START_OF_TIME
+    return min(max(out, START_OF_TIME), END_OF_TIME)
+
+
+def days_later(moment: datetime, days: int) -> datetime:
+    """``moment`` plus ``days`` days (any int, 10**9 included), saturating."""
+    if abs(days) > 3_700_000:  # more than the whole calendar: timedelta itself would overflow
+        return END_OF_TIME if days > 0 else START_OF_TIME
+    return later(moment, timedelta(days=days))
+
+
+def start_of_day_after(day: date) -> datetime:
+    """00:00 local of the day after ``day`` (END_OF_TIME after 9999-12-31)."""
+    if day == date.max:
+        return END_OF_TIME
+    return start_of(day + timedelta(days=1))
+
+
 def full_days_after(moment: datetime, days: int) -> datetime:
     """The first instant after ``days`` whole local days have passed since ``moment``.
 
@@ -73,20 +122,36 @@ def full_days_after(moment: datetime, days: int) -> datetime:
     result is 12-23 00:00 local, the same as for a power-off at 00:01. Used for
     the decommission's "seven full days after the recorded power-off" (附件3).
     """
-    return start_of(today(moment) + timedelta(days=days + 1))
+    last = add_days(today(moment), days)
+    return start_of_day_after(last)
 
 
 def add_months(day: date, months: int) -> date:
-    """Calendar month arithmetic, clamping to the month's last day (01-31 + 1 = 02-28/29)."""
+    """Calendar month arithmetic, clamping to the month's last day (01-31 + 1 = 02-28/29);
+    saturating at 0001-01-01 and 9999-12-31."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
     last = calendar.monthrange(year, month)[1]
     return date(year, month, min(day.day, last))
 
 
 def max_high_risk_end(start: date) -> date:
-    """Last valid end of a one-month window: ``start + 1 calendar month - 1 day``."""
+    """Last valid end of a one-month window: ``start + 1 calendar month - 1 day``
+    (9999-12-31 when that lies beyond the calendar)."""
+    if (start.year, start.month) == (date.max.year, 12):
+        return date.max
     return add_months(start, 1) - timedelta(days=1)
+
+
+def year_start(year: int) -> datetime:
+    """00:00 local of 1 January of ``year`` (END_OF_TIME for the year after 9999)."""
+    if year > date.max.year:
+        return END_OF_TIME
+    return start_of(date(max(year, date.min.year), 1, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +168,22 @@ class Window:
     @property
     def closes_at(self) -> datetime:
         """The instant the window has ended: 00:00 local of the day after ``end``."""
-        return start_of(self.end + timedelta(days=1))
+        return start_of_day_after(self.end)
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def endless(self) -> bool:
+        """Ends on 9999-12-31, the common "no end": it never closes within the calendar."""
+        return self.end == date.max
+
     def contains(self, now: datetime) -> bool:
-        return self.opens_at <= now < self.closes_at
+        return self.opens_at <= now and (self.endless or now < self.closes_at)
 
     def is_past(self, now: datetime) -> bool:
-        return now >= self.closes_at
+        return not self.endless and now >= self.closes_at
 
     def is_future(self, now: datetime) -> bool:
         return now < self.opens_at

@@ -398,7 +398,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                 verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
                 out.append(Action("poweroff", n.system, n.id,
                                   f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
-                                  f"运维单位已确认；保留至 {delete_due(now).date() - timedelta(days=1)} 后删除)",
+                                  f"运维单位已确认；保留至 {clock.add_days(delete_due(now).date(), -1)} 后删除)",
                                   host=ip, data={"server": s, "volumes": vols, "ports": ports,
                                                  "floating_ips": fips, "stop": s.status != "SHUTOFF"}))
                 waiting = True
@@ -508,11 +508,11 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
     ``marks``: notice id → [(host, recorded power-off)] read from a cloud; without
     it a deletion is estimated from ``shutdown_date`` (the earliest it can be).
     """
-    horizon = now + timedelta(days=days)
+    horizon = clock.days_later(now, days)
     out: list[Event] = []
 
     def add(at: datetime, verb: str, system: str, form: str, message: str, row: int = 0) -> None:
-        if now < at <= horizon:
+        if now < at <= horizon and at < clock.END_OF_TIME:  # not beyond 9999-12-31
             out.append(Event(at, verb, system, form, message, row))
 
     for policy in repo.policies:
@@ -553,7 +553,7 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
         for year in sorted({a.year for a in apps}):
             if any(a.year == year + 1 for a in apps):
                 continue
-            add(clock.start_of(date(year + 1, 1, 1)), "lapse", system, apps[0].id,
+            add(clock.year_start(year + 1), "lapse", system, apps[0].id,
                 f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
                 "只报告，不删除")
     order = {"close": 0, "open": 1, "poweroff": 2, "delete": 3, "lapse": 4}
@@ -564,7 +564,7 @@ def next_wakeup(repo: model.Repository, now: datetime, interval: float,
                 marks: dict[str, list[tuple[str, datetime]]] | None = None) -> datetime:
     """When a watch loop should run next: after ``interval`` seconds, or earlier at the
     next window boundary/power-off/deletion, so nothing waits a whole interval."""
-    nxt = now + timedelta(seconds=interval)
+    nxt = clock.later(now, timedelta(seconds=interval))
     for e in upcoming(repo, now, days=max(1, int(interval // 86400) + 1), marks=marks):
         if e.at < nxt:
             nxt = e.at

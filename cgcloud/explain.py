@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from cgcloud import clock, model
@@ -253,7 +253,7 @@ def _plan(p: model.AnnualPlan, apps: list[model.ResourceApplication]) -> dict[st
 
 def _shutdown(s: model.ShutdownNotice, today: date) -> dict[str, Any]:
     sd = s.shutdown_date
-    earliest_delete = sd + timedelta(days=SHUTDOWN_KEEP_DAYS) if sd else None
+    earliest_delete = clock.add_days(sd, SHUTDOWN_KEEP_DAYS) if sd else None
     if sd is None:
         state = "no_date"
     elif today < sd:

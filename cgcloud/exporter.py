@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import re
 import sys
 import threading
 import time
@@ -29,7 +30,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from cgcloud import __version__, clock, enforce
 from cgcloud import desired as d
 from cgcloud import plan as p
+from cgcloud.backoff import Backoff
+from cgcloud.i18n import _
 
 TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus ours
 GIB = 1024**3
@@ -507,7 +509,7 @@ def decommissions(inp: Inputs) -> list[Decommission]:
         proj = projects.get(notice.system)
         servers = [s for s in inp.view.servers if proj and s.project_id == proj.id]
         if not notice.all_hosts:
-            hosts = {h.strip() for h, _ in notice.hosts}
+            hosts = {h.strip() for h, _port in notice.hosts}
             servers = [s for s in servers if hosts & set(s.ips)]
         offs = [power_off_time(s) for s in servers]
         running = sum(1 for s in servers if s.status.upper() == "ACTIVE")
@@ -608,8 +610,10 @@ class Exporter:
                  now: Callable[[], datetime] | None = None,
                  include: list[Path] | None = None,
                  engine_factory: Callable[[str], Any] | None = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None,
+                 timeout: float | None = None):
         self.paths = paths
+        self.timeout = timeout
         self.cloud = cloud
         self.interval = refresh
         self.now = now or make_clock()
@@ -628,6 +632,10 @@ class Exporter:
         self.last_duration = 0.0
         self.last_requests = 0
         self.last_ok = False
+        self.cloud_up: bool | None = None  # None: not tried yet
+        self.cloud_last_success = 0.0
+        self.backoff = Backoff(first=min(5.0, refresh), cap=refresh)
+        self.next_delay = refresh
         self.ready = threading.Event()
         self._render_status()
 
@@ -640,7 +648,8 @@ class Exporter:
             else:
                 from cgcloud.engines.openstack import OpenStackEngine
 
-                self._engine = OpenStackEngine(self.cloud, audit_path=None)
+                self._engine = OpenStackEngine(self.cloud, audit_path=None,
+                                               timeout=self.timeout)
         return self._engine
 
     def gather(self, now: datetime) -> Inputs:
@@ -654,7 +663,13 @@ class Exporter:
             inp.state = d.compile(v.repo, now)
         except Exception as exc:  # noqa: BLE001 - a broken repository still gets findings
             self.log(f"cgcloud exporter: desired state not computed: {type(exc).__name__}: {exc}")
-        inp.view = read_cloud(self.engine(), inp.state)
+        try:
+            inp.view = read_cloud(self.engine(), inp.state)
+        except Exception:
+            self.cloud_up = False
+            self._engine = None  # the next try connects (and authenticates) afresh
+            raise
+        self.cloud_up, self.cloud_last_success = True, time.time()
         if inp.state is not None:
             inp.plan = p.diff(inp.state, inp.view.actual, cloud=self.cloud)
         return inp
@@ -669,9 +684,16 @@ class Exporter:
         except Exception as exc:  # noqa: BLE001 - keep serving the last good snapshot
             self.errors += 1
             self.last_ok = False
-            self._engine = None if _is_connection_error(exc) else self._engine
-            self.log(f"cgcloud exporter: refresh failed: {type(exc).__name__}: {_short(exc)}")
+            self.next_delay = self.backoff.failed()
+            self.log(_("cgcloud exporter: 刷新失败（第 {n} 次连续失败），{s:.0f} 秒后重试: {err}"
+                       ).format(n=self.backoff.failures, s=self.next_delay,
+                                err=_one_line(exc)))
         else:
+            if self.backoff.failures:
+                self.log(_("cgcloud exporter: 刷新恢复正常（此前连续失败 {n} 次）").format(
+                    n=self.backoff.failures))
+            self.backoff.succeeded()
+            self.next_delay = self.interval
             self.last_ok = True
             self.last_success = time.time()
             self.last_requests = inp.view.requests if inp.view else 0
@@ -699,6 +721,13 @@ class Exporter:
         g("cgcloud_exporter_refresh_api_requests", "OpenStack API requests of the last "
           "successful refresh.", self.last_requests)
         g("cgcloud_exporter_refresh_interval_seconds", "Configured --refresh.", self.interval)
+        g("cgcloud_exporter_consecutive_refresh_failures", "Refreshes failed in a row (the "
+          "next try waits a jittered back-off, at most --refresh).", self.backoff.failures)
+        if self.cloud_up is not None:
+            g("cgcloud_cloud_up", "1 when the last refresh read the cloud, 0 when it could "
+              "not (unreachable, timed out, refused the credentials).", 1 if self.cloud_up else 0)
+        g("cgcloud_cloud_last_success_timestamp_seconds", "Wall time the cloud was last read "
+          "in full (0 = never).", self.cloud_last_success)
         c = CounterMetricFamily("cgcloud_exporter_refreshes", "Refreshes attempted.",
                                 labels=["cloud"])
         c.add_metric([self.cloud], self.refreshes)
@@ -723,7 +752,7 @@ class Exporter:
         def loop() -> None:
             while not self._stop.is_set():
                 self.refresh()
-                self._stop.wait(self.interval)
+                self._stop.wait(self.next_delay)
 
         self._thread = threading.Thread(target=loop, name="cgcloud-refresh", daemon=True)
         self._thread.start()
@@ -754,58 +783,67 @@ def _included(paths: list[Path]) -> Iterator[Metric]:
         yield from text_string_to_metric_families(text)
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    return "Connect" in type(exc).__name__ or "connect" in str(exc)[:200].lower()
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one redacted line: cgcloud's own errors (Chinese, naming service and
+    endpoint) as they are, others with their type."""
+    from cgcloud.engines.connection import CloudConfigError, redact
+    from cgcloud.engines.openstack import EngineError
 
-
-def _short(exc: Exception, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
+    text = str(exc) if isinstance(exc, EngineError | CloudConfigError) else (
+        f"{type(exc).__name__}: {exc}")
+    text = redact(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
-    """GET /metrics serves the cached bytes (gzip when asked); nothing touches OpenStack."""
+def make_server(exporter: Exporter, host: str, port: int,
+                limits: Any = None) -> Any:
+    """GET/HEAD /metrics serves the cached bytes (gzip when asked); nothing touches
+    OpenStack. The server is bounded (cgcloud/metrics_server.py)."""
+    from cgcloud.metrics_server import MetricsServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
-                body = exporter.payload(gz)
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-                if gz:
-                    self.send_header("Content-Encoding", "gzip")
-            elif path in ("/-/healthy", "/-/ready"):
-                ok = path == "/-/healthy" or exporter.ready.is_set()
-                body = b"OK\n" if ok else b"not ready\n"
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Type", "text/plain")
-            elif path == "/":
-                body = b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>" \
-                       b"</body></html>\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-            else:
-                body = b"not found\n"
-                self.send_response(404)
-                self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def handle(path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        if path == "/metrics":
+            gz = "gzip" in headers.get("accept-encoding", "")
+            extra = [("Content-Type", CONTENT_TYPE_LATEST)]
+            if gz:
+                extra.append(("Content-Encoding", "gzip"))
+            return 200, extra, exporter.payload(gz)
+        if path in ("/-/healthy", "/-/ready"):
+            ok = path == "/-/healthy" or exporter.ready.is_set()
+            return (200 if ok else 503), [("Content-Type", "text/plain")], (
+                b"OK\n" if ok else b"not ready\n")
+        if path == "/":
+            return 200, [("Content-Type", "text/html")], (
+                b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>"
+                b"</body></html>\n")
+        return 404, [("Content-Type", "text/plain")], b"not found\n"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return  # one line per scrape is noise
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return MetricsServer(handle, host, port, limits, log=exporter.log)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """`127.0.0.1:9477` / `[::1]:9477` / `:9477` (= 127.0.0.1)."""
+    """`127.0.0.1:9477` / `[::1]:9477` / `:9477` (= 127.0.0.1) / `localhost:9477`; a port
+    outside 1–65535 or a host that is neither an IP address nor a host name is refused."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9477")
-    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port.isascii() or not port.isdigit():
+        raise ValueError(_("--listen {v!r}: 应为 HOST:PORT，例如 127.0.0.1:9477").format(v=text))
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(_("--listen {v!r}: 端口 {p} 不在 1–65535 之内").format(v=text, p=port))
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    host = host or "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if bracketed or not _HOSTNAME.fullmatch(host):
+            raise ValueError(_("--listen {v!r}: {h!r} 不是 IP 地址或主机名").format(
+                v=text, h=host)) from None
+    else:
+        if ip.version == 6 and not bracketed:
+            raise ValueError(_("--listen {v!r}: IPv6 地址要写在方括号里，例如 [::1]:9477"
+                               ).format(v=text))
     return host, int(port)
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")

@@ -19,27 +19,30 @@ import ctypes
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ryml
 
+from cgcloud.discovery import POLICY_SUFFIXES, UsageError, discover
 from cgcloud.findings import Finding, Severity
+from cgcloud.i18n import _
 
 MAX_FILE_BYTES = int(os.environ.get("CGCLOUD_MAX_FILE_BYTES", 32 * 1024 * 1024))
 MAX_TAB_FINDINGS = 5
-POLICY_SUFFIXES = (".yaml", ".yml")
+_STRIDE = 4096  # bytes between column checkpoints of a long line
+MAX_DEPTH = 64  # rapidyaml's emitter stops there; a form has fewer than 10 levels
+_BOM = b"\xef\xbb\xbf"
+__all__ = ["POLICY_SUFFIXES", "UsageError", "load", "load_file"]
 NONE = ryml.NONE
 
 _SPECIAL = re.compile(rb"(?:^|[\s\[{,])[&*!][^\s,\]}]", re.MULTILINE)
-
-
-class UsageError(Exception):
-    """A path that does not exist or cannot be read at all (exit code 2)."""
 
 
 # --------------------------------------------------------------------------- buffer addresses
@@ -98,9 +101,16 @@ class SourceFile:
         self._base = 0
         self._line_starts: list[int] | None = None
         self._seq_children: dict[int, list[int]] = {}
+        self._map_children: dict[int, dict[bytes, int]] = {}
+        self._marks: dict[int, list[tuple[int, int]]] = {}
+        self._text: str | None = None
 
     def position_of(self, offset: int) -> Position:
-        """1-based line and column (in characters) of a byte offset of the original file."""
+        """1-based line and column (in characters) of a byte offset of the original file.
+
+        Linear in the number of findings, even on one very long line: a column is
+        counted from the nearest checkpoint (every ``_STRIDE`` bytes of that line, at a
+        character boundary, with its character count), never from the line's start."""
         if self._line_starts is None:
             starts = [0]
             find = self.raw.find
@@ -112,8 +122,41 @@ class SourceFile:
         offset = max(0, min(offset, len(self.raw)))
         line = bisect.bisect_right(self._line_starts, offset) - 1
         start = self._line_starts[line]
-        column = len(self.raw[start:offset].decode("utf-8", "replace")) + 1
+        if offset - start > _STRIDE:
+            marks = self._checkpoints(line, start)
+            k = bisect.bisect_right(marks, (offset, 1 << 62)) - 1
+            start, chars = marks[k]
+        else:
+            chars = 0
+        column = chars + len(self.raw[start:offset].decode("utf-8", "replace")) + 1
         return Position(line + 1, column)
+
+    def _checkpoints(self, line: int, start: int) -> list[tuple[int, int]]:
+        """(byte offset, characters before it) every ~_STRIDE bytes of one long line."""
+        marks = self._marks.get(line)
+        if marks is None:
+            assert self._line_starts is not None
+            starts = self._line_starts
+            end = starts[line + 1] if line + 1 < len(starts) else len(self.raw)
+            raw = self.raw
+            marks = [(start, 0)]
+            pos, chars = start, 0
+            while pos + _STRIDE < end:
+                nxt = pos + _STRIDE
+                while nxt < end and (raw[nxt] & 0xC0) == 0x80:  # not inside a character
+                    nxt += 1
+                chars += len(raw[pos:nxt].decode("utf-8", "replace"))
+                marks.append((nxt, chars))
+                pos = nxt
+            self._marks[line] = marks
+        return marks
+
+    @property
+    def text(self) -> str:
+        """The file as text (decoded once, for the rare callers that search it)."""
+        if self._text is None:
+            self._text = self.raw.decode("utf-8", "replace")
+        return self._text
 
     def parse(self) -> None:
         self.tree = _parse_quietly(self.buffer)
@@ -160,13 +203,15 @@ class SourceFile:
             return kids[step] if 0 <= step < len(kids) else NONE
         if not t.is_map(node):
             return NONE
-        c = t.first_child(node)
-        key = step.encode()
-        while c != NONE:
-            if bytes(t.key(c)) == key:
-                return c
-            c = t.next_sibling(c)
-        return NONE
+        keys = self._map_children.get(node)
+        if keys is None:  # built once per mapping a finding points into: O(1) lookups after
+            keys = {}
+            c = t.first_child(node)
+            while c != NONE:
+                keys.setdefault(bytes(t.key(c)), c)
+                c = t.next_sibling(c)
+            self._map_children[node] = keys
+        return keys.get(step.encode(), NONE)
 
 
 @dataclass(slots=True)
@@ -199,54 +244,58 @@ class Document:
         return pos or Position(1, 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Unloaded:
+    """A file or document that failed to load: which kinds it seems to hold (None: any)
+    and its text (None: unread), so that rules about a *missing* form can tell "absent"
+    from "present but broken" and stay quiet about the latter (no follow-on findings)."""
+
+    file: str
+    kinds: frozenset[str] | None
+    text: str | None
+
+    @classmethod
+    def of(cls, file: str, raw: bytes | None) -> Unloaded:
+        if raw is None:
+            return cls(file, None, None)
+        text = raw.decode("utf-8", "replace")
+        kinds = frozenset(_KIND.findall(text))
+        return cls(file, kinds or None, text)
+
+    def might_hold(self, kinds: Iterable[str], ident: str | None = None) -> bool:
+        if self.kinds is not None and not self.kinds.intersection(kinds):
+            return False
+        return ident is None or self.text is None or ident in self.text
+
+
+_KIND = re.compile(r"""^[ {]*kind:[ ]*["']?([A-Za-z]+)""", re.MULTILINE)
+
+
 @dataclass(slots=True)
 class LoadResult:
+    """What was loaded: good documents, findings, every policy path found (``files``:
+    read or reported) and how many of them were read."""
+
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-def discover(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """Expand paths to policy files (recursively for directories), sorted, with display names."""
-    out: list[tuple[Path, str]] = []
-    for given in paths:
-        p = Path(given)
-        if not p.exists():
-            raise UsageError(f"路径不存在: {given}")
-        if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob("*")
-                if f.suffix.lower() in POLICY_SUFFIXES
-                and f.is_file()
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-            cwd = Path.cwd().resolve()
-            out.extend((f, _display(f, cwd)) for f in found)
-        else:
-            out.append((p, _display(p)))
-    return out
-
-
-def _display(p: Path, cwd: Path | None = None) -> str:
-    try:
-        return p.resolve().relative_to(cwd or Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+    read: int = 0
+    failed: list[Unloaded] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
 
 
 def load(paths: Iterable[str | Path]) -> LoadResult:
-    """Read every policy file under ``paths``; problems become findings."""
+    """Read every policy file under ``paths``; problems become findings, and every
+    policy path found is either read or reported (cgcloud/discovery.py)."""
     result = LoadResult()
     given = list(paths)
-    files = discover(given)
-    if not files:
+    found = discover(given)
+    result.findings.extend(found.findings)
+    result.files.extend(found.reported)
+    result.failed.extend(Unloaded.of(shown, None) for shown in found.reported)
+    if not found.files and not found.findings:
         for g in given:
             result.findings.append(
                 Finding(
@@ -258,31 +307,75 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
                 )
             )
         return result
-    for path, display in files:
-        result.files.append(display)
-        load_file(path, display, result)
+    for path, shown in found.files:
+        result.files.append(shown)
+        load_file(path, shown, result)
     return result
 
 
+def _read(path: Path) -> bytes:
+    """The bytes of a regular file, without ever blocking on a FIFO or a device
+    (opened non-blocking, then checked on the open descriptor: no race with a swap)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotRegular()
+        if st.st_size > MAX_FILE_BYTES:
+            raise _TooLarge(st.st_size)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_FILE_BYTES:  # grew while being read
+                raise _TooLarge(sum(map(len, chunks)))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class _NotRegular(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
 def load_file(path: Path, display: str, result: LoadResult) -> None:
+    raw: bytes | None = None
+    failed = False
+
     def fail(rule: str, message: str, hint: str = "", pos: Position = Position(1, 1)) -> None:
+        nonlocal failed
         result.findings.append(
             Finding(rule, Severity.ERROR, message, display, pos.line, pos.column, hint)
         )
+        if not failed:
+            failed = True
+            result.failed.append(Unloaded.of(display, raw))
 
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            fail(
-                "CG008",
-                f"文件过大（{size / 1048576:.1f} MiB，上限 {MAX_FILE_BYTES / 1048576:.0f} MiB），未读取",
-                "请把表单拆分为多个文件；如确需更大的文件，设置环境变量 CGCLOUD_MAX_FILE_BYTES",
-            )
-            return
-        raw = path.read_bytes()
-    except OSError as exc:
-        fail("CG002", f"无法读取文件: {exc.strerror or exc}")
+        raw = _read(path)
+    except _TooLarge as exc:
+        fail(
+            "CG008",
+            f"文件过大（{exc.size / 1048576:.1f} MiB，上限 {MAX_FILE_BYTES / 1048576:.0f} MiB），未读取",
+            "请把表单拆分为多个文件；如确需更大的文件，设置环境变量 CGCLOUD_MAX_FILE_BYTES",
+        )
         return
+    except _NotRegular:
+        fail("CG009", _("不是普通文件（目录、FIFO、套接字或设备），未读取"), _("请指定 YAML 文件"))
+        return
+    except OSError as exc:
+        fail("CG002", f"无法读取文件: {exc.strerror or exc}",
+             _("请检查该文件及其上级目录的权限（目录需要 r-x，文件需要 r）"))
+        return
+    result.read += 1
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]  # Windows Notepad's UTF-8 mark: not content, positions as editors show
 
     src = SourceFile(path, display, raw)
     if not _check_bytes(src, fail):
@@ -305,12 +398,19 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
                 break
             fail("CG003", "文件含有制表符（Tab）", "YAML 缩进只能用空格；请把 Tab 替换为空格", src.position_of(off))
         return
-    try:
-        src.parse()
-    except _ParseError as exc:
-        fail("CG001", f"YAML 语法错误: {exc.message}", "请检查该位置附近的缩进、引号和括号", exc.position(src))
-        return
+    with _quiet_stderr():  # rapidyaml reports errors on C stderr before raising
+        try:
+            src.parse()
+        except _ParseError as exc:
+            fail("CG001", f"YAML 语法错误: {exc.message}", "请检查该位置附近的缩进、引号和括号",
+                 exc.position(src))
+            return
+        _documents(src, raw, result, fail)
 
+
+def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> None:
+    """Each document of a parsed file: audited when it may hold anchors/tags, then
+    converted to plain data through rapidyaml's JSON emitter."""
     # the regex walks the whole buffer; most files have none of the three bytes at all
     special = (b"&" in raw or b"*" in raw or b"!" in raw) and bool(_SPECIAL.search(raw))
     tree = src.tree
@@ -328,8 +428,23 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
         try:
             text = ryml.emit_json(tree, node)
             doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates))
-        except (ValueError, RuntimeError, ryml.ExceptionBasic) as exc:
-            fail("CG001", f"无法读取该文档: {exc}", "请检查 YAML 语法", doc.locate())
+        except ryml.ExceptionVisit as exc:
+            too_deep = "depth" in str(getattr(exc, "msg", ""))
+            where = getattr(getattr(exc, "errdata_visit", None), "node", None)
+            pos = doc.locate()
+            if isinstance(where, int) and where != NONE and 0 <= where < tree.size():
+                pos = src.node_position(where, prefer_key=True) or pos
+            reason = (
+                _("嵌套层数过深（超过 {n} 层；表单最多只有几层）").format(n=MAX_DEPTH)
+                if too_deep else str(getattr(exc, "msg", "") or type(exc).__name__)
+            )
+            fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
+                 _("请检查缩进和括号是否成对"), pos)
+            continue
+        except (ValueError, RecursionError, ryml.ExceptionBasic) as exc:
+            reason = str(getattr(exc, "msg", "") or exc) or type(exc).__name__
+            fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
+                 _("请检查 YAML 语法"), doc.locate())
             continue
         if duplicates:
             for rule, message, hint, pos in _audit(src, node):
@@ -461,32 +576,40 @@ def _sink() -> Any:
     return _SINK
 
 
-def _parse_quietly(buffer: bytearray) -> Any:
-    """rapidyaml prints its error report to C stderr before raising; keep it off the terminal."""
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to a scratch file while rapidyaml runs: it prints its error
+    reports (C++ source lines) there before raising, and nothing of that is for users."""
+    fd = 2  # C++ writes to descriptor 2, whatever Python's sys.stderr is at the moment
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = -1
-    saved = os.dup(fd) if fd >= 0 else -1
-    sink = _sink() if saved >= 0 else None
+        saved = os.dup(fd)
+    except OSError:
+        yield
+        return
+    sink = _sink()
+    with suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os.dup2(sink.fileno(), fd)
     try:
-        if sink is not None:
-            os.dup2(sink.fileno(), fd)
-        try:
-            return ryml.parse_in_place(buffer)
-        except ryml.ExceptionBasic as exc:
-            msg = str(getattr(exc, "msg", "") or "parse error")
-            line = column = 1
-            offset: int | None = None
-            data = getattr(exc, "errdata_parse", None)
-            loc = getattr(data, "ymlloc", None)
-            if loc is not None:
-                line, column = int(loc.line), int(loc.col)
-                offset = int(loc.offset)
-            raise _ParseError(_PARSE_MESSAGES.get(msg, msg), line, column, offset) from None
+        yield
     finally:
-        if sink is not None and saved >= 0:
-            os.dup2(saved, fd)
-            os.close(saved)
-            sink.seek(0)
-            sink.truncate()
+        os.dup2(saved, fd)
+        os.close(saved)
+        sink.seek(0)
+        sink.truncate()
+
+
+def _parse_quietly(buffer: bytearray) -> Any:
+    """Parse in place; a rapidyaml error becomes a _ParseError with its position."""
+    try:
+        return ryml.parse_in_place(buffer)
+    except ryml.ExceptionBasic as exc:
+        msg = str(getattr(exc, "msg", "") or "parse error")
+        line = column = 1
+        offset: int | None = None
+        data = getattr(exc, "errdata_parse", None)
+        loc = getattr(data, "ymlloc", None)
+        if loc is not None:
+            line, column = int(loc.line), int(loc.col)
+            offset = int(loc.offset)
+        raise _ParseError(_PARSE_MESSAGES.get(msg, msg), line, column, offset) from None

@@ -6,14 +6,14 @@ the exact key or row without knowing anything about YAML.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from cgcloud import clock, grammar
+from cgcloud import capping, clock, grammar
 from cgcloud.findings import Finding, Severity
-from cgcloud.loader import Document
+from cgcloud.loader import Document, Unloaded
 from cgcloud.schemas import KINDS, check
 
 API_VERSION = "cgcloud/v1"
@@ -363,6 +363,14 @@ class Repository:
     projects: list[ProjectApplication] = field(default_factory=list)
     zones_is_default: bool = False
     high_risk_is_default: bool = False
+    unloaded: list[Unloaded] = field(default_factory=list)  # forms that failed to load
+
+    def might_hold(self, kinds: str | tuple[str, ...], ident: str | None = None) -> bool:
+        """True when a file or document that failed to load may hold a form of ``kinds``
+        (naming ``ident``): a rule about a *missing* form then stays quiet, because the
+        form is there but broken and already has its own finding."""
+        wanted = (kinds,) if isinstance(kinds, str) else kinds
+        return any(u.might_hold(wanted, ident) for u in self.unloaded)
 
     @property
     def forms(self) -> list[Form]:
@@ -382,12 +390,36 @@ class _Builder:
     def __init__(self) -> None:
         self.repo = Repository()
         self.findings: list[Finding] = []
+        # findings per (file, rule); past the cap only the first is located (a flow mapping
+        # of 300,000 unknown keys costs one position, not 300,000: see capping.py)
+        self.counts: dict[tuple[str, str], int] = {}
+        self.omitted: dict[tuple[str, str], tuple[Finding, int]] = {}
 
     def finding(self, rule: str, at: At, message: str, hint: str = "", key: bool = False) -> None:
+        slot = (at.file, rule)
+        n = self.counts[slot] = self.counts.get(slot, 0) + 1
+        if n > capping.MAX_PER_RULE:
+            first = self.omitted.get(slot)
+            if first is None:
+                pos = at.doc.locate(at.path, key=key)
+                f = Finding(rule, Severity.ERROR, message, at.file, pos.line, pos.column, hint)
+                self.omitted[slot] = (f, 1)
+            else:
+                self.omitted[slot] = (first[0], first[1] + 1)
+            return
         pos = at.doc.locate(at.path, key=key)
         self.findings.append(
             Finding(rule, Severity.ERROR, message, at.file, pos.line, pos.column, hint)
         )
+
+    def _unloaded(self, doc: Document, kind: Any) -> None:
+        kinds = frozenset([kind]) if isinstance(kind, str) and kind in KINDS else None
+        self.repo.unloaded.append(Unloaded(doc.file, kinds, doc.source.text))
+
+    def flush_omitted(self) -> None:
+        for first, n in self.omitted.values():
+            self.findings.append(capping.summary(first, n))
+        self.omitted.clear()
 
     def date(self, value: Any, at: At) -> date | None:
         if value is None:
@@ -431,6 +463,7 @@ class _Builder:
         data = doc.data
         root = At(doc)
         if not isinstance(data, dict):
+            self._unloaded(doc, None)
             self.finding(
                 "CG010",
                 root,
@@ -439,6 +472,7 @@ class _Builder:
             )
             return
         if data.get("apiVersion") != API_VERSION:
+            self._unloaded(doc, data.get("kind"))
             self.finding(
                 "CG010",
                 root / "apiVersion",
@@ -449,6 +483,7 @@ class _Builder:
             return
         kind = data.get("kind")
         if kind not in KINDS:
+            self._unloaded(doc, None)
             self.finding(
                 "CG010",
                 root / "kind",
@@ -459,6 +494,7 @@ class _Builder:
             return
         problems = check(kind, data)
         if problems:
+            self._unloaded(doc, kind)
             for p in problems:
                 self.finding(p.rule, At(doc, p.path), p.message, _SCHEMA_HINT, key=p.key)
             return
@@ -681,11 +717,16 @@ def _snake(kind: str) -> str:
     return out
 
 
-def build(documents: list[Document]) -> tuple[Repository, list[Finding]]:
-    """Turn loaded documents into the typed repository; schema problems become findings."""
+def build(
+    documents: list[Document], failed: Iterable[Unloaded] = ()
+) -> tuple[Repository, list[Finding]]:
+    """Turn loaded documents into the typed repository; schema problems become findings.
+    ``failed``: what the loader could not load (kept for ``Repository.might_hold``)."""
     b = _Builder()
+    b.repo.unloaded.extend(failed)
     for doc in documents:
         b.add(doc)
+    b.flush_omitted()
     return b.repo, b.findings
 
 

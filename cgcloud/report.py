@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from cgcloud import __version__
 from cgcloud.findings import Finding, Severity, count
+from cgcloud.i18n import _
 
 if TYPE_CHECKING:
     from cgcloud.rules.base import Rule
@@ -59,11 +60,16 @@ def _with_hint(f: Finding) -> str:
     return f.message + (f" 建议: {f.hint}" if f.hint else "")
 
 
-def _summary(findings: list[Finding], files: int) -> str:
-    return (
-        f"检查了 {files} 个文件：{count(findings, Severity.ERROR)} 个错误，"
-        f"{count(findings, Severity.WARNING)} 个警告，{count(findings, Severity.INFO)} 个提示"
-    )
+def _summary(findings: list[Finding], files: int, read: int = -1) -> str:
+    """The last line: files found and read, then the findings by severity."""
+    if read < 0 or read == files:
+        head = _("检查了 {n} 个文件").format(n=files)
+    else:
+        head = _("找到 {n} 个文件，读取了 {read} 个（其余见上面的 CG002/CG009）").format(
+            n=files, read=read)
+    return head + _("：{e} 个错误，{w} 个警告，{i} 个提示").format(
+        e=count(findings, Severity.ERROR), w=count(findings, Severity.WARNING),
+        i=count(findings, Severity.INFO))
 
 
 # --------------------------------------------------------------------------- text
@@ -75,7 +81,7 @@ def render_text(v: Validation) -> str:
         f"{f.file}:{f.line}:{f.column}: {f.severity.value} {f.rule} {_with_hint(f)}"
         for f in v.findings
     ]
-    lines.append(_summary(v.findings, len(v.files)))
+    lines.append(_summary(v.findings, len(v.files), v.read))
     return "\n".join(lines)
 
 
@@ -102,7 +108,8 @@ def render_json(v: Validation) -> str:
                 "form": f.form,
             }
         )
-    summary: dict[str, int] = {"files": len(v.files)}
+    summary: dict[str, int] = {"files": len(v.files),
+                               "files_read": len(v.files) if v.read < 0 else v.read}
     summary.update({s.value: count(v.findings, s) for s in Severity})
     return json.dumps(
         {
@@ -142,7 +149,7 @@ def render_github(v: Validation) -> str:
             for k, val in (("file", f.file), ("line", f.line), ("col", f.column), ("title", f.rule))
         )
         lines.append(f"::{_GITHUB_COMMAND[f.severity]} {props}::{_escape_data(_with_hint(f))}")
-    lines.append(_summary(v.findings, len(v.files)))
+    lines.append(_summary(v.findings, len(v.files), v.read))
     return "\n".join(lines)
 
 

@@ -9,16 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cgcloud import loader, model
+from cgcloud import capping, loader, model
 from cgcloud.findings import Finding
 from cgcloud.schemas import data_dir
 
 
 @dataclass(slots=True)
 class Validation:
+    """The result: the model, the findings (capped per rule and file, see capping.py),
+    every policy path found (``files``: read or reported) and how many were read."""
+
     repo: model.Repository
     findings: list[Finding]
     files: list[str]
+    read: int = -1  # -1: not counted (a Validation built by hand)
 
 
 @contextmanager
@@ -52,34 +56,40 @@ def load_repository(
     """Read and model a policy repository (no rules run). When the repository has no
     ``Zones`` or ``HighRiskPorts`` of its own, the shipped defaults are used."""
     with cyclic_gc_paused():
-        return _load_repository(paths, with_defaults=with_defaults)
+        repo, findings, result = _load_repository(paths, with_defaults=with_defaults)
+        return repo, findings, result.files
 
 
 def _load_repository(
     paths: Iterable[str | Path], *, with_defaults: bool
-) -> tuple[model.Repository, list[Finding], list[str]]:
+) -> tuple[model.Repository, list[Finding], loader.LoadResult]:
     result = loader.load(paths)
-    repo, findings = model.build(result.documents)
-    if with_defaults and (repo.zones is None or repo.high_risk_ports is None):
+    repo, findings = model.build(result.documents, result.failed)
+    # A repository whose own Zones/HighRiskPorts failed to load does not get the shipped
+    # ones instead: the rules would judge every row against the wrong site model.
+    want_zones = repo.zones is None and not repo.might_hold("Zones")
+    want_ports = repo.high_risk_ports is None and not repo.might_hold("HighRiskPorts")
+    if with_defaults and (want_zones or want_ports):
         defaults = loader.LoadResult()
         for name in ("zones.yaml", "high-risk-ports.yaml"):
             path = default_policy_file(name)
             loader.load_file(path, f"<默认>/{name}", defaults)
         default_repo, default_findings = model.build(defaults.documents)
         findings.extend(defaults.findings + default_findings)
-        if repo.zones is None:
+        if want_zones:
             repo.zones, repo.zones_is_default = default_repo.zones, True
-        if repo.high_risk_ports is None:
+        if want_ports:
             repo.high_risk_ports, repo.high_risk_is_default = default_repo.high_risk_ports, True
     model.resolve(repo)
-    return repo, result.findings + findings, result.files
+    return repo, result.findings + findings, result
 
 
 def validate(paths: Iterable[str | Path], now: datetime) -> Validation:
     from cgcloud import rules
 
     with cyclic_gc_paused():
-        repo, findings, files = _load_repository(paths, with_defaults=True)
+        repo, findings, result = _load_repository(paths, with_defaults=True)
         findings.extend(rules.run(rules.Context(repo=repo, now=now)))
         findings.sort(key=lambda f: f.sort_key)
-    return Validation(repo, findings, files)
+        findings = capping.cap(findings)
+    return Validation(repo, findings, result.files, result.read)

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from cgcloud.cli_runtime import HELP_OPTIONS, CgcloudGroup
 from cgcloud.devcloud.config import DIR_ENV
+from cgcloud.exitcodes import ExitCode
 
 app = typer.Typer(
     name="devcloud",
@@ -18,6 +20,8 @@ app = typer.Typer(
     "Glance, Nova, Cinder) for trying cgcloud and for its integration tests.",
     no_args_is_help=True,
     add_completion=False,
+    cls=CgcloudGroup,  # the one exit-code table also for `python -m cgcloud.devcloud`
+    context_settings=HELP_OPTIONS,
 )
 
 DirOpt = Annotated[
@@ -27,9 +31,9 @@ DirOpt = Annotated[
 ]
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception, code: ExitCode = ExitCode.FAILURE) -> None:
     typer.echo(str(exc), err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -52,7 +56,7 @@ def up(
     from cgcloud.devcloud.procs import DevcloudError
 
     if profile not in ("minimal", "full"):
-        _fail(ValueError(f"--profile must be minimal or full, not {profile!r}"))
+        _fail(ValueError(f"--profile must be minimal or full, not {profile!r}"), ExitCode.USAGE)
     try:
         do_up(profile, dir, zones=zones, site=not no_site)  # type: ignore[arg-type]
     except DevcloudError as exc:
@@ -61,7 +65,7 @@ def up(
 
 @app.command()
 def status(dir: DirOpt = None) -> None:
-    """Show each service: up/down, port, pid and memory (RSS, PSS); exit 3 if any is down."""
+    """Show each service: up/down, port, pid and memory (RSS, PSS); exit 1 if any is down."""
     from cgcloud.devcloud.launcher import status as do_status
 
     rows = do_status(dir)
@@ -74,7 +78,7 @@ def status(dir: DirOpt = None) -> None:
     typer.echo(f"{'total':18} {up_count:21} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
     typer.echo("(RSS counts shared pages in every process; PSS shares them out: the real total)")
     if not all(r.up for r in rows):
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.FAILURE)  # 3 is the delete guard in the one table
 
 
 @app.command()

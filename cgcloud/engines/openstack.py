@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -26,6 +27,9 @@ from urllib.parse import quote
 
 from cgcloud import desired as d
 from cgcloud import plan as p
+from cgcloud.engines import connection
+from cgcloud.engines.connection import Timeouts, redact
+from cgcloud.i18n import _
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 PAGE_SIZE = 5000
@@ -34,7 +38,7 @@ BULK_SIZE = 250
 LOCK_NAME = "cgcloud-lock"
 LOCK_TAG = "cgcloud:lock"
 WATCH_LOCK_NAME = "cgcloud-enforce-watch"  # one `enforce --watch` loop per cloud
-DEVCLOUD_CLOUDS_YAML = Path.home() / ".cache" / "cgcloud" / "devcloud" / "clouds.yaml"
+DEVCLOUD_CLOUDS_YAML = connection.DEVCLOUD_CLOUDS_YAML
 QUOTA_SERVICE = {
     "instances": ("compute", "instances"),
     "cores": ("compute", "cores"),
@@ -44,6 +48,9 @@ QUOTA_SERVICE = {
     "security_groups": ("network", "security_group"),
     "security_group_rules": ("network", "security_group_rule"),
 }
+
+PROXY_ATTR = {"identity": "identity", "network": "network", "compute": "compute",
+              "volume": "block_storage"}
 
 Progress = Callable[[str, int, int], None]
 
@@ -88,17 +95,9 @@ class ApplyResult:
         return not self.failed and not self.not_done
 
 
-def connect(cloud: str) -> Any:
-    """openstacksdk's own cloud lookup; falls back to the devcloud's clouds.yaml by name."""
-    import openstack
-
-    if (
-        "OS_CLIENT_CONFIG_FILE" not in os.environ
-        and DEVCLOUD_CLOUDS_YAML.exists()
-        and not _named_cloud_exists(cloud)
-    ):
-        os.environ["OS_CLIENT_CONFIG_FILE"] = str(DEVCLOUD_CLOUDS_YAML)
-    return openstack.connect(cloud=cloud)
+def connect(cloud: str, timeout: float | None = None) -> Any:
+    """openstacksdk's own cloud lookup with bounded requests (engines/connection.py)."""
+    return connection.connect(cloud, timeout)
 
 
 def state_path(env: str, name: str) -> Path:
@@ -107,15 +106,6 @@ def state_path(env: str, name: str) -> Path:
         return Path(os.environ[env])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "cgcloud" / name
-
-
-def _named_cloud_exists(cloud: str) -> bool:
-    from openstack import config
-
-    try:
-        return cloud in config.OpenStackConfig().get_cloud_names()
-    except Exception:  # noqa: BLE001 - a broken clouds.yaml is reported by connect()
-        return True
 
 
 class AuditLog:
@@ -167,9 +157,11 @@ class OpenStackEngine:
         retries: int = 4,
         backoff: float = 0.5,
         audit_path: Path | None = None,
+        timeout: float | None = None,
     ):
         self.cloud = cloud
-        self.conn = conn if conn is not None else connect(cloud)
+        self.conn = conn if conn is not None else connect(cloud, timeout)
+        self.timeouts: Timeouts = getattr(self.conn, "cgcloud_timeouts", None) or Timeouts()
         self.concurrency = max(1, concurrency)
         self.retries = retries
         self.backoff = backoff
@@ -205,17 +197,18 @@ class OpenStackEngine:
         return f"{who} ({cloud_user})" if cloud_user else who
 
     def _proxy(self, service: str) -> Any:
-        return {
-            "identity": self.conn.identity,
-            "network": self.conn.network,
-            "compute": self.conn.compute,
-            "volume": self.conn.block_storage,
-        }[service]
+        """The service's proxy (only that one: creating a proxy can mean a round trip)."""
+        return getattr(self.conn, PROXY_ATTR[service])
 
     def call(self, service: str, method: str, url: str, ok: tuple[int, ...] = (),
              recover: Callable[[], Any] | None = None, retries: int | None = None,
              idempotent: bool = False, **kwargs: Any) -> Any:
         """One API call with retries on transient failures; returns the JSON body (or None).
+
+        Bounded in time: every HTTP request has the connect and read time-outs of
+        `connection.Timeouts`, and no retry starts that could not end before
+        ``timeouts.total`` (so a black-hole endpoint costs one or two read time-outs,
+        never ``retries`` of them). Messages are redacted of credentials.
 
         ``idempotent``: a write that is safe to repeat (setting or removing one tag), so
         a 500 is retried like a read's.
@@ -224,19 +217,24 @@ class OpenStackEngine:
         ``recover()`` looks (returns the body the create would have returned, or None)."""
         from keystoneauth1 import exceptions as ks
 
-        proxy = self._proxy(service)
         delay = self.backoff
         last = ""
         retries = self.retries if retries is None else retries
-        for attempt in range(retries + 1):
+        t0 = time.monotonic()
+        deadline = t0 + self.timeouts.total
+        attempt = 0
+        for attempt in range(retries + 1):  # noqa: B007 - reported after the loop
             try:
-                resp = proxy.request(url, method, raise_exc=False, **kwargs)
+                # the proxy's first use authenticates and discovers versions: bounded too
+                resp = self._proxy(service).request(url, method, raise_exc=False, **kwargs)
             except (ks.ConnectFailure, ks.ConnectTimeout, ks.RetriableConnectionFailure,
                     ks.EndpointNotFound) as exc:
-                last = f"{type(exc).__name__}: {_short(str(exc))}"
-                if isinstance(exc, ks.EndpointNotFound):
-                    raise EngineError(f"{service}: {last}") from None
-                if recover is not None and attempt < retries:
+                last = self._unreachable(service, exc)
+                if isinstance(exc, ks.EndpointNotFound | ks.ConnectTimeout):
+                    # no answer within the read time-out: not retried (Timeouts)
+                    raise EngineError(f"{method} {service} {url}: {last}") from None
+                if recover is not None and attempt < retries and self._may_retry(
+                        deadline, delay):
                     time.sleep(delay)
                     try:
                         found = recover()
@@ -244,6 +242,10 @@ class OpenStackEngine:
                         found = None
                     if found is not None:
                         return found
+            except ks.ClientException as exc:  # auth refused, catalog without the service …
+                raise EngineError(_("云 {cloud} 的 {service} 服务: {err}").format(
+                    cloud=self.cloud, service=service,
+                    err=redact(f"{type(exc).__name__}: {_short(str(exc))}"))) from None
             else:
                 if resp.status_code < 400 or resp.status_code in ok:
                     if not resp.content:
@@ -252,17 +254,43 @@ class OpenStackEngine:
                         return resp.json()
                     except ValueError:
                         return None
-                last = f"HTTP {resp.status_code}: {_short(resp.text)}"
+                last = redact(f"HTTP {resp.status_code}: {_short(resp.text)}")
                 # a read is safe to repeat: a 500 on GET is retried too (e.g. two Neutron
                 # workers racing to create a project's default group inside a list call)
                 retriable = TRANSIENT_STATUS | (
                     {500} if method == "GET" or idempotent else set())
                 if resp.status_code not in retriable:
                     raise EngineError(f"{method} {service} {url}: {last}")
-            if attempt < retries:
-                time.sleep(delay)
-                delay *= 2
-        raise EngineError(f"{method} {service} {url}: {last} (after {retries} retries)")
+            if attempt >= retries or not self._may_retry(deadline, delay):
+                break
+            time.sleep(delay)
+            delay *= 2
+        raise EngineError(_("{method} {service} {url}: {last}（重试 {n} 次，共 {s:.1f} 秒后放弃）"
+                            ).format(method=method, service=service, url=url, last=last,
+                                     n=attempt, s=time.monotonic() - t0))
+
+    def _may_retry(self, deadline: float, delay: float) -> bool:
+        """Would one more attempt (after ``delay``) still end before the call's deadline?"""
+        return time.monotonic() + delay + self.timeouts.read <= deadline
+
+    def _unreachable(self, service: str, exc: Exception) -> str:
+        """A connection failure or time-out, in Chinese, naming the service and endpoint."""
+        from keystoneauth1 import exceptions as ks
+
+        text = str(exc)
+        found = re.search(r"https?://[^\s?:/]+(?::\d+)?[^\s?:]*", text)
+        endpoint = found.group(0) if found else "?"
+        if isinstance(exc, ks.ConnectTimeout):
+            return _("云 {cloud} 的 {service} 服务（{endpoint}）在 {connect:g} 秒内未能连接或 "
+                     "{read:g} 秒内没有应答").format(
+                cloud=self.cloud, service=service, endpoint=endpoint,
+                connect=self.timeouts.connect, read=self.timeouts.read)
+        if isinstance(exc, ks.EndpointNotFound):
+            return _("云 {cloud} 的服务目录中没有 {service} 服务的端点").format(
+                cloud=self.cloud, service=service)
+        return _("无法连接云 {cloud} 的 {service} 服务（{endpoint}）: {err}").format(
+            cloud=self.cloud, service=service, endpoint=endpoint,
+            err=redact(f"{type(exc).__name__}: {_short(text)}"))
 
     def _pages(self, resource: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """A Neutron list, page by page (limit/marker, following the `next` link)."""
@@ -322,7 +350,22 @@ class OpenStackEngine:
 
     # ---------------------------------------------------------------- read
 
+    def authenticate(self) -> None:
+        """Get a token now (bounded, one clear error): the catalog lookups of `services`
+        would otherwise turn an unreachable Keystone into "no such service"."""
+        from keystoneauth1 import exceptions as ks
+
+        try:
+            self.conn.session.get_token()
+        except (ks.ConnectFailure, ks.ConnectTimeout, ks.RetriableConnectionFailure) as exc:
+            raise EngineError(self._unreachable("identity", exc)) from None
+        except ks.ClientException as exc:
+            raise EngineError(_("云 {cloud} 的 identity 服务: {err}").format(
+                cloud=self.cloud,
+                err=redact(f"{type(exc).__name__}: {_short(str(exc))}"))) from None
+
     def services(self) -> list[str]:
+        self.authenticate()
         out = []
         for name, kind in (("compute", "compute"), ("volume", "block-storage"),
                            ("network", "network")):
@@ -782,7 +825,7 @@ class OpenStackEngine:
         now = datetime.now(UTC)
         info = {"owner": owner, "acquired": now.isoformat(timespec="seconds"),
                 "expires": (now + ttl).isoformat(timespec="seconds")}
-        for _ in range(2):
+        for _attempt in range(2):
             body = self.call("identity", "POST", "/projects", ok=(409,), json={"project": {
                 "name": name, "description": json.dumps(info, ensure_ascii=False),
                 "tags": [LOCK_TAG], "enabled": False, "domain_id": "default"}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from cgcloud.findings import Finding
 from cgcloud.rules import (
     addresses,
+    approvals,
     bastion,
     bastion_keys,
     exposure,
@@ -39,6 +40,7 @@ MODULES = [
     exposure,
     overlap,
     signatures,
+    approvals,
     resources,
     shutdown,
     projects,

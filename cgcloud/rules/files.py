@@ -11,4 +11,6 @@ RULES = [
     Rule("CG006", "empty-file", WARNING, "附件格式", "策略文件为空，没有任何表单"),
     Rule("CG007", "no-policies", ERROR, "附件格式", "指定路径下没有任何策略文件"),
     Rule("CG008", "file-too-large", ERROR, "附件格式", "文件超过大小上限，未读取"),
+    Rule("CG009", "path-not-read", ERROR, "附件格式",
+         "路径未读取：符号链接指向仓库外、悬空或循环，或不是普通文件（FIFO、套接字、设备）"),
 ]

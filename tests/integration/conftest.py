@@ -56,6 +56,22 @@ def _live_users(users: Path) -> list[Path]:
     return live
 
 
+def _start(launcher: Any, root: Path) -> None:
+    """`up("full")`, or a skip with the reason when this machine cannot install it
+    (not root for apt-get, no apt-get, no registry reachable for the venv): those are
+    prerequisites (markers needs_apt, needs_network), not failures of cgcloud."""
+    from promtools import unavailable
+
+    from cgcloud.devcloud.procs import DevcloudError
+
+    try:
+        launcher.up("full", root, zones=_zones_file())
+    except DevcloudError as exc:
+        if exc.service not in ("apt", "venv", "pip"):
+            raise
+        unavailable(f"the devcloud cannot be installed here ({exc.service}): {exc.summary}")
+
+
 @pytest.fixture(scope="session")
 def devcloud() -> Iterator[Devcloud]:
     """Start (or reuse) the full devcloud; the last fixture session out stops it.
@@ -74,7 +90,7 @@ def devcloud() -> Iterator[Devcloud]:
     with launcher._locked(launcher.Layout(root)):
         me.touch()
     if not launcher.is_up(root, "full"):
-        launcher.up("full", root, zones=_zones_file())
+        _start(launcher, root)
         with launcher._locked(launcher.Layout(root)):
             (users / "started-by-fixture").touch()
         started = True

@@ -6,7 +6,9 @@ The proxy forwards every request to the real endpoint unchanged (the Host header
 is kept, so the links Neutron returns point back at the proxy) and, for the
 requests a `Fault` matches, answers an error, resets the connection before the
 request reaches Neutron, or forwards it and then drops the response. `refuse()`
-stops listening (connection refused, as when neutron-server is stopped).
+stops listening (connection refused, as when neutron-server is stopped);
+`blackhole()` keeps accepting but never answers (a hung service: only time-outs end
+the wait) until `passthrough()`.
 
 Used through a clouds.yaml entry that copies the devcloud's and adds
 ``network_endpoint_override`` (see `faulty_clouds_yaml`).
@@ -107,6 +109,8 @@ class FaultProxy:
         self.port = self.server.server_address[1]
         self._refusing = False
         self._closed = False
+        self._holding = threading.Event()  # set: black hole
+        self._released = threading.Event()
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -131,6 +135,16 @@ class FaultProxy:
                        and (method is None or x.method == method)
                        and (path is None or re.search(path, x.path)))
 
+    def blackhole(self) -> None:
+        """From now on accept requests and never answer them."""
+        self._released.clear()
+        self._holding.set()
+
+    def passthrough(self) -> None:
+        """End the black hole: held requests are reset, new ones forwarded."""
+        self._holding.clear()
+        self._released.set()
+
     def refuse(self) -> None:
         """Stop listening: new connections are refused, kept-alive ones are reset."""
         self._refusing = True
@@ -142,6 +156,7 @@ class FaultProxy:
         self.server.server_close()
 
     def close(self) -> None:
+        self.passthrough()
         self.refuse()
 
     # ------------------------------------------------------------------ handling
@@ -151,6 +166,11 @@ class FaultProxy:
         body = h.rfile.read(length) if length else b""
         if self._refusing:
             self._record(h, "refused")
+            _reset(h)
+            return
+        if self._holding.is_set():
+            self._record(h, "held")
+            self._released.wait(600)  # the client's read time-out ends it first
             _reset(h)
             return
         fault = None
@@ -235,15 +255,22 @@ def _reset(h: BaseHTTPRequestHandler) -> None:
         server.to_reset.add(id(h.connection))
 
 
-def faulty_clouds_yaml(devcloud_clouds_yaml: str | Path, out: Path, proxy_url: str,
-                       cloud: str = "devcloud", name: str = "devcloud-faulty") -> Path:
+def faulty_clouds_yaml(devcloud_clouds_yaml: str | Path, out: Path, proxy_url: str | None,
+                       cloud: str = "devcloud", name: str = "devcloud-faulty",
+                       keystone_url: str | None = None) -> Path:
     """A clouds.yaml holding the devcloud's cloud twice: as-is, and as `name` whose
-    Neutron endpoint is the proxy (``network_endpoint_override``)."""
+    Neutron endpoint is the proxy (``network_endpoint_override``) and, with
+    ``keystone_url``, whose auth_url goes through a second proxy (Keystone's own links
+    follow the Host header, so discovery stays on the proxy; the catalog it returns
+    still names the real endpoints)."""
     import yaml
 
     data = yaml.safe_load(Path(devcloud_clouds_yaml).read_text(encoding="utf-8"))
     entry = dict(data["clouds"][cloud])
-    entry["network_endpoint_override"] = proxy_url
+    if proxy_url is not None:
+        entry["network_endpoint_override"] = proxy_url
+    if keystone_url is not None:
+        entry["auth"] = {**entry["auth"], "auth_url": keystone_url.rstrip("/") + "/v3"}
     data["clouds"][name] = entry
     out.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     out.chmod(0o600)

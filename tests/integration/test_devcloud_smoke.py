@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from openstack import exceptions as exc
+from waits import CLOUD_ASYNC, POLL
 
 from cgcloud.devcloud import site
 from cgcloud.devcloud.config import TAG
@@ -149,13 +150,14 @@ def test_nova_quotas_and_server_lifecycle(conn: Any, project: Any) -> None:
                            image_id=conn.image.find_image(site.IMAGE_NAME).id,
                            networks=[{"uuid": net.id}])
     try:
-        srv = cp.wait_for_server(srv, status="ACTIVE", wait=120, interval=0.5)
+        srv = cp.wait_for_server(srv, status="ACTIVE", wait=CLOUD_ASYNC, interval=POLL)
         assert srv.addresses
         cp.stop_server(srv)
-        cp.wait_for_server(srv, status="SHUTOFF", wait=60, interval=0.5)
+        cp.wait_for_server(srv, status="SHUTOFF", wait=CLOUD_ASYNC, interval=POLL)
     finally:
         cp.delete_server(srv)
-        cp.wait_for_delete(srv, wait=60, interval=0.5)
+        # bounded for a loaded 2-core machine (tests/integration/waits.py): 60 s was not
+        cp.wait_for_delete(srv, wait=CLOUD_ASYNC, interval=POLL)
 
 
 def test_cinder_quotas_and_volume_lifecycle(conn: Any, project: Any) -> None:
@@ -165,11 +167,12 @@ def test_cinder_quotas_and_volume_lifecycle(conn: Any, project: Any) -> None:
     assert (q.volumes, q.gigabytes, q.snapshots) == (15, 500, 5)
     v = bs.create_volume(size=1, name=f"v-{_sfx()}")
     try:
-        v = bs.wait_for_status(v, "available", failures=["error"], interval=0.5, wait=60)
+        v = bs.wait_for_status(v, "available", failures=["error"], interval=POLL,
+                               wait=CLOUD_ASYNC)
         assert v.size == 1
     finally:
         bs.delete_volume(v)
-        bs.wait_for_delete(v, interval=0.5, wait=60)
+        bs.wait_for_delete(v, interval=POLL, wait=CLOUD_ASYNC)
 
 
 # ---------------------------------------------------------------- site layout

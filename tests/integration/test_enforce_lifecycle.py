@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from waits import CLOUD_ASYNC, wait_until
 
 from cgcloud import desired, enforce, plan
 from cgcloud.cli import app
@@ -119,11 +119,9 @@ class Site:
         body = self.engine.call("volume", "GET", f"/volumes/{vid}", ok=(404,))
         return (body or {}).get("volume") or {"status": "gone"}
 
-    def wait(self, probe: Any, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while not probe():
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.3)
+    def wait(self, probe: Any, seconds: float = CLOUD_ASYNC, what: str = "the cloud") -> None:
+        """A bounded poll sized for a loaded 2-core machine (tests/integration/waits.py)."""
+        wait_until(what, probe, seconds)
 
     def groups(self, system: str) -> list[dict[str, Any]]:
         pid = self.project(system)["id"]
@@ -143,7 +141,7 @@ class Site:
         for sid in self.servers:
             self.engine.call("compute", "DELETE", f"/servers/{sid}", ok=(404,))
         for sid in self.servers:
-            self.wait(lambda sid=sid: self.get_server(sid) is None, 120)
+            self.wait(lambda sid=sid: self.get_server(sid) is None, what=f"server {sid} gone")
         for vid in self.volumes:
             self.wait(lambda vid=vid: self.get_volume(vid)["status"] in ("available", "gone"))
             self.engine.call("volume", "DELETE", f"/volumes/{vid}", ok=(404,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,17 +21,16 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from waits import SERVICE_READY, wait_until
 
 from cgcloud.cli import app
 from cgcloud.engines.openstack import OpenStackEngine
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "prometheus"))
-from promtools import ensure_prometheus  # noqa: E402
 
 pytestmark = pytest.mark.devcloud
 
@@ -47,15 +47,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+def _wait(what: str, check: Callable[[], Any], timeout: float = SERVICE_READY) -> Any:
+    """A bounded poll sized for a loaded 2-core machine (tests/integration/waits.py)."""
+    return wait_until(what, check, timeout)
 
 
 class Prom:
@@ -74,10 +68,24 @@ class Prom:
         return [a for a in self.get("/api/v1/alerts")["data"]["alerts"]
                 if a["labels"].get("alertname") == name and a["labels"].get("system") == system]
 
+    def evaluated_after(self, t: float) -> bool:
+        """Every rule group has started an evaluation after unix time `t`."""
+        groups = self.get("/api/v1/rules")["data"]["groups"]
+        return bool(groups) and all(_unix(g["lastEvaluation"]) > t for g in groups)
+
+
+def _unix(rfc3339: str) -> float:
+    """Prometheus' RFC 3339 timestamps carry nanoseconds; Python parses microseconds."""
+    m = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", rfc3339)
+    assert m, rfc3339
+    zone = "+00:00" if m[3] == "Z" else m[3]
+    return datetime.fromisoformat(m[1] + zone).timestamp() + float(m[2] or 0)
+
 
 @pytest.fixture
-def stack(devcloud: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    _, prometheus = ensure_prometheus()
+def stack(devcloud: Any, tmp_path: Path,
+          prometheus_bins: tuple[str, str]) -> Iterator[dict[str, Any]]:
+    _, prometheus = prometheus_bins  # tests/conftest.py: installed, or skipped with the reason
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": devcloud.clouds_yaml}
     env.pop("OS_CLOUD", None)
     system = f"{SYSTEM}-e2e{uuid.uuid4().hex[:6]}"
@@ -150,7 +158,10 @@ def test_overdue_high_risk_rule_alert_fires_and_enforce_resolves_it(stack: dict[
     assert {x["metric"]["tenant"] for x in rows} == {system}
     assert all(x["metric"]["tenant_id"] for x in rows)
     assert prom.query(f"cgcloud_rules_open_past_window{{{sel}}}")[0]["value"][1] == "0"
-    time.sleep(2)  # a couple of rule evaluations inside the window: nothing fires
+    # a couple of rule evaluations inside the window (a bounded poll, not a fixed
+    # sleep: on a loaded machine two seconds may hold none): nothing fires
+    since = time.time() + 1.0
+    _wait("two rule evaluations inside the window", lambda: prom.evaluated_after(since))
     assert prom.alerts(ALERT, system) == []
 
     # time passes the window's end; nobody enforces

@@ -1,11 +1,11 @@
-"""Session fixture `promtool`: Debian's promtool, installed by the suite when missing."""
+"""Session fixture `promtool`: Debian's promtool, installed by the suite when missing
+(skipped with the reason where it cannot be: see `prometheus_bins` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-from promtools import ensure_prometheus
 
 
 @pytest.fixture(scope="session")
-def promtool() -> str:
-    return ensure_prometheus()[0]
+def promtool(prometheus_bins: tuple[str, str]) -> str:
+    return prometheus_bins[0]

@@ -77,17 +77,17 @@ def test_json_format(broken_repo: Path) -> None:
 
 def test_missing_path_is_usage_error(tmp_path: Path) -> None:
     r = run("validate", str(tmp_path / "nope"))
-    assert r.exit_code == 2
+    assert r.exit_code == 64
 
 
 def test_bad_now_is_usage_error() -> None:
     r = run("validate", str(POLICIES), "--now", "next tuesday")
-    assert r.exit_code == 2
+    assert r.exit_code == 64
 
 
 def test_unknown_format_is_usage_error() -> None:
     r = run("validate", str(POLICIES), "--format", "xml")
-    assert r.exit_code == 2
+    assert r.exit_code == 64
 
 
 def test_schema_prints_each_kind() -> None:
@@ -95,7 +95,7 @@ def test_schema_prints_each_kind() -> None:
         r = run("schema", kind)
         assert r.exit_code == 0
         assert json.loads(r.output)["properties"]["kind"]["const"] == kind
-    assert run("schema", "Nope").exit_code == 2
+    assert run("schema", "Nope").exit_code == 64
 
 
 def test_rules_lists_every_registered_rule() -> None:

@@ -297,8 +297,46 @@ def test_watch_survives_a_failed_pass_and_stops_on_signal() -> None:
         return when
 
     errors: list[Exception] = []
-    Watch(run, lambda: now[0], stop, wait=lambda s: False, on_error=errors.append).loop()
+    Watch(run, lambda: now[0], stop, wait=lambda s: False,
+          on_error=lambda exc, delay: errors.append(exc)).loop()
     assert calls == ["run", "run"] and len(errors) == 1
+
+
+def test_watch_backs_off_exponentially_with_jitter_and_resets_after_a_good_pass() -> None:
+    """Cloud down for five passes, then up, then down again: waits grow 5, 10, 20, 40,
+    capped at 60 (each up to 20 % shorter, never longer), and start over at 5."""
+    import random
+
+    from cgcloud.backoff import Backoff
+
+    stop = threading.Event()
+    outcomes = [False] * 5 + [True] + [False]
+    waits: list[float] = []
+    now = [T("2027-01-01T10:00")]
+
+    def run(when: datetime) -> datetime:
+        ok = outcomes.pop(0)
+        if not outcomes:
+            stop.set()
+        if not ok:
+            raise ConnectionError("cloud down")
+        return when + __import__("datetime").timedelta(seconds=600)
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        now[0] = now[0] + __import__("datetime").timedelta(seconds=seconds)
+        return False
+
+    delays: list[float] = []
+    Watch(run, lambda: now[0], stop, wait=wait,
+          on_error=lambda exc, delay: delays.append(delay),
+          backoff=Backoff(first=5, cap=60, rng=random.Random(7))).loop()
+    bases = [5, 10, 20, 40, 60, 5]
+    assert len(delays) == 6
+    for d, base in zip(delays, bases, strict=True):
+        assert 0.8 * base <= d <= base
+    assert len(set(round(d / b, 6) for d, b in zip(delays, bases, strict=True))) > 1  # jitter
+    assert waits[5] == 600  # the good pass slept until its wake-up, not a back-off
 
 
 def test_reclaim_record_adds_up_and_merges() -> None:

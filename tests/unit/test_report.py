@@ -45,7 +45,7 @@ def test_json_is_stable_and_complete() -> None:
     data = json.loads(report.render(_validation(), "json"))
     assert data["version"] == 1
     assert data["tool"]["name"] == "cgcloud"
-    assert data["summary"] == {"files": 4, "error": 1, "warning": 2, "info": 1}
+    assert data["summary"] == {"files": 4, "files_read": 4, "error": 1, "warning": 2, "info": 1}
     first = data["findings"][0]
     assert list(first) == [
         "rule", "name", "article", "severity", "file", "line", "column", "message", "hint", "form",

@@ -44,4 +44,4 @@ def test_unknown_cloud_is_an_error_without_secrets(monkeypatch, tmp_path: Path) 
 def test_missing_cloud_name(monkeypatch) -> None:
     monkeypatch.delenv("OS_CLOUD", raising=False)
     r = runner.invoke(app, ["plan", str(POLICIES), "--now", "2027-01-15"])
-    assert r.exit_code == 1 and "--cloud" in r.output
+    assert r.exit_code == 64 and "--cloud" in r.output

@@ -1,0 +1,372 @@
+"""`cgcloud diff`, `cgcloud pr-comment` and `cgcloud recertify`: the GitOps commands.
+
+Registered by cli.py with one line; the logic lives in ``cgcloud.gitops``.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cgcloud.i18n import _
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
+DEFAULT_PATH = Path("policies")
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _usage(msg: str) -> typer.Exit:
+    _err(_("错误: {msg}").format(msg=msg))
+    return typer.Exit(EXIT_USAGE)
+
+
+def _now(value: str | None) -> Any:
+    from cgcloud import clock
+
+    try:
+        return clock.now_local(value)
+    except clock.ClockError as exc:
+        raise _usage(str(exc)) from None
+
+
+def _split_args(root: Path, head_or_path: str | None, path: Path | None) -> tuple[str | None, Path]:
+    """``diff BASE [HEAD] [PATH]``: the second argument is a revision when git resolves
+    it to a commit, otherwise a path (like ``git diff``)."""
+    from cgcloud.gitops import revisions
+
+    if head_or_path is None:
+        return None, path or DEFAULT_PATH
+    if path is not None:
+        return head_or_path, path
+    if revisions.resolve(root, head_or_path) is not None and not Path(head_or_path).exists():
+        return head_or_path, DEFAULT_PATH
+    return None, Path(head_or_path)
+
+
+def load_pair(base: str, head: str | None, path: Path) -> tuple[Any, Any]:
+    """The base revision and the head (a revision, or the work tree when None)."""
+    from cgcloud.gitops import revisions
+    from cgcloud.loader import UsageError
+
+    try:
+        root = revisions.toplevel(Path.cwd() / path)
+        rels = revisions.relative_paths(root, [path])
+        old = revisions.load_revision(root, base, rels)
+        if head is None:
+            if not path.exists():
+                raise _usage(_("路径不存在: {p}").format(p=path))
+            new = revisions.load_worktree([path])
+        else:
+            new = revisions.load_revision(root, head, rels)
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    except UsageError as exc:
+        raise _usage(str(exc)) from None
+    return old, new
+
+
+def semantic_diff(base: str, head_or_path: str | None, path: Path | None) -> Any:
+    from cgcloud.gitops import revisions, semdiff
+
+    try:
+        root = revisions.toplevel(Path.cwd() / (path or Path(".")))
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    head, where = _split_args(root, head_or_path, path)
+    old, new = load_pair(base, head, where)
+    d = semdiff.diff(old.repo, new.repo, base, head or _("工作区"))
+    d.base_unread, d.head_unread = old.load_errors, new.load_errors
+    return d
+
+
+def diff_cmd(
+    base: Annotated[str, typer.Argument(help="Base revision (e.g. origin/main, HEAD~1).")],
+    head: Annotated[
+        str | None,
+        typer.Argument(
+            help="Head revision; the files on disk when omitted. A path here is PATH.",
+            show_default=False,
+        ),
+    ] = None,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Policy directory or file inside the git repository (default: policies/).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = DiffFormat.text,
+) -> None:
+    """What a change to the forms grants or takes away, row by row.
+
+    Compares two revisions of the policy repository by meaning: forms added,
+    removed, changed; access granted, revoked, widened or narrowed; windows
+    extended or moved; high-risk windows opened; approved resources up or down;
+    shutdowns added. Reordering rows or editing comments is no change. Also
+    reports CG405: content changed under a copied (not renewed) signature.
+
+    Exit codes: 0 no semantic change, 2 changes, 1 error (CG405 found, or the
+    head has forms that cannot be read), 64 usage error (unknown revision, not
+    a git repository, missing path).
+
+    Examples:
+
+        cgcloud diff origin/main HEAD policies/
+
+        cgcloud diff HEAD~1 --format markdown
+    """
+    from cgcloud.gitops import render
+
+    d = semantic_diff(base, head, path)
+    sys.stdout.write(render.render(d, output.value))
+    sys.stdout.flush()
+    if d.findings or d.head_unread:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_CHANGES if d.has_changes else EXIT_OK)
+
+
+def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:
+    """CG405 findings of the work tree ``paths`` (already loaded as ``head_repo``) against
+    ``base``: used by ``validate --base`` and ``pr-comment``."""
+    from cgcloud.gitops import revisions, semdiff
+
+    try:
+        root = revisions.toplevel(Path.cwd() / paths[0])
+        old = revisions.load_revision(root, base, revisions.relative_paths(root, paths))
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    return semdiff.stale_approvals(old.repo, head_repo)
+
+
+def pr_comment_cmd(
+    base: Annotated[
+        str, typer.Argument(help="Base revision: the pull request's target (e.g. origin/main).")
+    ],
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+    ] = None,
+    plan_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan-json", help="Output of `cgcloud plan --format json` to include (cloud changes)."
+        ),
+    ] = None,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the comment here instead of stdout."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Maximum length in characters (GitHub: 65536).", min=2000)
+    ] = 65536,
+) -> None:
+    """The pull-request comment: findings, grants, revocations and cloud changes first,
+    details folded; deterministic (a bot updates one comment, found by its first line).
+
+    Compares the files on disk (the pull request's head) with BASE. Exit codes: 0 the
+    comment was written (whatever it says: the validate and diff steps fail the job),
+    64 usage error.
+    """
+    import json
+
+    from cgcloud import validate as pipeline
+    from cgcloud.gitops import comment, revisions, semdiff
+    from cgcloud.loader import UsageError
+
+    where = path or DEFAULT_PATH
+    when = _now(now)
+    plan: dict[str, Any] | None = None
+    if plan_json is not None:
+        try:
+            plan = json.loads(plan_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _usage(_("无法读取 --plan-json {p}: {e}").format(p=plan_json, e=exc)) from None
+        if not isinstance(plan, dict) or plan.get("format") != "cgcloud-plan/v1":
+            raise _usage(
+                _("--plan-json {p} 不是 cgcloud plan --format json 的输出").format(p=plan_json)
+            )
+    try:
+        v = pipeline.validate([where], when)
+        root = revisions.toplevel(Path.cwd() / where)
+        old = revisions.load_revision(root, base, revisions.relative_paths(root, [where]))
+    except (UsageError, revisions.GitError) as exc:
+        raise _usage(str(exc)) from None
+    d = semdiff.diff(old.repo, v.repo, base, _("本次修改"))
+    d.base_unread = old.load_errors
+    findings = sorted([*v.findings, *d.findings], key=lambda f: f.sort_key)
+    body = comment.compose(findings, d, plan, limit=limit)
+    if output_file is not None:
+        output_file.write_text(body, encoding="utf-8")
+    else:
+        sys.stdout.write(body)
+        sys.stdout.flush()
+
+
+def recertify_cmd(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=0, help="Horizon in days from today.")] = 30,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Create a branch with renewal drafts (signature boxes empty), one commit.",
+        ),
+    ] = False,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="Branch name for --write (default recertify/YYYY-MM-DD)."),
+    ] = None,
+    base: Annotated[str, typer.Option("--base", help="Revision the branch starts from.")] = "HEAD",
+    output: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = DiffFormat.text,
+) -> None:
+    """List grants that expire within --days: high-risk windows, normal periods, annual
+    approvals. With --write, create a branch with the next period's copies of those
+    forms, signature boxes empty, in one commit — open it as a pull request; merging
+    it, signed, is the attestation. The work tree, index and current branch are not touched.
+
+    Exit codes: 0 listed (or branch written; also when nothing expires), 1 git failed
+    to write the branch, 64 usage error (branch exists, not a git repository).
+    """
+    import json
+
+    from cgcloud import clock
+    from cgcloud import validate as pipeline
+    from cgcloud.gitops import branch as gitbranch
+    from cgcloud.gitops import recertify as rc
+    from cgcloud.gitops import revisions
+    from cgcloud.loader import UsageError
+
+    where = path or DEFAULT_PATH
+    when = _now(now)
+    today = clock.today(when)
+    try:
+        repo, findings, _files = pipeline.load_repository([where])
+    except UsageError as exc:
+        raise _usage(str(exc)) from None
+    items = rc.expiring(repo, today, days)
+    if output is DiffFormat.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "today": today.isoformat(),
+                    "days": days,
+                    "expiring": [e.to_dict() for e in items],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        sys.stdout.write(_recertify_text(items, today, days, output is DiffFormat.markdown))
+    if not write or not items:
+        return
+    try:
+        root = revisions.toplevel(Path.cwd() / where)
+        cwd_rel = Path.cwd().resolve().relative_to(root.resolve())
+    except (revisions.GitError, ValueError) as exc:
+        raise _usage(str(exc)) from None
+    files = {}
+    lines = []
+    for group in rc.group(items):
+        form = group[0].form
+        start = min(e.next_start for e in group)
+        rel = (cwd_rel / rc.draft_path(form, start)).as_posix()
+        header = _(
+            "续期草稿：{id} 的下一期（{what}）。签字栏为空：审核人审阅后签字，合并即为再认证。"
+        ).format(id=form.id, what="、".join(_(rc.WHAT[e.kind]) for e in group))
+        files[rel] = rc.to_yaml(rc.draft(repo, group), header)
+        lines.append(
+            f"- {rc.draft_id(form.id, start)} ← {form.id}: "
+            + "；".join(
+                _("{what} {start} 至 {end}").format(
+                    what=_(rc.WHAT[e.kind]), start=e.next_start, end=e.next_end
+                )
+                for e in group
+            )
+        )
+    name = branch or f"recertify/{today.isoformat()}"
+    message = (
+        _("recertify: {n} 份续期草稿（{today} 起 {days} 天内到期），签字栏为空").format(
+            n=len(files), today=today, days=days
+        )
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    try:
+        commit = gitbranch.commit_files(root, base, name, files, message)
+    except revisions.GitError as exc:
+        raise _usage(str(exc)) from None
+    _err(
+        _(
+            "已创建分支 {b}（提交 {c}）：{n} 份续期草稿。推送并发起合并请求：git push -u origin {b}"
+        ).format(b=name, c=commit[:12], n=len(files))
+    )
+
+
+def _recertify_text(items: list[Any], today: Any, days: int, markdown: bool) -> str:
+    from cgcloud.gitops import recertify as rc
+
+    if not items:
+        return _("{today} 起 {days} 天内没有到期的授权。").format(today=today, days=days) + "\n"
+    head = _("{today} 起 {days} 天内到期的授权（{n} 项）:").format(
+        today=today, days=days, n=len(items)
+    )
+    rows = []
+    for e in items:
+        state = _("已批准") if e.approved else _("未批准")
+        rows.append(
+            [
+                e.form.id,
+                e.form.system,
+                _(rc.WHAT[e.kind]),
+                str(e.end),
+                str(e.days_left),
+                _("{start} 至 {end}").format(start=e.next_start, end=e.next_end),
+                state,
+                e.form.at.file,
+            ]
+        )
+    if markdown:
+        out = [
+            f"### {head}",
+            "",
+            _("| 表单 | 系统 | 授权 | 到期 | 剩余天数 | 续期期间 | 状态 | 文件 |"),
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out) + "\n"
+    return head + "\n" + "\n".join("  " + "  ".join(r) for r in rows) + "\n"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff_cmd)
+    app.command("pr-comment")(pr_comment_cmd)
+    app.command("recertify")(recertify_cmd)

@@ -1,0 +1,7 @@
+"""The Pulumi engine: the same desired state declared as pulumi-openstack resources.
+
+`program.declare` is the program body (used by `Pulumi.yaml`'s entry point and by
+the tests under Pulumi's mocks); it compiles nothing itself — the core's
+`desired.compile` does, so the Pulumi and OpenStack engines cannot disagree on
+what the forms grant (docs/pulumi.md).
+"""
