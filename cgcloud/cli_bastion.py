@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -18,11 +17,13 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
-EXIT_USAGE, EXIT_INTERRUPTED = os.EX_USAGE, 130
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
+EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
+    ExitCode.DELETE_GUARD, ExitCode.LOCKED, ExitCode.DECLINED)
+EXIT_USAGE, EXIT_INTERRUPTED = ExitCode.USAGE, ExitCode.INTERRUPTED
 DEFAULT_MAX_DELETES = 20
 
 
@@ -523,7 +524,8 @@ def ssh_cmd(
     Refuses before connecting, naming what is missing, unless an approved and signed
     form allows you this target now. Both host keys are checked against known_hosts.
     The session (who, bastion, target, command, exit status, bytes) goes to the audit
-    log. Exit: the command's exit status; 1 refused or connection failed; 64 usage.
+    log. Exit: 0 when the command (or shell) ended with 0; 1 when it did not (its exit
+    status is printed and audited), when refused or when the connection failed; 64 usage.
 
     Example: cgcloud ssh --as lisi 172.21.4.21 -- uptime
     """
@@ -570,7 +572,9 @@ def ssh_cmd(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     audit.write("ssh", result="done", exit_status=status, seconds=round(time.monotonic() - started, 2),
                 bytes_sent=counters.sent, bytes_received=counters.received, **entry)
-    raise typer.Exit(status)
+    if status != 0:  # the one exit-code table: the remote status is told, not passed through
+        raise _fail(_("{t} 上的命令以退出码 {s} 结束").format(t=f"{host}:{port}", s=status))
+    raise typer.Exit(EXIT_OK)
 
 
 def _endpoint(cfg: Any, address: str) -> Any:

@@ -300,7 +300,9 @@ def test_cgcloud_ssh_runs_command_and_audits_bytes(lab, repo):  # type: ignore[n
     a_host = lab.targets["A"].host
     run = cgcloud("ssh", "--policies", str(root), a_host, "--", "echo", "hello-bastion;", "exit", "3",
                   cfg=root.parent / "cfg_user.yaml", audit=audit)
-    assert run.stdout.strip() == "hello-bastion" and run.returncode == 3, run.stderr
+    # the one exit-code table: a failed remote command is 1, its own status is told and audited
+    assert run.stdout.strip() == "hello-bastion" and run.returncode == 1, run.stderr
+    assert "退出码 3" in run.stderr
     e = audit_entries(audit)[-1]
     assert (e["action"], e["login"], e["bastion"], e["target"], e["exit_status"]) == (
         "ssh", u1, "127.0.0.1", f"{a_host}:22", 3)
@@ -470,7 +472,7 @@ def test_cgcloud_ssh_interactive_shell_on_a_terminal(lab, repo):  # type: ignore
             proc.kill()
         proc.wait(timeout=30)
         os.close(master)
-    assert b"marker-42" in seen and proc.returncode == 5, seen[-500:]
+    assert b"marker-42" in seen and proc.returncode == 1 and "退出码 5".encode() in seen, seen[-500:]
     e = audit_entries(audit)[-1]
     assert (e["action"], e["command"], e["exit_status"]) == ("ssh", None, 5)
     assert e["bytes_sent"] > 0 and e["bytes_received"] > 0
