@@ -33,19 +33,19 @@ START_TIMEOUT = 20.0  # seconds for an sshd to accept connections on a loaded bo
 
 
 def ensure_openssh_server() -> str | None:
-    """None when sshd is usable, else why not (for pytest.skip)."""
+    """None when sshd is usable, else why not (for ``promtools.unavailable``). Debian's
+    openssh-server is apt-get installed when missing (the suite's ``needs_apt`` rule)."""
+    from promtools import Unavailable, ensure_debian
+
     if os.geteuid() != 0:
         return "the SSH lab needs root (test users, port 22 on loopback addresses)"
     if not Path(SSHD).exists():
-        if shutil.which("apt-get") is None:
-            return "openssh-server is not installed and apt-get is not available"
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run = subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "openssh-server"],
-            capture_output=True, text=True, env=env, timeout=600,
-        )
-        if run.returncode != 0 or not Path(SSHD).exists():
-            return f"apt-get install openssh-server failed: {run.stderr.strip()[-300:]}"
+        try:
+            ensure_debian("openssh-server", ("sshd",))
+        except Unavailable as exc:
+            return str(exc)
+        if not Path(SSHD).exists():
+            return f"openssh-server installed but {SSHD} is missing"
     for tool in ("ssh-keygen", "useradd", "userdel", "usermod"):
         if shutil.which(tool) is None:
             return f"{tool} is not available"
