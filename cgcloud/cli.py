@@ -271,7 +271,13 @@ _register_exporter(app)
 from cgcloud.cli_gitops import register as _register_gitops  # noqa: E402
 
 _register_gitops(app)
+# --- report: `cgcloud report` lives in cgcloud/cli_report.py (issue 18) ---
+from cgcloud.cli_report import register as _register_report  # noqa: E402
 
+_register_report(app)
+from cgcloud.cli_reach import register as _register_reach  # noqa: E402  (issue 17)
+
+_register_reach(app)
 # --- bastion: `cgcloud bastion plan|apply`, `ssh`, `tunnel` live in cgcloud/cli_bastion.py (issue 15) ---
 from cgcloud.cli_bastion import register as _register_bastion  # noqa: E402
 

@@ -47,3 +47,11 @@ def test_alerts_have_a_severity_and_summary() -> None:
     for a in _alerts():
         assert a["labels"]["severity"] in SEVERITIES, a["alert"]
         assert a["annotations"]["summary"], a["alert"]
+
+
+def test_incident_levels_are_settled() -> None:
+    """第二十三条 levels: an annotation names exactly one level; no 'proposed' is left."""
+    for a in _alerts():
+        level = a["annotations"].get("incident_level")
+        if level is not None:
+            assert level in {"一级", "二级", "三级"}, a["alert"]

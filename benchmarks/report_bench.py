@@ -1,0 +1,186 @@
+"""Hand-run benchmark of `cgcloud report`: a month for N systems against a local Prometheus.
+
+    python benchmarks/report_bench.py --systems 1000 --step 3600 --work /tmp/report-bench
+
+1. writes a month (2027-01) of the exporter's usage metrics for N systems as OpenMetrics
+   (approved, used and utilisation of 4 resources each = 12 series per system, plus the
+   exporter clock and a few ALERTS), one sample every --step seconds;
+2. backfills it with `promtool tsdb create-blocks-from openmetrics` (kept in --work and
+   reused when the same N/step was generated before);
+3. starts Debian's prometheus on 127.0.0.1 over that TSDB and times
+   `cgcloud report --period 2027-01 --format json|html` as whole processes.
+Figures: benchmarks/README.md, `## report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+TZ = ZoneInfo("Asia/Shanghai")
+START = int(datetime(2027, 1, 1, tzinfo=TZ).timestamp())
+END = int(datetime(2027, 2, 1, tzinfo=TZ).timestamp())
+GIB = 1024**3
+RES = {"vcpus": 1, "ram_bytes": GIB, "disk_bytes": GIB, "public_ips": 1}
+
+
+def write_history(path: Path, systems: int, step: int) -> None:
+    rnd = random.Random(7)
+    ts = list(range(START, END, step))
+    approved = {
+        s: {r: rnd.choice([8, 16, 32, 64]) * u for r, u in RES.items()} for s in range(systems)
+    }
+    share = {s: rnd.uniform(0.05, 1.0) for s in range(systems)}
+    with path.open("w", encoding="utf-8") as fh:
+        w = fh.write
+        for kind in ("approved", "used"):
+            for r in RES:
+                w(f"# TYPE cgcloud_{kind}_{r} gauge\n")
+                for s in range(systems):
+                    lab = f'{{system="系统{s:04d}",tenant="系统{s:04d}",tenant_id="p{s:04d}"}}'
+                    for i, t in enumerate(ts):
+                        v = (
+                            approved[s][r]
+                            if kind == "approved"
+                            else round(approved[s][r] * share[s] * (0.8 + 0.2 * ((i // 24) % 2)))
+                        )
+                        w(f"cgcloud_{kind}_{r}{lab} {v} {t}\n")
+        w("# TYPE cgcloud_quota_utilization_ratio gauge\n")
+        for r in RES:
+            for s in range(systems):
+                lab = (
+                    f'{{system="系统{s:04d}",tenant="系统{s:04d}",tenant_id="p{s:04d}",'
+                    f'resource="{r}"}}'
+                )
+                for i, t in enumerate(ts):
+                    used = round(approved[s][r] * share[s] * (0.8 + 0.2 * ((i // 24) % 2)))
+                    w(f"cgcloud_quota_utilization_ratio{lab} {used / approved[s][r]!r} {t}\n")
+        w("# TYPE cgcloud_exporter_clock_timestamp_seconds gauge\n")
+        for t in ts:
+            w(f'cgcloud_exporter_clock_timestamp_seconds{{job="cgcloud"}} {t} {t}\n')
+        w("# TYPE ALERTS gauge\n")
+        for k in range(20):
+            a = START + k * 86400 + 3600
+            lab = (
+                f'{{alertname="CgcloudQuotaUsedAboveApproval",alertstate="firing",'
+                f'severity="warning",system="系统{k:04d}"}}'
+            )
+            for t in range(a, a + 3 * 3600, 60):
+                w(f"ALERTS{lab} 1 {t}\n")
+        w("# EOF\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--systems", type=int, default=1000)
+    ap.add_argument("--step", type=int, default=3600)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/report-bench"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    work = args.work / f"{args.systems}x{args.step}"
+    tsdb = work / "tsdb"
+    work.mkdir(parents=True, exist_ok=True)
+    if not tsdb.is_dir():
+        om = work / "history.om"
+        t0 = time.monotonic()
+        write_history(om, args.systems, args.step)
+        print(
+            f"history: {om.stat().st_size / 1e6:.0f} MB in {time.monotonic() - t0:.1f} s",
+            flush=True,
+        )
+        t0 = time.monotonic()
+        tmp = work / "tsdb.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(
+            ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(tmp)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        tmp.rename(tsdb)
+        om.unlink()
+        print(f"promtool: {time.monotonic() - t0:.1f} s", flush=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = work / "prometheus.yml"
+    cfg.write_text("global: {evaluation_interval: 1d}\n", encoding="utf-8")
+    log = (work / "prometheus.log").open("w")
+    proc = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tsdb}",
+            "--storage.tsdb.retention.time=3650d",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if requests.get(url + "/-/ready", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("prometheus not ready in 300 s")
+            time.sleep(0.5)
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        for fmt in ("json", "html"):
+            for i in range(args.repeat):
+                out = work / f"report.{fmt}"
+                t0 = time.monotonic()
+                r = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "cgcloud",
+                        "report",
+                        "--period",
+                        "2027-01",
+                        "--prometheus",
+                        url,
+                        "--gap",
+                        str(args.step * 2),
+                        "--audit-log",
+                        str(work / "none.jsonl"),
+                        "--records",
+                        str(work),
+                        "--format",
+                        fmt,
+                        "--out",
+                        str(out),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                dt = time.monotonic() - t0
+                if r.returncode != 0:
+                    sys.exit(r.stderr)
+                print(
+                    f"{fmt} run {i + 1}: {dt:.1f} s ({out.stat().st_size / 1e6:.1f} MB)", flush=True
+                )
+        print("load average:", os.getloadavg())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

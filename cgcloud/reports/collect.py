@@ -1,0 +1,328 @@
+"""Everything a report shows, read from Prometheus and cgcloud's files into plain data.
+
+Period statistics are computed by Prometheus over the raw samples (``min_over_time``,
+``max_over_time``, ``sum_over_time``/``count_over_time`` for an exact mean), never
+from resampled points, so a gap lowers the sample count and nothing is interpolated.
+A query the server refuses as too large is split into more sub-periods and combined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cgcloud.clock import TZ
+from cgcloud.i18n import _
+from cgcloud.reports import analysis, incidents
+from cgcloud.reports.period import Period
+from cgcloud.reports.prom import Prometheus, TooManySamples
+
+RESOURCES = ("vcpus", "ram_bytes", "disk_bytes", "public_ips")
+PRESENCE = "cgcloud_exporter_clock_timestamp_seconds"
+NICE_STEPS = (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+Key = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Options:
+    """What to read besides Prometheus, and the documented thresholds (docs/reports.md)."""
+
+    audit_log: Path | None = None
+    records_dir: Path | None = None
+    gap_seconds: float = 600.0
+    top: int = 10
+    chart_points: int = 300
+    thresholds: analysis.Thresholds = analysis.Thresholds()
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, TZ).isoformat(timespec="seconds")
+
+
+def _num(v: str) -> float:
+    return float(v)  # Prometheus' "+Inf"/"NaN" parse too
+
+
+def _key(metric: dict[str, str], keep: tuple[str, ...] | None) -> Key:
+    if keep is None:
+        return tuple(sorted((k, v) for k, v in metric.items() if k != "__name__"))
+    return tuple((k, metric.get(k, "")) for k in keep)
+
+
+class Collector:
+    """Reads one period; ``splits`` grows when Prometheus refuses a query as too big."""
+
+    def __init__(self, prom: Prometheus, period: Period, opts: Options):
+        self.prom, self.period, self.opts = prom, period, opts
+        self.start, self.end = period.start.timestamp(), period.end.timestamp()
+        self.splits = 1
+
+    # -- period statistics over raw samples ------------------------------------------
+    def _chunks(self) -> list[tuple[float, float]]:
+        n, span = self.splits, self.end - self.start
+        edges = [self.start + span * i / n for i in range(n + 1)]
+        return list(zip(edges, edges[1:], strict=False))
+
+    def over(
+        self, func: str, selector: str, keep: tuple[str, ...] | None = None, sub_step: float = 0
+    ) -> dict[Key, float]:
+        """``func_over_time(selector[period])`` per series, in sub-periods when needed.
+
+        Each sub-period is evaluated 1 ms before its end over exactly its length, so a
+        sample at a boundary belongs to one sub-period (the later one).
+        """
+        while True:
+            try:
+                acc: dict[Key, float] = {}
+                for a, b in self._chunks():
+                    ms = round((b - a) * 1000)
+                    expr = (
+                        f"{func}_over_time(({selector})[{ms}ms:{sub_step:g}s])"
+                        if sub_step
+                        else f"{func}_over_time({selector}[{ms}ms])"
+                    )
+                    for r in self.prom.instant(expr, b - 0.001):
+                        k, v = _key(r["metric"], keep), _num(r["value"][1])
+                        if k not in acc:
+                            acc[k] = v
+                        elif func in ("sum", "count"):
+                            acc[k] += v
+                        elif func == "min":
+                            acc[k] = min(acc[k], v)
+                        elif func == "max":
+                            acc[k] = max(acc[k], v)
+                        else:  # last
+                            acc[k] = v
+                return acc
+            except TooManySamples:
+                if self.splits >= 4096:
+                    raise
+                self.splits *= 2
+
+    def stats(self, selector: str, keep: tuple[str, ...]) -> dict[Key, dict[str, float]]:
+        """min / mean / max / samples per series (mean = sum / count over raw samples)."""
+        mins, maxs = self.over("min", selector, keep), self.over("max", selector, keep)
+        sums, counts = self.over("sum", selector, keep), self.over("count", selector, keep)
+        out = {}
+        for k, c in counts.items():
+            out[k] = {
+                "min": mins.get(k, math.nan),
+                "max": maxs.get(k, math.nan),
+                "mean": sums.get(k, math.nan) / c if c else math.nan,
+                "samples": c,
+            }
+        return out
+
+    def raw_times(self, selector: str) -> dict[Key, list[float]]:
+        """Timestamps of every raw sample per series (range-vector instant queries)."""
+        out: dict[Key, list[float]] = defaultdict(list)
+        for a, b in self._chunks_for_raw():
+            ms = round((b - a) * 1000)
+            for r in self.prom.instant(f"{selector}[{ms}ms]", b - 0.001):
+                out[_key(r["metric"], None)].extend(float(t) for t, _v in r["values"])
+        return out
+
+    def _chunks_for_raw(self) -> list[tuple[float, float]]:
+        day10 = 10 * 86400
+        n = max(self.splits, math.ceil((self.end - self.start) / day10))
+        span = self.end - self.start
+        edges = [self.start + span * i / n for i in range(n + 1)]
+        return list(zip(edges, edges[1:], strict=False))
+
+    # -- sections ----------------------------------------------------------------------
+    def coverage(self) -> dict[str, Any]:
+        """Where the exporter's samples are missing (exporter or Prometheus down)."""
+        per_series = self.raw_times(PRESENCE)
+        times = sorted({t for ts in per_series.values() for t in ts})
+        g = self.opts.gap_seconds
+        gaps = []
+        prev = self.start
+        for t in [*times, self.end]:
+            if t - prev > g:
+                gaps.append({"start": prev, "end": t, "seconds": t - prev})
+            prev = t
+        missing = sum(x["seconds"] for x in gaps)
+        return {
+            "gap_threshold_seconds": g,
+            "samples": len(times),
+            "gaps": gaps,
+            "missing_seconds": missing,
+            "covered_ratio": 1 - missing / (self.end - self.start),
+        }
+
+    def usage(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        keep = ("system", "tenant", "tenant_id")
+        systems: dict[Key, dict[str, Any]] = {}
+        totals: dict[str, Any] = {}
+        for res in RESOURCES:
+            used = self.stats(f"cgcloud_used_{res}", keep)
+            appr = self.stats(f"cgcloud_approved_{res}", keep)
+            ratio = self.stats(f'cgcloud_quota_utilization_ratio{{resource="{res}"}}', keep)
+            for k in used.keys() | appr.keys():
+                row = systems.setdefault(k, {**dict(k), "resources": {}})
+                r = ratio.get(k)
+                row["resources"][res] = {
+                    "approved": appr.get(k),
+                    "used": used.get(k),
+                    "utilisation": None
+                    if r is None
+                    else {"mean": r["mean"], "max": r["max"], "min": r["min"]},
+                }
+            totals[res] = self._total(res, used, appr)
+        rows = sorted(systems.values(), key=lambda s: (s["system"], s["tenant_id"]))
+        return rows, totals
+
+    def _total(
+        self, res: str, used: dict[Key, dict[str, float]], appr: dict[Key, dict[str, float]]
+    ) -> dict[str, Any]:
+        """Sum over systems: mean = Σ means (exact per series); min/max of ``sum()``."""
+        out: dict[str, Any] = {}
+        step = self._sub_step()
+        for name, per in (("used", used), ("approved", appr)):
+            expr = f"sum(cgcloud_{name}_{res})"
+            out[name] = {
+                "mean": sum(s["mean"] for s in per.values() if s["samples"]),
+                "min": min(self.over("min", expr, (), step).values(), default=math.nan),
+                "max": max(self.over("max", expr, (), step).values(), default=math.nan),
+            }
+        ua, aa = out["used"]["mean"], out["approved"]["mean"]
+        out["utilisation_mean"] = ua / aa if aa else None
+        return out
+
+    def _sub_step(self) -> float:
+        return max(60.0, self.opts.gap_seconds / 2)
+
+    def chart_step(self) -> float:
+        """The smallest round step that keeps a chart within ``chart_points`` points."""
+        raw = (self.end - self.start) / self.opts.chart_points
+        return float(next((s for s in NICE_STEPS if s >= raw), math.ceil(raw / 86400) * 86400))
+
+    def series(self, expr_bucket: str, keep: tuple[str, ...] | None) -> dict[str, Any]:
+        """``expr_bucket`` (with ``{step}``) every chart step; missing steps are None."""
+        step = self.chart_step()
+        times = [self.start + step * i for i in range(1, int((self.end - self.start) // step) + 1)]
+        # a bucket is (t - step, t] whether the server's ranges are closed (2.x) or
+        # left-open (3.x): its range is 1 ms shorter than the step
+        bucket = f"{round(step * 1000) - 1}ms"
+        res = self.prom.range(expr_bucket.format(step=bucket), times[0], times[-1], step)
+        out: dict[str, Any] = {"step": step, "times": times, "lines": {}}
+        index = {round(t): i for i, t in enumerate(times)}
+        for r in res:
+            vals: list[float | None] = [None] * len(times)
+            for t, v in r["values"]:
+                i = index.get(round(float(t)))
+                if i is not None:
+                    f = _num(v)
+                    vals[i] = None if math.isinf(f) or math.isnan(f) else f
+            name = " ".join(v for _k, v in _key(r["metric"], keep)) or _("合计")
+            out["lines"][name] = vals
+        return out
+
+    def utilisation_charts(self, top: list[str]) -> dict[str, Any]:
+        charts = {}
+        sel = "|".join(_re_escape(s) for s in top)
+        for res in RESOURCES:
+            c = self.series(
+                f"sum(avg_over_time(cgcloud_used_{res}[{{step}}])) / "
+                f"sum(avg_over_time(cgcloud_approved_{res}[{{step}}]))",
+                None,
+            )
+            if top:
+                per = self.series(
+                    f"avg by (system) (avg_over_time(cgcloud_quota_utilization_ratio"
+                    f'{{{{resource="{res}",system=~"{sel}"}}}}[{{step}}]))',
+                    ("system",),
+                )
+                c["lines"].update(per["lines"])
+            charts[res] = c
+        return charts
+
+    def alerts(self) -> list[dict[str, Any]]:
+        samples = self.raw_times('ALERTS{alertstate="firing"}')
+        rules = self.prom.alert_rules() if samples else {}
+        return incidents.incidents(samples, rules, self.start, self.end, self.opts.gap_seconds)
+
+    def compliance(self) -> dict[str, Any]:
+        lapsed = self.over("max", "cgcloud_approval_lapsed", ("system", "tenant"))
+        windows = self.over(
+            "max",
+            'cgcloud_rule_window_end_timestamp_seconds{high_risk="true"}',
+            ("system", "form", "row", "port"),
+        )
+        past = self.over("max", "cgcloud_rules_open_past_window", ("system", "high_risk"))
+        drift = "sum by (system) (cgcloud_drift_changes)"
+        drift_max = self.over("max", drift, ("system",), self._sub_step())
+        drift_end = self._last(drift, ("system",))
+        findings = self.over("max", "cgcloud_validation_findings", ("rule", "severity"))
+        stages = self.over("max", "cgcloud_decommission_stage", ("system", "form", "stage"))
+        return {
+            "lapsed": sorted(dict(k)["system"] for k, v in lapsed.items() if v >= 1),
+            "high_risk_windows": sorted(
+                ({**dict(k), "window_end": iso(v)} for k, v in windows.items()),
+                key=lambda w: (w["system"], w["form"], int(w["row"] or 0), w["port"]),
+            ),
+            "open_past_window": [{**dict(k), "max": v} for k, v in sorted(past.items()) if v > 0],
+            "drift": [
+                {
+                    "system": dict(k)["system"],
+                    "max_changes": v,
+                    "at_end": drift_end.get(k),
+                    "repaired": drift_end.get(k) == 0,
+                }
+                for k, v in sorted(drift_max.items())
+                if v > 0
+            ],
+            "validation_max": [{**dict(k), "max": v} for k, v in sorted(findings.items()) if v > 0],
+            "validation_chart": self.series(
+                "sum by (severity) (max_over_time(cgcloud_validation_findings[{step}]))",
+                ("severity",),
+            ),
+            "decommission_stages": _stages(stages),
+        }
+
+    def _last(self, expr: str, keep: tuple[str, ...]) -> dict[Key, float]:
+        """The value of ``expr`` at the end of the period (its last sample within a gap)."""
+        ms, step = round(self.opts.gap_seconds * 1000), self._sub_step()
+        res = self.prom.instant(f"last_over_time(({expr})[{ms}ms:{step:g}s])", self.end - 0.001)
+        return {_key(r["metric"], keep): _num(r["value"][1]) for r in res}
+
+
+def _stages(stages: dict[Key, float]) -> list[dict[str, Any]]:
+    order = [
+        "scheduled",
+        "awaiting_confirmation",
+        "power_off_due",
+        "powered_off",
+        "deletion_due",
+        "reclaimed",
+    ]
+    by: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for k, v in stages.items():
+        d = dict(k)
+        if v >= 1:
+            by[(d["system"], d["form"])].append(d["stage"])
+    return [
+        {
+            "system": s,
+            "form": f,
+            "stages": sorted(st, key=lambda x: order.index(x) if x in order else 99),
+        }
+        for (s, f), st in sorted(by.items())
+    ]
+
+
+def _re_escape(s: str) -> str:
+    """Escape a value for a PromQL regex inside a double-quoted string."""
+    out = []
+    for ch in s:
+        if ch in r".^$*+?()[]{}|\\":
+            out.append("\\\\" + ch)
+        elif ch == '"':
+            out.append('\\"')
+        else:
+            out.append(ch)
+    return "".join(out)

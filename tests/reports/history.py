@@ -1,0 +1,209 @@
+"""A month of known metric history (2027-01, Asia/Shanghai) as OpenMetrics text.
+
+Every number the report tests assert is derived by hand in test_report_prometheus.py
+from the constants here; the writer only lays the samples out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+STEP = 900  # one sample every 15 minutes keeps promtool to a few seconds
+GIB = 1024**3
+
+
+def at(day: int, hour: int = 0, minute: int = 0) -> int:
+    """Unix time of 2027-01-DAY HH:MM local (day 32 = 2027-02-01)."""
+    if day == 32:
+        return int(datetime(2027, 2, 1, tzinfo=TZ).timestamp())
+    return int(datetime(2027, 1, day, hour, minute, tzinfo=TZ).timestamp())
+
+
+START, END = at(1), at(32)
+GAP = (at(10), at(12))  # the exporter was down: no sample strictly inside
+A, B, C = "智慧城管综合平台", "旧版数字城管系统", "应急指挥系统"
+SWITCH = at(16)  # system A grows from 4 to 12 vCPUs at 2027-01-16 00:00
+
+APPROVED = {
+    A: {"vcpus": 16, "ram_bytes": 32 * GIB, "disk_bytes": 500 * GIB, "public_ips": 2},
+    B: {"vcpus": 32, "ram_bytes": 64 * GIB, "disk_bytes": 1000 * GIB, "public_ips": 4},
+    C: {"vcpus": 8, "ram_bytes": 16 * GIB, "disk_bytes": 200 * GIB, "public_ips": 1},
+}
+USED = {
+    B: {"vcpus": 2, "ram_bytes": 4 * GIB, "disk_bytes": 100 * GIB, "public_ips": 0},
+    C: {"vcpus": 8, "ram_bytes": 16 * GIB, "disk_bytes": 190 * GIB, "public_ips": 1},
+}
+
+
+def used_a(res: str, t: int) -> float:
+    before = {"vcpus": 4, "ram_bytes": 8 * GIB, "disk_bytes": 300 * GIB, "public_ips": 1}
+    after = {"vcpus": 12, "ram_bytes": 24 * GIB, "disk_bytes": 300 * GIB, "public_ips": 1}
+    return (before if t < SWITCH else after)[res]
+
+
+def times(step: int = STEP) -> list[int]:
+    return [t for t in range(START, END, step) if not GAP[0] < t < GAP[1]]
+
+
+# Alerts (ALERTS{alertstate="firing"} as Prometheus' rule evaluation writes it, every 60 s)
+HIGH_RISK = (at(5, 10), at(5, 12, 30))  # 2.5 h, 三级 from the rule's annotation: within 4 h
+CLOUD_DOWN = (at(20, 3), at(20, 4, 30))  # 1.5 h, 一级 by its label: over 1 h, report needed
+LAPSED_ALERT = (at(25), at(25, 6))  # info: a notice, not an incident
+DRIFT = (at(3), at(4))  # 3 drift changes for system A, repaired after
+FINDINGS = (at(8), at(9))  # 2 validation errors
+
+
+def _labels(d: dict[str, str]) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
+
+
+def _family(
+    name: str, series: list[tuple[dict[str, str], Callable[[int], float | None]]], ts: list[int]
+) -> Iterator[str]:
+    yield f"# TYPE {name} gauge"
+    for labels, value in series:
+        lab = _labels(labels)
+        for t in ts:
+            v = value(t)
+            if v is not None:
+                yield f"{name}{lab} {v!r} {t}"
+
+
+def _sys(s: str) -> dict[str, str]:
+    return {"system": s, "tenant": s, "tenant_id": {A: "p-a", B: "p-b", C: "p-c"}[s]}
+
+
+def lines() -> Iterator[str]:
+    ts = times()
+    minute = [t for t in range(START, END, 60) if not GAP[0] < t < GAP[1]]
+    systems = {s: _sys(s) for s in (A, B, C)}
+    for res in ("vcpus", "ram_bytes", "disk_bytes", "public_ips"):
+        yield from _family(
+            f"cgcloud_approved_{res}",
+            [(systems[s], lambda t, s=s, r=res: APPROVED[s][r]) for s in (A, B, C)],
+            ts,
+        )
+        yield from _family(
+            f"cgcloud_used_{res}",
+            [
+                (systems[A], lambda t, r=res: used_a(r, t)),
+                *[(systems[s], lambda t, s=s, r=res: USED[s][r]) for s in (B, C)],
+            ],
+            ts,
+        )
+    yield "# TYPE cgcloud_quota_utilization_ratio gauge"
+    for res in ("vcpus", "ram_bytes", "disk_bytes", "public_ips"):
+        for s in (A, B, C):
+            lab = _labels({**systems[s], "resource": res})
+            for t in ts:
+                used = used_a(res, t) if s == A else USED[s][res]
+                yield f"cgcloud_quota_utilization_ratio{lab} {used / APPROVED[s][res]:.17g} {t}"
+    yield from _family(
+        "cgcloud_exporter_clock_timestamp_seconds",
+        [({"job": "cgcloud", "instance": "127.0.0.1:9477"}, float)],
+        ts,
+    )
+    yield from _family(
+        "cgcloud_approval_lapsed",
+        [(systems[B], lambda t: 1 if t >= at(25) else 0), (systems[A], lambda t: 0)],
+        ts,
+    )
+    yield from _family(
+        "cgcloud_rule_window_end_timestamp_seconds",
+        [
+            (
+                {
+                    **systems[A],
+                    "form": "WL-2026-0031",
+                    "row": "7",
+                    "port": "tcp/22",
+                    "high_risk": "true",
+                },
+                lambda t: float(at(5)) if t < at(5, 13) else None,
+            ),
+            (
+                {
+                    **systems[A],
+                    "form": "WL-2026-0031",
+                    "row": "3",
+                    "port": "tcp/443",
+                    "high_risk": "false",
+                },
+                lambda t: float(at(32) + 86400 * 300),
+            ),
+        ],
+        ts,
+    )
+    yield from _family(
+        "cgcloud_drift_changes",
+        [
+            (
+                {**systems[A], "kind": "rule", "action": "create"},
+                lambda t: 3 if DRIFT[0] <= t < DRIFT[1] else 0,
+            )
+        ],
+        ts,
+    )
+    yield from _family(
+        "cgcloud_validation_findings",
+        [
+            (
+                {"rule": "CG-FORM-001", "severity": "error"},
+                lambda t: 2 if FINDINGS[0] <= t < FINDINGS[1] else 0,
+            ),
+            ({"rule": "CG-HR-002", "severity": "warning"}, lambda t: 0),
+        ],
+        ts,
+    )
+    yield from _family(
+        "cgcloud_decommission_stage",
+        [
+            (
+                {**systems[B], "form": "GT-2027-0001", "stage": st},
+                lambda t, st=st: 1 if (st == "scheduled") == (t < at(20)) else 0,
+            )
+            for st in ("scheduled", "awaiting_confirmation")
+        ],
+        ts,
+    )
+    yield "# TYPE ALERTS gauge"
+    for name, labels, (a, b) in (
+        (
+            "CgcloudHighRiskRuleOpenPastWindow",
+            {
+                "severity": "critical",
+                "article": "第十三条",
+                "system": A,
+                "form": "WL-2026-0031",
+                "row": "7",
+                "port": "tcp/22",
+            },
+            HIGH_RISK,
+        ),
+        (
+            "CloudServiceDown",
+            {"severity": "critical", "incident_level": "一级", "instance": "nova-api"},
+            CLOUD_DOWN,
+        ),
+        (
+            "CgcloudApprovalLapsed",
+            {"severity": "info", "article": "第十四条", "system": B},
+            LAPSED_ALERT,
+        ),
+    ):
+        lab = _labels({"alertname": name, "alertstate": "firing", **labels})
+        for t in minute:
+            if a <= t <= b:
+                yield f"ALERTS{lab} 1 {t}"
+    yield "# EOF"
+
+
+def write(path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for line in lines():
+            fh.write(line + "\n")
+    return path
