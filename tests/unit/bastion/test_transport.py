@@ -24,7 +24,9 @@ def test_silent_server_times_out_with_a_clear_message(tmp_path: Path) -> None:
     started = time.monotonic()
     try:
         with pytest.raises(transport.SshError, match="2 秒内没有 SSH 应答"):
-            transport.connect("127.0.0.1", port, "x", known_hosts=tmp_path / "known_hosts", timeout=2)
+            transport.connect(
+                "127.0.0.1", port, "x", known_hosts=tmp_path / "known_hosts", timeout=2
+            )
     finally:
         for c in held:
             c.close()
