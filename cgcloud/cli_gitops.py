@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
 DEFAULT_PATH = Path("policies")
 
 
@@ -30,7 +30,7 @@ def _err(msg: str) -> None:
 
 def _usage(msg: str) -> typer.Exit:
     _err(_("错误: {msg}").format(msg=msg))
-    return typer.Exit(EXIT_USAGE)
+    return typer.Exit(ExitCode.USAGE)
 
 
 def _now(value: str | None) -> Any:
@@ -136,8 +136,8 @@ def diff_cmd(
     sys.stdout.write(render.render(d, output.value))
     sys.stdout.flush()
     if d.findings or d.head_unread:
-        raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_CHANGES if d.has_changes else EXIT_OK)
+        raise typer.Exit(ExitCode.FAILURE)
+    raise typer.Exit(ExitCode.CHANGES if d.has_changes else ExitCode.OK)
 
 
 def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:

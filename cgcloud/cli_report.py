@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
 
@@ -31,7 +32,7 @@ def _state_path(env: str, name: str) -> Path:
 
 def _usage(message: str) -> typer.Exit:
     typer.echo(_("错误: ") + message, err=True)
-    return typer.Exit(os.EX_USAGE)
+    return typer.Exit(ExitCode.USAGE)
 
 
 def report_cmd(
@@ -139,7 +140,7 @@ def report_cmd(
         raise _usage(_("--prometheus 应为 http(s):// 开头的地址，收到 {u!r}").format(u=prometheus))
     for p in paths or []:
         if not p.exists():
-            raise _usage(_("路径 {p} 不存在").format(p=p))
+            raise _usage(_("路径不存在: {path}").format(path=p))
     if out is not None and not out.parent.is_dir():
         raise _usage(_("输出目录 {d} 不存在").format(d=out.parent))
     opts = Options(
@@ -155,7 +156,10 @@ def report_cmd(
         )
     except PromError as exc:
         typer.echo(_("错误: ") + str(exc), err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.FAILURE) from None
+    except KeyboardInterrupt:
+        typer.echo(_("已中断"), err=True)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     _emit(data, fmt, out)
 
 

@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
 
     OK = 0  # success, or nothing to do
     FAILURE = 1  # validation errors, cloud error, apply failed, unauthorised exposure
-    CHANGES = 2  # changes present (`plan --detailed-exitcode` only)
+    CHANGES = 2  # changes present (`plan --detailed-exitcode`, and `diff`, a command defined as a diff)
     DELETE_GUARD = 3  # refused: more deletions than --max-deletes
     LOCKED = 4  # the cloud's lock is held by another run
     DECLINED = 5  # not confirmed at the prompt (or no --yes without a terminal)
@@ -30,7 +30,7 @@ class ExitCode(IntEnum):
 MEANING: dict[ExitCode, str] = {
     ExitCode.OK: N_("成功，或无事可做"),
     ExitCode.FAILURE: N_("失败：校验错误、云错误、执行失败、发现未授权暴露"),
-    ExitCode.CHANGES: N_("有变更（仅 plan --detailed-exitcode）"),
+    ExitCode.CHANGES: N_("有变更（仅 plan --detailed-exitcode 与 diff）"),
     ExitCode.DELETE_GUARD: N_("删除保护：删除数超过 --max-deletes"),
     ExitCode.LOCKED: N_("锁被其他运行持有"),
     ExitCode.DECLINED: N_("未在提示处确认"),

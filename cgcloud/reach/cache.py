@@ -45,16 +45,19 @@ def key(paths: Iterable[str | Path]) -> str:
     h = hashlib.sha256(FORMAT + b"\0" + __version__.encode())
     for module in _CODE:  # an index pickled by other code is never read back
         h.update(Path(module).read_bytes())
-    files = loader.discover(paths)
+    found = loader.discover(paths)
+    for reported in found.reported:  # a path not read now may be readable later
+        h.update(b"\0!" + reported.encode("utf-8", "surrogateescape"))
+    files = [*found.files]
     files += [
         (default_policy_file(n), f"<默认>/{n}") for n in ("zones.yaml", "high-risk-ports.yaml")
     ]
     for path, display in files:
-        h.update(b"\0" + display.encode() + b"\0")
+        h.update(b"\0" + display.encode("utf-8", "surrogateescape") + b"\0")
         try:
             h.update(hashlib.sha256(path.read_bytes()).digest())
         except OSError as exc:  # unreadable: the loader reports it; never cache over it
-            h.update(str(exc).encode())
+            h.update(str(exc).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 

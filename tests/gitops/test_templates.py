@@ -2,10 +2,11 @@
 run as the CI would, in a real git repository (an ``origin`` remote, a branch with a
 changed form, the job's shell steps in order).
 
-What is not run here: the steps that talk to GitHub itself (checkout, setup-python,
-SARIF upload, the github-script that posts the comment) and ``pip install``. GitLab's
-note-posting line runs against a stand-in notes endpoint on 127.0.0.1, which checks the
-template's find-and-update logic, not GitLab. The
+What is not run here: the steps that are GitHub's own actions (checkout, setup-python,
+SARIF upload) and ``pip install``. The comment-posting steps run their own logic
+against stand-ins — the github-script under node with a stand-in Octokit client, GitLab's
+note line against a stand-in notes endpoint on 127.0.0.1 — which checks the templates'
+find-and-update logic, not GitHub or GitLab. The
 cloud steps (plan, apply, enforce) run with a clouds.yaml written from the "secret"
 exactly as the templates do, pointing at a closed port on 127.0.0.1: they must fail
 with cgcloud's cloud error (exit 1), never a usage error or a traceback, and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -179,7 +181,7 @@ def test_github_cloud_jobs_use_the_secret_store(ci: dict[str, Any], job: str) ->
     (step,) = _github_steps(job)
     done = _run(step["run"], ci)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "云 ci-test" in done.stderr and done.stderr.startswith("错误") and "Traceback" not in done.stderr
+    assert "错误" in done.stderr and "ci-test" in done.stderr and "Traceback" not in done.stderr
     assert SECRET not in done.stdout + done.stderr
 
 
@@ -219,7 +221,7 @@ def test_gitlab_review_job_writes_the_note(ci: dict[str, Any]) -> None:
 def test_gitlab_cloud_jobs(ci: dict[str, Any], job: str) -> None:
     Path(ci["env"]["OS_CLIENT_CONFIG_FILE"]).write_text(ci["env"]["CLOUDS_YAML"], encoding="utf-8")
     done = _run(_gitlab_script(job), ci)
-    assert done.returncode == 1 and "云 ci-test" in done.stderr and done.stderr.startswith("错误")
+    assert done.returncode == 1 and "错误" in done.stderr and "ci-test" in done.stderr
     assert "Traceback" not in done.stderr and SECRET not in done.stdout + done.stderr
 
 
@@ -300,3 +302,64 @@ def test_gitlab_review_job_keeps_one_note(ci: dict[str, Any]) -> None:
     assert bodies[0] == "a reviewer's own note"
     assert len(bodies) == 2 and bodies[1].startswith("<!-- cgcloud:pr-comment -->")
     assert set(_Notes.tokens) == {"glpat-test-token"}
+
+
+NODE_HARNESS = """
+const fs = require('fs');
+const state = JSON.parse(fs.readFileSync(process.env.STATE, 'utf8'));
+const github = {
+  paginate: async (fn, args) => fn(args),
+  rest: { issues: {
+    listComments: (args) => state.comments,
+    updateComment: async ({ comment_id, body }) => {
+      state.comments.find(c => c.id === comment_id).body = body;
+    },
+    createComment: async ({ body }) => { state.comments.push({ id: state.comments.length + 1, body }); },
+  } },
+};
+const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 3 } };
+(async () => {
+SCRIPT
+})().then(() => fs.writeFileSync(process.env.STATE, JSON.stringify(state)));
+"""
+
+
+def test_github_comment_script_keeps_one_comment(ci: dict[str, Any]) -> None:
+    """The github-script step's own logic under node, with a stand-in for the Octokit
+    client (not GitHub): two pushes leave one cgcloud comment next to a reviewer's."""
+    if shutil.which("node") is None:
+        pytest.skip(
+            "node is not installed (GitHub's runners have it; here it only checks the script)"
+        )
+    wf = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
+    (step,) = [
+        s
+        for s in wf["jobs"]["review"]["steps"]
+        if s.get("uses", "").startswith("actions/github-script")
+    ]
+    harness = ci["tmp"] / "harness.js"
+    harness.write_text(NODE_HARNESS.replace("SCRIPT", step["with"]["script"]), encoding="utf-8")
+    state = ci["tmp"] / "state.json"
+    state.write_text(
+        json.dumps({"comments": [{"id": 1, "body": "a reviewer's note"}]}), encoding="utf-8"
+    )
+    repo = ci["repo"]
+    for n in range(2):
+        (repo.path / "comment.md").write_text(
+            f"<!-- cgcloud:pr-comment -->\npush {n}\n", encoding="utf-8"
+        )
+        done = subprocess.run(
+            ["node", str(harness)],
+            cwd=repo.path,
+            env={**ci["env"], "STATE": str(state)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    comments = json.loads(state.read_text(encoding="utf-8"))["comments"]
+    assert [c["body"] for c in comments] == [
+        "a reviewer's note",
+        "<!-- cgcloud:pr-comment -->\npush 1\n",
+    ]

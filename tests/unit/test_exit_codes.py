@@ -53,8 +53,16 @@ def _params(cmd: object) -> set[str]:
     return {p.name for p in cmd.params}  # type: ignore[attr-defined]
 
 
+# options a command requires besides paths, so a test reaches the check it means
+REQUIRED = {"prometheus": ["--prometheus", "http://127.0.0.1:9"], "period": ["--period", "2027-01"]}
+
+
 def _cloud_args(cmd: object) -> list[str]:
-    return ["--cloud", "no-such-cloud"] if "cloud" in _params(cmd) else []
+    args = ["--cloud", "no-such-cloud"] if "cloud" in _params(cmd) else []
+    for name, value in REQUIRED.items():
+        if name in _params(cmd):
+            args += value
+    return args
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +130,8 @@ def test_bad_now_is_a_usage_error(path: tuple[str, ...], cmd: object) -> None:
 def test_missing_path_is_a_usage_error(path: tuple[str, ...], cmd: object, tmp_path: Path) -> None:
     """Before any cloud is contacted: the answer must not depend on the cloud."""
     missing = tmp_path / "nope"
-    r = invoke(*path, str(missing), *_cloud_args(cmd), "--now", NOW)
+    now = ["--now", NOW] if "now" in _params(cmd) else []
+    r = invoke(*path, str(missing), *_cloud_args(cmd), *now)
     assert r.exit_code == ExitCode.USAGE, r.output
     assert "路径不存在" in r.output and str(missing) in r.output
 
@@ -316,3 +325,23 @@ def test_ctrl_c_is_130_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "已中断（Ctrl-C）"
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_prompt_answered_no_or_at_end_of_input_is_declined() -> None:
+    """click ends both with Abort; the table calls that "declined" (5), not 1."""
+    from cgcloud.cli_runtime import CgcloudGroup
+
+    mini = typer.Typer(cls=CgcloudGroup)
+
+    @mini.command()
+    def ask() -> None:
+        typer.confirm("继续?", abort=True)
+
+    @mini.command()
+    def other() -> None:  # two commands keep it a group, as cgcloud is
+        pass
+
+    for answer in ("n\n", ""):
+        r = runner.invoke(mini, ["ask"], input=answer)
+        assert r.exit_code == ExitCode.DECLINED, (answer, r.output)
+        assert "已取消" in r.output

@@ -36,6 +36,21 @@ CASES: dict[str, tuple[list[str], int]] = {
     "apply": (["apply", POLICIES, "--now", NOW], ExitCode.USAGE),
     "enforce": (["enforce", POLICIES, "--now", NOW, "--cloud", "nowhere"], ExitCode.FAILURE),
     "exporter": (["exporter", POLICIES], ExitCode.USAGE),
+    # the shipped policies/ sit in this git repository (a clone in CI)
+    "diff": (["diff", "HEAD", "HEAD", POLICIES], ExitCode.OK),
+    "pr-comment": (["pr-comment", "HEAD", POLICIES, "--now", NOW], ExitCode.OK),
+    "recertify": (["recertify", POLICIES, "--now", NOW, "--days", "400"], ExitCode.OK),
+    "reach": (["reach", POLICIES, "--to", "172.21.4.21:443", "--at", NOW], ExitCode.OK),
+    # nothing listens on port 9 of loopback: the Chinese connection error
+    "report": (
+        ["report", "--period", "2027-01", "--prometheus", "http://127.0.0.1:9", POLICIES],
+        ExitCode.FAILURE,
+    ),
+    "bastion plan": (["bastion", "plan", POLICIES, "--now", NOW], ExitCode.OK),
+    "bastion apply": (["bastion", "apply", POLICIES, "--now", NOW], ExitCode.OK),
+    # no bastion account in the forms: refused before any connection
+    "ssh": (["ssh", "172.21.4.21", "--policies", POLICIES], ExitCode.FAILURE),
+    "tunnel": (["tunnel", "172.21.4.21", "22", "--policies", POLICIES], ExitCode.FAILURE),
     "devcloud up": (["devcloud", "up", "--profile", "huge", "--dir", "{tmp}"], ExitCode.USAGE),
     "devcloud status": (["devcloud", "status", "--dir", "{tmp}"], ExitCode.FAILURE),
     "devcloud down": (["devcloud", "down", "--dir", "{tmp}"], ExitCode.OK),
