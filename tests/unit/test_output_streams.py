@@ -55,11 +55,6 @@ CASES: dict[str, tuple[list[str], int]] = {
     "devcloud status": (["devcloud", "status", "--dir", "{tmp}"], ExitCode.FAILURE),
     "devcloud down": (["devcloud", "down", "--dir", "{tmp}"], ExitCode.OK),
     "devcloud logs": (["devcloud", "logs", "keystone", "--dir", "{tmp}"], ExitCode.FAILURE),
-    # bastion (docs/bastion.md): no bastions.yaml here, so the gov bastion's accounts are an error
-    "bastion plan": (["bastion", "plan", POLICIES, "--now", "2027-01-05"], ExitCode.FAILURE),
-    "bastion apply": (["bastion", "apply", POLICIES, "--now", "2027-01-05"], ExitCode.FAILURE),
-    "ssh": (["ssh", "web-1", "--", "true"], ExitCode.USAGE),  # not an address: Chinese error
-    "tunnel": (["tunnel", "172.21.4.21", "3389", "--local", "0.0.0.0:1"], ExitCode.USAGE),
     "": ([], ExitCode.USAGE),  # no command: the (Chinese) help
 }
 
