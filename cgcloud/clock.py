@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
 # The last and first instants this module hands out; both survive .timestamp() and
-# conversion to UTC (Asia/Shanghai is UTC+8 with no DST since 1991).
+# conversion to UTC (Asia/Shanghai is UTC+8 today; in year 1 the zone database gives
+# local mean time, +08:05:43, so the first whole day that converts is 0001-01-02).
 END_OF_TIME = datetime.combine(date.max, time.max, tzinfo=TZ)
-START_OF_TIME = datetime.combine(date.min, time(8), tzinfo=TZ)
+START_OF_TIME = datetime.combine(date(1, 1, 2), time(), tzinfo=TZ)
 
 
 class ClockError(ValueError):
@@ -58,10 +59,10 @@ def now_local(value: str | datetime | None = None) -> datetime:
         local.astimezone(UTC)  # must also be representable in UTC (timestamps, APIs)
     except (OverflowError, ValueError) as exc:
         raise ClockError(
-            f"时间 {value!r} 超出可表示的范围（0001-01-01T08:00 至 9999-12-31T23:59:59，Asia/Shanghai）"
+            f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
         ) from exc
     if local < START_OF_TIME:
-        raise ClockError(f"时间 {value!r} 超出可表示的范围（0001-01-01T08:00 至 9999-12-31T23:59:59，Asia/Shanghai）")
+        raise ClockError(f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）")
     return local
 
 

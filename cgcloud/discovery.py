@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ class Discovery:
 def discover(paths: Iterable[str | Path]) -> Discovery:
     """Expand paths to policy files (recursively for folders), sorted, with display names."""
     out = Discovery()
-    cwd = os.getcwd()
+    cwd = working_folder()
     for given in paths:
         p = Path(given)
         if not os.path.lexists(p):
@@ -67,13 +68,34 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
     return out
 
 
+def working_folder() -> str:
+    """The working folder, or ``/`` when it was deleted under us (names are then shown
+    as given or absolute; a relative path that no longer resolves does not exist)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return os.sep
+
+
 def display(p: Path | str, cwd: str) -> str:
     """The path as the user sees it: relative to the working folder when inside it.
     Symlinks are not resolved (a finding names the link, not its target)."""
-    absolute = os.path.abspath(p)
-    if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-        return Path(os.path.relpath(absolute, cwd)).as_posix()
-    return Path(p).as_posix()
+    absolute = os.path.join(cwd, p)  # not abspath: that asks for the working folder again
+    absolute = os.path.normpath(absolute)
+    if cwd != os.sep and (absolute == cwd or absolute.startswith(cwd + os.sep)):
+        return printable(Path(os.path.relpath(absolute, cwd)).as_posix())
+    return printable(Path(p).as_posix())
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(name: str) -> str:
+    """A file name that every output can carry: bytes that are not UTF-8 (kept by Python
+    as lone surrogates, which no encoder accepts) become U+FFFD, and control characters
+    (a newline would split a ``file:line:col`` line) are written as ``\\xNN``."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def repository_root(real_root: str) -> str:

@@ -22,6 +22,7 @@ import re
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,7 +35,25 @@ from cgcloud.discovery import POLICY_SUFFIXES, UsageError, discover
 from cgcloud.findings import Finding, Severity
 from cgcloud.i18n import _
 
-MAX_FILE_BYTES = int(os.environ.get("CGCLOUD_MAX_FILE_BYTES", 32 * 1024 * 1024))
+
+def _max_file_bytes() -> tuple[int, str]:
+    """$CGCLOUD_MAX_FILE_BYTES (default 32 MiB), and the problem with it if it is not a
+    positive whole number (reported as a usage error by ``load``, not at import)."""
+    raw = os.environ.get("CGCLOUD_MAX_FILE_BYTES", "").strip()
+    default = 32 * 1024 * 1024
+    if not raw:
+        return default, ""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        return default, _("环境变量 CGCLOUD_MAX_FILE_BYTES 无效: {raw!r}（应为正整数，单位字节）").format(
+            raw=raw[:40])
+    return value, ""
+
+
+MAX_FILE_BYTES, _MAX_FILE_BYTES_PROBLEM = _max_file_bytes()
 MAX_TAB_FINDINGS = 5
 _STRIDE = 4096  # bytes between column checkpoints of a long line
 MAX_DEPTH = 64  # rapidyaml's emitter stops there; a form has fewer than 10 levels
@@ -268,7 +287,7 @@ class Unloaded:
         return ident is None or self.text is None or ident in self.text
 
 
-_KIND = re.compile(r"""^[ {]*kind:[ ]*["']?([A-Za-z]+)""", re.MULTILINE)
+_KIND = re.compile(r"""(?:^|[{,\s])["']?kind["']?\s*:\s*["']?([A-Za-z]+)""")
 
 
 @dataclass(slots=True)
@@ -289,6 +308,8 @@ class LoadResult:
 def load(paths: Iterable[str | Path]) -> LoadResult:
     """Read every policy file under ``paths``; problems become findings, and every
     policy path found is either read or reported (cgcloud/discovery.py)."""
+    if _MAX_FILE_BYTES_PROBLEM:
+        raise UsageError(_MAX_FILE_BYTES_PROBLEM)
     result = LoadResult()
     given = list(paths)
     found = discover(given)
@@ -427,7 +448,8 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
         duplicates: list[str] = []
         try:
             text = ryml.emit_json(tree, node)
-            doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates))
+            doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates),
+                                  parse_int=_parse_int(raw))
         except ryml.ExceptionVisit as exc:
             too_deep = "depth" in str(getattr(exc, "msg", ""))
             where = getattr(getattr(exc, "errdata_visit", None), "node", None)
@@ -440,6 +462,10 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
             )
             fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
                  _("请检查缩进和括号是否成对"), pos)
+            continue
+        except _HugeNumber as exc:
+            fail("CG001", _("数字过长（{n} 位），不是表单中的数值").format(n=exc.digits),
+                 _("请检查该值；编号、电话等请加引号写成字符串"), src.position_of(exc.offset))
             continue
         except (ValueError, RecursionError, ryml.ExceptionBasic) as exc:
             reason = str(getattr(exc, "msg", "") or exc) or type(exc).__name__
@@ -492,6 +518,30 @@ def _check_bytes(src: SourceFile, fail: Any) -> bool:
     return True
 
 
+class _HugeNumber(Exception):
+    def __init__(self, digits: int, offset: int) -> None:
+        super().__init__(digits)
+        self.digits, self.offset = digits, offset
+
+
+def _parse_int(raw: bytes) -> Any:
+    """``int`` for json, except that a number too long for Python's int conversion
+    limit (4,300 digits) becomes a finding at the number instead of an English error."""
+
+    def parse(text: str) -> int:
+        if len(text) < 4000:
+            return int(text)
+        digits = text.lstrip("-")
+        m = re.search(rb"\d{%d}" % min(len(digits), 4000), raw)
+        raise _HugeNumber(len(digits), m.start() if m else 0)
+
+    return parse
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _pairs_hook(duplicates: list[str]) -> Any:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         d = dict(pairs)
@@ -527,7 +577,8 @@ def _audit(src: SourceFile, node: int) -> Iterator[tuple[str, str, str, Position
                     first = src.node_position(seen[k], prefer_key=True) or Position(1, 1)
                     yield (
                         "CG004",
-                        f"重复的键 {k.decode('utf-8', 'replace')!r}（首次出现在第 {first.line} 行）",
+                        f"重复的键 {_clip(k.decode('utf-8', 'replace'))!r}"
+                        f"（首次出现在第 {first.line} 行）",
                         "同一映射中每个键只能出现一次；请合并或删除重复项",
                         src.node_position(c, prefer_key=True) or Position(1, 1),
                     )
@@ -561,7 +612,34 @@ _PARSE_MESSAGES = {
     "two colons on same line": "同一行出现两个冒号（值中含冒号时请加引号）",
     "reached end of file while looking for closing quote": "引号没有闭合",
     "ryml trees cannot handle containers as keys": "不支持以列表或映射作为键",
+    "multiline scalars cannot be used as implicit keys": "键不能跨行（是否漏了冒号后的空格或缩进不对？）",
+    "bad indentation": "缩进不正确",
+    "could not find ':' colon after key": "键后面缺少冒号 ':'",
+    "invalid scalar": "无效的值",
+    "parse error: invalid token": "无法识别的内容",
+    "multiline quoted keys are invalid": "带引号的键不能跨行",
+    "parse error: invalid comment after comma": "逗号后的注释无效（# 前需要空格）",
+    "block map: folded keys must be enclosed in '?'": "不支持折叠（>）形式的键",
+    "block map: literal keys must be enclosed in '?'": "不支持字面（|）形式的键",
+    "unexpected comma": "多余的逗号",
+    "invalid tag": "不支持 YAML 标签（!tag）",
+    "comment not preceded by whitespace": "注释符 # 前需要空格",
 }
+_PARSE_PATTERNS = (
+    (re.compile(r"invalid character: '(.)'"), "此处不能出现字符 '{0}'"),
+    (re.compile(r"missing terminating (.)"), "缺少闭合的 {0}"),
+)
+
+
+def _parse_message(msg: str) -> str:
+    """rapidyaml's English error in Chinese; an unknown one is kept (with its prefix)."""
+    if msg in _PARSE_MESSAGES:
+        return _PARSE_MESSAGES[msg]
+    for pattern, text in _PARSE_PATTERNS:
+        m = pattern.fullmatch(msg)
+        if m:
+            return text.format(*m.groups())
+    return msg
 
 
 _SINK: Any = None
@@ -579,24 +657,30 @@ def _sink() -> Any:
 @contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Send file descriptor 2 to a scratch file while rapidyaml runs: it prints its error
-    reports (C++ source lines) there before raising, and nothing of that is for users."""
+    reports (C++ source lines) there before raising, and nothing of that is for users
+    (rapidyaml's Python API has no error callback). Process-wide, so serialised; another
+    thread's stderr output during one file's parse (milliseconds) lands in the sink."""
     fd = 2  # C++ writes to descriptor 2, whatever Python's sys.stderr is at the moment
-    try:
-        saved = os.dup(fd)
-    except OSError:
-        yield
-        return
-    sink = _sink()
-    with suppress(OSError, ValueError):
-        sys.stderr.flush()
-    os.dup2(sink.fileno(), fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        sink.seek(0)
-        sink.truncate()
+    with _QUIET:  # one at a time: two overlapping swaps would leave fd 2 on the sink for good
+        try:
+            saved = os.dup(fd)
+        except OSError:  # no descriptor 2 at all: nothing to protect
+            yield
+            return
+        sink = _sink()
+        with suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            sink.truncate()
+
+
+_QUIET = threading.RLock()
 
 
 def _parse_quietly(buffer: bytearray) -> Any:
@@ -612,4 +696,4 @@ def _parse_quietly(buffer: bytearray) -> Any:
         if loc is not None:
             line, column = int(loc.line), int(loc.col)
             offset = int(loc.offset)
-        raise _ParseError(_PARSE_MESSAGES.get(msg, msg), line, column, offset) from None
+        raise _ParseError(_parse_message(msg), line, column, offset) from None

@@ -254,7 +254,7 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
             allowed = set(e.schema.get("properties", {}))
             for key in sorted(set(e.instance) - allowed):
                 hint = "、".join(sorted(allowed))
-                message = f"{where}未知的键 {key!r}（允许的键: {hint}）"
+                message = f"{where}未知的键 {clip(key)!r}（允许的键: {hint}）"
                 if _CUT_LIST.match(key):
                     message += (
                         "；这看起来是被逗号截断的端口或地址列表：在 {…} 行内逗号是分隔符，"
@@ -302,7 +302,7 @@ _CUT_LIST = re.compile(r"^(?:(?:TCP|UDP)\s*)?[0-9][0-9.\-/]*$", re.IGNORECASE)
 def _field(path: tuple[str | int, ...]) -> str:
     if not path:
         return ""
-    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
+    parts = [f"[{p}]" if isinstance(p, int) else f".{clip(p)}" for p in path]
     return "字段 " + "".join(parts).lstrip(".") + " "
 
 
@@ -336,6 +336,12 @@ def _json_type(instance: Any) -> str:
     if isinstance(instance, list):
         return _TYPE_ZH["array"]
     return _TYPE_ZH["object"]
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """A key or name short enough for a one-line message (a 200,000-character key is
+    still named, not printed whole)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _short(value: Any) -> str:

@@ -132,10 +132,12 @@ def enforce_cmd(
 
         return poweroff_gate(repo, decom, when, engine.audit_path, paths, bastions)
 
-    def one(when: datetime) -> PassResult:
+    def one(when: datetime, before: Callable[[], None] | None = None) -> PassResult:
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
         try:
+            if before is not None:
+                before()  # --watch: its lease (a pass it keeps from running is a failed run)
             result = run_pass(engine, lambda w: _load(paths, w), when,
                               max_deletes=max_deletes, records=rec_dir,
                               warn=_err, poweroff_gate=gate)
@@ -170,7 +172,7 @@ def enforce_cmd(
     _watch(engine, one, clock_fn, interval, cloud)
 
 
-def _watch(engine: Any, one: Callable[[datetime], PassResult],
+def _watch(engine: Any, one: Callable[..., PassResult],
            clock_fn: Callable[[], datetime], interval: float, cloud: str) -> None:
     """`enforce --watch`: the loop under its own lease until SIGTERM/SIGINT."""
     from cgcloud import enforce
@@ -187,12 +189,12 @@ def _watch(engine: Any, one: Callable[[datetime], PassResult],
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def run(when: datetime) -> datetime:
-        lease.ensure()
         try:
-            result = one(when)
+            result = one(when, before=lease.ensure)
         except Exception:
-            with contextlib.suppress(Exception):  # the pass's own error is the one to report
-                lease.renew()
+            if lease.held:
+                with contextlib.suppress(Exception):  # the pass's error is the one to report
+                    lease.renew()
             raise
         lease.renew()
         return enforce.next_wakeup(result.repo, clock_fn(), interval, result.marks)

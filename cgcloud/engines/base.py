@@ -13,6 +13,7 @@ through these methods; the CLI picks an engine by name (``cgcloud.engines.create
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cgcloud.actual import ActualState, APort, AProject, Inventory, Server
+from cgcloud.redact import redact
 
 if TYPE_CHECKING:
     from cgcloud import plan as p
@@ -34,7 +36,11 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class EngineError(RuntimeError):
-    """A cloud call that failed for good (after the engine's retries), with what was asked."""
+    """A cloud call that failed for good (after the engine's retries), with what was asked.
+    The message is redacted of credentials on creation: it is printed, logged and audited."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(redact(message))
 
 
 class CloudConfigError(EngineError):
@@ -149,9 +155,11 @@ class Engine(Protocol):
         plan: p.Plan,
         actual: ActualState,
         progress: Progress | None = None,
+        stop: threading.Event | None = None,
     ) -> ApplyResult:
         """Make the cloud hold ``state``: the ``plan`` is diff(state, actual). Stops
-        starting new steps after a hard failure; every step is idempotent."""
+        starting new steps after a hard failure, or when ``stop`` is set from outside
+        (Ctrl-C, SIGTERM: what was not started is "not-done"); every step is idempotent."""
         ...
 
     def record_fingerprints(

@@ -270,7 +270,8 @@ class MemoryEngine:
     # ------------------------------------------------------------ apply
 
     def apply(self, state: d.DesiredState, plan: p.Plan, actual: ActualState,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None,
+              stop: threading.Event | None = None) -> ApplyResult:
         """The plan's steps in the OpenStack engine's order (projects → quotas raised →
         flavors → groups → rule deletes → rule creates → bindings → group deletes →
         quotas lowered); after a failure nothing new starts."""
@@ -297,10 +298,10 @@ class MemoryEngine:
             (phase("group", "delete"), self._delete),
         ]
         for steps, fn in order:
-            if stopped:
+            if stopped or (stop is not None and stop.is_set()):
                 break
             stopped = not self._run(steps, fn, stop_on_failure=True, progress=progress)
-        if not stopped:
+        if not stopped and not (stop is not None and stop.is_set()):
             done = [s for s in quotas if s.status == "done"]
             self._run(done, lambda s: self._quota(s, pids, lower=True), stop_on_failure=True)
         result.requests = self.requests - r0

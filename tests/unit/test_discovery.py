@@ -222,3 +222,56 @@ def test_unreadable_folder_file_and_unsearchable_folder(repo: Path, tmp_path: Pa
     assert found["p/secret.yaml"][0] == "CG002"
     assert out["read"] == 10
     assert {"p/noread", "p/nosearch/b.yaml", "p/secret.yaml"} <= set(out["files"])
+
+
+def test_odd_file_names_reach_every_output_format(repo: Path) -> None:
+    """A name that is not UTF-8 (kept as lone surrogates, which no encoder accepts: SARIF
+    crashed) or holds a newline (it split a ``file:line:col`` line) is shown printably."""
+    folder = os.fsencode(repo / "p")
+    for name in (b"\xff\xfe.yaml", b"new\nline.yaml", b"tab\t.yaml"):
+        with open(os.path.join(folder, name), "wb") as fh:
+            fh.write(b"a: [\n")
+    v = pipeline.validate(["p"], NOW)
+    broken = sorted(f.file for f in v.findings if f.rule == "CG001")
+    assert broken == ["p/new\\x0aline.yaml", "p/tab\\x09.yaml", "p/\ufffd\ufffd.yaml"]
+    for fmt in ("text", "json", "sarif", "github", "junit"):
+        out = report.render(v, fmt)
+        out.encode("utf-8")  # strict: no lone surrogates left
+    text = report.render(v, "text").splitlines()
+    assert sum(1 for line in text if ": error CG001 " in line) == 3
+    assert all("CG001 YAML 语法错误: 缺少闭合的 ]" in line for line in text if "CG001" in line)
+
+
+def test_a_deleted_working_folder_is_no_traceback(repo: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1])\n"
+        "from cgcloud import loader\n"
+        "r = loader.load([sys.argv[2]])\n"
+        "print(r.read, r.files[0])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(gone), str(repo / "p")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    read, first = out.stdout.split()
+    assert read == "10" and first == (repo / "p" / "high-risk-ports.yaml").as_posix()
+
+
+def test_a_bad_size_limit_in_the_environment_is_a_usage_error(repo: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for bad in ("abc", "-5", "0", "1e9"):
+        r = subprocess.run([sys.executable, "-m", "cgcloud", "validate", "p"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**env, "CGCLOUD_MAX_FILE_BYTES": bad})
+        assert "Traceback" not in r.stderr and "CGCLOUD_MAX_FILE_BYTES" in r.stderr, r.stderr
+        assert r.returncode not in (0, 1)
+    r = subprocess.run([sys.executable, "-m", "cgcloud", "validate", "p"], capture_output=True,
+                       text=True, timeout=120, env={**env, "CGCLOUD_MAX_FILE_BYTES": "100"})
+    assert r.returncode == 1 and "CG008" in r.stdout

@@ -11,7 +11,7 @@ runs too. Each example runs ``cgcloud validate -f json`` in-process and asserts:
 * every finding has a file, a line and a column (>= 1), a known rule ID and a message;
 * the output is bounded (capping) and the run finished within a bounded time.
 
-The budget is small by default so CI stays fast (profile ``cgcloud-ci``: 40 examples
+The budget is small by default so CI stays fast (profile ``cgcloud-ci``: 25 examples
 per test, a few seconds); ``CGCLOUD_FUZZ_PROFILE=cgcloud-deep`` runs 2,000.
 """
 
@@ -39,7 +39,7 @@ from cgcloud.schemas import data_dir
 
 settings.register_profile(
     "cgcloud-ci",
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -161,10 +161,10 @@ def repository() -> Iterator[Path]:
         yield root
 
 
-def check_run(root: Path) -> dict[str, Any]:
+def check_run(root: Path, now: str = "2026-11-25T10:00") -> dict[str, Any]:
     """One ``cgcloud validate -f json`` in-process, with every guarantee asserted."""
     t0 = time.monotonic()
-    r = runner.invoke(app, ["validate", str(root), "--now", "2026-11-25T10:00", "-f", "json"])
+    r = runner.invoke(app, ["validate", str(root), "--now", now, "-f", "json"])
     took = time.monotonic() - t0
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     assert r.exit_code in EXIT_TABLE, (r.exit_code, r.output[-2000:])
@@ -179,6 +179,14 @@ def check_run(root: Path) -> dict[str, Any]:
     assert out["summary"]["files_read"] <= out["summary"]["files"]
     assert (r.exit_code == 1) == (out["summary"]["error"] > 0)
     return out
+
+
+def check_explain(root: Path, now: str) -> None:
+    """``cgcloud explain -f json`` describes whatever loaded: no exception, exit 0."""
+    r = runner.invoke(app, ["explain", str(root), "--now", now, "-f", "json"])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 0, r.output[-2000:]
+    json.loads(r.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +277,102 @@ def test_generated_forms(
         check_run(fuzz_repo)
     finally:
         target.unlink()
+
+
+# Values swapped inside otherwise valid forms: the documents stay schema-shaped often
+# enough that the model, the grammar (addresses, ports) and every rule see odd values.
+ODD_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "9999-12-31",
+            "0001-01-01",
+            "0001-01-02",
+            "2026-02-29",
+            "2028-02-29",
+            "2026-12-31",
+            "TCP0-65535",
+            "TCP65535",
+            "TCP65536",
+            "UDP0",
+            "TCP1-0",
+            "ICMP",
+            "TCP80、443,8080",
+            "0.0.0.0/0",
+            "0.0.0.0/32",
+            "255.255.255.255",
+            "172.20.4.1-172.20.4.0",
+            "172.20.4.1-255",
+            "172.20.4.0/33",
+            "::1",
+            "1.2.3.4/8",
+            "、",
+            "/",
+            "",
+            " ",
+            "gov",
+            "internet",
+            "is",
+            "ok",
+            "new",
+            "expand",
+            "all",
+            "-",
+            "9" * 40,
+        ]
+    ),
+    st.integers(-(10**20), 10**20),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=15),
+)
+
+
+def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaf_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaf_paths(v, (*path, i))]
+    return [path]
+
+
+def _shipped_documents() -> dict[str, list[Any]]:
+    from cgcloud import loader
+
+    out: dict[str, list[Any]] = {}
+    for doc in loader.load([POLICIES]).documents:
+        name = Path(doc.source.path).relative_to(POLICIES).as_posix()
+        out.setdefault(name, []).append(doc.data)
+    return out
+
+
+SHIPPED = _shipped_documents()
+
+
+@FUZZ
+@given(data=st.data())
+def test_odd_values_in_valid_forms(fuzz_repo: Path, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(SHIPPED)))
+    docs = json.loads(json.dumps(SHIPPED[name]))
+    for _ in range(data.draw(st.integers(1, 6))):
+        doc = data.draw(st.sampled_from(docs))
+        paths = _leaf_paths(doc)
+        if not paths or paths == [()]:
+            continue
+        path = data.draw(st.sampled_from(paths))
+        node = doc
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = data.draw(ODD_VALUES)
+    target = fuzz_repo / name
+    original = (POLICIES / name).read_bytes()
+    target.write_text(
+        "".join("---\n" + json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8"
+    )
+    now = data.draw(
+        st.sampled_from(["2026-11-25T10:00", "2027-06-30", "0001-01-02", "9999-12-31T23:59:59"])
+    )
+    try:
+        check_run(fuzz_repo, now)
+        check_explain(fuzz_repo, now)
+    finally:
+        target.write_bytes(original)

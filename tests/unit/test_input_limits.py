@@ -285,3 +285,39 @@ def test_parser_reports_stay_off_descriptor_2_in_process(
     v = pipeline.validate([tmp_path], NOW)
     assert [f.rule for f in v.findings] == ["CG001", "CG001"]
     assert capfd.readouterr().err == ""
+
+
+def test_huge_numbers_and_huge_keys_have_short_findings(tmp_path: Path) -> None:
+    head = "apiVersion: cgcloud/v1\nkind: Zones\nzones: []\n"
+    (tmp_path / "n.yaml").write_text(head + "x: -" + "9" * 5000 + "\n")
+    (tmp_path / "k.yaml").write_text(head + "k" * 200_000 + ": 1\n")
+    v = pipeline.validate([tmp_path], NOW)
+    (big,) = [f for f in v.findings if f.file.endswith("n.yaml")]
+    assert (big.rule, big.line, big.column) == ("CG001", 4, 5) and "5000 位" in big.message
+    (key,) = [f for f in v.findings if f.file.endswith("k.yaml") and f.rule == "CG011"]
+    assert len(key.message) < 200 and "…" in key.message
+
+
+def test_a_broken_file_is_remembered_with_the_kinds_it_names() -> None:
+    flow = loader.Unloaded.of("a.yaml", b"{apiVersion: cgcloud/v1, kind: NetworkPolicy, x: [")
+    assert flow.kinds == frozenset({"NetworkPolicy"})
+    assert flow.might_hold(["NetworkPolicy"], "cgcloud/v1")
+    assert not flow.might_hold(["NetworkPolicy"], "WL-2099-0001")
+    assert not flow.might_hold(["Zones"])
+    unread = loader.Unloaded.of("b.yaml", None)  # unreadable: it may hold anything
+    assert unread.might_hold(["Zones"], "anything")
+
+
+def test_quiet_parsing_from_threads_leaves_descriptor_2_as_it_was(tmp_path: Path) -> None:
+    """Services validate in threads: overlapping swaps of descriptor 2 must not leave it
+    pointing at the scratch file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(8):
+        (tmp_path / f"{i}.yaml").write_text("a: [1, 2\n" if i % 2 else "a: 1\n")
+    before = os.fstat(2)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: loader.load([tmp_path]), range(40)))
+    assert all(len(r.findings) == 4 for r in results)
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

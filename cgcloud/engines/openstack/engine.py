@@ -431,17 +431,20 @@ class OpenStackEngine:
     # ---------------------------------------------------------------- apply
 
     def apply(self, state: d.DesiredState, plan: p.Plan, actual: p.ActualState,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None,
+              stop: threading.Event | None = None) -> ApplyResult:
         """Apply in dependency order; on a hard failure stop and say what was not done.
 
         Order: projects → quotas → flavors → groups (Neutron's default rules in a
         new group removed) → rule deletes → rule creates (bulk) → port bindings →
         group deletes. Every step is idempotent, so a re-run converges. ``state``
         is not needed: this engine carries out the plan's steps.
+        ``stop``: set from outside (Ctrl-C, SIGTERM) it ends the apply like a failure
+        does: steps in flight finish, nothing new starts, the rest is "not-done".
         """
         t0, r0 = time.monotonic(), self.requests
         result = ApplyResult()
-        stop = threading.Event()
+        stop = stop if stop is not None else threading.Event()
         steps = change_steps(plan)
         untag = untag_steps(plan)
         result.steps, result.untagged = steps, untag
