@@ -196,7 +196,7 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
             if x["resource"]["kind"] == "group" and x["result"] == "done"}
     assert {g["id"] for g in faulty.managed_groups()} == made  # the report is the cloud
     held = faulty.engine.lock_holder()  # released on the way out (another test's may be held)
-    assert held is None or f"pid {proc.pid}" not in held[1].get("owner", ""), held
+    assert held is None or f"pid {proc.pid}" not in held.owner, held
     r = faulty.cli("--cloud", "devcloud", "apply", "--yes", "--audit-log", str(faulty.audit))
     assert r.exit_code == 0, r.output
     _converged(faulty)
