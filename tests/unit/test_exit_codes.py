@@ -329,7 +329,7 @@ def test_ctrl_c_is_130_with_one_line_and_no_traceback(tmp_path: Path) -> None:
 
 def test_a_prompt_answered_no_or_at_end_of_input_is_declined() -> None:
     """click ends both with Abort; the table calls that "declined" (5), not 1."""
-    from cgcloud.cli_runtime import CgcloudGroup
+    from cgcloud.cli.runtime import CgcloudGroup
 
     mini = typer.Typer(cls=CgcloudGroup)
 
