@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,7 @@ def _named_cloud_exists(cloud: str) -> bool:
 
 # --------------------------------------------------------------------------- secrets
 
-_SESSIONS: list[Any] = []
+_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()  # not kept alive by redaction
 _LITERALS: set[str] = set()
 _LOCK = threading.Lock()
 _HEADER = re.compile(
@@ -201,7 +202,9 @@ def register_secrets(conn: Any) -> None:
             value = auth.get(key)
             if isinstance(value, str) and len(value) >= 4:
                 _LITERALS.add(value)
-        _SESSIONS.append(getattr(conn, "session", None))
+        session = getattr(conn, "session", None)
+        if session is not None:
+            _SESSIONS.add(session)
 
 
 def _current_tokens() -> set[str]:
