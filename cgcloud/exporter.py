@@ -29,7 +29,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +226,7 @@ def compute(inp: Inputs) -> list[Metric]:
         vf.add_metric([rid, sev], n)
 
     # ---- approvals
-    year_end = clock.start_of(clock.today(inp.now).replace(month=12, day=31) + timedelta(days=1))
+    year_end = clock.start_of_day_after(clock.today(inp.now).replace(month=12, day=31))
     lapsed = gauge("cgcloud_approval_lapsed", "1 when a managed project has no approved "
                    "ResourceApplication for the current year (续期或关停); never deleted for it.",
                    TENANT)
