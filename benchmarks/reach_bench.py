@@ -89,7 +89,8 @@ def main() -> int:
                 f"| {min(walls):.2f} | {statistics.median(r[3] for r in runs):.2f} "
                 f"| {rss:.0f} | {code} |"
             )
-            if statistics.median(walls) > TARGET_WALL_S or code != 0:
+            # the target is a query's; --exposed is a whole-site report (printed, not judged)
+            if code != 0 or (label != "--exposed" and statistics.median(walls) > TARGET_WALL_S):
                 verdict = 1
     print()
     print(

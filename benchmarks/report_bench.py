@@ -3,6 +3,7 @@
     python benchmarks/report_bench.py --systems 1000 --step 3600 --work /tmp/report-bench
 
 1. writes a month (2027-01) of the exporter's usage metrics for N systems as OpenMetrics
+   (one file per two-hour block: promtool 2.42 re-reads its whole input for every block)
    (approved, used and utilisation of 4 resources each = 12 series per system, plus the
    exporter clock and a few ALERTS), one sample every --step seconds;
 2. backfills it with `promtool tsdb create-blocks-from openmetrics` (kept in --work and
@@ -36,50 +37,84 @@ GIB = 1024**3
 RES = {"vcpus": 1, "ram_bytes": GIB, "disk_bytes": GIB, "public_ips": 1}
 
 
-def write_history(path: Path, systems: int, step: int) -> None:
+BLOCK = 7200  # promtool writes one block per two hours and re-reads its whole input for
+# each one, so the history is written as one file per block (one pass over the data).
+
+
+def _value(approved: float, share: float, t: int) -> float:
+    """Used: a share of the approval, 20 % lower every other day."""
+    return round(approved * share * (0.8 + 0.2 * (((t - START) // 86400) % 2)))
+
+
+def write_history(directory: Path, systems: int, step: int) -> list[Path]:
     rnd = random.Random(7)
-    ts = list(range(START, END, step))
     approved = {
         s: {r: rnd.choice([8, 16, 32, 64]) * u for r, u in RES.items()} for s in range(systems)
     }
     share = {s: rnd.uniform(0.05, 1.0) for s in range(systems)}
-    with path.open("w", encoding="utf-8") as fh:
-        w = fh.write
-        for kind in ("approved", "used"):
+    labels = {
+        s: f'system="系统{s:04d}",tenant="系统{s:04d}",tenant_id="p{s:04d}"' for s in range(systems)
+    }
+    files = []
+    for b in range(START, END, BLOCK):
+        ts = [t for t in range(START, END, step) if b <= t < b + BLOCK]
+        if not ts:
+            continue
+        path = directory / f"h-{b}.om"
+        with path.open("w", encoding="utf-8") as fh:
+            w = fh.write
+            for kind in ("approved", "used"):
+                for r in RES:
+                    w(f"# TYPE cgcloud_{kind}_{r} gauge\n")
+                    for s in range(systems):
+                        ap = approved[s][r]
+                        for t in ts:
+                            v = ap if kind == "approved" else _value(ap, share[s], t)
+                            w(f"cgcloud_{kind}_{r}{{{labels[s]}}} {v} {t}\n")
+            w("# TYPE cgcloud_quota_utilization_ratio gauge\n")
             for r in RES:
-                w(f"# TYPE cgcloud_{kind}_{r} gauge\n")
                 for s in range(systems):
-                    lab = f'{{system="系统{s:04d}",tenant="系统{s:04d}",tenant_id="p{s:04d}"}}'
-                    for i, t in enumerate(ts):
-                        v = (
-                            approved[s][r]
-                            if kind == "approved"
-                            else round(approved[s][r] * share[s] * (0.8 + 0.2 * ((i // 24) % 2)))
+                    ap = approved[s][r]
+                    for t in ts:
+                        ratio = _value(ap, share[s], t) / ap
+                        w(
+                            f'cgcloud_quota_utilization_ratio{{{labels[s]},resource="{r}"}} {ratio!r} {t}\n'
                         )
-                        w(f"cgcloud_{kind}_{r}{lab} {v} {t}\n")
-        w("# TYPE cgcloud_quota_utilization_ratio gauge\n")
-        for r in RES:
-            for s in range(systems):
+            w("# TYPE cgcloud_exporter_clock_timestamp_seconds gauge\n")
+            for t in ts:
+                w(f'cgcloud_exporter_clock_timestamp_seconds{{job="cgcloud"}} {t} {t}\n')
+            w("# TYPE ALERTS gauge\n")
+            for k in range(20):  # one 3-hour warning per day for the first 20 days
+                a = START + k * 86400 + 3600
                 lab = (
-                    f'{{system="系统{s:04d}",tenant="系统{s:04d}",tenant_id="p{s:04d}",'
-                    f'resource="{r}"}}'
+                    f'alertname="CgcloudQuotaUsedAboveApproval",alertstate="firing",'
+                    f'severity="warning",system="系统{k:04d}"'
                 )
-                for i, t in enumerate(ts):
-                    used = round(approved[s][r] * share[s] * (0.8 + 0.2 * ((i // 24) % 2)))
-                    w(f"cgcloud_quota_utilization_ratio{lab} {used / approved[s][r]!r} {t}\n")
-        w("# TYPE cgcloud_exporter_clock_timestamp_seconds gauge\n")
-        for t in ts:
-            w(f'cgcloud_exporter_clock_timestamp_seconds{{job="cgcloud"}} {t} {t}\n')
-        w("# TYPE ALERTS gauge\n")
-        for k in range(20):
-            a = START + k * 86400 + 3600
-            lab = (
-                f'{{alertname="CgcloudQuotaUsedAboveApproval",alertstate="firing",'
-                f'severity="warning",system="系统{k:04d}"}}'
-            )
-            for t in range(a, a + 3 * 3600, 60):
-                w(f"ALERTS{lab} 1 {t}\n")
-        w("# EOF\n")
+                for t in range(max(a, b), min(a + 3 * 3600, b + BLOCK), 60):
+                    w(f"ALERTS{{{lab}}} 1 {t}\n")
+            w("# EOF\n")
+        files.append(path)
+    return files
+
+
+def _wait_compacted(url: str) -> None:
+    """A backfilled TSDB starts as hundreds of two-hour blocks that Prometheus compacts in
+    the background; a long-running server holds compacted blocks, so measure after that."""
+    t0, last, stable = time.monotonic(), -1.0, 0
+    while stable < 3 or last < 0:
+        time.sleep(20)
+        text = requests.get(url + "/metrics", timeout=60).text
+        n = next(
+            (
+                float(x.split()[1])
+                for x in text.splitlines()
+                if x.startswith("prometheus_tsdb_blocks_loaded ")
+            ),
+            -1.0,
+        )
+        stable = stable + 1 if n == last else 0
+        last = n
+    print(f"compacted to {last:.0f} blocks in {time.monotonic() - t0:.0f} s", flush=True)
 
 
 def main() -> None:
@@ -93,23 +128,27 @@ def main() -> None:
     tsdb = work / "tsdb"
     work.mkdir(parents=True, exist_ok=True)
     if not tsdb.is_dir():
-        om = work / "history.om"
+        src = work / "history"
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
         t0 = time.monotonic()
-        write_history(om, args.systems, args.step)
+        files = write_history(src, args.systems, args.step)
+        size = sum(f.stat().st_size for f in files)
         print(
-            f"history: {om.stat().st_size / 1e6:.0f} MB in {time.monotonic() - t0:.1f} s",
+            f"history: {len(files)} files, {size / 1e6:.0f} MB in {time.monotonic() - t0:.1f} s",
             flush=True,
         )
         t0 = time.monotonic()
         tmp = work / "tsdb.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(
-            ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(tmp)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        for f in files:
+            subprocess.run(
+                ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(f), str(tmp)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            f.unlink()
         tmp.rename(tsdb)
-        om.unlink()
         print(f"promtool: {time.monotonic() - t0:.1f} s", flush=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,6 +179,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 sys.exit("prometheus not ready in 300 s")
             time.sleep(0.5)
+        _wait_compacted(url)
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         for fmt in ("json", "html"):
             for i in range(args.repeat):

@@ -157,6 +157,9 @@ def report_cmd(
     except PromError as exc:
         typer.echo(_("错误: ") + str(exc), err=True)
         raise typer.Exit(ExitCode.FAILURE) from None
+    except KeyboardInterrupt:
+        typer.echo(_("已中断"), err=True)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     _emit(data, fmt, out)
 
 

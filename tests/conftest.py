@@ -47,3 +47,15 @@ def prometheus_bins() -> tuple[str, str]:
         return ensure_prometheus()
     except Unavailable as exc:
         unavailable(str(exc))
+
+
+# Hypothesis: no per-example deadline suite-wide. Its default (200 ms an example) measures
+# how loaded the machine is, not whether the code is right: on the 2-core CI box a grammar
+# property failed that way once. Time targets are benchmarks (benchmarks/), and tests that
+# bound time (the fuzzers) do it with their own generous, explicit limits.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "cgcloud", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("cgcloud")

@@ -28,6 +28,22 @@ Offer = tuple[str | None, int, int, Ranges]
 PENDING, MISSING = "pending", "missing"
 
 
+def _public() -> Ranges:
+    """Every public IPv4 address (the complement of grammar's non-public blocks)."""
+    out: list[tuple[int, int]] = []
+    cur = 0
+    for lo, hi in sorted(grammar._NON_PUBLIC):
+        if lo > cur:
+            out.append((cur, lo - 1))
+        cur = max(cur, hi + 1)
+    if cur <= grammar.MAX_IP:
+        out.append((cur, grammar.MAX_IP))
+    return tuple(out)
+
+
+PUBLIC = _public()  # what 互联网公网's 0.0.0.0 stands for
+
+
 @dataclass(slots=True)
 class Verdict:
     """A cloud rule on a host, judged: which rows in force allow it, and what none does."""
@@ -195,8 +211,8 @@ def _source_ranges(index: Index, source: Endpoint | None, view: CloudView) -> Ra
         ]
         return grammar.merge_ranges([(ip, ip) for ip in ips])
     zone = index.facts.zones.get(source.zone or "")
-    if zone is None or zone.public or not zone.ranges:
-        return FULL
+    if zone is None or not zone.ranges:
+        return PUBLIC if zone is not None and zone.public else FULL
     return zone.ranges
 
 

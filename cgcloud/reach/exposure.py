@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cgcloud import clock, grammar
-from cgcloud.reach.compare import FULL, Difference, Verdict, intersect
+from cgcloud.i18n import N_
+from cgcloud.reach.compare import FULL, PUBLIC, Difference, Verdict, intersect
 from cgcloud.reach.facts import ACTIVE, Grant, Ranges, ZoneFact
 from cgcloud.reach.index import Index
 
 REMOTE_ADMIN = (("tcp", 22, "SSH"), ("tcp", 3389, "RDP"))
 COUNT_CAP = 1 << 16  # counting target hosts stops here (a /8 target is not walked)
-PUBLIC_SYSTEM = "(非 cgcloud 项目)"
+PUBLIC_SYSTEM = N_("(非 cgcloud 项目)")  # hosts outside cgcloud's projects
 
 
 @dataclass(slots=True)
@@ -53,23 +54,8 @@ def _hosts(g: Grant, zones: dict[str, ZoneFact], into: set[object]) -> None:
 def external_ranges(zone: ZoneFact) -> Ranges:
     """The addresses of an external zone (互联网公网: every address that is public)."""
     if zone.public or not zone.ranges:
-        return _PUBLIC
+        return PUBLIC
     return zone.ranges
-
-
-def _public() -> Ranges:
-    out: list[tuple[int, int]] = []
-    cur = 0
-    for lo, hi in sorted(grammar._NON_PUBLIC):
-        if lo > cur:
-            out.append((cur, lo - 1))
-        cur = max(cur, hi + 1)
-    if cur <= grammar.MAX_IP:
-        out.append((cur, grammar.MAX_IP))
-    return tuple(out)
-
-
-_PUBLIC = _public()
 
 
 def exposure(index: Index, at: datetime, diff: Difference | None = None) -> list[SystemExposure]:

@@ -10,7 +10,7 @@ from typing import Any
 from cgcloud import grammar
 from cgcloud.i18n import _
 from cgcloud.reach.compare import Difference, Gap, Verdict
-from cgcloud.reach.exposure import SystemExposure
+from cgcloud.reach.exposure import PUBLIC_SYSTEM, REMOTE_ADMIN, SystemExposure
 from cgcloud.reach.facts import ACTIVE, CLOSED, LATER, STATUS_LABELS, UNAPPROVED, Grant, grant_dict
 from cgcloud.reach.index import Index
 
@@ -71,7 +71,19 @@ def _verdict(v: Verdict) -> dict[str, Any]:
         "authorised": v.authorised,
         "rows": [f"{g.form}#{g.row}" for g in v.rows],
         "uncovered": v.uncovered,
+        "remote_admin": _remote_admin(v),
     }
+
+
+def _remote_admin(v: Verdict) -> list[str]:
+    """SSH / RDP when the cloud rule opens TCP 22 / 3389."""
+    f = v.fact
+    return [
+        name
+        for proto, port, name in REMOTE_ADMIN
+        if f.protocol is None
+        or (f.protocol == proto and (f.port_min or 1) <= port <= (f.port_max or 65535))
+    ]
 
 
 def _gap(g: Gap, at: datetime) -> dict[str, Any]:
@@ -186,6 +198,8 @@ class _Text:
             text += _(" — 已批准（{rows}）").format(rows="、".join(v["rows"]) or "-")
         else:
             text += _(" — 未经批准: {what}").format(what="；".join(v["uncovered"]))
+        if v["remote_admin"]:
+            text += _("（{services} 暴露）").format(services="/".join(v["remote_admin"]))
         self.item(text, indent)
 
     def cloud(self, c: dict[str, Any]) -> None:
@@ -226,7 +240,7 @@ class _Text:
         if not systems:
             self.head(_("没有从外部网络可达的主机"))
         for s in systems:
-            self.head(s["system"])
+            self.head(_(s["system"]) if s["system"] == PUBLIC_SYSTEM else s["system"])
             ips = s["public_ips"]
             approved = ips["approved"] if ips["approved"] is not None else _("无已批准申请单")
             flag = ""
@@ -238,7 +252,8 @@ class _Text:
                 )
             )
             for zone, rows in s["rows"].items():
-                self.item(_("来自 {zone} 的生效行（{n}）").format(zone=zone, n=len(rows)))
+                name = rows[0]["from_name"] if rows else zone
+                self.item(_("来自 {zone} 的生效行（{n}）").format(zone=name, n=len(rows)))
                 for r in rows:
                     self.row(r, indent=2)
             for ra in s["remote_admin"]:

@@ -26,8 +26,14 @@ def build(
 ) -> dict[str, Any]:
     c = Collector(prom, period, opts)
     warnings: list[str] = []
+    if now < period.end:
+        warnings.append(
+            _("报告期尚未结束：{now} 之后没有数据，统计只到此刻，之后的时段显示为缺口").format(
+                now=now.isoformat(timespec="seconds")
+            )
+        )
     coverage = c.coverage()
-    systems, totals = c.usage()
+    systems, totals, charts = c.usage()
     top = _top(systems, opts.top)
     audit = records.read_audit(opts.audit_log, c.start, c.end, warnings)
     report = {
@@ -53,7 +59,7 @@ def build(
         "systems": systems,
         "totals": totals,
         "top": top,
-        "charts": c.utilisation_charts([s["system"] for s in top]),
+        "charts": c.utilisation_charts(charts, [s["system"] for s in top]),
         "changes": records.summarise_changes(audit),
         "reclaims": records.read_reclaims(opts.records_dir, c.start, c.end, warnings),
         "compliance": c.compliance(),
@@ -71,6 +77,7 @@ def build(
         "queries": prom.queries,
         "query_splits": c.splits,
     }
+    c.pool.shutdown()
     return clean(report)
 
 

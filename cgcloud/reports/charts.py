@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from cgcloud.clock import TZ  # noqa: E402
 from cgcloud.i18n import _  # noqa: E402
-from cgcloud.reports.document import RESOURCE_NAMES  # noqa: E402
+from cgcloud.reports.document import RESOURCE_NAMES, named_lines  # noqa: E402
 
 LEVEL_COLOURS = {"一级": "#c0392b", "二级": "#e67e22", "三级": "#f1c40f"}
 plt.rcParams.update(
@@ -63,14 +63,14 @@ def _frame(ax: Any, r: dict[str, Any]) -> None:
 def _lines(r: dict[str, Any], data: dict[str, Any], ttl: str, ylabel: str, percent: bool) -> Any:
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
     xs = mdates.date2num([_dt(t) for t in data["times"]])
-    for name, vals in data["lines"].items():
+    for name, vals, thick in named_lines(data):
         ys = [float("nan") if v is None else (v * 100 if percent else v) for v in vals]
-        ax.plot(xs, ys, label=name, linewidth=2.6 if name == _("合计") else 1.6)
+        ax.plot(xs, ys, label=name, linewidth=2.6 if thick else 1.6)
     _shade_gaps(ax, r)
     _frame(ax, r)
     ax.set_title(ttl)
     ax.set_ylabel(ylabel)
-    if data["lines"] or r["coverage"]["gaps"]:
+    if named_lines(data) or r["coverage"]["gaps"]:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cgcloud.clock import TZ
-from cgcloud.i18n import _
 from cgcloud.reports import analysis, incidents
 from cgcloud.reports.period import Period
 from cgcloud.reports.prom import Prometheus, TooManySamples
 
 RESOURCES = ("vcpus", "ram_bytes", "disk_bytes", "public_ips")
 PRESENCE = "cgcloud_exporter_clock_timestamp_seconds"
+STATS = ("min", "max", "sum", "count")
 NICE_STEPS = (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 Key = tuple[tuple[str, str], ...]
 
@@ -36,6 +37,7 @@ class Options:
     gap_seconds: float = 600.0
     top: int = 10
     chart_points: int = 300
+    parallel: int = 4
     thresholds: analysis.Thresholds = analysis.Thresholds()
 
 
@@ -60,6 +62,8 @@ class Collector:
         self.prom, self.period, self.opts = prom, period, opts
         self.start, self.end = period.start.timestamp(), period.end.timestamp()
         self.splits = 1
+        # independent queries run in parallel: Prometheus evaluates each on its own core
+        self.pool = ThreadPoolExecutor(max_workers=opts.parallel)
 
     # -- period statistics over raw samples ------------------------------------------
     def _chunks(self) -> list[tuple[float, float]]:
@@ -103,19 +107,14 @@ class Collector:
                     raise
                 self.splits *= 2
 
-    def stats(self, selector: str, keep: tuple[str, ...]) -> dict[Key, dict[str, float]]:
+    def stats(
+        self, selector: str, keep: tuple[str, ...], funcs: tuple[str, ...] = STATS
+    ) -> dict[Key, dict[str, float]]:
         """min / mean / max / samples per series (mean = sum / count over raw samples)."""
-        mins, maxs = self.over("min", selector, keep), self.over("max", selector, keep)
-        sums, counts = self.over("sum", selector, keep), self.over("count", selector, keep)
-        out = {}
-        for k, c in counts.items():
-            out[k] = {
-                "min": mins.get(k, math.nan),
-                "max": maxs.get(k, math.nan),
-                "mean": sums.get(k, math.nan) / c if c else math.nan,
-                "samples": c,
-            }
-        return out
+        got = dict(
+            zip(funcs, self.pool.map(lambda f: self.over(f, selector, keep), funcs), strict=True)
+        )
+        return _combine(got)
 
     def raw_times(self, selector: str) -> dict[Key, list[float]]:
         """Timestamps of every raw sample per series (range-vector instant queries)."""
@@ -154,44 +153,78 @@ class Collector:
             "covered_ratio": 1 - missing / (self.end - self.start),
         }
 
-    def usage(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def usage(self) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        """Per system and resource: approved, used (min / mean / max) and utilisation
+        (mean = used mean / approved mean; max = the ratio's maximum at any sample)."""
         keep = ("system", "tenant", "tenant_id")
+        jobs = [(f"cgcloud_used_{r}", f) for r in RESOURCES for f in STATS]
+        jobs += [(f"cgcloud_approved_{r}", f) for r in RESOURCES for f in ("max", "sum", "count")]
+        results = list(self.pool.map(lambda j: self.over(j[1], j[0], keep), jobs))
+        ratio_max = self.over("max", "cgcloud_quota_utilization_ratio", (*keep, "resource"))
+        by: dict[str, dict[str, dict[Key, float]]] = defaultdict(dict)
+        for (sel, f), res in zip(jobs, results, strict=True):
+            by[sel][f] = res
         systems: dict[Key, dict[str, Any]] = {}
-        totals: dict[str, Any] = {}
-        for res in RESOURCES:
-            used = self.stats(f"cgcloud_used_{res}", keep)
-            appr = self.stats(f"cgcloud_approved_{res}", keep)
-            ratio = self.stats(f'cgcloud_quota_utilization_ratio{{resource="{res}"}}', keep)
+        for r in RESOURCES:
+            used, appr = _combine(by[f"cgcloud_used_{r}"]), _combine(by[f"cgcloud_approved_{r}"])
             for k in used.keys() | appr.keys():
                 row = systems.setdefault(k, {**dict(k), "resources": {}})
-                r = ratio.get(k)
-                row["resources"][res] = {
-                    "approved": appr.get(k),
-                    "used": used.get(k),
+                u, a = used.get(k), appr.get(k)
+                peak = ratio_max.get((*k, ("resource", r)))
+                row["resources"][r] = {
+                    "approved": a,
+                    "used": u,
                     "utilisation": None
-                    if r is None
-                    else {"mean": r["mean"], "max": r["max"], "min": r["min"]},
+                    if u is None or a is None or peak is None
+                    else {
+                        "mean": u["mean"] / a["mean"] if a["mean"] else math.inf,
+                        "max": peak,
+                    },
                 }
-            totals[res] = self._total(res, used, appr)
         rows = sorted(systems.values(), key=lambda s: (s["system"], s["tenant_id"]))
-        return rows, totals
+        totals, charts = self._totals(rows)
+        return rows, totals, charts
 
-    def _total(
-        self, res: str, used: dict[Key, dict[str, float]], appr: dict[Key, dict[str, float]]
-    ) -> dict[str, Any]:
-        """Sum over systems: mean = Σ means (exact per series); min/max of ``sum()``."""
-        out: dict[str, Any] = {}
-        step = self._sub_step()
-        for name, per in (("used", used), ("approved", appr)):
-            expr = f"sum(cgcloud_{name}_{res})"
-            out[name] = {
-                "mean": sum(s["mean"] for s in per.values() if s["samples"]),
-                "min": min(self.over("min", expr, (), step).values(), default=math.nan),
-                "max": max(self.over("max", expr, (), step).values(), default=math.nan),
+    def _totals(self, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sums over systems. The mean is Σ of the systems' means (exact); min / max are of
+        the total's per-chart-step means (one range query per resource and kind)."""
+        exprs = [
+            f"sum(avg_over_time(cgcloud_{kind}_{r}[{{step}}]))"
+            for r in RESOURCES
+            for kind in ("used", "approved")
+        ]
+        series = list(self.pool.map(lambda e: self.series(e, ()), exprs))
+        totals, charts = {}, {}
+        for i, r in enumerate(RESOURCES):
+            used_s, appr_s = series[2 * i], series[2 * i + 1]
+            out: dict[str, Any] = {}
+            for kind, s in (("used", used_s), ("approved", appr_s)):
+                pts = [v for line in s["lines"].values() for v in line if v is not None]
+                means = [
+                    x["resources"][r][kind]["mean"]
+                    for x in rows
+                    if (x["resources"].get(r) or {}).get(kind)
+                ]
+                out[kind] = {
+                    "mean": sum(means),
+                    "min": min(pts, default=math.nan),
+                    "max": max(pts, default=math.nan),
+                }
+            ua, aa = out["used"]["mean"], out["approved"]["mean"]
+            out["utilisation_mean"] = ua / aa if aa else None
+            totals[r] = out
+            u_line = next(iter(used_s["lines"].values()), [None] * len(used_s["times"]))
+            a_line = next(iter(appr_s["lines"].values()), [None] * len(used_s["times"]))
+            charts[r] = {
+                "step": used_s["step"],
+                "times": used_s["times"],
+                "total": [
+                    u / a if u is not None and a else None
+                    for u, a in zip(u_line, a_line, strict=True)
+                ],
+                "systems": {},
             }
-        ua, aa = out["used"]["mean"], out["approved"]["mean"]
-        out["utilisation_mean"] = ua / aa if aa else None
-        return out
+        return totals, charts
 
     def _sub_step(self) -> float:
         return max(60.0, self.opts.gap_seconds / 2)
@@ -218,27 +251,24 @@ class Collector:
                 if i is not None:
                     f = _num(v)
                     vals[i] = None if math.isinf(f) or math.isnan(f) else f
-            name = " ".join(v for _k, v in _key(r["metric"], keep)) or _("合计")
+            name = " ".join(v for _k, v in _key(r["metric"], keep)) or "total"
             out["lines"][name] = vals
         return out
 
-    def utilisation_charts(self, top: list[str]) -> dict[str, Any]:
-        charts = {}
+    def utilisation_charts(self, charts: dict[str, Any], top: list[str]) -> dict[str, Any]:
+        """Add the top systems' utilisation lines to the totals' charts."""
+        if not top:
+            return charts
         sel = "|".join(_re_escape(s) for s in top)
-        for res in RESOURCES:
-            c = self.series(
-                f"sum(avg_over_time(cgcloud_used_{res}[{{step}}])) / "
-                f"sum(avg_over_time(cgcloud_approved_{res}[{{step}}]))",
-                None,
-            )
-            if top:
-                per = self.series(
-                    f"avg by (system) (avg_over_time(cgcloud_quota_utilization_ratio"
-                    f'{{{{resource="{res}",system=~"{sel}"}}}}[{{step}}]))',
-                    ("system",),
-                )
-                c["lines"].update(per["lines"])
-            charts[res] = c
+        exprs = [
+            f"avg by (system) (avg_over_time(cgcloud_quota_utilization_ratio"
+            f'{{{{resource="{r}",system=~"{sel}"}}}}[{{step}}]))'
+            for r in RESOURCES
+        ]
+        for r, per in zip(
+            RESOURCES, self.pool.map(lambda e: self.series(e, ("system",)), exprs), strict=True
+        ):
+            charts[r]["systems"].update(per["lines"])
         return charts
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -289,6 +319,19 @@ class Collector:
         ms, step = round(self.opts.gap_seconds * 1000), self._sub_step()
         res = self.prom.instant(f"last_over_time(({expr})[{ms}ms:{step:g}s])", self.end - 0.001)
         return {_key(r["metric"], keep): _num(r["value"][1]) for r in res}
+
+
+def _combine(got: dict[str, dict[Key, float]]) -> dict[Key, dict[str, float]]:
+    """min / max / sum / count results per series → min / mean / max / samples."""
+    out = {}
+    for k, c in got.get("count", {}).items():
+        out[k] = {
+            "min": got.get("min", {}).get(k, math.nan),
+            "max": got.get("max", {}).get(k, math.nan),
+            "mean": got.get("sum", {}).get(k, math.nan) / c if c else math.nan,
+            "samples": c,
+        }
+    return out
 
 
 def _stages(stages: dict[Key, float]) -> list[dict[str, Any]]:

@@ -45,6 +45,15 @@ class Section:
     charts: list[str] = field(default_factory=list)  # keys of report["charts"] or "incidents"
 
 
+def named_lines(data: dict[str, Any]) -> list[tuple[str, list[float | None], bool]]:
+    """(label, values, is the total) of a chart: the total first, then each system."""
+    if "total" in data:
+        return [(_("合计"), data["total"], True)] + [
+            (name, vals, False) for name, vals in data["systems"].items()
+        ]
+    return [(name, vals, False) for name, vals in data["lines"].items()]
+
+
 def amount(value: float | None, resource: str) -> str:
     if value is None:
         return "—"

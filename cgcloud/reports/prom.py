@@ -7,6 +7,7 @@ and bounded timeouts, which is all of it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -28,13 +29,22 @@ class Prometheus:
     def __init__(self, url: str, timeout: float = 120.0):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.queries = 0
 
+    def _session(self) -> requests.Session:
+        """One session per thread: the collector runs independent queries in parallel."""
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = self._local.session = requests.Session()
+        return s
+
     def _get(self, path: str, params: dict[str, str]) -> Any:
-        self.queries += 1
+        with self._lock:
+            self.queries += 1
         try:
-            r = self.session.get(self.url + path, params=params, timeout=self.timeout)
+            r = self._session().get(self.url + path, params=params, timeout=self.timeout)
         except requests.Timeout:
             raise PromError(
                 _("Prometheus {url} 在 {t:g} 秒内没有应答").format(url=self.url, t=self.timeout)

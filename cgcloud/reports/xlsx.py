@@ -14,7 +14,7 @@ from openpyxl.styles import Font, PatternFill
 
 from cgcloud.clock import TZ
 from cgcloud.i18n import _
-from cgcloud.reports.document import RESOURCE_NAMES, build_sections, title
+from cgcloud.reports.document import RESOURCE_NAMES, build_sections, named_lines, title
 
 BOLD = Font(bold=True)
 HEAD = PatternFill("solid", fgColor="E8EEF5")
@@ -84,15 +84,16 @@ def _chart_sheet(wb: Workbook, r: dict[str, Any]) -> None:
     ws = wb.create_sheet(_("利用率数据"))
     row = 1
     for res, data in r["charts"].items():
-        names = list(data["lines"])
+        lines = named_lines(data)
+        names = [n for n, _v, _t in lines]
         ws.cell(row, 1, _("利用率：{r}").format(r=_(RESOURCE_NAMES[res]))).font = BOLD
         ws.cell(row + 1, 1, _("时间")).font = BOLD
         for j, n in enumerate(names, 2):
             ws.cell(row + 1, j, n).font = BOLD
         for i, t in enumerate(data["times"]):
             ws.cell(row + 2 + i, 1, datetime.fromtimestamp(t, TZ).strftime("%Y-%m-%d %H:%M"))
-            for j, n in enumerate(names, 2):
-                v = data["lines"][n][i]
+            for j, (_n, vals, _t) in enumerate(lines, 2):
+                v = vals[i]
                 if v is not None:
                     ws.cell(row + 2 + i, j, v)
         last = row + 1 + len(data["times"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SYSTEM = "智慧城管综合平台"
 PLACEHOLDER = "智慧城管-数据库"
 NOW = "2027-01-15T10:00"
+LOCK_WAIT_S = 180
 
 
 class Site:
@@ -59,17 +61,24 @@ class Site:
         return self.cli("reach", str(self.repo), "--cloud", "devcloud", "--at", NOW, *args)
 
     def apply(self) -> None:
-        r = self.cli(
-            "apply",
-            str(self.repo),
-            "--cloud",
-            "devcloud",
-            "--now",
-            NOW,
-            "--yes",
-            "--audit-log",
-            str(self.repo.parent / "audit.jsonl"),
-        )
+        """`cgcloud apply`, waiting (bounded) while another session holds the cloud's apply
+        lock (exit 4): the devcloud is shared, and not every user of it takes the flock."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            r = self.cli(
+                "apply",
+                str(self.repo),
+                "--cloud",
+                "devcloud",
+                "--now",
+                NOW,
+                "--yes",
+                "--audit-log",
+                str(self.repo.parent / "audit.jsonl"),
+            )
+            if r.exit_code != 4 or time.monotonic() > deadline:
+                break
+            time.sleep(3)
         assert r.exit_code == 0, r.output
 
     def project_id(self) -> str:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,14 +65,13 @@ def _tsdb(promtool: str, work: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Prometheus serving the month of history, with cgcloud's alerting rules loaded."""
+@contextmanager
+def _prometheus(work: Path, *extra: str) -> Iterator[str]:
+    """A real Prometheus on 127.0.0.1 over the backfilled month, cgcloud's rules loaded."""
     try:
         promtool, server = ensure_prometheus()
     except (RuntimeError, subprocess.CalledProcessError, OSError) as exc:
         pytest.skip(f"Debian's prometheus is not available: {exc}")
-    work = tmp_path_factory.mktemp("report-prometheus")
     tsdb = _tsdb(promtool, work)
     cfg = work / "prometheus.yml"
     # Rules are evaluated only once a day: the report reads the backfilled ALERTS, and
@@ -90,6 +90,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"--storage.tsdb.path={tsdb}",
             "--storage.tsdb.retention.time=3650d",
             f"--web.listen-address=127.0.0.1:{port}",
+            *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -116,6 +117,21 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus serving the month of history."""
+    with _prometheus(tmp_path_factory.mktemp("report-prometheus")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def small_prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same history behind a server that refuses queries loading over 5,000 samples
+    (one usage query over the month loads 3 × 2,785), so the report must split them."""
+    with _prometheus(tmp_path_factory.mktemp("report-small"), "--query.max-samples=5000") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

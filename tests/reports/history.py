@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,15 @@ DRIFT = (at(3), at(4))  # 3 drift changes for system A, repaired after
 FINDINGS = (at(8), at(9))  # 2 validation errors
 
 
+def const(v: float) -> Callable[[int], float]:
+    return lambda t: v
+
+
+def _stage(stage: str, t: int) -> float:
+    """GT-2027-0001 is scheduled until 2027-01-20, then awaits the operator's confirmation."""
+    return 1 if (stage == "scheduled") == (t < at(20)) else 0
+
+
 def _labels(d: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
 
@@ -84,14 +94,14 @@ def lines() -> Iterator[str]:
     for res in ("vcpus", "ram_bytes", "disk_bytes", "public_ips"):
         yield from _family(
             f"cgcloud_approved_{res}",
-            [(systems[s], lambda t, s=s, r=res: APPROVED[s][r]) for s in (A, B, C)],
+            [(systems[s], const(APPROVED[s][res])) for s in (A, B, C)],
             ts,
         )
         yield from _family(
             f"cgcloud_used_{res}",
             [
-                (systems[A], lambda t, r=res: used_a(r, t)),
-                *[(systems[s], lambda t, s=s, r=res: USED[s][r]) for s in (B, C)],
+                (systems[A], partial(used_a, res)),
+                *[(systems[s], const(USED[s][res])) for s in (B, C)],
             ],
             ts,
         )
@@ -164,7 +174,7 @@ def lines() -> Iterator[str]:
         [
             (
                 {**systems[B], "form": "GT-2027-0001", "stage": st},
-                lambda t, st=st: 1 if (st == "scheduled") == (t < at(20)) else 0,
+                partial(_stage, st),
             )
             for st in ("scheduled", "awaiting_confirmation")
         ],

@@ -96,13 +96,11 @@ def test_the_gap_is_reported_and_not_interpolated(report: dict[str, Any]) -> Non
     assert chart["step"] == 10800
     inside = [
         v
-        for t, v in zip(chart["times"], chart["lines"]["合计"], strict=True)
+        for t, v in zip(chart["times"], chart["total"], strict=True)
         if h.GAP[0] + chart["step"] <= t < h.GAP[1]
     ]
     assert inside and all(v is None for v in inside)
-    before = [
-        v for t, v in zip(chart["times"], chart["lines"]["合计"], strict=True) if t <= h.GAP[0]
-    ]
+    before = [v for t, v in zip(chart["times"], chart["total"], strict=True) if t <= h.GAP[0]]
     assert before and all(v == pytest.approx(14 / 56) for v in before)
 
 
@@ -288,7 +286,7 @@ def test_html_is_self_contained_and_renders_in_chromium(
     err = _chromium(chromium, out, shot, tmp_path / "p2", 9000)
     assert _console(err) == []
     im = Image.open(shot).convert("RGB")
-    colours = dict((c, n) for n, c in im.getcolors(1 << 22) or [])
+    colours: dict[Any, int] = {c: n for n, c in im.getcolors(1 << 22) or []}
 
     def near(rgb: tuple[int, int, int], tol: int = 12) -> int:
         return sum(
@@ -301,3 +299,26 @@ def test_html_is_self_contained_and_renders_in_chromium(
     assert near((0xFF, 0x7F, 0x0E), 60) > 500, "first system line (orange)"
     assert near((0xC0, 0x39, 0x2B)) > 50, "一级 incident bar"
     assert near((0xF1, 0xC4, 0x0F)) > 50, "三级 incident bar"
+
+
+def test_a_server_that_refuses_big_queries_gives_the_same_numbers(
+    small_prometheus_url: str, state_files: dict[str, Path], report: dict[str, Any]
+) -> None:
+    """query.max-samples: the period is split into parts whose results combine exactly."""
+    r = run(small_prometheus_url, state_files, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    split = json.loads(r.stdout)
+    assert split["query_splits"] > 1 and report["query_splits"] == 1
+    for key in ("systems", "totals", "coverage", "incidents", "analysis", "compliance"):
+        assert _close(split[key], report[key]), key
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 relative (sums of parts round differently from the whole)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float | int):
+        return bool(a == pytest.approx(b, rel=1e-9))
+    return bool(a == b)

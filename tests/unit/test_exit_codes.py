@@ -325,3 +325,23 @@ def test_ctrl_c_is_130_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "已中断（Ctrl-C）"
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_prompt_answered_no_or_at_end_of_input_is_declined() -> None:
+    """click ends both with Abort; the table calls that "declined" (5), not 1."""
+    from cgcloud.cli_runtime import CgcloudGroup
+
+    mini = typer.Typer(cls=CgcloudGroup)
+
+    @mini.command()
+    def ask() -> None:
+        typer.confirm("继续?", abort=True)
+
+    @mini.command()
+    def other() -> None:  # two commands keep it a group, as cgcloud is
+        pass
+
+    for answer in ("n\n", ""):
+        r = runner.invoke(mini, ["ask"], input=answer)
+        assert r.exit_code == ExitCode.DECLINED, (answer, r.output)
+        assert "已取消" in r.output

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cgcloud import clock, desired, grammar
 from cgcloud import plan as p
-from cgcloud.reach import compare, exposure
+from cgcloud.reach import compare, exposure, render
 from cgcloud.reach.cache import build
 from cgcloud.reach.cloud import view
 from cgcloud.reach.index import Endpoint, Service
@@ -103,6 +103,11 @@ def test_a_hand_made_rdp_rule_to_the_world_is_unauthorised_exposure() -> None:
         if s.system == SYSTEM
     ]
     assert [v.fact.rule_id for v in se.cloud if not v.authorised] == ["x"]
+    # rendered, the rule says what it exposes
+    data = render.answer(index, NOW, {"exposed": True}, exposed=[se])
+    (rdp_rule,) = [v for v in data["exposed"][0]["cloud"] if v["rule_id"] == "x"]
+    assert rdp_rule["remote_admin"] == ["RDP"] and not rdp_rule["authorised"]
+    assert "RDP 暴露" in render.render(data, "text")
 
 
 def test_a_rule_wider_than_its_row_is_unauthorised_for_the_difference_only() -> None:
@@ -191,3 +196,15 @@ def test_an_approved_row_the_cloud_lacks_is_missing_on_its_systems_host_only() -
     assert [(g.grant.row, g.state, g.host, g.detail) for g in diff.gaps if g.grant.row == 1] == [
         (1, "missing", "172.20.4.11", "云中未放行: TCP443 来自 0.0.0.0/0")
     ]
+
+
+def test_from_the_public_zone_means_public_addresses_only() -> None:
+    index = build([EXAMPLE])
+    public = Endpoint("互联网公网", zone="public")
+    private = p.ARule("y", "F", "ingress", "IPv4", "tcp", 3389, 3389, "10.1.0.0/16")
+    diff = compare.difference(index, view(cloud(private)), NOW, source=public)
+    assert diff.unauthorised == []  # 10.1.0.0/16 is not a public address
+    world = p.ARule("x", "F", "ingress", "IPv4", "tcp", 3389, 3389, "0.0.0.0/0")
+    diff = compare.difference(index, view(cloud(world)), NOW, source=public)
+    (bad,) = diff.unauthorised
+    assert bad.fact.rule_id == "x" and "10.0.0.0/8" not in bad.uncovered[0]

@@ -175,3 +175,34 @@ def test_systems_the_forms_grant_without_data() -> None:
         == []
     )
     assert _without_data(None, period, [], warnings) is None
+
+
+def test_an_unfinished_period_is_said() -> None:
+    """A report before the period ended warns that the rest shows as a gap."""
+    from datetime import datetime
+
+    from cgcloud.clock import TZ
+    from cgcloud.reports.build import build
+    from cgcloud.reports.collect import Options
+
+    class Empty:  # a Prometheus with no data at all: pure logic of build()
+        url = "http://127.0.0.1:1"
+        queries = 0
+
+        def instant(self, expr: str, at: float) -> list:
+            return []
+
+        def range(self, expr: str, start: float, end: float, step: float) -> list:
+            return []
+
+        def alert_rules(self) -> dict:
+            return {}
+
+    r = build(Empty(), parse_period("2027-01"), Options(), datetime(2027, 1, 15, tzinfo=TZ))  # type: ignore[arg-type]
+    assert any("报告期尚未结束" in w for w in r["warnings"])
+    assert r["coverage"]["gaps"][0]["seconds"] == 31 * 86400  # no sample at all: one gap
+    assert r["systems"] == [] and r["incidents"] == []
+    from cgcloud.reports import html, markdown
+
+    assert "数据缺口" in markdown.render(r, None)
+    assert html.render(r).count("<svg") == 6
