@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -18,11 +17,16 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = 3, 4, 5
-EXIT_USAGE, EXIT_INTERRUPTED = os.EX_USAGE, 130
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
+EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
+    ExitCode.DELETE_GUARD,
+    ExitCode.LOCKED,
+    ExitCode.DECLINED,
+)
+EXIT_USAGE, EXIT_INTERRUPTED = ExitCode.USAGE, ExitCode.INTERRUPTED
 DEFAULT_MAX_DELETES = 20
 
 
@@ -41,18 +45,27 @@ NowOpt = Annotated[
 ]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="Bastion connection settings (default $CGCLOUD_BASTIONS or "
-                 "~/.config/cgcloud/bastions.yaml); see docs/bastion.md."),
+    typer.Option(
+        "--config",
+        help="Bastion connection settings (default $CGCLOUD_BASTIONS or "
+        "~/.config/cgcloud/bastions.yaml); see docs/bastion.md.",
+    ),
 ]
 KnownHostsOpt = Annotated[
     Path | None,
-    typer.Option("--known-hosts", help="known_hosts with the bastions' and targets' host keys "
-                 "(default: known_hosts at the top of the policy repository)."),
+    typer.Option(
+        "--known-hosts",
+        help="known_hosts with the bastions' and targets' host keys "
+        "(default: known_hosts at the top of the policy repository).",
+    ),
 ]
 AuditOpt = Annotated[
     Path | None,
-    typer.Option("--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
-                 "~/.local/state/cgcloud/audit.jsonl, as for apply)."),
+    typer.Option(
+        "--audit-log",
+        help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
+        "~/.local/state/cgcloud/audit.jsonl, as for apply).",
+    ),
 ]
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for each SSH step.", min=1.0)
@@ -151,8 +164,9 @@ def _collect(state: Any, cfg: Any, known_hosts: Path, timeout: float, lock: bool
         t.endpoint = cfg.bastions.get(address)
         if t.endpoint is None:
             if t.want.accounts:
-                t.error = _("没有堡垒机 {a} 的连接配置（bastions.yaml），无法开通 {n} 个账号").format(
-                    a=address, n=len(t.want.accounts))
+                t.error = _(
+                    "没有堡垒机 {a} 的连接配置（bastions.yaml），无法开通 {n} 个账号"
+                ).format(a=address, n=len(t.want.accounts))
             else:
                 t.skipped = _("未配置连接，未检查（表单不要求其上有账号）")
             continue
@@ -197,31 +211,49 @@ def _render_text(state: Any, targets: list[_Target]) -> str:
             change = by_login.get(login)
             account = t.want.accounts.get(login)
             mark = {"create": "+", "update": "~", "delete": "-", "conflict": "!"}.get(
-                change.action if change else "", "=")
+                change.action if change else "", "="
+            )
             if change is not None:
                 counts[change.action] += 1
             if account is not None:
                 targets_text = "、".join(f"{h}:{p}" for h, p in account.targets)
-                lines.append(_("  {mark} {login}（{name}）→ {targets}，到 {when} 为止").format(
-                    mark=mark, login=login, name=account.name, targets=targets_text,
-                    when=_shanghai(account.expiry)))
+                lines.append(
+                    _("  {mark} {login}（{name}）→ {targets}，到 {when} 为止").format(
+                        mark=mark,
+                        login=login,
+                        name=account.name,
+                        targets=targets_text,
+                        when=_shanghai(account.expiry),
+                    )
+                )
                 for g in account.grants:
-                    lines.append("      " + _("{t} 依据 {f} 第{r}行").format(t=g.target, f=g.form, r=g.row))
+                    lines.append(
+                        "      " + _("{t} 依据 {f} 第{r}行").format(t=g.target, f=g.form, r=g.row)
+                    )
             else:
-                lines.append(_("  {mark} {login} 表单已不再授权：删除其访问").format(mark=mark, login=login))
+                lines.append(
+                    _("  {mark} {login} 表单已不再授权：删除其访问").format(mark=mark, login=login)
+                )
             if change is not None:
                 if change.note:
                     lines.append("      " + change.note)
                 for ln in change.drift:
-                    lines.append("      " + _("漂移（非 cgcloud 写入，将删除）: {l}").format(l=_short(ln)))
+                    lines.append(
+                        "      " + _("漂移（非 cgcloud 写入，将删除）: {l}").format(l=_short(ln))
+                    )
             if account is not None and login in t.missing_users:
-                lines.append("      " + _("警告: 堡垒机上没有系统账号 {l}（须由堡垒机管理员创建，见 docs/bastion.md）")
-                             .format(l=login))
+                lines.append(
+                    "      "
+                    + _(
+                        "警告: 堡垒机上没有系统账号 {l}（须由堡垒机管理员创建，见 docs/bastion.md）"
+                    ).format(l=login)
+                )
     for note in state.notes:
         lines.append(_("注: {n}").format(n=note))
     lines.append(
         _("汇总: {c} 个新增，{u} 个修改，{d} 个删除，{x} 个冲突").format(
-            c=counts["create"], u=counts["update"], d=counts["delete"], x=counts["conflict"])
+            c=counts["create"], u=counts["update"], d=counts["delete"], x=counts["conflict"]
+        )
     )
     return "\n".join(lines) + "\n"
 
@@ -241,17 +273,32 @@ def _render_json(state: Any, targets: list[_Target]) -> str:
                 "error": t.error,
                 "accounts": [
                     {
-                        "login": a.login, "name": a.name, "projects": a.projects,
+                        "login": a.login,
+                        "name": a.name,
+                        "projects": a.projects,
                         "keys": [k.fingerprint for k in a.keys],
                         "expiry": a.expiry.isoformat(),
-                        "grants": [{"target": g.target, "form": g.form, "row": g.row,
-                                    "until": g.until.isoformat()} for g in a.grants],
+                        "grants": [
+                            {
+                                "target": g.target,
+                                "form": g.form,
+                                "row": g.row,
+                                "until": g.until.isoformat(),
+                            }
+                            for g in a.grants
+                        ],
                     }
                     for a in t.want.accounts.values()
                 ],
                 "changes": [
-                    {"action": c.action, "login": c.login, "added": list(c.added),
-                     "removed": list(c.removed), "drift": list(c.drift), "note": c.note}
+                    {
+                        "action": c.action,
+                        "login": c.login,
+                        "added": list(c.added),
+                        "removed": list(c.removed),
+                        "drift": list(c.drift),
+                        "note": c.note,
+                    }
                     for c in t.changes
                 ],
                 "missing_users": sorted(t.missing_users),
@@ -269,7 +316,11 @@ def _close(targets: list[_Target]) -> None:
             try:
                 t.backend.unlock()
             except Exception as exc:  # noqa: BLE001 - a failed unlock must not hide the result
-                _err(_("警告: 释放堡垒机 {a} 的锁失败（15 分钟后失效）: {e}").format(a=t.want.address, e=exc))
+                _err(
+                    _("警告: 释放堡垒机 {a} 的锁失败（15 分钟后失效）: {e}").format(
+                        a=t.want.address, e=exc
+                    )
+                )
             t.backend.close()
 
 
@@ -279,8 +330,10 @@ def plan_cmd(
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error.")] = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error."),
+    ] = False,
     timeout: TimeoutOpt = 15.0,
 ) -> None:
     """Show which bastion accounts and authorized_keys entries apply would write or remove.
@@ -293,10 +346,13 @@ def plan_cmd(
 
     repo, when, roots = _forms(paths, now)
     state = access.compute(repo, when)
-    targets = _collect(state, _config(config), _known_hosts(known_hosts, roots), timeout, lock=False)
+    targets = _collect(
+        state, _config(config), _known_hosts(known_hosts, roots), timeout, lock=False
+    )
     try:
-        sys.stdout.write(_render_json(state, targets) if output == Format.json
-                         else _render_text(state, targets))
+        sys.stdout.write(
+            _render_json(state, targets) if output == Format.json else _render_text(state, targets)
+        )
     finally:
         _close(targets)
     if any(t.error for t in targets):
@@ -311,8 +367,11 @@ def apply_cmd(
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    max_deletes: Annotated[int, typer.Option(
-        "--max-deletes", help="Refuse when more than this many accounts would lose access.")
+    max_deletes: Annotated[
+        int,
+        typer.Option(
+            "--max-deletes", help="Refuse when more than this many accounts would lose access."
+        ),
     ] = DEFAULT_MAX_DELETES,
     audit_log: AuditOpt = None,
     timeout: TimeoutOpt = 15.0,
@@ -338,16 +397,22 @@ def apply_cmd(
         deletes = sum(1 for c in changes if c.action == "delete")
         if changes:
             if deletes > max_deletes:
-                raise _fail(_("计划删除 {n} 个账号的访问，超过 --max-deletes {m}；确认无误后用 "
-                              "--max-deletes {n} 重新运行").format(n=deletes, m=max_deletes),
-                            EXIT_DELETE_GUARD)
+                raise _fail(
+                    _(
+                        "计划删除 {n} 个账号的访问，超过 --max-deletes {m}；确认无误后用 "
+                        "--max-deletes {n} 重新运行"
+                    ).format(n=deletes, m=max_deletes),
+                    EXIT_DELETE_GUARD,
+                )
             if not yes:
                 if not sys.stdin.isatty():
                     raise _fail(_("非交互环境请加 --yes 确认执行"), EXIT_DECLINED)
                 if not typer.confirm(_("执行以上更改？"), default=False):
                     raise _fail(_("已取消"), EXIT_DECLINED)
         done, failed = _apply_changes(targets, audit)
-        typer.echo(_("已应用 {n}/{t} 项更改；审计日志: {p}").format(n=done, t=len(changes), p=audit.path))
+        typer.echo(
+            _("已应用 {n}/{t} 项更改；审计日志: {p}").format(n=done, t=len(changes), p=audit.path)
+        )
     finally:
         _close(targets)
     if failed:
@@ -369,13 +434,15 @@ def _apply_changes(targets: list[_Target], audit: Any) -> tuple[int, bool]:
                 continue
             account = t.want.accounts.get(c.login)
             entry: dict[str, Any] = {
-                "bastion": t.want.address, "login": c.login,
+                "bastion": t.want.address,
+                "login": c.login,
                 "name": account.name if account else None,
                 "targets": [f"{h}:{p}" for h, p in account.targets] if account else [],
                 "expiry": account.expiry.isoformat() if account else None,
                 "keys": [k.fingerprint for k in account.keys] if account else [],
                 "forms": sorted({*account.projects, *(g.form for g in account.grants)})
-                if account else [],
+                if account
+                else [],
                 "drift": list(c.drift),
             }
             try:
@@ -388,12 +455,21 @@ def _apply_changes(targets: list[_Target], audit: Any) -> tuple[int, bool]:
             except (transport.SshError, OSError) as exc:
                 failed = True
                 audit.write("bastion-" + c.action, result="failed", error=str(exc), **entry)
-                _err(_("  失败 {a} {l}@{b}: {e}").format(a=c.action, l=c.login, b=t.want.address, e=exc))
+                _err(
+                    _("  失败 {a} {l}@{b}: {e}").format(
+                        a=c.action, l=c.login, b=t.want.address, e=exc
+                    )
+                )
     return done, failed
 
 
-def enforce_pass(paths: list[Path] | None, when: datetime, audit_log: Path | None,
-                 config: Path | None = None, timeout: float = 15.0) -> bool:
+def enforce_pass(
+    paths: list[Path] | None,
+    when: datetime,
+    audit_log: Path | None,
+    config: Path | None = None,
+    timeout: float = 15.0,
+) -> bool:
     """The bastion part of `cgcloud enforce --bastions`: make every configured bastion equal
     the forms at ``when`` (a window that ended loses its access, one that began gains it),
     without asking. True when everything converged. expiry-time already stops an ended
@@ -423,8 +499,14 @@ def enforce_pass(paths: list[Path] | None, when: datetime, audit_log: Path | Non
     return not failed
 
 
-def poweroff_gate(repo: Any, actions: list[Any], when: datetime, audit_path: Path | None,
-                  paths: list[Path] | None, enabled: bool) -> dict[str, str]:
+def poweroff_gate(
+    repo: Any,
+    actions: list[Any],
+    when: datetime,
+    audit_path: Path | None,
+    paths: list[Path] | None,
+    enabled: bool,
+) -> dict[str, str]:
     """For `cgcloud enforce`: run each ShutdownNotice's ``commands`` on its hosts before any
     of them is powered off. Returns form id → why its power-offs must not happen."""
     from cgcloud.bastion import access, commands, config
@@ -437,8 +519,13 @@ def poweroff_gate(repo: Any, actions: list[Any], when: datetime, audit_path: Pat
     if not notices:
         return {}
     if not enabled:
-        return {nid: _("{n} 要求关机前经堡垒机执行系统关闭/数据拷贝命令：请用 --bastions 运行 enforce"
-                       "（docs/bastion.md）；主机均未关机").format(n=nid) for nid in notices}
+        return {
+            nid: _(
+                "{n} 要求关机前经堡垒机执行系统关闭/数据拷贝命令：请用 --bastions 运行 enforce"
+                "（docs/bastion.md）；主机均未关机"
+            ).format(n=nid)
+            for nid in notices
+        }
     try:
         cfg = config.load(None)
     except config.ConfigError as exc:
@@ -448,8 +535,9 @@ def poweroff_gate(repo: Any, actions: list[Any], when: datetime, audit_path: Pat
     audit = _audit(audit_path)
     out: dict[str, str] = {}
     for nid, notice in sorted(notices.items()):
-        why = commands.run_before_poweroff(state, nid, notice.commands, sorted(due[nid]), cfg,
-                                           _known_hosts(None, roots), audit)
+        why = commands.run_before_poweroff(
+            state, nid, notice.commands, sorted(due[nid]), cfg, _known_hosts(None, roots), audit
+        )
         if why is not None:
             out[nid] = why
     return out
@@ -464,12 +552,18 @@ def _split_target(text: str, default_user: str) -> tuple[str, str]:
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        raise _fail(_("目标 {t} 应为 IPv4 地址（表单按地址授权），例如 172.21.4.21 或 root@172.21.4.21")
-                    .format(t=text), EXIT_USAGE) from None
+        raise _fail(
+            _(
+                "目标 {t} 应为 IPv4 地址（表单按地址授权），例如 172.21.4.21 或 root@172.21.4.21"
+            ).format(t=text),
+            EXIT_USAGE,
+        ) from None
     return (user if sep else default_user), host
 
 
-def _decide(paths: list[Path] | None, who: str, host: str, port: int) -> tuple[Any, Any, list[Path]]:
+def _decide(
+    paths: list[Path] | None, who: str, host: str, port: int
+) -> tuple[Any, Any, list[Path]]:
     """What the forms say about ``who`` → ``host:port`` now (a grant, or why not)."""
     from cgcloud.bastion import access
 
@@ -479,16 +573,28 @@ def _decide(paths: list[Path] | None, who: str, host: str, port: int) -> tuple[A
 
 
 def _session_common(
-    who: str | None, host: str, port: int, policies: list[Path] | None, config: Path | None,
-    audit_log: Path | None, action: str, command: str | None,
+    who: str | None,
+    host: str,
+    port: int,
+    policies: list[Path] | None,
+    config: Path | None,
+    audit_log: Path | None,
+    action: str,
+    command: str | None,
 ) -> tuple[Any, Any, Any, str, str, Any, list[Path]]:
     cfg = _config(config)
     login = who or cfg.login or _actor()
     audit = _audit(audit_log)
     state, decision, roots = _decide(policies, login, host, port)
     if isinstance(decision, str):
-        audit.write(action, result="refused", login=login, target=f"{host}:{port}",
-                    command=command, reason=decision)
+        audit.write(
+            action,
+            result="refused",
+            login=login,
+            target=f"{host}:{port}",
+            command=command,
+            reason=decision,
+        )
         raise _fail(decision)
     bastion_address, grant = decision
     account = state.bastions[bastion_address].accounts[grant_login(state, bastion_address, login)]
@@ -504,15 +610,33 @@ def grant_login(state: Any, bastion: str, who: str) -> str:
 
 def ssh_cmd(
     target: Annotated[str, typer.Argument(help="Target host address, optionally USER@HOST.")],
-    command: Annotated[list[str] | None, typer.Argument(
-        help="Command to run (after --); an interactive shell when omitted.", show_default=False)] = None,
-    as_: Annotated[str | None, typer.Option("--as", help="Your bastion login or name from the "
-                                            "forms (default: login in bastions.yaml, else $USER).")] = None,
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Command to run (after --); an interactive shell when omitted.", show_default=False
+        ),
+    ] = None,
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Your bastion login or name from the "
+            "forms (default: login in bastions.yaml, else $USER).",
+        ),
+    ] = None,
     port: Annotated[int, typer.Option("--port", "-p", help="22 (SSH).", min=1, max=65535)] = 22,
-    policies: Annotated[list[Path] | None, typer.Option("--policies", help="Policy repository "
-                                                        "(default: policies/).")] = None,
-    identity: Annotated[Path | None, typer.Option("--identity", "-i", help="Your private key "
-                                                  "(default: identity in bastions.yaml, else agent/~/.ssh).")] = None,
+    policies: Annotated[
+        list[Path] | None,
+        typer.Option("--policies", help="Policy repository (default: policies/)."),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity",
+            "-i",
+            help="Your private key (default: identity in bastions.yaml, else agent/~/.ssh).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     audit_log: AuditOpt = None,
@@ -523,7 +647,8 @@ def ssh_cmd(
     Refuses before connecting, naming what is missing, unless an approved and signed
     form allows you this target now. Both host keys are checked against known_hosts.
     The session (who, bastion, target, command, exit status, bytes) goes to the audit
-    log. Exit: the command's exit status; 1 refused or connection failed; 64 usage.
+    log. Exit: 0 when the command (or shell) ended with 0; 1 when it did not (its exit
+    status is printed and audited), when refused or when the connection failed; 64 usage.
 
     Example: cgcloud ssh --as lisi 172.21.4.21 -- uptime
     """
@@ -532,26 +657,37 @@ def ssh_cmd(
     cmd_text = " ".join(command) if command else None
     user_given, host = _split_target(target, "")
     cfg, audit, grant, bastion_address, login, account, roots = _session_common(
-        as_, host, port, policies, config, audit_log, "ssh", cmd_text)
+        as_, host, port, policies, config, audit_log, "ssh", cmd_text
+    )
     user = user_given or login
     endpoint = _endpoint(cfg, bastion_address)
     kh = _known_hosts(known_hosts, roots)
     key = str(identity) if identity else cfg.identity
     counters = session.Counters()
     started = time.monotonic()
-    entry = {"login": login, "name": account.name, "bastion": bastion_address,
-             "target": f"{host}:{port}", "user": user, "command": cmd_text,
-             "forms": [grant.form], "row": grant.row}
+    entry = {
+        "login": login,
+        "name": account.name,
+        "bastion": bastion_address,
+        "target": f"{host}:{port}",
+        "user": user,
+        "command": cmd_text,
+        "forms": [grant.form],
+        "row": grant.row,
+    }
     try:
-        bastion = transport.connect(endpoint.host, endpoint.port, login, known_hosts=kh,
-                                    identity=key, timeout=timeout)
+        bastion = transport.connect(
+            endpoint.host, endpoint.port, login, known_hosts=kh, identity=key, timeout=timeout
+        )
         try:
-            client = transport.through(bastion, host, port, user, known_hosts=kh, identity=key,
-                                       timeout=timeout)
+            client = transport.through(
+                bastion, host, port, user, known_hosts=kh, identity=key, timeout=timeout
+            )
             try:
                 if cmd_text is not None:
-                    status = session.run_command(client, cmd_text, sys.stdout.buffer,
-                                                 sys.stderr.buffer, counters)
+                    status = session.run_command(
+                        client, cmd_text, sys.stdout.buffer, sys.stderr.buffer, counters
+                    )
                 else:
                     if not sys.stdin.isatty():
                         raise _fail(_("没有终端：请在 -- 之后给出要执行的命令"), EXIT_USAGE)
@@ -561,16 +697,38 @@ def ssh_cmd(
         finally:
             bastion.close()
     except transport.SshError as exc:
-        audit.write("ssh", result="failed", error=str(exc), seconds=round(time.monotonic() - started, 2),
-                    bytes_sent=counters.sent, bytes_received=counters.received, **entry)
+        audit.write(
+            "ssh",
+            result="failed",
+            error=str(exc),
+            seconds=round(time.monotonic() - started, 2),
+            bytes_sent=counters.sent,
+            bytes_received=counters.received,
+            **entry,
+        )
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
-        audit.write("ssh", result="interrupted", seconds=round(time.monotonic() - started, 2),
-                    bytes_sent=counters.sent, bytes_received=counters.received, **entry)
+        audit.write(
+            "ssh",
+            result="interrupted",
+            seconds=round(time.monotonic() - started, 2),
+            bytes_sent=counters.sent,
+            bytes_received=counters.received,
+            **entry,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    audit.write("ssh", result="done", exit_status=status, seconds=round(time.monotonic() - started, 2),
-                bytes_sent=counters.sent, bytes_received=counters.received, **entry)
-    raise typer.Exit(status)
+    audit.write(
+        "ssh",
+        result="done",
+        exit_status=status,
+        seconds=round(time.monotonic() - started, 2),
+        bytes_sent=counters.sent,
+        bytes_received=counters.received,
+        **entry,
+    )
+    if status != 0:  # the one exit-code table: the remote status is told, not passed through
+        raise _fail(_("{t} 上的命令以退出码 {s} 结束").format(t=f"{host}:{port}", s=status))
+    raise typer.Exit(EXIT_OK)
 
 
 def _endpoint(cfg: Any, address: str) -> Any:
@@ -588,20 +746,33 @@ def _listen(text: str) -> tuple[str, int]:
         if not sep or not ipaddress.IPv4Address(host).is_loopback or not 0 <= int(port) < 65536:
             raise ValueError
     except ValueError:
-        raise _fail(_("--local {t} 应为本机环回地址:端口，例如 127.0.0.1:13389（隧道不对外网开放）")
-                    .format(t=text), EXIT_USAGE) from None
+        raise _fail(
+            _("--local {t} 应为本机环回地址:端口，例如 127.0.0.1:13389（隧道不对外网开放）").format(
+                t=text
+            ),
+            EXIT_USAGE,
+        ) from None
     return host, int(port)
 
 
 def tunnel_cmd(
     host: Annotated[str, typer.Argument(help="Target host address.")],
-    port: Annotated[int, typer.Argument(help="Target port: 3389 (RDP) or 22 (SSH).", min=1, max=65535)],
-    local: Annotated[str, typer.Option("--local", help="Where to listen (loopback only); port 0 = any.")]
-    = "127.0.0.1:0",
-    as_: Annotated[str | None, typer.Option("--as", help="Your bastion login or name from the forms.")] = None,
-    policies: Annotated[list[Path] | None, typer.Option("--policies", help="Policy repository "
-                                                        "(default: policies/).")] = None,
-    identity: Annotated[Path | None, typer.Option("--identity", "-i", help="Your private key.")] = None,
+    port: Annotated[
+        int, typer.Argument(help="Target port: 3389 (RDP) or 22 (SSH).", min=1, max=65535)
+    ],
+    local: Annotated[
+        str, typer.Option("--local", help="Where to listen (loopback only); port 0 = any.")
+    ] = "127.0.0.1:0",
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Your bastion login or name from the forms.")
+    ] = None,
+    policies: Annotated[
+        list[Path] | None,
+        typer.Option("--policies", help="Policy repository (default: policies/)."),
+    ] = None,
+    identity: Annotated[
+        Path | None, typer.Option("--identity", "-i", help="Your private key.")
+    ] = None,
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     audit_log: AuditOpt = None,
@@ -620,16 +791,24 @@ def tunnel_cmd(
     listen = _listen(local)
     _split_target(host, "x")
     cfg, audit, grant, bastion_address, login, account, roots = _session_common(
-        as_, host, port, policies, config, audit_log, "tunnel", None)
+        as_, host, port, policies, config, audit_log, "tunnel", None
+    )
     endpoint = _endpoint(cfg, bastion_address)
     kh = _known_hosts(known_hosts, roots)
     key = str(identity) if identity else cfg.identity
-    entry = {"login": login, "name": account.name, "bastion": bastion_address,
-             "target": f"{host}:{port}", "forms": [grant.form], "row": grant.row}
+    entry = {
+        "login": login,
+        "name": account.name,
+        "bastion": bastion_address,
+        "target": f"{host}:{port}",
+        "forms": [grant.form],
+        "row": grant.row,
+    }
     started = time.monotonic()
     try:
-        bastion = transport.connect(endpoint.host, endpoint.port, login, known_hosts=kh,
-                                    identity=key, timeout=timeout)
+        bastion = transport.connect(
+            endpoint.host, endpoint.port, login, known_hosts=kh, identity=key, timeout=timeout
+        )
     except transport.SshError as exc:
         audit.write("tunnel", result="failed", error=str(exc), **entry)
         raise _fail(str(exc)) from None
@@ -637,9 +816,15 @@ def tunnel_cmd(
         tunnel = session.Tunnel(bastion, host, port, listen)
     except OSError as exc:
         bastion.close()
-        raise _fail(_("无法在 {l} 监听: {e}").format(l=local, e=exc.strerror or exc), EXIT_USAGE) from None
+        raise _fail(
+            _("无法在 {l} 监听: {e}").format(l=local, e=exc.strerror or exc), EXIT_USAGE
+        ) from None
     laddr = f"{tunnel.address[0]}:{tunnel.address[1]}"
-    typer.echo(_("隧道: {l} → {b} → {t}（Ctrl-C 结束）").format(l=laddr, b=bastion_address, t=f"{host}:{port}"))
+    typer.echo(
+        _("隧道: {l} → {b} → {t}（Ctrl-C 结束）").format(
+            l=laddr, b=bastion_address, t=f"{host}:{port}"
+        )
+    )
     sys.stdout.flush()
     code = EXIT_OK
     try:
@@ -649,16 +834,25 @@ def tunnel_cmd(
     finally:
         tunnel.stop()
         bastion.close()
-        audit.write("tunnel", result="done", local=laddr, connections=tunnel.connections,
-                    seconds=round(time.monotonic() - started, 2), bytes_sent=tunnel.counters.sent,
-                    bytes_received=tunnel.counters.received, **entry)
+        audit.write(
+            "tunnel",
+            result="done",
+            local=laddr,
+            connections=tunnel.connections,
+            seconds=round(time.monotonic() - started, 2),
+            bytes_sent=tunnel.counters.sent,
+            bytes_received=tunnel.counters.received,
+            **entry,
+        )
     raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add `bastion plan|apply`, `ssh` and `tunnel` to the main app."""
     bastion_app = typer.Typer(
-        name="bastion", no_args_is_help=True, rich_markup_mode=None,
+        name="bastion",
+        no_args_is_help=True,
+        rich_markup_mode=None,
         help="第十九条: bastion accounts and their SSH access, reconciled from the forms.",
     )
     bastion_app.command("plan")(plan_cmd)

@@ -415,10 +415,12 @@ def enforce_cmd(
 
     bastion_failed: list[datetime] = []
 
-    def one(when: datetime) -> PassResult:
+    def one(when: datetime, before: Callable[[], None] | None = None) -> PassResult:
         started, t0 = time.time(), time.monotonic()
         result: PassResult | None = None
         try:
+            if before is not None:
+                before()  # --watch: its lease (a pass it keeps from running is a failed run)
             result = run_pass(engine, paths, when, max_deletes=max_deletes, records=rec_dir,
                               bastions=bastions)
             sys.stdout.write(render(result, output.value, cloud))
@@ -463,12 +465,12 @@ def enforce_cmd(
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def run(when: datetime) -> datetime:
-        lease.ensure()
         try:
-            result = one(when)
+            result = one(when, before=lease.ensure)
         except Exception:
-            with contextlib.suppress(Exception):  # the pass's own error is the one to report
-                lease.renew()
+            if lease.held:
+                with contextlib.suppress(Exception):  # the pass's error is the one to report
+                    lease.renew()
             raise
         lease.renew()
         return enforce.next_wakeup(result.repo, clock_fn(), interval, result.marks)

@@ -6,7 +6,11 @@ independently; nothing heavy (openstacksdk) is imported until a command runs.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,12 +19,14 @@ import typer
 
 from cgcloud import textfile
 from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import _
 
 # the one table (cgcloud/exitcodes.py); these names stay for the modules that import them
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
 EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
     ExitCode.DELETE_GUARD, ExitCode.LOCKED, ExitCode.DECLINED)
 EXIT_USAGE = ExitCode.USAGE
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 DEFAULT_MAX_DELETES = 20
 
 
@@ -135,7 +141,7 @@ def plan_cmd(
     """
     from cgcloud import plan as planner
 
-    _, state = _prepare(paths, now)
+    _when, state = _prepare(paths, now)
     engine = _engine(cloud, timeout=timeout)
     try:
         actual = engine.read(state)
@@ -169,7 +175,7 @@ def apply_cmd(
     from cgcloud import plan as planner
     from cgcloud.engines.openstack import LockHeld
 
-    _, state = _prepare(paths, now)
+    _when, state = _prepare(paths, now)
     engine = _engine(cloud, audit_log, timeout)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
@@ -202,12 +208,17 @@ def apply_cmd(
             if done == total or done % max(1, total // 10) == 0:
                 _err(f"  {phase}: {done}/{total}")
 
-        outcome = engine.apply(result, actual, progress=progress)
+        stop = threading.Event()
+        with _signals_stop(stop) as signals:
+            outcome = engine.apply(result, actual, progress=progress, stop=stop)
         textfile.note(outcome=outcome)
-        if outcome.ok:  # only a cloud that now equals the forms gets its fingerprints
+        if outcome.ok and not signals:  # only a cloud equal to the forms gets fingerprints
             _record_fingerprints(engine, result, outcome)
     except typer.Exit:
         raise
+    except KeyboardInterrupt:  # before any change was started (reading, at the prompt)
+        _err(_("已中断：没有做任何变更"))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # noqa: BLE001
         raise _cloud_error(cloud, exc) from None
     finally:
@@ -218,13 +229,47 @@ def apply_cmd(
     typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
                f"{outcome.seconds:.1f} s); audit log: {engine.audit.path}")
-    if not outcome.ok:
+    if not outcome.ok or signals:
+        for s in outcome.done if signals else []:
+            _err(f"  DONE     {s.change.action} {s.change.kind} {s.change.name}")
         for s in outcome.failed:
             _err(f"  FAILED   {s.change.action} {s.change.kind} {s.change.name}: {s.error}")
         for s in outcome.not_done:
             _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
+        if signals:
+            _err(_("已中断（{sig}）：完成 {done} 项，失败 {failed} 项，未执行 {left} 项（见审计日志）；"
+                   "重新运行 cgcloud apply 即可收敛").format(
+                sig=signals[0], done=len(outcome.done), failed=len(outcome.failed),
+                left=len(outcome.not_done)))
+            raise typer.Exit(EXIT_INTERRUPTED)
         _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
         raise typer.Exit(EXIT_ERROR)
+
+
+@contextlib.contextmanager
+def _signals_stop(stop: threading.Event) -> Iterator[list[str]]:
+    """While changes are being made, SIGINT/SIGTERM set ``stop`` instead of killing the
+    process mid-request: the requests in flight end (each bounded by the time-outs),
+    nothing new starts, and the caller reports what was and wasn't done. The yielded
+    list holds the names of the signals received."""
+    got: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if not got:
+            _err(_("收到 {sig}：不再开始新的变更，等待进行中的请求结束…").format(sig=name))
+        got.append(name)
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _record_fingerprints(engine: Any, plan: Any, outcome: Any) -> None:

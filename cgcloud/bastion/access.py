@@ -119,12 +119,18 @@ def _people(repo: model.Repository) -> tuple[list[_Person], list[str]]:
             try:
                 key = keys.parse(str(text))
             except keys.BadKey:
-                notes.append(_("{form} {name} 的公钥不可用（CG311），不开通").format(
-                    form=pa.id, name=a.get("name")))
+                notes.append(
+                    _("{form} {name} 的公钥不可用（CG311），不开通").format(
+                        form=pa.id, name=a.get("name")
+                    )
+                )
                 continue
             if keys.weakness(key) is not None:
-                notes.append(_("{form} {name} 的公钥太弱（CG312），不开通").format(
-                    form=pa.id, name=a.get("name")))
+                notes.append(
+                    _("{form} {name} 的公钥太弱（CG312），不开通").format(
+                        form=pa.id, name=a.get("name")
+                    )
+                )
                 continue
             people.append(_Person(str(login), str(a.get("name", "")), key, pa))
     return people, notes
@@ -162,7 +168,9 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:
 
     for person in people:
         pa = person.project
-        person_problems = [] if pa.complete else [_("开通申请单 {form} 尚未四方签字").format(form=pa.id)]
+        person_problems = (
+            [] if pa.complete else [_("开通申请单 {form} 尚未四方签字").format(form=pa.id)]
+        )
         for form_id, _at in pa.forms:
             policy = policies.get(form_id)
             if policy is None:
@@ -170,10 +178,12 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:
             policy_problems = list(person_problems)
             if cloud.project(policy.system) is None:
                 policy_problems.append(
-                    _("{system} 没有本年度已批准的云资源申请单").format(system=policy.system))
+                    _("{system} 没有本年度已批准的云资源申请单").format(system=policy.system)
+                )
             if not all(p.complete for p in bundles.get(policy.id, [])):
                 policy_problems.append(
-                    _("打包 {form} 的开通申请单尚未全部四方签字").format(form=policy.id))
+                    _("打包 {form} 的开通申请单尚未全部四方签字").format(form=policy.id)
+                )
             for row in policy.rules:
                 _row_candidates(state, person, policy, row, policy_problems, zones)
 
@@ -224,8 +234,7 @@ def _row_candidates(
     via = [
         b.address
         for b in zones.bastions
-        if b.zone == row.from_zone.id
-        and any(lo <= b.value <= hi for lo, hi in row.source.ranges)
+        if b.zone == row.from_zone.id and any(lo <= b.value <= hi for lo, hi in row.source.ranges)
     ]
     if not via:
         return
@@ -234,27 +243,35 @@ def _row_candidates(
     if window is None:
         problems.append(_("{form} 第{row}行没有使用期").format(form=policy.id, row=row.number))
     elif window.is_future(state.now):
-        problems.append(_("{form} 第{row}行的使用期 {window} 尚未开始").format(
-            form=policy.id, row=row.number, window=window))
+        problems.append(
+            _("{form} 第{row}行的使用期 {window} 尚未开始").format(
+                form=policy.id, row=row.number, window=window
+            )
+        )
     elif window.is_past(state.now):
-        problems.append(_("{form} 第{row}行的使用期 {window} 已结束").format(
-            form=policy.id, row=row.number, window=window))
+        problems.append(
+            _("{form} 第{row}行的使用期 {window} 已结束").format(
+                form=policy.id, row=row.number, window=window
+            )
+        )
     if window is not None and not desired.row_approved(policy, row):
         problems.append(_("{form} 第{row}行审核人签字不全").format(form=policy.id, row=row.number))
     hosts, total = _hosts(row.target)
     if hosts is None:
         hosts_or_none: list[str | None] = [None]
         state.notes.append(
-            _("{form} 第{row}行目标是占位名 {name}：堡垒机只按地址放行，"
-              "请在主机分配地址后把地址写入备案表").format(
-                form=policy.id, row=row.number, name=row.target.placeholder)
+            _(
+                "{form} 第{row}行目标是占位名 {name}：堡垒机只按地址放行，"
+                "请在主机分配地址后把地址写入备案表"
+            ).format(form=policy.id, row=row.number, name=row.target.placeholder)
         )
     elif not hosts:
         hosts_or_none = []
         state.notes.append(
-            _("{form} 第{row}行目标有 {total} 个地址，超过 {max} 个，"
-              "堡垒机不逐一放行；请把目标缩小到具体主机").format(
-                form=policy.id, row=row.number, total=total, max=MAX_HOSTS_PER_ROW)
+            _(
+                "{form} 第{row}行目标有 {total} 个地址，超过 {max} 个，"
+                "堡垒机不逐一放行；请把目标缩小到具体主机"
+            ).format(form=policy.id, row=row.number, total=total, max=MAX_HOSTS_PER_ROW)
         )
     else:
         hosts_or_none = list(hosts)
@@ -262,8 +279,17 @@ def _row_candidates(
         for host in hosts_or_none:
             for port in ports:
                 state.candidates.append(
-                    Candidate(bastion, person.login, person.name, host, port, policy.id,
-                              row.number, window, tuple(problems))
+                    Candidate(
+                        bastion,
+                        person.login,
+                        person.name,
+                        host,
+                        port,
+                        policy.id,
+                        row.number,
+                        window,
+                        tuple(problems),
+                    )
                 )
 
 
@@ -292,4 +318,5 @@ def check(state: AccessState, who: str, host: str, port: int) -> tuple[str, Gran
         ).format(host=host, port=port, who=who)
     reasons = sorted({p for c in matching for p in c.problems})
     return _("{who} 现在不能访问 {host}:{port}：{reasons}").format(
-        who=who, host=host, port=port, reasons="；".join(reasons))
+        who=who, host=host, port=port, reasons="；".join(reasons)
+    )

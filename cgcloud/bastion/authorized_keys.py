@@ -43,8 +43,11 @@ def key_line(account: Account, key_openssh: str) -> str:
 
 def render(account: Account) -> str:
     """The whole file for ``account`` (ends with a newline)."""
-    lines = [HEADER, f"# {account.name}（{account.login}）依据 {'、'.join(account.projects)}："
-             + "；".join(f"{g.target} {g.form} 第{g.row}行" for g in account.grants)]
+    lines = [
+        HEADER,
+        f"# {account.name}（{account.login}）依据 {'、'.join(account.projects)}："
+        + "；".join(f"{g.target} {g.form} 第{g.row}行" for g in account.grants),
+    ]
     lines += [key_line(account, k.openssh) for k in account.keys]
     return "\n".join(lines) + "\n"
 
@@ -82,11 +85,19 @@ class Change:
 def diff(want: BastionAccess, have: ActualBastion) -> list[Change]:
     """The changes that make ``have`` equal ``want`` (logins in order)."""
     out: list[Change] = []
-    for login in sorted(set(want.accounts) | set(have.managed) | (set(want.accounts) & have.foreign)):
+    for login in sorted(
+        set(want.accounts) | set(have.managed) | (set(want.accounts) & have.foreign)
+    ):
         account = want.accounts.get(login)
         if account is not None and login in have.foreign:
-            out.append(Change(want.address, "conflict", login,
-                              note="该文件不是 cgcloud 管理的（没有标记行），不覆盖；请人工核对后删除"))
+            out.append(
+                Change(
+                    want.address,
+                    "conflict",
+                    login,
+                    note="该文件不是 cgcloud 管理的（没有标记行），不覆盖；请人工核对后删除",
+                )
+            )
             continue
         if account is None:
             old = have.managed[login]
@@ -103,15 +114,22 @@ def diff(want: BastionAccess, have: ActualBastion) -> list[Change]:
         ours = [ln for ln in old_lines if ln.rsplit(" ", 1)[-1] == f"cgcloud:{login}"]
         drift = [ln for ln in old_lines if ln not in ours]
         # a comment-only edit or a reordered file still gets rewritten, but has no key drift
-        out.append(Change(
-            want.address, "update", login, text,
-            added=tuple(ln for ln in new_lines if ln not in old_lines),
-            removed=tuple(ln for ln in ours if ln not in new_lines),
-            drift=tuple(drift),
-        ))
+        out.append(
+            Change(
+                want.address,
+                "update",
+                login,
+                text,
+                added=tuple(ln for ln in new_lines if ln not in old_lines),
+                removed=tuple(ln for ln in ours if ln not in new_lines),
+                drift=tuple(drift),
+            )
+        )
     return out
 
 
 def _keys(text: str) -> list[str]:
     """The non-comment, non-blank lines of an authorized_keys text."""
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]

@@ -57,8 +57,11 @@ class Config:
         found = self.bastions.get(address)
         if found is None:
             where = self.path or "bastions.yaml"
-            raise ConfigError(_("{where} 中没有堡垒机 {address} 的连接配置（bastions: - address: {address}）")
-                              .format(where=where, address=address))
+            raise ConfigError(
+                _(
+                    "{where} 中没有堡垒机 {address} 的连接配置（bastions: - address: {address}）"
+                ).format(where=where, address=address)
+            )
         return found
 
 
@@ -86,30 +89,41 @@ def load(path: Path | None = None) -> Config:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(_("{at}: 堡垒机配置不是有效的 YAML：{e}").format(
-            at=at, e=getattr(exc, "problem", exc))) from None
+        raise ConfigError(
+            _("{at}: 堡垒机配置不是有效的 YAML：{e}").format(at=at, e=getattr(exc, "problem", exc))
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(_("无法读取堡垒机配置文件 {path}：{e}").format(path=path, e=exc)) from None
+        raise ConfigError(
+            _("无法读取堡垒机配置文件 {path}：{e}").format(path=path, e=exc)
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(_("{path}: 堡垒机配置应为映射（bastions:、login:、identity:）").format(path=path))
+        raise ConfigError(
+            _("{path}: 堡垒机配置应为映射（bastions:、login:、identity:）").format(path=path)
+        )
     _no_unknown(path, "", data, _TOP_KEYS)
     cfg = Config(path, login=data.get("login"), identity=_expand(data.get("identity")))
     if cfg.login is not None and not _LOGIN.fullmatch(str(cfg.login)):
-        raise ConfigError(_("{path}: login {login!r} 不是有效的登录名").format(path=path, login=cfg.login))
+        raise ConfigError(
+            _("{path}: login {login!r} 不是有效的登录名").format(path=path, login=cfg.login)
+        )
     items = data.get("bastions") or []
     if not isinstance(items, list):
         raise ConfigError(_("{path}: bastions 应为列表").format(path=path))
     for i, item in enumerate(items):
         where = f"bastions[{i}]"
         if not isinstance(item, dict) or "address" not in item:
-            raise ConfigError(_("{path}: {where} 应为带 address 的映射").format(path=path, where=where))
+            raise ConfigError(
+                _("{path}: {where} 应为带 address 的映射").format(path=path, where=where)
+            )
         _no_unknown(path, where + ".", item, _BASTION_KEYS)
         address = str(item["address"])
         host, port = _endpoint(path, where, str(item.get("endpoint") or f"{address}:22"))
         cfg.bastions[address] = Endpoint(
-            address, host, port,
+            address,
+            host,
+            port,
             None if item.get("user") is None else str(item["user"]),
             _expand(item.get("identity")),
             str(item.get("keys_dir") or DEFAULT_KEYS_DIR),
@@ -120,16 +134,25 @@ def load(path: Path | None = None) -> Config:
 def _no_unknown(path: Path, where: str, data: dict[str, Any], allowed: set[str]) -> None:
     for key in data:
         if key in ("password", "passphrase"):
-            raise ConfigError(_("{path}: {where}{key}: 不支持密码；请用密钥文件（identity）").format(
-                path=path, where=where, key=key))
+            raise ConfigError(
+                _("{path}: {where}{key}: 不支持密码；请用密钥文件（identity）").format(
+                    path=path, where=where, key=key
+                )
+            )
         if key not in allowed:
-            raise ConfigError(_("{path}: {where}{key}: 未知的配置项；可用: {ok}").format(
-                path=path, where=where, key=key, ok="、".join(sorted(allowed))))
+            raise ConfigError(
+                _("{path}: {where}{key}: 未知的配置项；可用: {ok}").format(
+                    path=path, where=where, key=key, ok="、".join(sorted(allowed))
+                )
+            )
 
 
 def _endpoint(path: Path, where: str, text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(_("{path}: {where}.endpoint {text!r} 应为 主机:端口，例如 172.21.0.10:22").format(
-            path=path, where=where, text=text))
+        raise ConfigError(
+            _("{path}: {where}.endpoint {text!r} 应为 主机:端口，例如 172.21.0.10:22").format(
+                path=path, where=where, text=text
+            )
+        )
     return host, int(port)

@@ -22,9 +22,16 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from cgcloud.i18n import _
 
 MIN_RSA_BITS = 3072
-ACCEPTED = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-            "ssh-rsa")
-_LINE = re.compile(r"(?P<type>[A-Za-z0-9@.-]+) (?P<blob>[A-Za-z0-9+/]+={0,3})(?: (?P<comment>[^\r\n]*))?")
+ACCEPTED = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+)
+_LINE = re.compile(
+    r"(?P<type>[A-Za-z0-9@.-]+) (?P<blob>[A-Za-z0-9+/]+={0,3})(?: (?P<comment>[^\r\n]*))?"
+)
 
 
 class BadKey(ValueError):
@@ -59,15 +66,19 @@ def parse(text: str) -> PublicKey:
     if match is None:
         if "\n" in line or "\r" in line:
             raise BadKey(_("公钥只能是一行"))
-        raise BadKey(_(
-            "公钥格式应为“类型 base64 [注释]”，例如 ssh-ed25519 AAAAC3Nza… lisi@laptop；"
-            "不能带 authorized_keys 选项"
-        ))
+        raise BadKey(
+            _(
+                "公钥格式应为“类型 base64 [注释]”，例如 ssh-ed25519 AAAAC3Nza… lisi@laptop；"
+                "不能带 authorized_keys 选项"
+            )
+        )
     key_type, blob = match["type"], match["blob"]
     if key_type == "ssh-dss":
         raise BadKey(_("不接受 DSA 公钥（ssh-dss）：DSA 只有 1024 位且已被 OpenSSH 停用"))
     if key_type not in ACCEPTED:
-        raise BadKey(_("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok="、".join(ACCEPTED)))
+        raise BadKey(
+            _("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok="、".join(ACCEPTED))
+        )
     try:
         raw = base64.b64decode(blob, validate=True)
     except binascii.Error:
@@ -95,5 +106,6 @@ def weakness(key: PublicKey) -> str | None:
     """Why the key is too weak to accept (None when it is acceptable)."""
     if key.type == "ssh-rsa" and key.bits < MIN_RSA_BITS:
         return _("RSA 公钥只有 {bits} 位，至少需要 {min} 位（建议改用 ssh-ed25519）").format(
-            bits=key.bits, min=MIN_RSA_BITS)
+            bits=key.bits, min=MIN_RSA_BITS
+        )
     return None

@@ -27,17 +27,25 @@ LOCK_STALE_SECONDS = 900
 
 
 class OpenSshBackend:
-    def __init__(self, endpoint: Endpoint, known_hosts: Path,
-                 timeout: float = transport.DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, endpoint: Endpoint, known_hosts: Path, timeout: float = transport.DEFAULT_TIMEOUT
+    ) -> None:
         if not endpoint.user:
-            raise transport.SshError(_(
-                "堡垒机 {a} 没有配置管理账号（bastions.yaml 的 user 与 identity）"
-            ).format(a=endpoint.address))
+            raise transport.SshError(
+                _("堡垒机 {a} 没有配置管理账号（bastions.yaml 的 user 与 identity）").format(
+                    a=endpoint.address
+                )
+            )
         self.address = endpoint.address
         self.endpoint = endpoint
         self.client = transport.connect(
-            endpoint.host, endpoint.port, endpoint.user, known_hosts=known_hosts,
-            identity=endpoint.identity, timeout=timeout, role=_("堡垒机 {a}（管理）").format(a=endpoint.address),
+            endpoint.host,
+            endpoint.port,
+            endpoint.user,
+            known_hosts=known_hosts,
+            identity=endpoint.identity,
+            timeout=timeout,
+            role=_("堡垒机 {a}（管理）").format(a=endpoint.address),
         )
         self.sftp = self.client.open_sftp()
         self.sftp.get_channel().settimeout(timeout)  # type: ignore[union-attr]
@@ -74,7 +82,9 @@ class OpenSshBackend:
         if not logins:
             return set()
         _, out, _ = self.client.exec_command("getent passwd", timeout=30)
-        names = {line.split(":", 1)[0] for line in out.read().decode("utf-8", "replace").splitlines()}
+        names = {
+            line.split(":", 1)[0] for line in out.read().decode("utf-8", "replace").splitlines()
+        }
         if out.channel.recv_exit_status() != 0:
             return set()
         return logins - names
@@ -129,8 +139,13 @@ class OpenSshBackend:
         """An exclusive-create lock file in the keys directory; stale after 15 minutes."""
         self._ensure_dir()
         path = f"{self.dir}/{LOCK_NAME}"
-        body = json.dumps({"owner": owner, "since": datetime.now(UTC).isoformat(timespec="seconds"),
-                           "epoch": time.time()})
+        body = json.dumps(
+            {
+                "owner": owner,
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "epoch": time.time(),
+            }
+        )
         for _attempt in range(2):
             try:
                 with self.sftp.open(path, "wx") as fh:
@@ -147,10 +162,13 @@ class OpenSshBackend:
                 if time.time() - float(held.get("epoch", 0)) > LOCK_STALE_SECONDS:
                     self.sftp.remove(path)  # stale: its owner died; take it over
                     continue
-                raise LockHeld(_(
-                    "堡垒机 {a} 正由 {owner} 自 {since} 起执行 cgcloud bastion apply；稍后重试"
-                ).format(a=self.address, owner=held.get("owner", "?"),
-                         since=held.get("since", "?"))) from None
+                raise LockHeld(
+                    _(
+                        "堡垒机 {a} 正由 {owner} 自 {since} 起执行 cgcloud bastion apply；稍后重试"
+                    ).format(
+                        a=self.address, owner=held.get("owner", "?"), since=held.get("since", "?")
+                    )
+                ) from None
         raise LockHeld(_("堡垒机 {a} 的锁无法获取").format(a=self.address))
 
     def unlock(self) -> None:
@@ -165,5 +183,3 @@ class OpenSshBackend:
             self.sftp.close()
         finally:
             self.client.close()
-
-

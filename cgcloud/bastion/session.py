@@ -31,8 +31,14 @@ class CommandTimeout(Exception):
     """The command ran longer than its limit (the channel was closed)."""
 
 
-def run_command(client: paramiko.SSHClient, command: str, out: IO[bytes], err: IO[bytes],
-                counters: Counters, limit_seconds: float | None = None) -> int:
+def run_command(
+    client: paramiko.SSHClient,
+    command: str,
+    out: IO[bytes],
+    err: IO[bytes],
+    counters: Counters,
+    limit_seconds: float | None = None,
+) -> int:
     """Run ``command`` on the target, copying its output; the exit status. With
     ``limit_seconds``, a command still running then is abandoned (CommandTimeout)."""
     channel = client.get_transport().open_session()  # type: ignore[union-attr]
@@ -53,7 +59,11 @@ def run_command(client: paramiko.SSHClient, command: str, out: IO[bytes], err: I
             counters.received += len(data)
             err.write(data)
             err.flush()
-        elif channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+        elif (
+            channel.exit_status_ready()
+            and not channel.recv_ready()
+            and not channel.recv_stderr_ready()
+        ):
             break
         else:
             select.select([channel], [], [], 1.0)
@@ -62,7 +72,9 @@ def run_command(client: paramiko.SSHClient, command: str, out: IO[bytes], err: I
     return counters.exit_status
 
 
-def interactive(client: paramiko.SSHClient, counters: Counters) -> int:  # pragma: no cover - needs a tty
+def interactive(
+    client: paramiko.SSHClient, counters: Counters
+) -> int:  # pragma: no cover - needs a tty
     """A shell on the target with the local terminal in raw mode."""
     import termios
     import tty

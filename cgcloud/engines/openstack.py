@@ -56,7 +56,11 @@ Progress = Callable[[str, int, int], None]
 
 
 class EngineError(RuntimeError):
-    """An API call that failed for good (after retries), with what was asked."""
+    """An API call that failed for good (after retries), with what was asked. The
+    message is redacted of credentials on creation: it is printed, logged and audited."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(redact(message))
 
 
 class LockHeld(EngineError):
@@ -502,16 +506,19 @@ class OpenStackEngine:
     # ---------------------------------------------------------------- apply
 
     def apply(self, plan: p.Plan, actual: p.ActualState,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None,
+              stop: threading.Event | None = None) -> ApplyResult:
         """Apply in dependency order; on a hard failure stop and say what was not done.
 
         Order: projects → quotas → flavors → groups (Neutron's default rules in a
         new group removed) → rule deletes → rule creates (bulk) → port bindings →
         group deletes. Every step is idempotent, so a re-run converges.
+        ``stop``: set from outside (Ctrl-C, SIGTERM) it ends the apply like a failure
+        does: steps in flight finish, nothing new starts, the rest is "not-done".
         """
         t0, r0 = time.monotonic(), self.requests
         result = ApplyResult()
-        stop = threading.Event()
+        stop = stop if stop is not None else threading.Event()
         steps = [Step(c) for c in plan.changes if c.action in p.CHANGE_ACTIONS]
         # A project's recorded rule fingerprint stops being true the moment its rules
         # change: remove it first (the new one is written only once the whole plan is

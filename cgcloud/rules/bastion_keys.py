@@ -50,7 +50,9 @@ def bastion_accounts(ctx: Context) -> list[AccountEntry]:
                 if a.get("type") != "bastion":
                     continue
                 out.append(
-                    AccountEntry(project, i, str(a.get("name", "")), a.get("login"), a.get("ssh_key"))
+                    AccountEntry(
+                        project, i, str(a.get("name", "")), a.get("login"), a.get("ssh_key")
+                    )
                 )
         return out
 
@@ -80,7 +82,8 @@ def check_key_parses(ctx: Context) -> Iterator[Finding]:
             yield KEY_INVALID.at(
                 e.at / "ssh_key",
                 _("{form} 堡垒机账号 {name} 的公钥不可用：{why}").format(
-                    form=e.project.id, name=e.name, why=got),
+                    form=e.project.id, name=e.name, why=got
+                ),
                 _("粘贴 ~/.ssh/id_ed25519.pub 的完整一行（ssh-keygen -t ed25519 生成）"),
                 form=e.project,
             )
@@ -94,7 +97,8 @@ def check_key_strength(ctx: Context) -> Iterator[Finding]:
             yield KEY_WEAK.at(
                 e.at / "ssh_key",
                 _("{form} 堡垒机账号 {name} 的公钥太弱：{why}").format(
-                    form=e.project.id, name=e.name, why=why),
+                    form=e.project.id, name=e.name, why=why
+                ),
                 _("用 ssh-keygen -t ed25519 生成新密钥，或 ssh-keygen -t rsa -b 4096"),
                 form=e.project,
             )
@@ -111,9 +115,15 @@ def check_key_shared(ctx: Context) -> Iterator[Finding]:
         if seen.name != e.name:
             yield KEY_SHARED.at(
                 e.at / "ssh_key",
-                _("{form} 堡垒机账号 {name} 的公钥（{fp}）已是 {other_form} 中 {other} 的公钥").format(
-                    form=e.project.id, name=e.name, fp=got.fingerprint,
-                    other_form=seen.project.id, other=seen.name),
+                _(
+                    "{form} 堡垒机账号 {name} 的公钥（{fp}）已是 {other_form} 中 {other} 的公钥"
+                ).format(
+                    form=e.project.id,
+                    name=e.name,
+                    fp=got.fingerprint,
+                    other_form=seen.project.id,
+                    other=seen.name,
+                ),
                 _("每人使用自己的密钥：一个公钥只能属于一个人"),
                 form=e.project,
             )
@@ -129,9 +139,15 @@ def check_login_conflict(ctx: Context) -> Iterator[Finding]:
         if other.name != e.name:
             yield LOGIN_CONFLICT.at(
                 e.at / "login",
-                _("{form} 把堡垒机登录名 {login} 给了 {name}，但 {other_form} 中它属于 {other}").format(
-                    form=e.project.id, login=e.login, name=e.name,
-                    other_form=other.project.id, other=other.name),
+                _(
+                    "{form} 把堡垒机登录名 {login} 给了 {name}，但 {other_form} 中它属于 {other}"
+                ).format(
+                    form=e.project.id,
+                    login=e.login,
+                    name=e.name,
+                    other_form=other.project.id,
+                    other=other.name,
+                ),
                 _("每人一个登录名，不同的人用不同的登录名"),
                 form=e.project,
             )
@@ -140,9 +156,15 @@ def check_login_conflict(ctx: Context) -> Iterator[Finding]:
         if mine.login != e.login:
             yield LOGIN_CONFLICT.at(
                 e.at / "login",
-                _("{form} 中 {name} 的堡垒机登录名是 {login}，但 {other_form} 中是 {other_login}").format(
-                    form=e.project.id, name=e.name, login=e.login,
-                    other_form=mine.project.id, other_login=mine.login),
+                _(
+                    "{form} 中 {name} 的堡垒机登录名是 {login}，但 {other_form} 中是 {other_login}"
+                ).format(
+                    form=e.project.id,
+                    name=e.name,
+                    login=e.login,
+                    other_form=mine.project.id,
+                    other_login=mine.login,
+                ),
                 _("同一人在所有表单中使用同一个登录名"),
                 form=e.project,
             )
@@ -160,10 +182,17 @@ def check_operator(ctx: Context) -> Iterator[Finding]:
             continue
         yield NOT_OPERATOR.at(
             e.at / "name",
-            _("{form} 的堡垒机账号 {name} 不是系统 {systems} 的运维人员（云资源申请单 {apps} 的 operators）")
-            .format(form=e.project.id, name=e.name, systems="、".join(sorted(systems)),
-                    apps="、".join(sorted(a.id for a in apps))),
-            _("把 {name} 加入云资源申请单的 operators（运维人员），或确认其确需堡垒机访问").format(name=e.name),
+            _(
+                "{form} 的堡垒机账号 {name} 不是系统 {systems} 的运维人员（云资源申请单 {apps} 的 operators）"
+            ).format(
+                form=e.project.id,
+                name=e.name,
+                systems="、".join(sorted(systems)),
+                apps="、".join(sorted(a.id for a in apps)),
+            ),
+            _("把 {name} 加入云资源申请单的 operators（运维人员），或确认其确需堡垒机访问").format(
+                name=e.name
+            ),
             form=e.project,
         )
 
@@ -174,38 +203,62 @@ def check_account_complete(ctx: Context) -> Iterator[Finding]:
         if missing:
             yield NO_KEY.at(
                 e.at,
-                _("{form} 堡垒机账号 {name} 没有 {missing}：cgcloud 不会在堡垒机上为其开通访问").format(
-                    form=e.project.id, name=e.name, missing="、".join(missing)),
+                _(
+                    "{form} 堡垒机账号 {name} 没有 {missing}：cgcloud 不会在堡垒机上为其开通访问"
+                ).format(form=e.project.id, name=e.name, missing="、".join(missing)),
                 _("要由 cgcloud bastion apply 开通，请填写 login（登录名）和 ssh_key（公钥）"),
                 form=e.project,
             )
 
 
 KEY_INVALID = Rule(
-    "CG311", "bastion-key-invalid", ERROR, "第十九条",
+    "CG311",
+    "bastion-key-invalid",
+    ERROR,
+    "第十九条",
     N_("堡垒机账号的 ssh_key 不是一行可解析的 OpenSSH 公钥（或带选项、DSA、类型不支持）"),
     check_key_parses,
 )
 KEY_WEAK = Rule(
-    "CG312", "bastion-key-weak", ERROR, "第十九条",
-    N_("堡垒机账号的公钥太弱：RSA 少于 3072 位"), check_key_strength,
+    "CG312",
+    "bastion-key-weak",
+    ERROR,
+    "第十九条",
+    N_("堡垒机账号的公钥太弱：RSA 少于 3072 位"),
+    check_key_strength,
 )
 KEY_SHARED = Rule(
-    "CG313", "bastion-key-shared", ERROR, "第十九条",
-    N_("同一个公钥出现在两个人的堡垒机账号中"), check_key_shared,
+    "CG313",
+    "bastion-key-shared",
+    ERROR,
+    "第十九条",
+    N_("同一个公钥出现在两个人的堡垒机账号中"),
+    check_key_shared,
 )
 LOGIN_CONFLICT = Rule(
-    "CG314", "bastion-login-conflict", ERROR, "第十九条",
-    N_("同一个堡垒机登录名给了两个人，或同一人有两个登录名"), check_login_conflict,
+    "CG314",
+    "bastion-login-conflict",
+    ERROR,
+    "第十九条",
+    N_("同一个堡垒机登录名给了两个人，或同一人有两个登录名"),
+    check_login_conflict,
 )
 NO_KEY = Rule(
-    "CG315", "bastion-account-no-key", INFO, "第十九条",
-    N_("堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问"), check_account_complete,
+    "CG315",
+    "bastion-account-no-key",
+    INFO,
+    "第十九条",
+    N_("堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问"),
+    check_account_complete,
 )
 
 NOT_OPERATOR = Rule(
-    "CG316", "bastion-account-not-operator", WARNING, "第十九条",
-    N_("堡垒机账号的使用人不在其系统云资源申请单的运维人员（operators）中"), check_operator,
+    "CG316",
+    "bastion-account-not-operator",
+    WARNING,
+    "第十九条",
+    N_("堡垒机账号的使用人不在其系统云资源申请单的运维人员（operators）中"),
+    check_operator,
 )
 
 RULES = [KEY_INVALID, KEY_WEAK, KEY_SHARED, LOGIN_CONFLICT, NO_KEY, NOT_OPERATOR]

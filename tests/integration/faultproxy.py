@@ -23,6 +23,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,7 +37,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 class Fault:
     """What to do with matching requests.
 
-    action: ``status`` (answer `status` with a Neutron-style JSON error, Neutron never
+    action: ``delay`` (forward after `seconds`: a slow service), ``status`` (answer `status` with a Neutron-style JSON error, Neutron never
     sees the request), ``reset`` (TCP reset before forwarding), ``drop-response``
     (forward, then reset instead of answering: the change happened, the client does
     not know), ``refuse`` (reset this request and stop listening for good: Neutron
@@ -52,6 +53,8 @@ class Fault:
     skip: int = 0
     times: int | None = 1
     status: int = 503
+    seconds: float = 0.0
+    echo: bool = False  # `status`: the error message repeats the request, headers and all
     message: str = "injected by the test fault proxy"
     seen: int = 0
     fired: int = 0
@@ -88,6 +91,7 @@ class FaultProxy:
     upstream: tuple[str, int]
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)  # X-Auth-Token values seen
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -181,8 +185,12 @@ class FaultProxy:
                     break
         if fault is not None and fault.action == "status":
             self._record(h, f"injected {fault.status}")
+            message = fault.message
+            if fault.echo:  # as a debugging proxy or a careless service would
+                message += " request: " + " ".join(f"{k}: {v}" for k, v in h.headers.items())
+                message += " " + body.decode("utf-8", "replace")
             payload = json.dumps({"NeutronError": {"type": "HTTPServiceUnavailable",
-                                                   "message": fault.message,
+                                                   "message": message,
                                                    "detail": ""}}).encode()
             h.send_response(fault.status)
             h.send_header("Content-Type", "application/json")
@@ -201,6 +209,8 @@ class FaultProxy:
             self._record(h, "reset")
             _reset(h)
             return
+        if fault is not None and fault.action == "delay":
+            time.sleep(fault.seconds)
         conn = http.client.HTTPConnection(*self.upstream, timeout=120)
         try:
             headers = {k: v for k, v in h.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -226,6 +236,9 @@ class FaultProxy:
     def _record(self, h: BaseHTTPRequestHandler, outcome: str) -> None:
         with self.lock:
             self.log.append(Logged(h.command, h.path, outcome))
+            token = h.headers.get("X-Auth-Token")
+            if token:
+                self.tokens.add(token)
 
 
 class _Server(ThreadingHTTPServer):

@@ -33,19 +33,19 @@ START_TIMEOUT = 20.0  # seconds for an sshd to accept connections on a loaded bo
 
 
 def ensure_openssh_server() -> str | None:
-    """None when sshd is usable, else why not (for pytest.skip)."""
+    """None when sshd is usable, else why not (for ``promtools.unavailable``). Debian's
+    openssh-server is apt-get installed when missing (the suite's ``needs_apt`` rule)."""
+    from promtools import Unavailable, ensure_debian
+
     if os.geteuid() != 0:
         return "the SSH lab needs root (test users, port 22 on loopback addresses)"
     if not Path(SSHD).exists():
-        if shutil.which("apt-get") is None:
-            return "openssh-server is not installed and apt-get is not available"
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run = subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "openssh-server"],
-            capture_output=True, text=True, env=env, timeout=600,
-        )
-        if run.returncode != 0 or not Path(SSHD).exists():
-            return f"apt-get install openssh-server failed: {run.stderr.strip()[-300:]}"
+        try:
+            ensure_debian("openssh-server", ("sshd",))
+        except Unavailable as exc:
+            return str(exc)
+        if not Path(SSHD).exists():
+            return f"openssh-server installed but {SSHD} is missing"
     for tool in ("ssh-keygen", "useradd", "userdel", "usermod"):
         if shutil.which(tool) is None:
             return f"{tool} is not available"
@@ -54,8 +54,9 @@ def ensure_openssh_server() -> str | None:
 
 def keygen(path: Path, comment: str = "") -> str:
     """A new ed25519 key pair at ``path``; the public line."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                   check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True
+    )
     return Path(str(path) + ".pub").read_text().strip()
 
 
@@ -145,8 +146,7 @@ def _sshd_config(path: Path, host: str, port: int, host_key: Path, pid: Path, ex
         "StrictModes yes\n"
         "LogLevel VERBOSE\n"
         "MaxStartups 50\n"
-        "UseDNS no\n"
-        + extra
+        "UseDNS no\n" + extra
     )
 
 
@@ -164,8 +164,11 @@ def start(tmp: Path) -> Lab:
     user_keys: dict[str, Path] = {}
     try:
         for user in users:
-            subprocess.run(["useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", user],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", user],
+                check=True,
+                capture_output=True,
+            )
             lab_users.append(user)
             subprocess.run(["usermod", "-p", "*", user], check=True, capture_output=True)
             key = tmp / f"id_{user}"
@@ -186,7 +189,9 @@ def start(tmp: Path) -> Lab:
             return Sshd(name, host, port, hk, cfg, tmp / f"sshd_{name}.log")
 
         bastion = sshd(
-            "bastion", "127.0.0.1", free_port(),
+            "bastion",
+            "127.0.0.1",
+            free_port(),
             f"AuthorizedKeysFile {run}/keys/%u\n"
             "AllowTcpForwarding yes\n"
             "PermitRootLogin prohibit-password\n"
@@ -196,11 +201,15 @@ def start(tmp: Path) -> Lab:
         )
         allow = " ".join(f"{u}@127.0.0.1" for u in users)
         targets = {
-            name: sshd(name, f"{net}.{last}", 22,
-                       f"AuthorizedKeysFile {run}/target-keys/%u\n"
-                       "AllowTcpForwarding no\n"
-                       "PermitRootLogin no\n"
-                       f"AllowUsers {allow}\n")
+            name: sshd(
+                name,
+                f"{net}.{last}",
+                22,
+                f"AuthorizedKeysFile {run}/target-keys/%u\n"
+                "AllowTcpForwarding no\n"
+                "PermitRootLogin no\n"
+                f"AllowUsers {allow}\n",
+            )
             for name, last in (("A", 2), ("B", 3))
         }
         lab = Lab(tmp, run, net, users, user_keys, mgmt, bastion, targets, lab_users)

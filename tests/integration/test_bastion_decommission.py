@@ -28,9 +28,12 @@ def site(tmp_path: Path, devcloud: Any) -> Iterator[Site]:
 
 
 def test_failed_commands_before_poweroff_power_nothing_off(site: Site, tmp_path: Path) -> None:
-    site.edit(f"{OLD}/shutdown-notice.yaml", "  operator:",
-              "  commands: {login: lisi, shutdown: sudo systemctl stop app, data_copy: sudo rsync -a /data/ backup:/x/}\n"
-              "  operator:")
+    site.edit(
+        f"{OLD}/shutdown-notice.yaml",
+        "  operator:",
+        "  commands: {login: lisi, shutdown: sudo systemctl stop app, data_copy: sudo rsync -a /data/ backup:/x/}\n"
+        "  operator:",
+    )
     site.apply("2026-12-10T10:00")
     sid = site.server(site.old, "172.20.4.21", "cg-4c8g100d")
     site.wait(lambda: (site.get_server(sid) or {}).get("status") == "ACTIVE")
@@ -49,6 +52,7 @@ def test_failed_commands_before_poweroff_power_nothing_off(site: Site, tmp_path:
     assert site.get_server(sid)["status"] == "ACTIVE"  # type: ignore[index]
     assert "cgcloud:poweroff" not in site.get_server(sid)["metadata"]  # type: ignore[index]
     entries = [json.loads(x) for x in site.audit.read_text(encoding="utf-8").splitlines()]
-    assert any(e.get("action") == "decommission-command" and e["result"] == "refused"
-               for e in entries)
+    assert any(
+        e.get("action") == "decommission-command" and e["result"] == "refused" for e in entries
+    )
     assert not any(e.get("action") == "poweroff" for e in entries)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from faultproxy import Fault, FaultProxy, faulty_clouds_yaml
-from test_apply import World
+from test_apply import NOW, World
 
 from cgcloud import plan
 
@@ -153,3 +153,71 @@ def test_lost_answer_to_a_group_create_is_recovered(faulty: World, proxy: FaultP
     assert proxy.count("dropped 201") == 1
     assert proxy.count(None, "POST", r"/security-groups$") == 1  # never sent again
     _converged(faulty)
+
+
+def test_an_interrupted_apply_says_what_was_and_was_not_done(
+        faulty: World, proxy: FaultProxy, tmp_path: Path) -> None:
+    """Ctrl-C while the bulk group create is in flight (Neutron slowed to 4 s by the
+    proxy): the request in flight finishes, nothing new starts, the user is told what
+    was DONE and NOT DONE, exit 130, the lock is released, and a re-run converges."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = proxy.add(Fault("delay", method="POST", path=r"/security-groups$", seconds=4,
+                           times=None))
+    env = {**os.environ, **faulty.env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("OS_CLOUD", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cgcloud", "apply", str(faulty.repo), "--cloud", FAULTY,
+         "--now", NOW, "--yes", "--audit-log", str(faulty.audit)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while slow.seen == 0:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    assert "收到 SIGINT" in err and "已中断（SIGINT）" in err
+    want = faulty.desired()
+    n_rules = sum(1 for x in want.rules if not x.remote_placeholder)
+    assert err.count("NOT DONE create rule") == n_rules  # the rules never started
+    assert "DONE     create project" in err and "DONE     create group" in err
+    m = re.search(r"Applied: (\d+) done, (\d+) failed, (\d+) not done", out)
+    assert m and int(m[2]) == 0 and int(m[3]) >= n_rules
+    audit = _audit(faulty)
+    assert int(m[1]) == sum(1 for x in audit if x["result"] == "done")
+    assert {x["resource"]["kind"] for x in audit} >= {"project", "group"}
+    made = {x["resource"]["id"] for x in audit
+            if x["resource"]["kind"] == "group" and x["result"] == "done"}
+    assert {g["id"] for g in faulty.managed_groups()} == made  # the report is the cloud
+    held = faulty.engine.lock_holder()  # released on the way out (another test's may be held)
+    assert held is None or f"pid {proc.pid}" not in held[1].get("owner", ""), held
+    r = faulty.cli("--cloud", "devcloud", "apply", "--yes", "--audit-log", str(faulty.audit))
+    assert r.exit_code == 0, r.output
+    _converged(faulty)
+
+
+def test_a_cloud_error_echoing_the_request_leaks_no_token(faulty: World,
+                                                          proxy: FaultProxy) -> None:
+    """Neutron (the proxy) refuses the rule creates with a 400 whose message repeats the
+    request, X-Auth-Token header included: the user sees the error, and neither the CLI
+    output nor the audit log holds the token or the password."""
+    import yaml
+
+    proxy.add(Fault("status", method="POST", path=r"/security-group-rules$", status=400,
+                    echo=True, times=None, message="bad rule"))
+    r = faulty.apply()
+    assert r.exit_code == 1, r.output
+    assert proxy.tokens, "the proxy saw no token: the test proves nothing"
+    clouds = yaml.safe_load(Path(faulty.env["OS_CLIENT_CONFIG_FILE"]).read_text())
+    password = clouds["clouds"][FAULTY]["auth"]["password"]
+    audit = faulty.audit.read_text(encoding="utf-8")
+    assert "bad rule" in r.output and "X-Auth-Token: ***" in r.output, r.output
+    assert "bad rule" in audit
+    for secret in (*proxy.tokens, password):
+        assert secret not in r.output and secret not in audit

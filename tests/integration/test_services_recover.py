@@ -173,13 +173,23 @@ def test_enforce_watch_started_against_a_hung_cloud_recovers_by_itself(
         str(tmp_path / "records"),
         "--audit-log",
         str(w.audit),
+        "--textfile",
+        str(tmp_path / "enforce.prom"),
     )
+    prom = tmp_path / "enforce.prom"
+    ok = f'cgcloud_last_run_success{{command="enforce",cloud="{FAULTY}"}}'
     try:
         svc.wait_for("a failed try", lambda: "秒后重试" in svc.stderr())
         assert "identity" in svc.stderr()
+        # the down cloud is a failed run for node-exporter's textfile collector
+        svc.wait_for(
+            "a failed run in the textfile",
+            lambda: prom.exists() and f"{ok} 0.0" in prom.read_text(),
+        )
         ks.passthrough()
         svc.wait_for("a pass", lambda: "Enforce:" in svc.stdout())
         assert "已取得租约" in svc.stderr()
+        svc.wait_for("a good run in the textfile", lambda: f"{ok} 1.0" in prom.read_text())
         passes = svc.stdout().count("Enforce:")
         nt.blackhole()
         svc.wait_for("a failed pass", lambda: "network" in svc.stderr())

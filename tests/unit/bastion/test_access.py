@@ -76,8 +76,10 @@ def test_unsigned_project_grants_nothing(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     pa = root / "智慧城管综合平台" / "project-application.yaml"
     text = pa.read_text("utf-8")
-    pa.write_text(text.replace("cloud_provider:  {by: 武汉云, date: 2026-11-24}", "cloud_provider: null"),
-                  "utf-8")
+    pa.write_text(
+        text.replace("cloud_provider:  {by: 武汉云, date: 2026-11-24}", "cloud_provider: null"),
+        "utf-8",
+    )
     now = clock.now_local("2027-01-05")
     s = access.compute(validate([root], now).repo, now)
     assert all(not b.accounts for b in s.bastions.values())
@@ -125,6 +127,8 @@ def test_diff_create_update_delete_drift_and_foreign() -> None:
     assert changes["gone"].action == "delete"
     assert changes["zhoujiu"].action == "conflict"
     # equal files: nothing to do
-    same = authorized_keys.ActualBastion("172.21.0.10", managed={
-        login: authorized_keys.render(a) for login, a in want.accounts.items()})
+    same = authorized_keys.ActualBastion(
+        "172.21.0.10",
+        managed={login: authorized_keys.render(a) for login, a in want.accounts.items()},
+    )
     assert authorized_keys.diff(want, same) == []

@@ -18,8 +18,9 @@ def with_commands(tmp_path: Path, commands: str) -> Path:
     root = tmp_path / "policies"
     shutil.copytree(POLICIES, root)
     f = root / NOTICE
-    f.write_text(f.read_text("utf-8").replace("  operator:", f"  commands: {commands}\n  operator:"),
-                 "utf-8")
+    f.write_text(
+        f.read_text("utf-8").replace("  operator:", f"  commands: {commands}\n  operator:"), "utf-8"
+    )
     return root
 
 
@@ -46,10 +47,15 @@ def test_commands_are_read_into_the_model(tmp_path: Path) -> None:
     ],
     ids=["no-login", "no-command", "login-not-unix", "unknown-key"],
 )
-def test_bad_commands_are_schema_errors_at_the_line(tmp_path: Path, commands: str, words: str) -> None:
+def test_bad_commands_are_schema_errors_at_the_line(
+    tmp_path: Path, commands: str, words: str
+) -> None:
     root = with_commands(tmp_path, commands)
     found = findings(root)
-    line = next(i for i, t in enumerate((root / NOTICE).read_text("utf-8").splitlines(), 1)
-                if "commands:" in t)
+    line = next(
+        i
+        for i, t in enumerate((root / NOTICE).read_text("utf-8").splitlines(), 1)
+        if "commands:" in t
+    )
     assert found and all(r.startswith("CG01") for r, _, _ in found)  # schema findings
     assert any(words in m and ln == line for _, m, ln in found), found

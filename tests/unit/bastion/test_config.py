@@ -16,14 +16,24 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_reads_endpoints_and_defaults(tmp_path: Path) -> None:
-    cfg = config.load(write(tmp_path, """
+    cfg = config.load(
+        write(
+            tmp_path,
+            """
 bastions:
   - {address: 172.21.0.10, endpoint: "127.0.0.1:2201", user: root, identity: ~/.ssh/mgmt}
   - {address: 172.20.0.10}
 login: lisi
-"""))
+""",
+        )
+    )
     a = cfg.endpoint("172.21.0.10")
-    assert (a.host, a.port, a.user, a.keys_dir) == ("127.0.0.1", 2201, "root", config.DEFAULT_KEYS_DIR)
+    assert (a.host, a.port, a.user, a.keys_dir) == (
+        "127.0.0.1",
+        2201,
+        "root",
+        config.DEFAULT_KEYS_DIR,
+    )
     assert a.identity is not None and not a.identity.startswith("~")
     b = cfg.endpoint("172.20.0.10")
     assert (b.host, b.port, b.user) == ("172.20.0.10", 22, None)

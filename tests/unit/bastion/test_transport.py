@@ -24,7 +24,9 @@ def test_silent_server_times_out_with_a_clear_message(tmp_path: Path) -> None:
     started = time.monotonic()
     try:
         with pytest.raises(transport.SshError, match="2 秒内没有 SSH 应答"):
-            transport.connect("127.0.0.1", port, "x", known_hosts=tmp_path / "known_hosts", timeout=2)
+            transport.connect(
+                "127.0.0.1", port, "x", known_hosts=tmp_path / "known_hosts", timeout=2
+            )
     finally:
         for c in held:
             c.close()
@@ -44,3 +46,9 @@ def test_refused_port_is_a_clear_message(tmp_path: Path) -> None:
 def test_known_hosts_names_follow_openssh() -> None:
     assert transport.known_hosts_name("10.0.0.1", 22) == "10.0.0.1"
     assert transport.known_hosts_name("10.0.0.1", 2201) == "[10.0.0.1]:2201"
+
+
+def test_missing_known_hosts_file_is_a_clear_error() -> None:
+    """Host keys must be registered beforehand: no file, no connection attempt."""
+    with pytest.raises(transport.SshError, match="known_hosts"):
+        transport.connect("127.0.0.1", 1, "x", known_hosts=Path("/nonexistent/known_hosts"))

@@ -13,9 +13,13 @@ from cgcloud.bastion import keys
 
 
 def _openssh(private: object, comment: str = "") -> str:
-    text = private.public_key().public_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    ).decode()
+    text = (
+        private.public_key()
+        .public_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        .decode()
+    )
     return f"{text} {comment}".strip()
 
 
@@ -118,16 +122,20 @@ def test_same_person_may_repeat_key_across_projects(repo):  # type: ignore[no-un
 def test_login_given_to_two_people_and_two_logins_for_one(repo):  # type: ignore[no-untyped-def]
     repo.write(
         "project.yaml",
-        project([
-            account("李四", "lisi", key("ed25519", 3)),
-            account("周九", "lisi", key("ed25519", 4)),
-            account("李四", "lisi2", key("ed25519", 3)),
-        ]),
+        project(
+            [
+                account("李四", "lisi", key("ed25519", 3)),
+                account("周九", "lisi", key("ed25519", 4)),
+                account("李四", "lisi2", key("ed25519", 3)),
+            ]
+        ),
     )
     found = bastion_findings(repo)
     assert [f.rule for f in found] == ["CG314", "CG314"]
-    assert [f.line for f in found] == [repo.line("project.yaml", "周九"),
-                                       repo.line("project.yaml", "lisi2")]
+    assert [f.line for f in found] == [
+        repo.line("project.yaml", "周九"),
+        repo.line("project.yaml", "lisi2"),
+    ]
 
 
 def test_account_without_key_is_info(repo):  # type: ignore[no-untyped-def]
@@ -167,8 +175,17 @@ spec:
 
 def test_bastion_account_should_be_an_operator_of_its_system(repo):  # type: ignore[no-untyped-def]
     repo.write("resources.yaml", RESOURCES)
-    repo.write("project.yaml", project([account("李四", "lisi", key("ed25519", 5)),
-                                        account("周九", "zhoujiu", key("ed25519", 6))]))
+    repo.write(
+        "project.yaml",
+        project(
+            [
+                account("李四", "lisi", key("ed25519", 5)),
+                account("周九", "zhoujiu", key("ed25519", 6)),
+            ]
+        ),
+    )
     found = [f for f in repo.validate() if f.rule == "CG316"]
-    assert [(f.severity.value, f.line) for f in found] == [("warning", repo.line("project.yaml", "周九"))]
+    assert [(f.severity.value, f.line) for f in found] == [
+        ("warning", repo.line("project.yaml", "周九"))
+    ]
     assert "ZY-2027-0001" in found[0].message and "智慧城管综合平台" in found[0].message
