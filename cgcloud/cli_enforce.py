@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud import clock
 from cgcloud.backoff import Backoff
 from cgcloud.cli_reconcile import (
     DEFAULT_MAX_DELETES,
@@ -305,7 +306,7 @@ class Watch:
             except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
                 delay = self.backoff.failed()
                 self.on_error(exc, delay)
-                wake = self.now() + timedelta(seconds=delay)
+                wake = clock.later(self.now(), timedelta(seconds=delay))
             else:
                 self.backoff.succeeded()
             self.passes += 1
