@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cgcloud import desired, enforce, model
+from cgcloud import clock, desired, enforce, model
 from cgcloud import plan as planner
 from cgcloud.actual import ActualState
 from cgcloud.backoff import Backoff
@@ -285,7 +285,7 @@ class Watch:
             except Exception as exc:  # noqa: BLE001 - one bad pass must not end the loop
                 delay = self.backoff.failed()
                 self.on_error(exc, delay)
-                wake = self.now() + timedelta(seconds=delay)
+                wake = clock.later(self.now(), timedelta(seconds=delay))
             else:
                 self.backoff.succeeded()
             self.passes += 1

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from typing import Any
 
 SECRET_KEYS = ("password", "application_credential_secret", "token", "secret")
 
-_SESSIONS: list[Any] = []
+_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()  # not kept alive by redaction
 _LITERALS: set[str] = set()
 _LOCK = threading.Lock()
 _HEADER = re.compile(
@@ -36,7 +37,9 @@ def register_secrets(conn: Any) -> None:
             value = auth.get(key)
             if isinstance(value, str) and len(value) >= 4:
                 _LITERALS.add(value)
-        _SESSIONS.append(getattr(conn, "session", None))
+        session = getattr(conn, "session", None)
+        if session is not None:
+            _SESSIONS.add(session)
 
 
 def _current_tokens() -> set[str]:

@@ -136,7 +136,7 @@ def report_cmd(
         raise _usage(str(exc)) from None
     if fmt is ReportFormat.xlsx and out is None:
         raise _usage(_("xlsx 格式必须用 --out 指定输出文件"))
-    if not prometheus.startswith(("http://", "https://")):
+    if not _http_url(prometheus):
         raise _usage(_("--prometheus 应为 http(s):// 开头的地址，收到 {u!r}").format(u=prometheus))
     for p in paths or []:
         if not p.exists():
@@ -161,6 +161,18 @@ def report_cmd(
         typer.echo(_("已中断"), err=True)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     _emit(data, fmt, out)
+
+
+def _http_url(url: str) -> bool:
+    """An http(s) URL with a host and, if given, a port in 1-65535."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 def _emit(data: dict, fmt: ReportFormat, out: Path | None) -> None:

@@ -27,7 +27,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -185,7 +185,7 @@ def compute(inp: Inputs) -> list[Metric]:
         vf.add_metric([rid, sev], n)
 
     # ---- approvals
-    year_end = clock.start_of(clock.today(inp.now).replace(month=12, day=31) + timedelta(days=1))
+    year_end = clock.start_of_day_after(clock.today(inp.now).replace(month=12, day=31))
     lapsed = gauge("cgcloud_approval_lapsed", "1 when a managed project has no approved "
                    "ResourceApplication for the current year (续期或关停); never deleted for it.",
                    TENANT)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -60,7 +60,7 @@ def _policy_signed(p: model.NetworkPolicy, high: bool) -> bool:
 
 def expiring(repo: model.Repository, today: date, days: int) -> list[Expiring]:
     """Every grant whose last day falls in ``today … today + days`` (inclusive)."""
-    horizon = today + timedelta(days=days)
+    horizon = clock.add_days(today, days)
     out: list[Expiring] = []
 
     def add(
@@ -72,7 +72,7 @@ def expiring(repo: model.Repository, today: date, days: int) -> list[Expiring]:
     for p in repo.policies:
         if p.high_risk is not None and p.high_risk.window is not None and p.high_risk_rows:
             w = p.high_risk.window
-            start = w.end + timedelta(days=1)
+            start = clock.add_days(w.end, 1)
             add(
                 "high_risk",
                 p,
@@ -84,10 +84,10 @@ def expiring(repo: model.Repository, today: date, days: int) -> list[Expiring]:
         has_normal = any(not p.is_high_risk(r) for r in p.rules)
         if p.normal is not None and p.normal.window is not None and has_normal:
             w = p.normal.window
-            start = w.end + timedelta(days=1)
+            start = clock.add_days(w.end, 1)
             add("normal", p, w.end, start, next_end(w, start), _policy_signed(p, False))
     for a in repo.applications:
-        if a.approved and a.year:
+        if a.approved and a.year and a.year < date.max.year:  # 9999 has no next year
             end = date(a.year, 12, 31)
             add("annual", a, end, date(a.year + 1, 1, 1), date(a.year + 1, 12, 31), True)
     out.sort(key=lambda e: (e.end, e.form.id, e.kind))
@@ -97,11 +97,11 @@ def expiring(repo: model.Repository, today: date, days: int) -> list[Expiring]:
 def next_end(w: clock.Window, start: date) -> date:
     """The same length again from ``start``: in calendar months when the period is whole
     months (a year stays a year, leap or not), else in days."""
-    after = w.end + timedelta(days=1)
+    after = clock.add_days(w.end, 1)
     months = (after.year - w.start.year) * 12 + after.month - w.start.month
     if months > 0 and clock.add_months(w.start, months) == after:
-        return clock.add_months(start, months) - timedelta(days=1)
-    return start + timedelta(days=w.days - 1)
+        return clock.add_days(clock.add_months(start, months), -1)
+    return clock.add_days(start, w.days - 1)
 
 
 # --------------------------------------------------------------------------- drafts

@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from cgcloud import clock, grammar, model
@@ -827,7 +827,7 @@ def _hosts(s: model.ShutdownNotice) -> list[str]:
 def deletion_day(s: model.ShutdownNotice) -> date | None:
     """The earliest day the hosts can be deleted: seven full days after a power-off on
     the shutdown date (the real clock starts at the recorded power-off)."""
-    return s.shutdown_date + timedelta(days=8) if s.shutdown_date else None
+    return clock.add_days(s.shutdown_date, 8) if s.shutdown_date else None
 
 
 def _shutdown_text(s: model.ShutdownNotice) -> str:

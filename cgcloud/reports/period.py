@@ -5,8 +5,9 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
+from cgcloud import clock
 from cgcloud.clock import TZ
 from cgcloud.i18n import _
 
@@ -33,7 +34,7 @@ class Period:
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), TZ)
+        return clock.start_of_day_after(self.last)
 
     @property
     def seconds(self) -> int:

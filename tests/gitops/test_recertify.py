@@ -94,3 +94,12 @@ def test_nothing_to_write(repo: Repo) -> None:
     done = repo.cgcloud("recertify", "--now", "2027-03-10", "--days", "5", "--write")
     assert done.returncode == 0 and "没有到期" in done.stdout
     assert "recertify" not in repo.git("branch")
+
+
+def test_the_end_of_the_calendar_and_a_huge_horizon(repo: Repo) -> None:
+    """docs/reliability.md §2: `--days 1000000000` and a period ending 9999-12-31 give an
+    answer (nothing to renew after the calendar ends), not an OverflowError."""
+    done = repo.cgcloud("recertify", "--now", "2027-01-10", "--days", "1000000000", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["expiring"]
+    assert next_end(clock.Window(date(9999, 1, 1), date(9999, 12, 31)), date.max) == date.max

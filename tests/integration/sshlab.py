@@ -60,6 +60,16 @@ def keygen(path: Path, comment: str = "") -> str:
     return Path(str(path) + ".pub").read_text().strip()
 
 
+def remove_user(user: str) -> None:
+    """userdel, retried while the user's last sshd session processes exit (userdel refuses a
+    user with running processes), then forced: the lab must not leave users behind."""
+    for _attempt in range(20):
+        if subprocess.run(["userdel", user], capture_output=True).returncode in (0, 6):
+            return  # 6: no such user
+        time.sleep(0.25)
+    subprocess.run(["userdel", "-f", user], capture_output=True)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -130,7 +140,7 @@ class Lab:
         for s in [self.bastion, *self.targets.values()]:
             s.stop()
         for user in self.created_users:
-            subprocess.run(["userdel", user], capture_output=True)
+            remove_user(user)
         shutil.rmtree(self.run, ignore_errors=True)
 
 
@@ -215,7 +225,7 @@ def start(tmp: Path) -> Lab:
         lab = Lab(tmp, run, net, users, user_keys, mgmt, bastion, targets, lab_users)
     except BaseException:
         for user in lab_users:
-            subprocess.run(["userdel", user], capture_output=True)
+            remove_user(user)
         shutil.rmtree(run, ignore_errors=True)
         raise
     try:

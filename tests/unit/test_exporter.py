@@ -248,3 +248,10 @@ def test_apply_textfile_records_a_refused_run(tmp_path: Path) -> None:
     assert _get(v, "cgcloud_last_run_success", command="apply", cloud="nowhere") == 0.0
     assert _get(v, "cgcloud_last_run_exit_code") == 1.0
     assert _get(v, "cgcloud_last_success_timestamp_seconds") is None
+
+
+def test_the_last_representable_moment_renders() -> None:
+    """docs/reliability.md §2: `exporter --now 9999-12-31T23:59:59` computes its metrics
+    (the year's end is the end of time, not an OverflowError every refresh)."""
+    families = ex.compute(_inputs("9999-12-31T23:59:59", []))
+    assert _samples(families, "cgcloud_build_info")

@@ -81,7 +81,13 @@ def _env(condition: str, tmp: Path) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("PYTHONIOENCODING", "LC_", "PYTHONUTF8", "OS_CLOUD"))
     }
-    env.update(PYTHONPATH=str(REPO), OS_CLIENT_CONFIG_FILE=str(tmp / "no-clouds.yaml"))
+    env.update(
+        PYTHONPATH=str(REPO),
+        OS_CLIENT_CONFIG_FILE=str(tmp / "no-clouds.yaml"),
+        # commands that audit (ssh/tunnel refusals) write here, never to the real home
+        CGCLOUD_AUDIT_LOG=str(tmp / "audit.jsonl"),
+        XDG_STATE_HOME=str(tmp / "state"),
+    )
     if condition == "ascii":
         env.update(PYTHONIOENCODING="ascii", LANG="C")
     elif condition == "latin-1":

@@ -206,3 +206,11 @@ def test_an_unfinished_period_is_said() -> None:
 
     assert "数据缺口" in markdown.render(r, None)
     assert html.render(r).count("<svg") == 6
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999", "http://127.0.0.1:0", "http://", "http://h:abc"]
+)
+def test_a_prometheus_url_that_cannot_be_one_is_a_usage_error(url: str) -> None:
+    r = runner.invoke(app, ["report", "--period", "2027-01", "--prometheus", url])
+    assert r.exit_code == 64, r.output

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -192,7 +192,7 @@ def row_verdicts(rules_args: list[RuleArgs], config: Config) -> list[list[Findin
 
 
 def _form_head(today: Any) -> str:
-    signed = (today - timedelta(days=1)).isoformat()
+    signed = clock.add_days(today, -1).isoformat()
     day = today.isoformat()
     return (
         "apiVersion: cgcloud/v1\nkind: NetworkPolicy\n"
