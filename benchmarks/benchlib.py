@@ -25,8 +25,19 @@ HERE = Path(__file__).resolve().parent
 
 
 def compile_repo(root: Path, rows: int, systems: int, now: str) -> desired.DesiredState:
-    subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--rows", str(rows),
-                    "--systems", str(systems)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "generate.py"),
+            str(root),
+            "--rows",
+            str(rows),
+            "--systems",
+            str(systems),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     v = validate([root], clock.now_local(now))
     errors = [f for f in v.findings if f.severity == "error"]
     if errors:
@@ -56,11 +67,15 @@ def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> di
         raise SystemExit(f"apply failed: {[s.error for s in res.failed][:3]}")
     eng.record_fingerprints(plan.fingerprints, res)  # as `cgcloud apply` does
     phases["fingerprints"] = time.monotonic() - last[0]
-    return {"seconds": time.monotonic() - t0, "requests": eng.requests - r0,
-            "changes": len(res.steps), "read_requests": actual.requests,
-            "rules": sum(1 for s in res.steps if s.change.kind == "rule"),
-            "groups": sum(1 for s in res.steps if s.change.kind == "group"),
-            "phases": phases}
+    return {
+        "seconds": time.monotonic() - t0,
+        "requests": eng.requests - r0,
+        "changes": len(res.steps),
+        "read_requests": actual.requests,
+        "rules": sum(1 for s in res.steps if s.change.kind == "rule"),
+        "groups": sum(1 for s in res.steps if s.change.kind == "group"),
+        "phases": phases,
+    }
 
 
 def strip_fingerprints(cloud: str, projects: int) -> int:
@@ -69,7 +84,7 @@ def strip_fingerprints(cloud: str, projects: int) -> int:
     eng = OpenStackEngine(cloud)
     n = 0
     for proj in eng.read_projects():
-        for tag in planner.recorded_fingerprint(proj.tags)[:max(0, projects - n)]:
+        for tag in planner.recorded_fingerprint(proj.tags)[: max(0, projects - n)]:
             eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{quote(tag, safe=':=')}")
             n += 1
     return n
@@ -84,16 +99,25 @@ def noop_plan(cloud: str, state: desired.DesiredState) -> dict[str, Any]:
     owned = planner.managed_projects_by_id(actual.projects)
     systems = {p.system for p in state.projects}
     projects = [pid for pid, s in owned.items() if s in systems]
-    groups = [g for g in actual.groups
-              if planner.group_identity(g, owned) and g.project_id in projects]
+    groups = [
+        g for g in actual.groups if planner.group_identity(g, owned) and g.project_id in projects
+    ]
     gids = {g.id for g in groups}
     rules = [r for r in actual.rules if r.group_id in gids]
     ports = [p for p in actual.ports if gids & set(p.group_ids)]
-    baseline = (len(projects) * 4 + len(state.flavors) + len(groups) + len(rules) + len(ports))
-    return {"seconds": secs, "requests": eng.requests, "has_changes": plan.has_changes,
-            "summary": plan.summary, "baseline": baseline, "projects": len(projects),
-            "groups": len(groups), "rules": len(rules), "ports": len(ports),
-            "flavors": len(state.flavors)}
+    baseline = len(projects) * 4 + len(state.flavors) + len(groups) + len(rules) + len(ports)
+    return {
+        "seconds": secs,
+        "requests": eng.requests,
+        "has_changes": plan.has_changes,
+        "summary": plan.summary,
+        "baseline": baseline,
+        "projects": len(projects),
+        "groups": len(groups),
+        "rules": len(rules),
+        "ports": len(ports),
+        "flavors": len(state.flavors),
+    }
 
 
 def cleanup(cloud: str, state: desired.DesiredState) -> float:
@@ -101,14 +125,24 @@ def cleanup(cloud: str, state: desired.DesiredState) -> float:
     eng = OpenStackEngine(cloud, concurrency=4)
     t0 = time.monotonic()
     names = {p.name for p in state.projects}
-    projects = [x for x in eng.call("identity", "GET", "/projects")["projects"]
-                if x["name"] in names and desired.MANAGED_TAG in (x.get("tags") or [])]
+    projects = [
+        x
+        for x in eng.call("identity", "GET", "/projects")["projects"]
+        if x["name"] in names and desired.MANAGED_TAG in (x.get("tags") or [])
+    ]
     pids = {x["id"] for x in projects}
-    groups = [g["id"] for g in eng._pages("security-groups", {"fields": ["id", "project_id"]})
-              if g["project_id"] in pids]
+    groups = [
+        g["id"]
+        for g in eng._pages("security-groups", {"fields": ["id", "project_id"]})
+        if g["project_id"] in pids
+    ]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda gid: eng.call("network", "DELETE", f"/security-groups/{gid}",
-                                           ok=(404,)), groups))
+        list(
+            pool.map(
+                lambda gid: eng.call("network", "DELETE", f"/security-groups/{gid}", ok=(404,)),
+                groups,
+            )
+        )
     for pid in pids:  # Keystone on SQLite: one write at a time
         eng.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
     return time.monotonic() - t0
@@ -118,9 +152,23 @@ def enforce_passes(cloud: str, root: Path, now: str, passes: int) -> list[dict[s
     """Run `cgcloud enforce` `passes` times as a subprocess; one dict per pass."""
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as scratch:
-        cmd = [sys.executable, "-m", "cgcloud", "enforce", str(root), "--cloud", cloud,
-               "--now", now, "--format", "json", "--records", f"{scratch}/records",
-               "--audit-log", f"{scratch}/audit.jsonl"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cgcloud",
+            "enforce",
+            str(root),
+            "--cloud",
+            cloud,
+            "--now",
+            now,
+            "--format",
+            "json",
+            "--records",
+            f"{scratch}/records",
+            "--audit-log",
+            f"{scratch}/audit.jsonl",
+        ]
         for _ in range(passes):
             t0 = time.monotonic()
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -129,14 +177,22 @@ def enforce_passes(cloud: str, root: Path, now: str, passes: int) -> list[dict[s
                 raise SystemExit(f"enforce exited {proc.returncode}: {proc.stderr[-2000:]}")
             doc = json.loads(proc.stdout)
             audit = Path(scratch, "audit.jsonl")
-            out.append({"wall": wall, "seconds": doc["seconds"], "requests": doc["requests"],
-                        "actions": Counter(f"{a['verb']}/{a['status']}" for a in doc["actions"]),
-                        "audit_lines": len(audit.read_text().splitlines()) if audit.exists() else 0})
+            out.append(
+                {
+                    "wall": wall,
+                    "seconds": doc["seconds"],
+                    "requests": doc["requests"],
+                    "actions": Counter(f"{a['verb']}/{a['status']}" for a in doc["actions"]),
+                    "audit_lines": len(audit.read_text().splitlines()) if audit.exists() else 0,
+                }
+            )
     return out
 
 
 def print_passes(results: list[dict[str, Any]]) -> None:
     for i, r in enumerate(results, 1):
         acts = ", ".join(f"{k} {v}" for k, v in sorted(r["actions"].items())) or "none"
-        print(f"enforce pass #{i}: {r['wall']:.2f} s wall (process), {r['seconds']:.2f} s in the "
-              f"pass, {r['requests']} API requests; actions: {acts}; audit lines {r['audit_lines']}")
+        print(
+            f"enforce pass #{i}: {r['wall']:.2f} s wall (process), {r['seconds']:.2f} s in the "
+            f"pass, {r['requests']} API requests; actions: {acts}; audit lines {r['audit_lines']}"
+        )

@@ -45,8 +45,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="full", choices=["minimal", "full"])
     ap.add_argument("--dir", default="/var/tmp/cgcloud-devcloud-bench", type=Path)
-    ap.add_argument("--keep-cache", action="store_true",
-                    help="allow pip's wheel cache for the install (default: disabled)")
+    ap.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="allow pip's wheel cache for the install (default: disabled)",
+    )
     args = ap.parse_args()
 
     from cgcloud.devcloud import launcher
@@ -70,8 +73,14 @@ def main() -> None:
     rss = sum(r.rss_bytes for r in rows)
     pss = sum(r.pss_bytes for r in rows)
     free1 = mem_available()
-    venv_mb = sum(f.stat().st_size for f in (args.dir / "venv").rglob("*")
-                  if f.is_file() and not f.is_symlink()) / 2**20
+    venv_mb = (
+        sum(
+            f.stat().st_size
+            for f in (args.dir / "venv").rglob("*")
+            if f.is_file() and not f.is_symlink()
+        )
+        / 2**20
+    )
 
     conn = launcher.connect(args.dir)
     conn.authorize()
@@ -91,16 +100,24 @@ def main() -> None:
     t_down = time.monotonic() - t
 
     print(f"\n=== devcloud benchmark ({args.profile}, cloud {CLOUD_NAME}, {os.cpu_count()} cores)")
-    print(f"install from nothing (apt if missing + venv + pip): {r1.install_seconds:6.1f} s"
-          f"  (venv {venv_mb:.0f} MB)")
-    print(f"start, first run (incl. site layout):               "
-          f"{r1.seconds - r1.install_seconds:6.1f} s")
+    print(
+        f"install from nothing (apt if missing + venv + pip): {r1.install_seconds:6.1f} s"
+        f"  (venv {venv_mb:.0f} MB)"
+    )
+    print(
+        f"start, first run (incl. site layout):               "
+        f"{r1.seconds - r1.install_seconds:6.1f} s"
+    )
     print(f"start with packages present (incl. site layout):    {r2.seconds:6.1f} s")
-    print(f"`up` when already up:                               {r3.seconds:6.1f} s"
-          f"  (already_up={r3.already_up})")
+    print(
+        f"`up` when already up:                               {r3.seconds:6.1f} s"
+        f"  (already_up={r3.already_up})"
+    )
     print(f"down --purge:                                       {t_down:6.1f} s")
-    print(f"memory: PSS {pss / 2**30:.2f} GiB, RSS sum {rss / 2**30:.2f} GiB, "
-          f"MemAvailable drop {(free0 - free1) / 2**30:.2f} GiB")
+    print(
+        f"memory: PSS {pss / 2**30:.2f} GiB, RSS sum {rss / 2**30:.2f} GiB, "
+        f"MemAvailable drop {(free0 - free1) / 2**30:.2f} GiB"
+    )
 
 
 if __name__ == "__main__":

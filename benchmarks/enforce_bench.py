@@ -39,8 +39,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "repo"
         state = compile_repo(root, args.rows, args.systems, args.now)
-        print(f"repository: {args.systems} systems, {args.rows} rows → {len(state.groups)} "
-              f"groups, {len(state.rules)} rules")
+        print(
+            f"repository: {args.systems} systems, {args.rows} rows → {len(state.groups)} "
+            f"groups, {len(state.rules)} rules"
+        )
         try:
             a = apply(args.cloud, state)
             print(f"apply: {a['seconds']:.1f} s, {a['requests']} requests")

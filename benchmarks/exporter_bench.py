@@ -39,35 +39,83 @@ def synthetic(systems: int, rules: int) -> object:
     for i in range(systems):
         system = f"系统{i:04d}"
         pid = f"{i:032x}"
-        state.projects.append(desired.Project(system, system, "formal", "", [],
-                                              desired.Quotas(cores=64, ram_mb=131072,
-                                                             gigabytes=4000, floating_ips=2), []))
-        actual.projects.append(p.AProject(pid, system, [desired.MANAGED_TAG,
-                                                        desired.SYSTEM_TAG + system]))
+        state.projects.append(
+            desired.Project(
+                system,
+                system,
+                "formal",
+                "",
+                [],
+                desired.Quotas(cores=64, ram_mb=131072, gigabytes=4000, floating_ips=2),
+                [],
+            )
+        )
+        actual.projects.append(
+            p.AProject(pid, system, [desired.MANAGED_TAG, desired.SYSTEM_TAG + system])
+        )
         for g in range(3):
             gid = f"{i:028x}{g:04x}"
-            actual.groups.append(p.AGroup(gid, f"cg-{system}-{g}", pid,
-                                          [desired.MANAGED_TAG, desired.SYSTEM_TAG + system,
-                                           desired.GROUP_TAG + f"{i:012x}{g:04x}"]))
+            actual.groups.append(
+                p.AGroup(
+                    gid,
+                    f"cg-{system}-{g}",
+                    pid,
+                    [
+                        desired.MANAGED_TAG,
+                        desired.SYSTEM_TAG + system,
+                        desired.GROUP_TAG + f"{i:012x}{g:04x}",
+                    ],
+                )
+            )
         for r in range(per):
             hr = r % 12 == 0
             until = "2027-01-31" if hr else "2027-12-31"
             port = 22 if hr else 8000 + r
-            actual.rules.append(p.ARule(
-                f"{i:024x}{r:08x}", f"{i:028x}{r % 3:04x}", "ingress", "IPv4", "tcp", port, port,
-                "172.20.0.10/32" if hr else "10.19.0.0/16", None,
-                f"cgcloud WL-2026-{i:04d}#{r + 1} until {until}"))
+            actual.rules.append(
+                p.ARule(
+                    f"{i:024x}{r:08x}",
+                    f"{i:028x}{r % 3:04x}",
+                    "ingress",
+                    "IPv4",
+                    "tcp",
+                    port,
+                    port,
+                    "172.20.0.10/32" if hr else "10.19.0.0/16",
+                    None,
+                    f"cgcloud WL-2026-{i:04d}#{r + 1} until {until}",
+                )
+            )
             if r % 25 == 0:
-                ingress.append({"security_group_id": f"{i:028x}0000", "protocol": "tcp",
-                                "port_range_min": 22, "port_range_max": 22,
-                                "remote_ip_prefix": "0.0.0.0/0" if i % 100 == 0 else
-                                "172.20.0.10/32"})
+                ingress.append(
+                    {
+                        "security_group_id": f"{i:028x}0000",
+                        "protocol": "tcp",
+                        "port_range_min": 22,
+                        "port_range_max": 22,
+                        "remote_ip_prefix": "0.0.0.0/0" if i % 100 == 0 else "172.20.0.10/32",
+                    }
+                )
         for s in range(4):
-            servers.append(ex.Server(f"{i:028x}{s:04x}", "", pid, "ACTIVE", [f"172.21.{i % 250}.{s}"],
-                                     {}, 8, 16384, 100))
-    view = ex.CloudView(actual, ingress=ingress, servers=servers,
-                        volume_gb={x.id: 1000 for x in actual.projects},
-                        floating_ips={x.id: 1 for x in actual.projects})
+            servers.append(
+                ex.Server(
+                    f"{i:028x}{s:04x}",
+                    "",
+                    pid,
+                    "ACTIVE",
+                    [f"172.21.{i % 250}.{s}"],
+                    {},
+                    8,
+                    16384,
+                    100,
+                )
+            )
+    view = ex.CloudView(
+        actual,
+        ingress=ingress,
+        servers=servers,
+        volume_gb={x.id: 1000 for x in actual.projects},
+        floating_ips={x.id: 1 for x in actual.projects},
+    )
     return ex.Inputs(now=now, state=state, view=view, plan=p.Plan(now=state.now))
 
 
@@ -84,9 +132,18 @@ def serve(systems: int, rules: int, port: int) -> None:
     e.payload(True)  # the gzip copy is made once per snapshot, at the first gzip scrape
     t3 = time.perf_counter()
     server = ex.make_server(e, "127.0.0.1", port)
-    print(json.dumps({"synthetic_s": t1 - t0, "compute_s": t2 - t1, "render_s": t3 - t2,
-                      "bytes": len(e.payload(False)), "gzip_bytes": len(e.payload(True))}),
-          flush=True)
+    print(
+        json.dumps(
+            {
+                "synthetic_s": t1 - t0,
+                "compute_s": t2 - t1,
+                "render_s": t3 - t2,
+                "bytes": len(e.payload(False)),
+                "gzip_bytes": len(e.payload(True)),
+            }
+        ),
+        flush=True,
+    )
     server.serve_forever()
 
 
@@ -114,9 +171,20 @@ def main() -> int:
         serve(a.systems, a.rules, a.serve)
         return 0
     port = _free_port()
-    child = subprocess.Popen([sys.executable, __file__, "--systems", str(a.systems), "--rules",
-                              str(a.rules), "--serve", str(port)], stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--systems",
+            str(a.systems),
+            "--rules",
+            str(a.rules),
+            "--serve",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         build = json.loads(child.stdout.readline())  # type: ignore[union-attr]
         url = f"http://127.0.0.1:{port}/metrics"
@@ -125,7 +193,8 @@ def main() -> int:
             times = []
             for _ in range(a.scrapes):
                 req = urllib.request.Request(
-                    url, headers={"Accept-Encoding": "gzip"} if mode == "gzip" else {})
+                    url, headers={"Accept-Encoding": "gzip"} if mode == "gzip" else {}
+                )
                 t = time.perf_counter()
                 with urllib.request.urlopen(req, timeout=10) as r:
                     body = r.read()
@@ -134,9 +203,11 @@ def main() -> int:
                 body = gzip.decompress(body)
             series = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
             times.sort()
-            out[f"scrape_{mode}_ms"] = {"median": round(statistics.median(times) * 1000, 1),
-                                        "p95": round(times[int(len(times) * 0.95) - 1] * 1000, 1),
-                                        "max": round(times[-1] * 1000, 1)}
+            out[f"scrape_{mode}_ms"] = {
+                "median": round(statistics.median(times) * 1000, 1),
+                "p95": round(times[int(len(times) * 0.95) - 1] * 1000, 1),
+                "max": round(times[-1] * 1000, 1),
+            }
             out["series"] = series
         out["peak_rss_mb"] = round(_vm(child.pid, "VmHWM") / 2**20, 1)
         out["rss_mb"] = round(_vm(child.pid, "VmRSS") / 2**20, 1)

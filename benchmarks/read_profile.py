@@ -24,13 +24,15 @@ from cgcloud.engines.openstack import OpenStackEngine
 
 HERE = Path(__file__).resolve().parent
 
-KINDS = [(r"/security-group-rules", "neutron: list rules (page)"),
-         (r"/security-groups", "neutron: list groups (page)"),
-         (r"/ports", "neutron: list ports (page)"),
-         (r"/quotas", "neutron: quotas"),
-         (r"/os-quota-sets/", "nova + cinder: quota GET"),
-         (r"/projects", "keystone: projects"),
-         (r"", "other")]
+KINDS = [
+    (r"/security-group-rules", "neutron: list rules (page)"),
+    (r"/security-groups", "neutron: list groups (page)"),
+    (r"/ports", "neutron: list ports (page)"),
+    (r"/quotas", "neutron: quotas"),
+    (r"/os-quota-sets/", "nova + cinder: quota GET"),
+    (r"/projects", "keystone: projects"),
+    (r"", "other"),
+]
 
 
 def kind(method: str, url: str) -> str:
@@ -63,11 +65,15 @@ def timed_read(cloud: str, state) -> None:  # type: ignore[no-untyped-def]
     t1 = time.monotonic()
     plan = planner.diff(state, actual, cloud=cloud)
     t2 = time.monotonic()
-    print(f"read {t1 - t0:.2f} s ({eng.requests - r0} requests), diff {t2 - t1:.2f} s, "
-          f"has_changes={plan.has_changes}; {len(actual.groups)} groups, {len(actual.rules)} rules")
+    print(
+        f"read {t1 - t0:.2f} s ({eng.requests - r0} requests), diff {t2 - t1:.2f} s, "
+        f"has_changes={plan.has_changes}; {len(actual.groups)} groups, {len(actual.rules)} rules"
+    )
     for k, v in sorted(stats.items(), key=lambda kv: -sum(kv[1])):
-        print(f"  {k:32} {len(v):4} requests, sum {sum(v):6.2f} s, median {sorted(v)[len(v) // 2] * 1000:6.0f} ms, "
-              f"max {max(v) * 1000:6.0f} ms")
+        print(
+            f"  {k:32} {len(v):4} requests, sum {sum(v):6.2f} s, median {sorted(v)[len(v) // 2] * 1000:6.0f} ms, "
+            f"max {max(v) * 1000:6.0f} ms"
+        )
 
 
 def main() -> None:

@@ -188,7 +188,9 @@ class _Builder:
 
         zones_obj = Zones(at, zones, pairs("flows"), pairs("default_egress"), bastions)
         if self.repo.zones is not None:
-            self.finding("CG021", at, "仓库中有多个 Zones 文件", "整个仓库只能有一个 Zones（站点模型）")
+            self.finding(
+                "CG021", at, "仓库中有多个 Zones 文件", "整个仓库只能有一个 Zones（站点模型）"
+            )
             return
         self.repo.zones = zones_obj
 
@@ -202,7 +204,9 @@ class _Builder:
                 parsed = None
             ports.append(HighRiskPort(parsed, p.get("name", ""), at / "ports" / i))
         if self.repo.high_risk_ports is not None:
-            self.finding("CG021", at, "仓库中有多个 HighRiskPorts 文件", "整个仓库只能有一个高危端口清单")
+            self.finding(
+                "CG021", at, "仓库中有多个 HighRiskPorts 文件", "整个仓库只能有一个高危端口清单"
+            )
             return
         self.repo.high_risk_ports = HighRiskPorts(at, int(d.get("max_source_prefix", 24)), ports)
 
@@ -246,7 +250,9 @@ class _Builder:
         s = d["spec"]
         spec = at / "spec"
         approvals = {
-            role: self.signature(role, (s.get("approvals") or {}).get(role), spec / "approvals" / role)
+            role: self.signature(
+                role, (s.get("approvals") or {}).get(role), spec / "approvals" / role
+            )
             for role in APPROVAL_ORDER
         }
         expert = s.get("expert_review")
@@ -263,8 +269,9 @@ class _Builder:
                     for i, r in enumerate(s.get("resources", []))
                 ],
                 approvals=approvals,
-                operators=[str(o.get("name", "")) for o in s.get("operators", [])
-                           if isinstance(o, dict)],
+                operators=[
+                    str(o.get("name", "")) for o in s.get("operators", []) if isinstance(o, dict)
+                ],
                 expert_review=(
                     self.signature("expert_review", expert, spec / "expert_review")
                     if expert is not None
@@ -299,11 +306,18 @@ class _Builder:
                 high.exception = self.signature("exception", exc, hat / "exception")
                 high.exception_reason = str(exc.get("reason", ""))
         reviewers = {
-            role: self.signature(role, (s.get("reviewers") or {}).get(role), spec / "reviewers" / role)
+            role: self.signature(
+                role, (s.get("reviewers") or {}).get(role), spec / "reviewers" / role
+            )
             for role in REVIEWER_ROLES
         }
         policy = self._form(
-            NetworkPolicy, at, d, applicant=s.get("applicant", {}), normal=normal, high_risk=high,
+            NetworkPolicy,
+            at,
+            d,
+            applicant=s.get("applicant", {}),
+            normal=normal,
+            high_risk=high,
             reviewers=reviewers,
         )
         rules_at = spec / "rules"
@@ -334,11 +348,19 @@ class _Builder:
                 d,
                 hosts=[(str(h), spec / "hosts" / i) for i, h in enumerate(s.get("hosts", []))],
                 all_hosts=bool(s.get("all", False)),
-                tech_division=self.signature("tech_division", s.get("tech_division"), spec / "tech_division"),
-                business_division=self.signature("business_division", business, spec / "business_division"),
+                tech_division=self.signature(
+                    "tech_division", s.get("tech_division"), spec / "tech_division"
+                ),
+                business_division=self.signature(
+                    "business_division", business, spec / "business_division"
+                ),
                 operator=self.signature("operator", operator, spec / "operator"),
-                shutdown_date=self.date(business.get("shutdown_date"), spec / "business_division" / "shutdown_date"),
-                prepare_by=self.date(business.get("prepare_by"), spec / "business_division" / "prepare_by"),
+                shutdown_date=self.date(
+                    business.get("shutdown_date"), spec / "business_division" / "shutdown_date"
+                ),
+                prepare_by=self.date(
+                    business.get("prepare_by"), spec / "business_division" / "prepare_by"
+                ),
                 data_copied=bool(operator.get("data_copied", False)),
                 commands=dict(s.get("commands") or {}),
             )
@@ -355,7 +377,9 @@ class _Builder:
                 forms=[(str(f), spec / "forms" / i) for i, f in enumerate(s.get("forms", []))],
                 accounts=list(s.get("accounts", [])),
                 signoffs={
-                    role: self.signature(role, (s.get("signoffs") or {}).get(role), spec / "signoffs" / role)
+                    role: self.signature(
+                        role, (s.get("signoffs") or {}).get(role), spec / "signoffs" / role
+                    )
                     for role in PROJECT_SIGNOFFS
                 },
             )
@@ -383,5 +407,3 @@ def build(
         b.add(doc)
     b.flush_omitted()
     return b.repo, b.findings
-
-

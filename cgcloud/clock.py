@@ -62,7 +62,9 @@ def now_local(value: str | datetime | None = None) -> datetime:
             f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
         ) from exc
     if local < START_OF_TIME:
-        raise ClockError(f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）")
+        raise ClockError(
+            f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
+        )
     return local
 
 

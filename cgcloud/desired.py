@@ -341,9 +341,7 @@ def row_approved(policy: model.NetworkPolicy, row: model.Row) -> bool:
     window = policy.window_of(row)
     if window is None:
         return False
-    roles = (
-        model.REVIEWER_ROLES if policy.is_high_risk(row) else ("cloud_resource_manager",)
-    )
+    roles = model.REVIEWER_ROLES if policy.is_high_risk(row) else ("cloud_resource_manager",)
     sigs = [policy.reviewers.get(r) for r in roles]
     if not all(_signed_by(s, window.start) for s in sigs):
         return False
@@ -377,9 +375,12 @@ def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A00
     return state
 
 
-def _approved_applications(repo: model.Repository, today: date, state: DesiredState,
-                           bundled_ok: Callable[[str], bool],
-                           ) -> dict[str, list[model.ResourceApplication]]:
+def _approved_applications(
+    repo: model.Repository,
+    today: date,
+    state: DesiredState,
+    bundled_ok: Callable[[str], bool],
+) -> dict[str, list[model.ResourceApplication]]:
     """System → its approved ResourceApplications of ``today``'s year (the rest noted)."""
     apps: dict[str, list[model.ResourceApplication]] = {}
     for app in sorted(repo.applications, key=lambda a: a.id):
@@ -387,23 +388,31 @@ def _approved_applications(repo: model.Repository, today: date, state: DesiredSt
             continue
         if not app.approved or not bundled_ok(app.id):
             state.notes.append(
-                Note(app.system, "pending-form", f"{app.id} 尚未批准或打包表单未全部签字，暂不开通",
-                     Reason(app.id))
+                Note(
+                    app.system,
+                    "pending-form",
+                    f"{app.id} 尚未批准或打包表单未全部签字，暂不开通",
+                    Reason(app.id),
+                )
             )
             continue
         apps.setdefault(app.system, []).append(app)
     for system in sorted({a.system for a in repo.applications} - set(apps)):
         years = sorted({a.year for a in repo.applications if a.system == system})
         state.notes.append(
-            Note(system, "no-approved-resources",
-                 f"{system} 没有 {today.year} 年度已批准的云资源申请单（有: {', '.join(map(str, years))}）；"
-                 "已有资源不会被删除，配额按已过期处理")
+            Note(
+                system,
+                "no-approved-resources",
+                f"{system} 没有 {today.year} 年度已批准的云资源申请单（有: {', '.join(map(str, years))}）；"
+                "已有资源不会被删除，配额按已过期处理",
+            )
         )
     return apps
 
 
-def _project(system: str, forms: list[model.ResourceApplication],
-             flavors: dict[str, Flavor]) -> Project:
+def _project(
+    system: str, forms: list[model.ResourceApplication], flavors: dict[str, Flavor]
+) -> Project:
     """The system's project: quotas summed over its forms, the flavors its servers need."""
     q = Quotas()
     status = "formal"
@@ -425,13 +434,17 @@ def _project(system: str, forms: list[model.ResourceApplication],
     )
 
 
-def _add_resource(q: Quotas, app: model.ResourceApplication, res: model.Resource,
-                  flavors: dict[str, Flavor]) -> None:
+def _add_resource(
+    q: Quotas, app: model.ResourceApplication, res: model.Resource, flavors: dict[str, Flavor]
+) -> None:
     f = res.fields
     if res.type == "server":
         n = res.count()
-        vcpu, mem, disk = int(f.get("vcpu", 0)), int(f.get("memory_gb", 0)), int(
-            f.get("system_disk_gb", 0))
+        vcpu, mem, disk = (
+            int(f.get("vcpu", 0)),
+            int(f.get("memory_gb", 0)),
+            int(f.get("system_disk_gb", 0)),
+        )
         q.instances += n
         q.cores += vcpu * n
         q.ram_mb += mem * 1024 * n
@@ -449,8 +462,9 @@ def _add_resource(q: Quotas, app: model.ResourceApplication, res: model.Resource
         q.floating_ips += res.count()
 
 
-def _network(repo: model.Repository, now: datetime, state: DesiredState,
-             bundled_ok: Callable[[str], bool]) -> None:
+def _network(
+    repo: model.Repository, now: datetime, state: DesiredState, bundled_ok: Callable[[str], bool]
+) -> None:
     """Network policies → the groups and rules wanted at ``now`` (the rest noted)."""
     groups: dict[str, Group] = {}
     rules: dict[tuple[Any, ...], Rule] = {}
@@ -459,14 +473,22 @@ def _network(repo: model.Repository, now: datetime, state: DesiredState,
         system = policy.system
         if state.project(system) is None:
             state.notes.append(
-                Note(system, "no-project",
-                     f"{policy.id}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通", Reason(policy.id))
+                Note(
+                    system,
+                    "no-project",
+                    f"{policy.id}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通",
+                    Reason(policy.id),
+                )
             )
             continue
         if not bundled_ok(policy.id):
             state.notes.append(
-                Note(system, "pending-form", f"{policy.id}: 打包它的开通申请单（附件4）尚未四方签字",
-                     Reason(policy.id))
+                Note(
+                    system,
+                    "pending-form",
+                    f"{policy.id}: 打包它的开通申请单（附件4）尚未四方签字",
+                    Reason(policy.id),
+                )
             )
             continue
         for row in policy.rules:
@@ -476,8 +498,12 @@ def _network(repo: model.Repository, now: datetime, state: DesiredState,
             reason = Reason(policy.id, row.number, window.end.isoformat())
             if not row_approved(policy, row):
                 state.notes.append(
-                    Note(system, "unapproved-row", f"{policy.id} 第{row.number}行 审核人签字不全，暂不开通",
-                         reason)
+                    Note(
+                        system,
+                        "unapproved-row",
+                        f"{policy.id} 第{row.number}行 审核人签字不全，暂不开通",
+                        reason,
+                    )
                 )
                 continue
             for rule in _row_rules(system, row, reason, groups, bastions):
@@ -499,8 +525,16 @@ def _merge(rules: dict[tuple[Any, ...], Rule], rule: Rule) -> None:
 
 
 def _rule_sort(r: Rule) -> tuple[Any, ...]:
-    return (r.system, r.group, r.direction, r.protocol or "", r.port_min or 0, r.port_max or 0,
-            r.remote_cidr or r.remote_placeholder or "", r.reason)
+    return (
+        r.system,
+        r.group,
+        r.direction,
+        r.protocol or "",
+        r.port_min or 0,
+        r.port_max or 0,
+        r.remote_cidr or r.remote_placeholder or "",
+        r.reason,
+    )
 
 
 def _selector(addr: grammar.Address) -> Selector:

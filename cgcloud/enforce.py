@@ -92,16 +92,29 @@ class Action:
         return self.verb != "report"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"verb": self.verb, "system": self.system, "form": self.form,
-                               "row": self.row, "host": self.host, "message": self.message,
-                               "status": self.status}
+        out: dict[str, Any] = {
+            "verb": self.verb,
+            "system": self.system,
+            "form": self.form,
+            "row": self.row,
+            "host": self.host,
+            "message": self.message,
+            "status": self.status,
+        }
         if self.error:
             out["error"] = self.error
         return out
 
 
-VERB_ZH = {"open": "开放", "close": "关闭", "poweroff": "关机", "repoweroff": "再次关机",
-           "delete": "删除", "reclaim": "回收", "report": "报告"}
+VERB_ZH = {
+    "open": "开放",
+    "close": "关闭",
+    "poweroff": "关机",
+    "repoweroff": "再次关机",
+    "delete": "删除",
+    "reclaim": "回收",
+    "report": "报告",
+}
 
 
 def _ports_label(protocol: str | None, lo: int | None, hi: int | None) -> str:
@@ -133,8 +146,9 @@ def _expired(description: str, today: date) -> desired.Reason | None:
         return None
 
 
-def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
-                 now: datetime) -> tuple[p.Plan, list[Action]]:
+def rule_actions(
+    plan: p.Plan, actual: p.ActualState, repo: model.Repository, now: datetime
+) -> tuple[p.Plan, list[Action]]:
     """The time-driven subset of ``plan`` and one Action per (open|close, form, row).
 
     Closes: rule deletes whose description says ``until`` a day before today, and
@@ -147,10 +161,14 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
     """
     closes, group_deletes, opens = _closes_and_opens(plan, actual, clock.today(now))
     keys_needed = {c.data["group_key"] for c in opens}
-    group_creates = [c for c in plan.changes if c.kind == "group" and c.action == "create"
-                     and c.data["key"] in keys_needed]
-    bindings = _bindings(plan, actual, {c.data["key"] for c in group_creates},
-                         {c.id for c in group_deletes})
+    group_creates = [
+        c
+        for c in plan.changes
+        if c.kind == "group" and c.action == "create" and c.data["key"] in keys_needed
+    ]
+    bindings = _bindings(
+        plan, actual, {c.data["key"] for c in group_creates}, {c.id for c in group_deletes}
+    )
     rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
     quotas = _network_quotas(plan) if (opens or closes) else []
     # the fingerprints go along: an engine removes the stale ones of the projects it changes
@@ -162,8 +180,11 @@ def rule_actions(plan: p.Plan, actual: p.ActualState, repo: model.Repository,
 Close = tuple[p.Change, p.ARule, desired.Reason]
 
 
-def _closes_and_opens(plan: p.Plan, actual: p.ActualState, today: date,
-                      ) -> tuple[list[Close], list[p.Change], list[p.Change]]:
+def _closes_and_opens(
+    plan: p.Plan,
+    actual: p.ActualState,
+    today: date,
+) -> tuple[list[Close], list[p.Change], list[p.Change]]:
     """(rule closes, the group deletes whose every rule has ended, rule opens)."""
     rules = {r.id: r for r in actual.rules}
     closes: list[Close] = []
@@ -184,13 +205,15 @@ def _closes_and_opens(plan: p.Plan, actual: p.ActualState, today: date,
             reasons = [_expired(r.description, today) for r in inside]
             if all(reasons):
                 group_deletes.append(c)
-                closes.extend((c, r, why) for r, why in zip(inside, reasons, strict=True)
-                              if why is not None)
+                closes.extend(
+                    (c, r, why) for r, why in zip(inside, reasons, strict=True) if why is not None
+                )
     return closes, group_deletes, opens
 
 
-def _bindings(plan: p.Plan, actual: p.ActualState, created_keys: set[str],
-              deleted_ids: set[str | None]) -> list[p.Change]:
+def _bindings(
+    plan: p.Plan, actual: p.ActualState, created_keys: set[str], deleted_ids: set[str | None]
+) -> list[p.Change]:
     """The binding updates that touch a group this pass creates or deletes."""
     ports = {x.id: x for x in actual.ports}
     out = []
@@ -210,27 +233,49 @@ def _network_quotas(plan: p.Plan) -> list[p.Change]:
         if c.kind == "quota" and c.action == "update":
             keep = {k: v for k, v in c.data["set"].items() if k in NETWORK_QUOTA_KEYS}
             if keep:
-                out.append(p.Change(c.action, c.kind, c.system, c.name, c.reasons, c.detail,
-                                    c.id, {k: (c.before or {}).get(k) for k in keep}, keep,
-                                    {"set": keep}))
+                out.append(
+                    p.Change(
+                        c.action,
+                        c.kind,
+                        c.system,
+                        c.name,
+                        c.reasons,
+                        c.detail,
+                        c.id,
+                        {k: (c.before or {}).get(k) for k in keep},
+                        keep,
+                        {"set": keep},
+                    )
+                )
     return out
 
 
-def _rule_action_list(repo: model.Repository, closes: list[Close],
-                      opens: list[p.Change]) -> list[Action]:
+def _rule_action_list(
+    repo: model.Repository, closes: list[Close], opens: list[p.Change]
+) -> list[Action]:
     """One Action per (open|close, form, row), with the changes that carry it out."""
     actions: dict[tuple[str, str, int], Action] = {}
 
-    def action(verb: str, system: str, reason: desired.Reason, label: str,
-               change: p.Change) -> None:
+    def action(
+        verb: str, system: str, reason: desired.Reason, label: str, change: p.Change
+    ) -> None:
         key = (verb, reason.form, reason.row)
         a = actions.get(key)
         if a is None:
             kind, window = _row_kind(repo, reason.form, reason.row)
-            why = (f"{kind}使用期已于 {reason.until} 结束" if verb == "close"
-                   else f"{kind}使用期 {window if window else '至 ' + reason.until}")
-            a = actions[key] = Action(verb, system, reason.form, "", row=reason.row,
-                                      data={"ports": [], "why": why, "rules": 0})
+            why = (
+                f"{kind}使用期已于 {reason.until} 结束"
+                if verb == "close"
+                else f"{kind}使用期 {window if window else '至 ' + reason.until}"
+            )
+            a = actions[key] = Action(
+                verb,
+                system,
+                reason.form,
+                "",
+                row=reason.row,
+                data={"ports": [], "why": why, "rules": 0},
+            )
         if label not in a.data["ports"]:
             a.data["ports"].append(label)
         a.data["rules"] += 1
@@ -240,13 +285,15 @@ def _rule_action_list(repo: model.Repository, closes: list[Close],
     for c, ar, reason in closes:
         action("close", c.system, reason, _ports_label(ar.protocol, ar.port_min, ar.port_max), c)
     for c in opens:
-        label = _ports_label(c.data.get("protocol"), c.data.get("port_range_min"),
-                             c.data.get("port_range_max"))
+        label = _ports_label(
+            c.data.get("protocol"), c.data.get("port_range_min"), c.data.get("port_range_max")
+        )
         for reason in c.reasons:
             action("open", c.system, reason, label, c)
     for a in actions.values():
-        a.message = (f"{VERB_ZH[a.verb]} {a.form} 第{a.row}行 {','.join(a.data['ports'])} "
-                     f"({a.data['why']})")
+        a.message = (
+            f"{VERB_ZH[a.verb]} {a.form} 第{a.row}行 {','.join(a.data['ports'])} ({a.data['why']})"
+        )
         if a.data["rules"] > 1:
             a.message += f" — {a.data['rules']} 条安全组规则"
     return sorted(actions.values(), key=lambda a: (a.verb != "close", a.form, a.row))
@@ -257,9 +304,11 @@ def converged(plan: p.Plan, acted: p.Plan) -> list[p.Fingerprint]:
     was carried out in full: those of the systems with no group or rule change left
     for ``apply`` (drift, an edited row) — their projects then hold what the forms want."""
     taken = {id(c) for c in acted.changes}
-    left = {c.system for c in plan.changes
-            if c.kind in ("group", "rule") and c.action in p.CHANGE_ACTIONS
-            and id(c) not in taken}
+    left = {
+        c.system
+        for c in plan.changes
+        if c.kind in ("group", "rule") and c.action in p.CHANGE_ACTIONS and id(c) not in taken
+    }
     return [f for f in plan.fingerprints if f.system not in left]
 
 
@@ -291,8 +340,9 @@ def _attached(inv: Inventory, server: Server) -> tuple[list[Volume], list[Port],
     return vols, ports, fips
 
 
-def host_record(server: Server, vols: list[Volume], poweroff: datetime | None,
-                now: datetime) -> dict[str, Any]:
+def host_record(
+    server: Server, vols: list[Volume], poweroff: datetime | None, now: datetime
+) -> dict[str, Any]:
     """One host's line of the reclaim record (回收记录)."""
     return {
         "host": server.ips[0] if server.ips else "",
@@ -313,20 +363,42 @@ def host_record(server: Server, vols: list[Volume], poweroff: datetime | None,
 def _leftovers(inv: Inventory, n: model.ShutdownNotice, now: datetime) -> list[Action]:
     """Leftovers of an interrupted deletion: marked, due, their server gone."""
     server_ids = {s.id for s in inv.servers}
-    lv = [v for v in inv.volumes if _marked(v.metadata, n.id)
-          and not set(v.server_ids) & server_ids
-          and (t := poweroff_of(v.metadata)) is not None and now >= delete_due(t)]
-    lp = [x for x in inv.ports if _marked(x.tags, n.id) and x.device_id not in server_ids
-          and (t := poweroff_of(x.tags)) is not None and now >= delete_due(t)]
-    lf = [f for f in inv.floating_ips if _marked(f.tags, n.id)
-          and (f.port_id in {x.id for x in lp} or f.port_id is None)
-          and (t := poweroff_of(f.tags)) is not None and now >= delete_due(t)]
+    lv = [
+        v
+        for v in inv.volumes
+        if _marked(v.metadata, n.id)
+        and not set(v.server_ids) & server_ids
+        and (t := poweroff_of(v.metadata)) is not None
+        and now >= delete_due(t)
+    ]
+    lp = [
+        x
+        for x in inv.ports
+        if _marked(x.tags, n.id)
+        and x.device_id not in server_ids
+        and (t := poweroff_of(x.tags)) is not None
+        and now >= delete_due(t)
+    ]
+    lf = [
+        f
+        for f in inv.floating_ips
+        if _marked(f.tags, n.id)
+        and (f.port_id in {x.id for x in lp} or f.port_id is None)
+        and (t := poweroff_of(f.tags)) is not None
+        and now >= delete_due(t)
+    ]
     if not (lv or lp or lf):
         return []
-    return [Action("delete", n.system, n.id,
-                   f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
-                   deletes=len(lv) + len(lp) + len(lf),
-                   data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf})]
+    return [
+        Action(
+            "delete",
+            n.system,
+            n.id,
+            f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
+            deletes=len(lv) + len(lp) + len(lf),
+            data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf},
+        )
+    ]
 
 
 def _withdrawn(inv: Inventory, notices: set[str]) -> list[Action]:
@@ -336,10 +408,17 @@ def _withdrawn(inv: Inventory, notices: set[str]) -> list[Action]:
         nid = s.metadata.get(SHUTDOWN_KEY)
         if nid and nid not in notices:
             ip = s.ips[0] if s.ips else s.name
-            out.append(Action("report", "", nid,
-                              f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
-                              "不会删除；如已撤回关停，请开机并删除元数据 "
-                              f"{SHUTDOWN_KEY}/{POWEROFF_KEY}", host=ip))
+            out.append(
+                Action(
+                    "report",
+                    "",
+                    nid,
+                    f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
+                    "不会删除；如已撤回关停，请开机并删除元数据 "
+                    f"{SHUTDOWN_KEY}/{POWEROFF_KEY}",
+                    host=ip,
+                )
+            )
     return out
 
 
@@ -353,14 +432,26 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
             continue  # before shutdown_date nothing happens (upcoming lists it)
         if not lifecycle.confirmed(n):
             late = (today - n.shutdown_date).days
-            out.append(Action("report", n.system, n.id,
-                              f"延迟 {n.id} {n.system}: 关停日期 {n.shutdown_date} 已到（已延迟 {late} 天），"
-                              "运维单位尚未确认已做好关停前准备（data_copied），主机不动"))
+            out.append(
+                Action(
+                    "report",
+                    n.system,
+                    n.id,
+                    f"延迟 {n.id} {n.system}: 关停日期 {n.shutdown_date} 已到（已延迟 {late} 天），"
+                    "运维单位尚未确认已做好关停前准备（data_copied），主机不动",
+                )
+            )
             continue
         proj = inv.project_of(n.system)
         if proj is None:
-            out.append(Action("report", n.system, n.id,
-                              f"报告 {n.id}: 系统 {n.system} 没有 cgcloud 管理的项目，无主机可关停"))
+            out.append(
+                Action(
+                    "report",
+                    n.system,
+                    n.id,
+                    f"报告 {n.id}: 系统 {n.system} 没有 cgcloud 管理的项目，无主机可关停",
+                )
+            )
             continue
         if p._tag_value(proj.tags, desired.DECOMMISSIONED_TAG):
             continue  # done: reclaimed already
@@ -374,9 +465,16 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
             for ip in sorted(listed - found):
                 leftovers = [v for v in inv.volumes if _marked(v.metadata, n.id)]
                 if not leftovers:
-                    out.append(Action("report", n.system, n.id,
-                                      f"报告 {n.id}: 主机 {ip} 在项目 {proj.name} 中不存在"
-                                      "（已删除，或地址有误）", host=ip))
+                    out.append(
+                        Action(
+                            "report",
+                            n.system,
+                            n.id,
+                            f"报告 {n.id}: 主机 {ip} 在项目 {proj.name} 中不存在"
+                            "（已删除，或地址有误）",
+                            host=ip,
+                        )
+                    )
         waiting = False
         deleting: list[str] = []
         for s in sorted(hosts, key=lambda s: (s.ips, s.name)):
@@ -385,29 +483,61 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
             recorded = poweroff_of(s.metadata)
             if recorded is None:
                 verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
-                out.append(Action("poweroff", n.system, n.id,
-                                  f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
-                                  f"运维单位已确认；保留至 {lifecycle.kept_until(now)} 后删除)",
-                                  host=ip, data={"server": s, "volumes": vols, "ports": ports,
-                                                 "floating_ips": fips, "stop": s.status != "SHUTOFF"}))
+                out.append(
+                    Action(
+                        "poweroff",
+                        n.system,
+                        n.id,
+                        f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
+                        f"运维单位已确认；保留至 {lifecycle.kept_until(now)} 后删除)",
+                        host=ip,
+                        data={
+                            "server": s,
+                            "volumes": vols,
+                            "ports": ports,
+                            "floating_ips": fips,
+                            "stop": s.status != "SHUTOFF",
+                        },
+                    )
+                )
                 waiting = True
                 continue
             due = delete_due(recorded)
             if now < due:
                 waiting = True
                 if s.running:
-                    out.append(Action("repoweroff", n.system, n.id,
-                                      f"再次关机 {n.id} {ip} ({s.name}): 关机保留期内被开机；"
-                                      f"保留期仍从 {recorded.isoformat()} 起算，不重新计时，"
-                                      f"{due.date()} 起删除", host=ip, data={"server": s}))
+                    out.append(
+                        Action(
+                            "repoweroff",
+                            n.system,
+                            n.id,
+                            f"再次关机 {n.id} {ip} ({s.name}): 关机保留期内被开机；"
+                            f"保留期仍从 {recorded.isoformat()} 起算，不重新计时，"
+                            f"{due.date()} 起删除",
+                            host=ip,
+                            data={"server": s},
+                        )
+                    )
                 continue
             extra = "（删除前发现已被重新开机）" if s.running else ""
-            out.append(Action("delete", n.system, n.id,
-                              f"删除 {n.id} {ip} ({s.name}) 及其 {len(vols)} 个云硬盘、{len(ports)} 个端口、"
-                              f"{len(fips)} 个浮动IP (已于 {recorded.isoformat()} 关机，满 {KEEP_DAYS} 天){extra}",
-                              host=ip, deletes=1 + len(vols) + len(ports) + len(fips),
-                              data={"server": s, "volumes": vols, "ports": ports, "floating_ips": fips,
-                                    "record": host_record(s, vols, recorded, now)}))
+            out.append(
+                Action(
+                    "delete",
+                    n.system,
+                    n.id,
+                    f"删除 {n.id} {ip} ({s.name}) 及其 {len(vols)} 个云硬盘、{len(ports)} 个端口、"
+                    f"{len(fips)} 个浮动IP (已于 {recorded.isoformat()} 关机，满 {KEEP_DAYS} 天){extra}",
+                    host=ip,
+                    deletes=1 + len(vols) + len(ports) + len(fips),
+                    data={
+                        "server": s,
+                        "volumes": vols,
+                        "ports": ports,
+                        "floating_ips": fips,
+                        "record": host_record(s, vols, recorded, now),
+                    },
+                )
+            )
             deleting.append(s.id)
         out.extend(_leftovers(inv, n, now))
         remaining = [s for s in servers if s.id not in deleting]
@@ -415,11 +545,17 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
         earliest = lifecycle.earliest_deletion(n)
         if whole and not waiting and not remaining and earliest is not None and now >= earliest:
             groups = [g for g in inv.groups if g.project_id == proj.id and _ours(g)]
-            out.append(Action("reclaim", n.system, n.id,
-                              f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
-                              f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
-                              deletes=len(groups),
-                              data={"project": proj, "groups": groups}))
+            out.append(
+                Action(
+                    "reclaim",
+                    n.system,
+                    n.id,
+                    f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
+                    f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
+                    deletes=len(groups),
+                    data={"project": proj, "groups": groups},
+                )
+            )
     out.extend(_withdrawn(inv, set(notices)))
     return out
 
@@ -446,8 +582,14 @@ def lapsed(repo: model.Repository, projects: list[p.AProject], now: datetime) ->
             continue  # approved for a later year only: not lapsed, not started yet
         past = [y for y in years if y < year]
         last = f"{past[-1]} 年度资源已于 {past[-1]}-12-31 到期" if past else "没有已批准的申请单"
-        out.append(Action("report", system, "",
-                          f"配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停"))
+        out.append(
+            Action(
+                "report",
+                system,
+                "",
+                f"配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停",
+            )
+        )
     return out
 
 
@@ -464,8 +606,14 @@ class Event:
     row: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "verb": self.verb, "system": self.system,
-                "form": self.form, "row": self.row, "message": self.message}
+        return {
+            "at": self.at.isoformat(),
+            "verb": self.verb,
+            "system": self.system,
+            "form": self.form,
+            "row": self.row,
+            "message": self.message,
+        }
 
 
 def _lapses(repo: model.Repository) -> list[tuple[datetime, str, str, str]]:
@@ -479,14 +627,24 @@ def _lapses(repo: model.Repository) -> list[tuple[datetime, str, str, str]]:
         for year in sorted({a.year for a in apps}):
             if any(a.year == year + 1 for a in apps):
                 continue
-            out.append((clock.year_start(year + 1), system, apps[0].id,
-                        f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
-                        "只报告，不删除"))
+            out.append(
+                (
+                    clock.year_start(year + 1),
+                    system,
+                    apps[0].id,
+                    f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
+                    "只报告，不删除",
+                )
+            )
     return out
 
 
-def upcoming(repo: model.Repository, now: datetime, days: int,
-             marks: dict[str, list[tuple[str, datetime]]] | None = None) -> list[Event]:
+def upcoming(
+    repo: model.Repository,
+    now: datetime,
+    days: int,
+    marks: dict[str, list[tuple[str, datetime]]] | None = None,
+) -> list[Event]:
     """What will open, close, power off, be deleted or lapse in ``(now, now + days]``.
 
     ``marks``: notice id → [(host, recorded power-off)] read from a cloud; without
@@ -506,11 +664,22 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
                 continue
             kind = "高危端口" if policy.is_high_risk(row) else "普通端口"
             ports = row.port_text
-            add(window.opens_at, "open", policy.system, policy.id,
-                f"开放 {policy.id} 第{row.number}行 {ports} ({kind}使用期 {window})", row.number)
-            add(window.closes_at, "close", policy.system, policy.id,
+            add(
+                window.opens_at,
+                "open",
+                policy.system,
+                policy.id,
+                f"开放 {policy.id} 第{row.number}行 {ports} ({kind}使用期 {window})",
+                row.number,
+            )
+            add(
+                window.closes_at,
+                "close",
+                policy.system,
+                policy.id,
                 f"关闭 {policy.id} 第{row.number}行 {ports} ({kind}使用期已于 {window.end} 结束)",
-                row.number)
+                row.number,
+            )
     for n in repo.shutdowns:
         if n.shutdown_date is None:
             continue
@@ -518,25 +687,44 @@ def upcoming(repo: model.Repository, now: datetime, days: int,
         confirmed = lifecycle.confirmed(n)
         note = "" if confirmed else "（运维单位尚未确认 data_copied，确认前不会关机）"
         start = clock.start_of(n.shutdown_date)
-        add(start, "poweroff", n.system, n.id,
-            f"关机 {n.id} {n.system} {hosts} (关停日期 {n.shutdown_date}){note}")
+        add(
+            start,
+            "poweroff",
+            n.system,
+            n.id,
+            f"关机 {n.id} {n.system} {hosts} (关停日期 {n.shutdown_date}){note}",
+        )
         recorded = (marks or {}).get(n.id)
         if recorded:
             for host, t in recorded:
-                add(delete_due(t), "delete", n.system, n.id,
-                    f"删除 {n.id} {host} (已于 {t.isoformat()} 关机，满 {KEEP_DAYS} 天)")
+                add(
+                    delete_due(t),
+                    "delete",
+                    n.system,
+                    n.id,
+                    f"删除 {n.id} {host} (已于 {t.isoformat()} 关机，满 {KEEP_DAYS} 天)",
+                )
         elif confirmed:
-            add(delete_due(max(start, now) if now >= start else start), "delete", n.system,
-                n.id, f"删除 {n.id} {n.system} {hosts} (预计：关机满 {KEEP_DAYS} 天后；"
-                f"以云上记录的关机时间为准)")
+            add(
+                delete_due(max(start, now) if now >= start else start),
+                "delete",
+                n.system,
+                n.id,
+                f"删除 {n.id} {n.system} {hosts} (预计：关机满 {KEEP_DAYS} 天后；"
+                f"以云上记录的关机时间为准)",
+            )
     for at, system, form, message in _lapses(repo):
         add(at, "lapse", system, form, message)
     order = {"close": 0, "open": 1, "poweroff": 2, "delete": 3, "lapse": 4}
     return sorted(out, key=lambda e: (e.at, order.get(e.verb, 9), e.form, e.row, e.message))
 
 
-def next_wakeup(repo: model.Repository, now: datetime, interval: float,
-                marks: dict[str, list[tuple[str, datetime]]] | None = None) -> datetime:
+def next_wakeup(
+    repo: model.Repository,
+    now: datetime,
+    interval: float,
+    marks: dict[str, list[tuple[str, datetime]]] | None = None,
+) -> datetime:
     """When a watch loop should run next: after ``interval`` seconds, or earlier at the
     next window boundary/power-off/deletion, so nothing waits a whole interval."""
     nxt = clock.later(now, timedelta(seconds=interval))
@@ -553,8 +741,9 @@ def due_systems(repo: model.Repository, now: datetime) -> set[str]:
     """Systems whose decommission has started (shutdown_date reached): only their
     volumes, ports and floating IPs need reading."""
     today = clock.today(now)
-    return {n.system for n in repo.shutdowns
-            if n.shutdown_date is not None and n.shutdown_date <= today}
+    return {
+        n.system for n in repo.shutdowns if n.shutdown_date is not None and n.shutdown_date <= today
+    }
 
 
 def marks(inv: Inventory) -> dict[str, list[tuple[str, datetime]]]:
@@ -567,9 +756,15 @@ def marks(inv: Inventory) -> dict[str, list[tuple[str, datetime]]]:
     return out
 
 
-def reclaim_record(notice: str, system: str, cloud: str, hosts: list[dict[str, Any]],
-                   now: datetime, previous: dict[str, Any] | None = None,
-                   reclaimed: dict[str, Any] | None = None) -> dict[str, Any]:
+def reclaim_record(
+    notice: str,
+    system: str,
+    cloud: str,
+    hosts: list[dict[str, Any]],
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+    reclaimed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The cloud provider's reclaim record (回收记录), merged with an earlier one of the
     same notice (a deletion that took several passes)."""
     by_id = {h["server_id"]: h for h in (previous or {}).get("hosts", [])}
@@ -583,9 +778,16 @@ def reclaim_record(notice: str, system: str, cloud: str, hosts: list[dict[str, A
         "system_disk_gb": sum(h["system_disk_gb"] for h in merged),
         "volume_gb": sum(v["size_gb"] for h in merged for v in h["volumes"]),
     }
-    out = {"format": "cgcloud-reclaim/v1", "notice": notice, "system": system, "cloud": cloud,
-           "updated_at": now.isoformat(), "hosts": merged, "totals": totals,
-           "system_reclaimed": (previous or {}).get("system_reclaimed")}
+    out = {
+        "format": "cgcloud-reclaim/v1",
+        "notice": notice,
+        "system": system,
+        "cloud": cloud,
+        "updated_at": now.isoformat(),
+        "hosts": merged,
+        "totals": totals,
+        "system_reclaimed": (previous or {}).get("system_reclaimed"),
+    }
     if reclaimed is not None:
         out["system_reclaimed"] = reclaimed
     return out
@@ -593,22 +795,35 @@ def reclaim_record(notice: str, system: str, cloud: str, hosts: list[dict[str, A
 
 def reclaim_markdown(rec: dict[str, Any]) -> str:
     t = rec["totals"]
-    lines = [f"# 回收记录 {rec['notice']} — {rec['system']}", "",
-             f"- 云: {rec['cloud']}", f"- 更新时间: {rec['updated_at']}",
-             f"- 合计: {t['hosts']} 台主机，vCPU {t['vcpus']} 核，内存 {t['memory_mb'] / 1024:g} GB，"
-             f"存储 {t['storage_gb']} GB（系统盘 {t['system_disk_gb']} GB + 云硬盘 {t['volume_gb']} GB）",
-             ""]
+    lines = [
+        f"# 回收记录 {rec['notice']} — {rec['system']}",
+        "",
+        f"- 云: {rec['cloud']}",
+        f"- 更新时间: {rec['updated_at']}",
+        f"- 合计: {t['hosts']} 台主机，vCPU {t['vcpus']} 核，内存 {t['memory_mb'] / 1024:g} GB，"
+        f"存储 {t['storage_gb']} GB（系统盘 {t['system_disk_gb']} GB + 云硬盘 {t['volume_gb']} GB）",
+        "",
+    ]
     sr = rec.get("system_reclaimed")
     if sr:
-        lines += [f"- 系统整体回收: 删除安全组 {', '.join(sr.get('groups', [])) or '无'}；"
-                  f"项目配额已置零（{sr.get('at', '')}）", ""]
-    lines += ["| 主机 | 云主机 | 规格 | vCPU | 内存 (GB) | 系统盘 (GB) | 云硬盘 (GB) | 存储合计 (GB) | 关机时间 | 删除时间 |",
-              "|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+        lines += [
+            f"- 系统整体回收: 删除安全组 {', '.join(sr.get('groups', [])) or '无'}；"
+            f"项目配额已置零（{sr.get('at', '')}）",
+            "",
+        ]
+    lines += [
+        "| 主机 | 云主机 | 规格 | vCPU | 内存 (GB) | 系统盘 (GB) | 云硬盘 (GB) | 存储合计 (GB) | 关机时间 | 删除时间 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
     for h in rec["hosts"]:
         vols = "+".join(str(v["size_gb"]) for v in h["volumes"]) or "0"
-        lines.append(f"| {h['host']} | {h['server']} | {h['flavor']} | {h['vcpus']} | "
-                     f"{h['memory_mb'] / 1024:g} | {h['system_disk_gb']} | {vols} | {h['storage_gb']} | "
-                     f"{h['powered_off_at']} | {h['deleted_at']} |")
-    lines.append(f"| **合计** | {t['hosts']} 台 | | **{t['vcpus']}** | **{t['memory_mb'] / 1024:g}** | "
-                 f"{t['system_disk_gb']} | {t['volume_gb']} | **{t['storage_gb']}** | | |")
+        lines.append(
+            f"| {h['host']} | {h['server']} | {h['flavor']} | {h['vcpus']} | "
+            f"{h['memory_mb'] / 1024:g} | {h['system_disk_gb']} | {vols} | {h['storage_gb']} | "
+            f"{h['powered_off_at']} | {h['deleted_at']} |"
+        )
+    lines.append(
+        f"| **合计** | {t['hosts']} 台 | | **{t['vcpus']}** | **{t['memory_mb'] / 1024:g}** | "
+        f"{t['system_disk_gb']} | {t['volume_gb']} | **{t['storage_gb']}** | | |"
+    )
     return "\n".join(lines) + "\n"

@@ -65,21 +65,43 @@ Loader = Callable[[datetime], model.Repository]  # validates; raises PassError w
 Gate = Callable[[model.Repository, list[enforce.Action], datetime], dict[str, str]]
 
 
-def run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
-             records: Path, warn: Callable[[str], None] = lambda msg: None,
-             poweroff_gate: Gate | None = None) -> PassResult:
+def run_pass(
+    engine: Engine,
+    load: Loader,
+    when: datetime,
+    *,
+    max_deletes: int,
+    records: Path,
+    warn: Callable[[str], None] = lambda msg: None,
+    poweroff_gate: Gate | None = None,
+) -> PassResult:
     """One enforce pass under the apply lock: read, decide (pure), act, record.
     ``poweroff_gate``: notice id → why its hosts may not be powered off yet (the bastion's
     shutdown commands, cgcloud/cli/bastion.py); asked once the actions are known."""
     from cgcloud.validate import cyclic_gc_paused
 
     with cyclic_gc_paused():  # a pass allocates ~10^5 objects and keeps them to its end
-        return _run_pass(engine, load, when, max_deletes=max_deletes, records=records,
-                         warn=warn, gate=poweroff_gate)
+        return _run_pass(
+            engine,
+            load,
+            when,
+            max_deletes=max_deletes,
+            records=records,
+            warn=warn,
+            gate=poweroff_gate,
+        )
 
 
-def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
-              records: Path, warn: Callable[[str], None], gate: Gate | None) -> PassResult:
+def _run_pass(
+    engine: Engine,
+    load: Loader,
+    when: datetime,
+    *,
+    max_deletes: int,
+    records: Path,
+    warn: Callable[[str], None],
+    gate: Gate | None,
+) -> PassResult:
     t0, r0 = time.monotonic(), engine.requests
     try:
         engine.acquire_lock()
@@ -94,16 +116,21 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
         # a decommission reads the due systems' own.
         with ThreadPoolExecutor(2) as background:
             reading = background.submit(engine.read_projects)
-            listing = (background.submit(engine.list_servers)
-                       if "compute" in engine.services() else None)
+            listing = (
+                background.submit(engine.list_servers) if "compute" in engine.services() else None
+            )
             repo = load(when)
             state = desired.compile(repo, when)
             projects = reading.result()
             servers = listing.result() if listing is not None else None
         due = enforce.due_systems(repo, when)
         names = planner.placeholders(state)
-        fps = planner.fingerprints(state, planner.placeholder_addresses(
-            engine.read_placeholder_ports(names) if names else [], projects))
+        fps = planner.fingerprints(
+            state,
+            planner.placeholder_addresses(
+                engine.read_placeholder_ports(names) if names else [], projects
+            ),
+        )
         skip = planner.settled(fps, projects) - due
         known = set(fps) | set(planner.managed_projects_by_id(projects).values())
         actual = engine.read(None, network_only=True, projects=projects, scope=known - skip)
@@ -117,14 +144,24 @@ def _run_pass(engine: Engine, load: Loader, when: datetime, *, max_deletes: int,
         result.blocked = _guard_deletes(decom, max_deletes)
         if _apply_rules(engine, state, rule_plan, actual, rule_acts):
             # a fingerprint only for a project that now equals the forms (due: read every pass)
-            engine.record_fingerprints([f for f in enforce.converged(full, rule_plan)
-                                        if f.system not in due])
+            engine.record_fingerprints(
+                [f for f in enforce.converged(full, rule_plan) if f.system not in due]
+            )
         blocked = gate(repo, decom, when) if gate is not None else {}
         hosts, reclaimed = _decommission(engine, decom, when, blocked)
         systems = {n.id: n.system for n in repo.shutdowns}
         for form in sorted(set(hosts) | set(reclaimed)):
-            result.records.extend(write_record(records, engine.cloud, form, systems.get(form, ""),
-                                               hosts.get(form, []), when, reclaimed.get(form)))
+            result.records.extend(
+                write_record(
+                    records,
+                    engine.cloud,
+                    form,
+                    systems.get(form, ""),
+                    hosts.get(form, []),
+                    when,
+                    reclaimed.get(form),
+                )
+            )
         for a in result.actions:
             if a.status == "planned":
                 a.status = "reported"
@@ -147,13 +184,21 @@ def _guard_deletes(decom: list[enforce.Action], max_deletes: int) -> int:
     blocked = 0
     for a in decom:
         if a.verb in ("delete", "reclaim"):
-            a.status, a.error = "blocked", f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）"
+            a.status, a.error = (
+                "blocked",
+                f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）",
+            )
             blocked += 1
     return blocked
 
 
-def _apply_rules(engine: Engine, state: desired.DesiredState, rule_plan: planner.Plan,
-                 actual: ActualState, rule_acts: list[enforce.Action]) -> bool:
+def _apply_rules(
+    engine: Engine,
+    state: desired.DesiredState,
+    rule_plan: planner.Plan,
+    actual: ActualState,
+    rule_acts: list[enforce.Action],
+) -> bool:
     """Open and close rules through the engine; each action gets its steps' outcome.
     True when everything was carried out."""
     if not rule_plan.changes:
@@ -162,8 +207,9 @@ def _apply_rules(engine: Engine, state: desired.DesiredState, rule_plan: planner
         return True
     outcome = engine.apply(state, rule_plan, actual)
     status = {id(s.change): s for s in outcome.steps}
-    why_not = next((f"not done: {s.error}" for s in outcome.untagged
-                    if s.status == "failed"), "not done")
+    why_not = next(
+        (f"not done: {s.error}" for s in outcome.untagged if s.status == "failed"), "not done"
+    )
     for a in rule_acts:
         steps = [status[id(c)] for c in a.changes if id(c) in status]
         bad = [s for s in steps if s.status != "done"]
@@ -172,9 +218,12 @@ def _apply_rules(engine: Engine, state: desired.DesiredState, rule_plan: planner
     return outcome.ok
 
 
-def _decommission(engine: Engine, decom: list[enforce.Action], when: datetime,
-                  gate: dict[str, str],
-                  ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+def _decommission(
+    engine: Engine,
+    decom: list[enforce.Action],
+    when: datetime,
+    gate: dict[str, str],
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Carry out the decommission actions in order; after a failure the notice's later
     steps are not tried; a power-off the gate holds back fails with its reason. Returns
     the deleted hosts' and the reclaims' record lines."""
@@ -204,15 +253,23 @@ def _decommission(engine: Engine, decom: list[enforce.Action], when: datetime,
         if a.verb == "delete" and a.data.get("record"):
             hosts.setdefault(a.form, []).append(a.data["record"])
         if a.verb == "reclaim":
-            reclaimed[a.form] = {"at": when.isoformat(),
-                                 "groups": [g.name for g in a.data["groups"]],
-                                 "project": a.data["project"].name}
+            reclaimed[a.form] = {
+                "at": when.isoformat(),
+                "groups": [g.name for g in a.data["groups"]],
+                "project": a.data["project"].name,
+            }
     return hosts, reclaimed
 
 
-def write_record(directory: Path, cloud: str, form: str, system: str,
-                 hosts: list[dict[str, Any]], when: datetime,
-                 reclaimed: dict[str, Any] | None) -> list[Path]:
+def write_record(
+    directory: Path,
+    cloud: str,
+    form: str,
+    system: str,
+    hosts: list[dict[str, Any]],
+    when: datetime,
+    reclaimed: dict[str, Any] | None,
+) -> list[Path]:
     """回收记录 as JSON and Markdown, merged with an earlier record of the same notice."""
     directory.mkdir(parents=True, exist_ok=True)
     base = directory / f"回收记录-{cloud}-{form}"
@@ -229,13 +286,23 @@ _MARK = {"done": "", "failed": "失败 ", "blocked": "已阻止 ", "reported": "
 
 def render(result: PassResult, fmt: str, cloud: str) -> str:
     if fmt == "json":
-        return json.dumps({
-            "format": "cgcloud-enforce/v1", "cloud": cloud, "now": result.now.isoformat(),
-            "actions": [a.to_dict() for a in result.actions],
-            "records": [str(x) for x in result.records],
-            "requests": result.requests, "seconds": round(result.seconds, 3),
-            "settled": result.settled},
-            ensure_ascii=False, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "format": "cgcloud-enforce/v1",
+                    "cloud": cloud,
+                    "now": result.now.isoformat(),
+                    "actions": [a.to_dict() for a in result.actions],
+                    "records": [str(x) for x in result.records],
+                    "requests": result.requests,
+                    "seconds": round(result.seconds, 3),
+                    "settled": result.settled,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
     lines = []
     for a in result.actions:
         lines.append(f"{_MARK.get(a.status, '')}{a.message}")
@@ -245,11 +312,15 @@ def render(result: PassResult, fmt: str, cloud: str) -> str:
     if not acted:
         head = f"Enforce: nothing due at {result.now.isoformat()}"
     else:
-        head = (f"Enforce: {len(result.done)} done, {len(result.failed)} failed, "
-                f"{result.blocked} blocked at {result.now.isoformat()}")
+        head = (
+            f"Enforce: {len(result.done)} done, {len(result.failed)} failed, "
+            f"{result.blocked} blocked at {result.now.isoformat()}"
+        )
     reported = sum(1 for a in result.actions if a.verb == "report")
-    lines.append(f"{head}; {reported} reported ({result.requests} API requests, "
-                 f"{result.seconds:.2f} s; {result.settled} settled systems not read)")
+    lines.append(
+        f"{head}; {reported} reported ({result.requests} API requests, "
+        f"{result.seconds:.2f} s; {result.settled} settled systems not read)"
+    )
     lines.extend(f"回收记录: {x}" for x in result.records)
     return "\n".join(lines) + "\n"
 
@@ -267,10 +338,16 @@ class Watch:
     jittered exponential back-off (``backoff``); a good pass resets it.
     """
 
-    def __init__(self, run: Callable[[datetime], datetime], now: Callable[[], datetime],
-                 stop: threading.Event, wait: Callable[[float], bool] | None = None,
-                 on_error: Callable[[Exception, float], None] | None = None,
-                 retry_seconds: float = 30.0, backoff: Backoff | None = None):
+    def __init__(
+        self,
+        run: Callable[[datetime], datetime],
+        now: Callable[[], datetime],
+        stop: threading.Event,
+        wait: Callable[[float], bool] | None = None,
+        on_error: Callable[[Exception, float], None] | None = None,
+        retry_seconds: float = 30.0,
+        backoff: Backoff | None = None,
+    ):
         self.run, self.now, self.stop = run, now, stop
         self.wait = wait or stop.wait
         self.on_error = on_error or (lambda exc, delay: None)
@@ -299,8 +376,9 @@ class Lease:
     renewed after every pass. Not holding it (cloud down at start, another loop holds
     it, someone removed it) is not fatal: the pass is skipped and retried."""
 
-    def __init__(self, engine: Engine, ttl: timedelta,
-                 say: Callable[[str], None] = lambda msg: None):
+    def __init__(
+        self, engine: Engine, ttl: timedelta, say: Callable[[str], None] = lambda msg: None
+    ):
         self.engine, self.ttl, self.held, self.say = engine, ttl, False, say
 
     def ensure(self) -> None:
@@ -309,8 +387,12 @@ class Lease:
         try:
             self.engine.acquire_lock(ttl=self.ttl, name=WATCH_LOCK)
         except LockHeld as exc:
-            raise PassError(_("enforce --watch: 另一个 enforce --watch 持有租约，稍后重试: {err}"
-                              ).format(err=exc), EXIT_LOCKED) from None
+            raise PassError(
+                _("enforce --watch: 另一个 enforce --watch 持有租约，稍后重试: {err}").format(
+                    err=exc
+                ),
+                EXIT_LOCKED,
+            ) from None
         self.held = True
         self.say(_("enforce --watch: 已取得租约 {name}").format(name=WATCH_LOCK))
 
@@ -335,5 +417,3 @@ def shifted_clock(now: str | None) -> Callable[[], datetime]:
         return lambda: clock.now_local(None)
     offset = clock.now_local(now) - clock.now_local(None)
     return lambda: clock.now_local(None) + offset
-
-

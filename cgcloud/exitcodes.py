@@ -19,7 +19,9 @@ class ExitCode(IntEnum):
 
     OK = 0  # success, or nothing to do
     FAILURE = 1  # validation errors, cloud error, apply failed, unauthorised exposure
-    CHANGES = 2  # changes present (`plan --detailed-exitcode`, and `diff`, a command defined as a diff)
+    CHANGES = (
+        2  # changes present (`plan --detailed-exitcode`, and `diff`, a command defined as a diff)
+    )
     DELETE_GUARD = 3  # refused: more deletions than --max-deletes
     LOCKED = 4  # the cloud's lock is held by another run
     DECLINED = 5  # not confirmed at the prompt (or no --yes without a terminal)

@@ -198,7 +198,9 @@ def parse_address(text: str) -> Address:
             ranges.append(parse_cidr(item))
         elif "-" in item:
             if not _IP_LIKE.match(item) and _IP_START.match(item):
-                raise GrammarError(f"地址范围 {item!r} 无效，应写作 58.33.33.33-40 或 58.33.33.33-58.33.33.40")
+                raise GrammarError(
+                    f"地址范围 {item!r} 无效，应写作 58.33.33.33-40 或 58.33.33.33-58.33.33.40"
+                )
             if not _IP_LIKE.match(item):
                 raise GrammarError(f"占位符 {item!r} 不能与地址混写在列表中")
             ranges.append(_parse_range(item))
@@ -231,7 +233,9 @@ _NON_PUBLIC = [
 
 # --------------------------------------------------------------------------- ports
 
-_PORT_ITEM = re.compile(r"^(?:(tcp|udp|icmp)\s*)?([0-9]{1,5})?(?:\s*-\s*([0-9]{1,5}))?$", re.IGNORECASE)
+_PORT_ITEM = re.compile(
+    r"^(?:(tcp|udp|icmp)\s*)?([0-9]{1,5})?(?:\s*-\s*([0-9]{1,5}))?$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,4 +337,3 @@ def _merge_ports(entries: list[PortEntry]) -> tuple[PortEntry, ...]:
         else:
             out.append(e)
     return tuple(out)
-

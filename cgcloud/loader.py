@@ -48,8 +48,9 @@ def _max_file_bytes() -> tuple[int, str]:
     except ValueError:
         value = 0
     if value <= 0:
-        return default, _("环境变量 CGCLOUD_MAX_FILE_BYTES 无效: {raw!r}（应为正整数，单位字节）").format(
-            raw=raw[:40])
+        return default, _(
+            "环境变量 CGCLOUD_MAX_FILE_BYTES 无效: {raw!r}（应为正整数，单位字节）"
+        ).format(raw=raw[:40])
     return value, ""
 
 
@@ -391,12 +392,17 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
         fail("CG009", _("不是普通文件（目录、FIFO、套接字或设备），未读取"), _("请指定 YAML 文件"))
         return
     except OSError as exc:
-        fail("CG002", f"无法读取文件: {exc.strerror or exc}",
-             _("请检查该文件及其上级目录的权限（目录需要 r-x，文件需要 r）"))
+        fail(
+            "CG002",
+            f"无法读取文件: {exc.strerror or exc}",
+            _("请检查该文件及其上级目录的权限（目录需要 r-x，文件需要 r）"),
+        )
         return
     result.read += 1
     if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]  # Windows Notepad's UTF-8 mark: not content, positions as editors show
+        raw = raw[
+            len(_BOM) :
+        ]  # Windows Notepad's UTF-8 mark: not content, positions as editors show
 
     src = SourceFile(path, display, raw)
     if not _check_bytes(src, fail):
@@ -417,14 +423,23 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
         for n, off in enumerate(m.start() for m in re.finditer(rb"\t", raw)):
             if n >= MAX_TAB_FINDINGS:
                 break
-            fail("CG003", "文件含有制表符（Tab）", "YAML 缩进只能用空格；请把 Tab 替换为空格", src.position_of(off))
+            fail(
+                "CG003",
+                "文件含有制表符（Tab）",
+                "YAML 缩进只能用空格；请把 Tab 替换为空格",
+                src.position_of(off),
+            )
         return
     with _quiet_stderr():  # rapidyaml reports errors on C stderr before raising
         try:
             src.parse()
         except _ParseError as exc:
-            fail("CG001", f"YAML 语法错误: {exc.message}", "请检查该位置附近的缩进、引号和括号",
-                 exc.position(src))
+            fail(
+                "CG001",
+                f"YAML 语法错误: {exc.message}",
+                "请检查该位置附近的缩进、引号和括号",
+                exc.position(src),
+            )
             return
         _documents(src, raw, result, fail)
 
@@ -448,8 +463,9 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
         duplicates: list[str] = []
         try:
             text = ryml.emit_json(tree, node)
-            doc.data = json.loads(text, object_pairs_hook=_pairs_hook(duplicates),
-                                  parse_int=_parse_int(raw))
+            doc.data = json.loads(
+                text, object_pairs_hook=_pairs_hook(duplicates), parse_int=_parse_int(raw)
+            )
         except ryml.ExceptionVisit as exc:
             too_deep = "depth" in str(getattr(exc, "msg", ""))
             where = getattr(getattr(exc, "errdata_visit", None), "node", None)
@@ -458,19 +474,32 @@ def _documents(src: SourceFile, raw: bytes, result: LoadResult, fail: Any) -> No
                 pos = src.node_position(where, prefer_key=True) or pos
             reason = (
                 _("嵌套层数过深（超过 {n} 层；表单最多只有几层）").format(n=MAX_DEPTH)
-                if too_deep else str(getattr(exc, "msg", "") or type(exc).__name__)
+                if too_deep
+                else str(getattr(exc, "msg", "") or type(exc).__name__)
             )
-            fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
-                 _("请检查缩进和括号是否成对"), pos)
+            fail(
+                "CG001",
+                _("无法读取该文档: {reason}").format(reason=reason),
+                _("请检查缩进和括号是否成对"),
+                pos,
+            )
             continue
         except _HugeNumber as exc:
-            fail("CG001", _("数字过长（{n} 位），不是表单中的数值").format(n=exc.digits),
-                 _("请检查该值；编号、电话等请加引号写成字符串"), src.position_of(exc.offset))
+            fail(
+                "CG001",
+                _("数字过长（{n} 位），不是表单中的数值").format(n=exc.digits),
+                _("请检查该值；编号、电话等请加引号写成字符串"),
+                src.position_of(exc.offset),
+            )
             continue
         except (ValueError, RecursionError, ryml.ExceptionBasic) as exc:
             reason = str(getattr(exc, "msg", "") or exc) or type(exc).__name__
-            fail("CG001", _("无法读取该文档: {reason}").format(reason=reason),
-                 _("请检查 YAML 语法"), doc.locate())
+            fail(
+                "CG001",
+                _("无法读取该文档: {reason}").format(reason=reason),
+                _("请检查 YAML 语法"),
+                doc.locate(),
+            )
             continue
         if duplicates:
             for rule, message, hint, pos in _audit(src, node):

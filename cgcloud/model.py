@@ -337,9 +337,7 @@ class ProjectApplication(Form):
 
     @property
     def complete(self) -> bool:
-        return all(
-            (s := self.signoffs.get(r)) is not None and s.signed for r in PROJECT_SIGNOFFS
-        )
+        return all((s := self.signoffs.get(r)) is not None and s.signed for r in PROJECT_SIGNOFFS)
 
 
 PROJECT_SIGNOFFS = ("integrator", "supervisor", "project_manager", "cloud_provider")

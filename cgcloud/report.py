@@ -66,10 +66,13 @@ def _summary(findings: list[Finding], files: int, read: int = -1) -> str:
         head = _("检查了 {n} 个文件").format(n=files)
     else:
         head = _("找到 {n} 个文件，读取了 {read} 个（其余见上面的 CG002/CG009）").format(
-            n=files, read=read)
+            n=files, read=read
+        )
     return head + _("：{e} 个错误，{w} 个警告，{i} 个提示").format(
-        e=count(findings, Severity.ERROR), w=count(findings, Severity.WARNING),
-        i=count(findings, Severity.INFO))
+        e=count(findings, Severity.ERROR),
+        w=count(findings, Severity.WARNING),
+        i=count(findings, Severity.INFO),
+    )
 
 
 # --------------------------------------------------------------------------- text
@@ -108,8 +111,10 @@ def render_json(v: Validation) -> str:
                 "form": f.form,
             }
         )
-    summary: dict[str, int] = {"files": len(v.files),
-                               "files_read": len(v.files) if v.read < 0 else v.read}
+    summary: dict[str, int] = {
+        "files": len(v.files),
+        "files_read": len(v.files) if v.read < 0 else v.read,
+    }
     summary.update({s.value: count(v.findings, s) for s in Severity})
     return json.dumps(
         {

@@ -144,7 +144,6 @@ class _StringRecord:
         return all(len(v) >= self.min_length[k] for k, v in row.items())
 
 
-
 def _without_items(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     """``schema`` with the ``items`` of the array at ``path`` left unchecked (a copy)."""
     if not path:
@@ -285,7 +284,9 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
             yield SchemaProblem("CG013", path, f"{where}格式不正确: {_short(e.instance)}（{desc}）")
         elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             yield SchemaProblem(
-                "CG013", path, f"{where}数值 {_short(e.instance)} 超出范围（{v} {e.validator_value}）"
+                "CG013",
+                path,
+                f"{where}数值 {_short(e.instance)} 超出范围（{v} {e.validator_value}）",
             )
         elif v in ("minItems", "minLength"):
             yield SchemaProblem("CG013", path, f"{where}不能为空")

@@ -87,14 +87,20 @@ def render(run: RunResult, last_success: float | None) -> str:
     metric("run_exit_code", "Exit code of the last run.", float(run.exit_code))
     metric("run_duration_seconds", "Wall time of the last run.", run.duration)
     metric("run_api_requests", "OpenStack API requests of the last run.", float(run.requests))
-    metric("run_api_errors", "API calls of the last run that failed for good (after retries).",
-           float(run.errors))
+    metric(
+        "run_api_errors",
+        "API calls of the last run that failed for good (after retries).",
+        float(run.errors),
+    )
     for result in ("done", "failed", "not_done"):
-        metric("run_changes", "Changes of the last run by result.",
-               float(run.changes.get(result, 0)), f',result="{result}"')
+        metric(
+            "run_changes",
+            "Changes of the last run by result.",
+            float(run.changes.get(result, 0)),
+            f',result="{result}"',
+        )
     if last_success is not None:
-        metric("success_timestamp_seconds", "When the last successful run started.",
-               last_success)
+        metric("success_timestamp_seconds", "When the last successful run started.", last_success)
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +125,8 @@ def write_run(path: Path, run: RunResult) -> None:
 # --------------------------------------------------------------------------- decorator
 
 _NOTES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "cgcloud_textfile_notes", default=None)
+    "cgcloud_textfile_notes", default=None
+)
 
 
 def note(**values: Any) -> None:
@@ -132,9 +139,12 @@ def note(**values: Any) -> None:
 
 TextfileOpt = Annotated[
     Path | None,
-    typer.Option("--textfile", help="Also write this run's result (time, success, duration, "
-                 "API requests/errors, changes) to PATH for node-exporter's textfile collector "
-                 "(atomic rename; see docs/metrics.md)."),
+    typer.Option(
+        "--textfile",
+        help="Also write this run's result (time, success, duration, "
+        "API requests/errors, changes) to PATH for node-exporter's textfile collector "
+        "(atomic rename; see docs/metrics.md).",
+    ),
 ]
 
 
@@ -163,21 +173,30 @@ def recorded(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 _NOTES.reset(token)
                 bound = sig.bind_partial(*args, **kwargs)
                 cloud = str(bound.arguments.get("cloud") or os.environ.get("OS_CLOUD", ""))
-                write_run(textfile, _result(command, cloud, code, started,
-                                            time.monotonic() - t0, notes))
+                write_run(
+                    textfile, _result(command, cloud, code, started, time.monotonic() - t0, notes)
+                )
 
-        params = [*sig.parameters.values(), inspect.Parameter(
-            "textfile", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TextfileOpt)]
+        params = [
+            *sig.parameters.values(),
+            inspect.Parameter(
+                "textfile", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TextfileOpt
+            ),
+        ]
         run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-        run.__annotations__ = {**{n: q.annotation for n, q in sig.parameters.items()},
-                               "textfile": TextfileOpt, "return": sig.return_annotation}
+        run.__annotations__ = {
+            **{n: q.annotation for n, q in sig.parameters.items()},
+            "textfile": TextfileOpt,
+            "return": sig.return_annotation,
+        }
         return run
 
     return wrap
 
 
-def _result(command: str, cloud: str, code: int, started: float, duration: float,
-            notes: dict[str, Any]) -> RunResult:
+def _result(
+    command: str, cloud: str, code: int, started: float, duration: float, notes: dict[str, Any]
+) -> RunResult:
     run = RunResult(command, cloud, code == 0, started, duration, exit_code=code)
     engine = notes.get("engine")
     outcome = notes.get("outcome")
@@ -185,9 +204,11 @@ def _result(command: str, cloud: str, code: int, started: float, duration: float
         run.requests = int(getattr(engine, "requests", 0))
     if outcome is not None:
         steps = getattr(outcome, "steps", [])
-        run.changes = {"done": sum(1 for s in steps if s.status == "done"),
-                       "failed": sum(1 for s in steps if s.status == "failed"),
-                       "not_done": sum(1 for s in steps if s.status == "not-done")}
+        run.changes = {
+            "done": sum(1 for s in steps if s.status == "done"),
+            "failed": sum(1 for s in steps if s.status == "failed"),
+            "not_done": sum(1 for s in steps if s.status == "not-done"),
+        }
         run.errors = run.changes["failed"]
     run.errors = max(run.errors, int(notes.get("errors", 0)))
     if code != 0 and not run.errors and notes.get("error"):

@@ -55,7 +55,5 @@ def prometheus_bins() -> tuple[str, str]:
 # bound time (the fuzzers) do it with their own generous, explicit limits.
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile(
-    "cgcloud", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("cgcloud", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("cgcloud")

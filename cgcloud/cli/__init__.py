@@ -54,7 +54,9 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """cgcloud: approved cloud paperwork in, compliant OpenStack cloud out."""
@@ -67,11 +69,18 @@ def _mount_optional() -> None:
     try:
         from cgcloud.devcloud.cli import app as devcloud_app
     except ImportError:
-        @app.command("devcloud", help=help_text, context_settings={
-            "allow_extra_args": True, "ignore_unknown_options": True})
+
+        @app.command(
+            "devcloud",
+            help=help_text,
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        )
         def not_installed(ctx: typer.Context) -> None:
-            typer.echo("错误: cgcloud devcloud 未安装；在 cgcloud 源码仓库中运行 "
-                       "pip install ./devcloud（docs/devcloud.md）", err=True)
+            typer.echo(
+                "错误: cgcloud devcloud 未安装；在 cgcloud 源码仓库中运行 "
+                "pip install ./devcloud（docs/devcloud.md）",
+                err=True,
+            )
             raise typer.Exit(1)
 
         return

@@ -68,7 +68,9 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
         raise PassError(f"错误: {exc}", EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
-        raise PassError("错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR)
+        raise PassError(
+            "错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR
+        )
     return v.repo
 
 
@@ -80,28 +82,60 @@ def enforce_cmd(
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Run as a long-lived loop "
-                                        "(SIGTERM/SIGINT stop it after the current pass).")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=1.0,
-                                            help="Seconds between passes with --watch (a pass "
-                                            "also runs at every window boundary).")] = 60.0,
-    max_deletes: Annotated[int, typer.Option(
-        "--max-deletes", help="Refuse decommission deletions when a pass would delete more "
-        "servers, volumes, ports, floating IPs and groups than this.")] = DEFAULT_MAX_DELETES,
-    records: Annotated[Path | None, typer.Option(
-        "--records", help="Directory of reclaim records (回收记录, JSON + Markdown); default "
-        "$CGCLOUD_RECORDS_DIR or ~/.local/state/cgcloud/records.")] = None,
-    audit_log: Annotated[Path | None, typer.Option(
-        "--audit-log", help="JSON-lines audit log (default as for apply).")] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Run as a long-lived loop (SIGTERM/SIGINT stop it after the current pass).",
+        ),
+    ] = False,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            min=1.0,
+            help="Seconds between passes with --watch (a pass also runs at every window boundary).",
+        ),
+    ] = 60.0,
+    max_deletes: Annotated[
+        int,
+        typer.Option(
+            "--max-deletes",
+            help="Refuse decommission deletions when a pass would delete more "
+            "servers, volumes, ports, floating IPs and groups than this.",
+        ),
+    ] = DEFAULT_MAX_DELETES,
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            "--records",
+            help="Directory of reclaim records (回收记录, JSON + Markdown); default "
+            "$CGCLOUD_RECORDS_DIR or ~/.local/state/cgcloud/records.",
+        ),
+    ] = None,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option("--audit-log", help="JSON-lines audit log (default as for apply)."),
+    ] = None,
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
-    textfile_path: Annotated[Path | None, typer.Option(
-        "--textfile", help="After every pass, write its result (time, success, duration, API "
-        "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
-        "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.")] = None,
+    textfile_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--textfile",
+            help="After every pass, write its result (time, success, duration, API "
+            "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
+            "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.",
+        ),
+    ] = None,
     timeout: TimeoutOpt = None,
-    bastions: Annotated[bool, typer.Option(
-        "--bastions", help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
-        "access whose window ended is removed, access whose window began is written.")] = False,
+    bastions: Annotated[
+        bool,
+        typer.Option(
+            "--bastions",
+            help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
+            "access whose window ended is removed, access whose window began is written.",
+        ),
+    ] = False,
 ) -> None:
     """Perform every time-driven action due now, and nothing else, each with its reason.
 
@@ -138,9 +172,15 @@ def enforce_cmd(
         try:
             if before is not None:
                 before()  # --watch: its lease (a pass it keeps from running is a failed run)
-            result = run_pass(engine, lambda w: _load(paths, w), when,
-                              max_deletes=max_deletes, records=rec_dir,
-                              warn=_err, poweroff_gate=gate)
+            result = run_pass(
+                engine,
+                lambda w: _load(paths, w),
+                when,
+                max_deletes=max_deletes,
+                records=rec_dir,
+                warn=_err,
+                poweroff_gate=gate,
+            )
             sys.stdout.write(render(result, output.value, cloud))
             sys.stdout.flush()
             if bastions:  # issue 15: cgcloud/cli/bastion.py
@@ -172,8 +212,13 @@ def enforce_cmd(
     _watch(engine, one, clock_fn, interval, cloud)
 
 
-def _watch(engine: Any, one: Callable[..., PassResult],
-           clock_fn: Callable[[], datetime], interval: float, cloud: str) -> None:
+def _watch(
+    engine: Any,
+    one: Callable[..., PassResult],
+    clock_fn: Callable[[], datetime],
+    interval: float,
+    cloud: str,
+) -> None:
     """`enforce --watch`: the loop under its own lease until SIGTERM/SIGINT."""
     from cgcloud import enforce
 
@@ -182,8 +227,11 @@ def _watch(engine: Any, one: Callable[..., PassResult],
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        _err(_("enforce --watch: 收到信号 {sig}，本轮结束后退出").format(
-            sig=signal.Signals(signum).name))
+        _err(
+            _("enforce --watch: 收到信号 {sig}，本轮结束后退出").format(
+                sig=signal.Signals(signum).name
+            )
+        )
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -223,14 +271,21 @@ def _record_pass(
     from cgcloud import textfile
 
     if result is None:
-        run = textfile.RunResult("enforce", cloud, False, started, seconds, errors=1,
-                                 exit_code=EXIT_ERROR)
+        run = textfile.RunResult(
+            "enforce", cloud, False, started, seconds, errors=1, exit_code=EXIT_ERROR
+        )
     else:
         code = EXIT_ERROR if result.failed else EXIT_DELETE_GUARD if result.blocked else EXIT_OK
         run = textfile.RunResult(
-            "enforce", cloud, code == 0, started, seconds,
-            requests=result.requests, errors=len(result.failed),
-            changes={"done": len(result.done), "failed": len(result.failed)}, exit_code=code,
+            "enforce",
+            cloud,
+            code == 0,
+            started,
+            seconds,
+            requests=result.requests,
+            errors=len(result.failed),
+            changes={"done": len(result.done), "failed": len(result.failed)},
+            exit_code=code,
         )
     textfile.write_run(path, run)
 
@@ -239,8 +294,12 @@ def upcoming_cmd(
     paths: PathsArg = None,
     days: Annotated[int, typer.Option("--days", min=1, help="How many days ahead.")] = 7,
     now: NowOpt = None,
-    cloud: Annotated[str, typer.Option(
-        "--cloud", help="Optional: read recorded power-off times for exact deletion dates.")] = "",
+    cloud: Annotated[
+        str,
+        typer.Option(
+            "--cloud", help="Optional: read recorded power-off times for exact deletion dates."
+        ),
+    ] = "",
     engine_name: EngineOpt = "openstack",
     output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
     timeout: TimeoutOpt = None,
@@ -269,9 +328,19 @@ def upcoming_cmd(
             raise typer.Exit(EXIT_ERROR) from None
     events = enforce.upcoming(repo, when, days, found)
     if output == Format.json:
-        sys.stdout.write(json.dumps({"format": "cgcloud-upcoming/v1", "now": when.isoformat(),
-                                     "days": days, "events": [e.to_dict() for e in events]},
-                                    ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "format": "cgcloud-upcoming/v1",
+                    "now": when.isoformat(),
+                    "days": days,
+                    "events": [e.to_dict() for e in events],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
         return
     if not events:
         typer.echo(f"未来 {days} 天（{when.isoformat()} 起）没有到期的动作")

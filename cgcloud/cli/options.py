@@ -81,10 +81,15 @@ CloudOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.1, max=86400.0,
-                 help="Seconds to wait for an answer to each OpenStack API request (connect: "
-                 "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
-                 "(docs/reliability.md).", show_default=False),
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        max=86400.0,
+        help="Seconds to wait for an answer to each OpenStack API request (connect: "
+        "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
+        "(docs/reliability.md).",
+        show_default=False,
+    ),
 ]
 EngineOpt = Annotated[
     str,

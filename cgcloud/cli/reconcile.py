@@ -61,8 +61,9 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     return when, desired.compile(v.repo, when)
 
 
-def _engine(name: str, cloud: str, audit_log: Path | None = None,
-            timeout: float | None = None) -> Any:
+def _engine(
+    name: str, cloud: str, audit_log: Path | None = None, timeout: float | None = None
+) -> Any:
     """The engine ``name`` (registry: cgcloud/engines/__init__.py) connected to ``cloud``."""
     from cgcloud import engines
     from cgcloud.engines.audit import AuditLog
@@ -74,8 +75,9 @@ def _engine(name: str, cloud: str, audit_log: Path | None = None,
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
         raise typer.Exit(EXIT_USAGE)
     try:
-        return engines.create(name, cloud, audit_path=audit_log or AuditLog.default_path(),
-                              timeout=timeout)
+        return engines.create(
+            name, cloud, audit_path=audit_log or AuditLog.default_path(), timeout=timeout
+        )
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
         _err(cloud_message(cloud, exc, "错误: 无法连接云 {cloud}: {err}"))
         raise typer.Exit(EXIT_ERROR) from None
@@ -108,11 +110,16 @@ def plan_cmd(
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
-    output: Annotated[PlanFormat, typer.Option("--format", "-f",
-                                               help="text, markdown or json")] = PlanFormat.text,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error, "
-        "64 = usage error.")] = False,
+    output: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="text, markdown or json")
+    ] = PlanFormat.text,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 = no changes, 2 = changes, 1 = error, 64 = usage error.",
+        ),
+    ] = False,
     timeout: TimeoutOpt = None,
 ) -> None:
     """Show what apply would create, change and delete on a cloud, with reasons.
@@ -140,12 +147,20 @@ def apply_cmd(
     engine_name: EngineOpt = "openstack",
     now: NowOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    max_deletes: Annotated[int, typer.Option(
-        "--max-deletes", help="Refuse when the plan deletes more than this many resources.")
+    max_deletes: Annotated[
+        int,
+        typer.Option(
+            "--max-deletes", help="Refuse when the plan deletes more than this many resources."
+        ),
     ] = DEFAULT_MAX_DELETES,
-    audit_log: Annotated[Path | None, typer.Option(
-        "--audit-log", help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
-        "~/.local/state/cgcloud/audit.jsonl).")] = None,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-log",
+            help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
+            "~/.local/state/cgcloud/audit.jsonl).",
+        ),
+    ] = None,
     timeout: TimeoutOpt = None,
 ) -> None:
     """Validate, plan, confirm, and make the cloud equal to the approved forms.
@@ -198,9 +213,11 @@ def apply_cmd(
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
             _err(cloud_message(cloud, exc, "警告: 释放锁失败（将在到期后失效）: {err}"))
-    typer.echo(f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
-               f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
-               f"{outcome.seconds:.1f} s); audit log: {engine.audit_path}")
+    typer.echo(
+        f"Applied: {len(outcome.done)} done, {len(outcome.failed)} failed, "
+        f"{len(outcome.not_done)} not done ({outcome.requests} API requests, "
+        f"{outcome.seconds:.1f} s); audit log: {engine.audit_path}"
+    )
     if not outcome.ok or signals:
         _report_failures(outcome, signals)
         if signals:
@@ -211,8 +228,10 @@ def apply_cmd(
 def _guard_and_confirm(plan: Any, max_deletes: int, yes: bool) -> None:
     """The delete guard, then the question (refused without a terminal unless --yes)."""
     if plan.deletes > max_deletes:
-        _err(f"错误: 计划删除 {plan.deletes} 个资源，超过 --max-deletes {max_deletes}；"
-             f"确认无误后用 --max-deletes {plan.deletes} 重新运行")
+        _err(
+            f"错误: 计划删除 {plan.deletes} 个资源，超过 --max-deletes {max_deletes}；"
+            f"确认无误后用 --max-deletes {plan.deletes} 重新运行"
+        )
         raise typer.Exit(EXIT_DELETE_GUARD)
     if yes:
         return
@@ -233,10 +252,17 @@ def _report_failures(outcome: Any, signals: list[str]) -> None:
     for s in outcome.not_done:
         _err(f"  NOT DONE {s.change.action} {s.change.kind} {s.change.name}")
     if signals:
-        _err(_("已中断（{sig}）：完成 {done} 项，失败 {failed} 项，未执行 {left} 项（见审计日志）；"
-               "重新运行 cgcloud apply 即可收敛").format(
-            sig=signals[0], done=len(outcome.done), failed=len(outcome.failed),
-            left=len(outcome.not_done)))
+        _err(
+            _(
+                "已中断（{sig}）：完成 {done} 项，失败 {failed} 项，未执行 {left} 项（见审计日志）；"
+                "重新运行 cgcloud apply 即可收敛"
+            ).format(
+                sig=signals[0],
+                done=len(outcome.done),
+                failed=len(outcome.failed),
+                left=len(outcome.not_done),
+            )
+        )
         return
     _err("错误: 执行中断；修复原因后重新运行 cgcloud apply 即可收敛")
 
@@ -276,8 +302,10 @@ def _record_fingerprints(engine: Any, plan: Any, outcome: Any) -> None:
     steps = engine.record_fingerprints(plan.fingerprints, outcome)
     bad = [s for s in steps if s.status != "done"]
     if bad:
-        _err(f"警告: {len(bad)} 个项目的规则指纹未能记录（{bad[0].error or 'not done'}）；"
-             "enforce 将完整读取这些项目，下次 apply 会重试")
+        _err(
+            f"警告: {len(bad)} 个项目的规则指纹未能记录（{bad[0].error or 'not done'}）；"
+            "enforce 将完整读取这些项目，下次 apply 会重试"
+        )
 
 
 def register(app: typer.Typer) -> None:

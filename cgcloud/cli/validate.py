@@ -88,7 +88,9 @@ def validate(
 def schema(
     kind: Annotated[
         str | None,
-        typer.Argument(help="A kind (e.g. NetworkPolicy); all kinds when omitted.", show_default=False),
+        typer.Argument(
+            help="A kind (e.g. NetworkPolicy); all kinds when omitted.", show_default=False
+        ),
     ] = None,
 ) -> None:
     """Print the JSON Schema (2020-12) of a policy kind, or of all kinds.

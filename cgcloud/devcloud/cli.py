@@ -26,8 +26,12 @@ app = typer.Typer(
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", envvar=DIR_ENV, help="Where all devcloud state lives (venv, configs, "
-                 "data, logs) (default: ~/.cache/cgcloud/devcloud)."),
+    typer.Option(
+        "--dir",
+        envvar=DIR_ENV,
+        help="Where all devcloud state lives (venv, configs, "
+        "data, logs) (default: ~/.cache/cgcloud/devcloud).",
+    ),
 ]
 
 
@@ -38,14 +42,24 @@ def _fail(exc: Exception, code: ExitCode = ExitCode.FAILURE) -> None:
 
 @app.command()
 def up(
-    profile: Annotated[str, typer.Option(
-        "--profile", "-p", help="minimal: Keystone + Neutron (~20 s). full: + RabbitMQ, "
-        "PostgreSQL, Placement, Glance, Nova (fake driver), Cinder (fake driver) (~1 min).",
-    )] = "minimal",
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="minimal: Keystone + Neutron (~20 s). full: + RabbitMQ, "
+            "PostgreSQL, Placement, Glance, Nova (fake driver), Cinder (fake driver) (~1 min).",
+        ),
+    ] = "minimal",
     dir: DirOpt = None,
-    zones: Annotated[Path | None, typer.Option(
-        "--zones", help="Zones policy to lay out as networks/routers/bastions "
-        "[default: policies/zones.yaml].")] = None,
+    zones: Annotated[
+        Path | None,
+        typer.Option(
+            "--zones",
+            help="Zones policy to lay out as networks/routers/bastions "
+            "[default: policies/zones.yaml].",
+        ),
+    ] = None,
     no_site: Annotated[bool, typer.Option("--no-site", help="Skip the site layout.")] = False,
 ) -> None:
     """Install what is missing and start the devcloud; safe to run twice.
@@ -71,8 +85,10 @@ def status(dir: DirOpt = None) -> None:
     rows = do_status(dir)
     typer.echo(f"{'SERVICE':18} {'STATE':5} {'PORT':>6} {'PID':>8} {'RSS':>8} {'PSS':>8}")
     for r in rows:
-        typer.echo(f"{r.name:18} {'up' if r.up else 'down':5} {r.port or '-':>6} "
-                   f"{r.pid or '-':>8} {r.rss_bytes / 2**20:6.0f}MB {r.pss_bytes / 2**20:6.0f}MB")
+        typer.echo(
+            f"{r.name:18} {'up' if r.up else 'down':5} {r.port or '-':>6} "
+            f"{r.pid or '-':>8} {r.rss_bytes / 2**20:6.0f}MB {r.pss_bytes / 2**20:6.0f}MB"
+        )
     rss, pss = sum(r.rss_bytes for r in rows), sum(r.pss_bytes for r in rows)
     up_count = f"{sum(r.up for r in rows)}/{len(rows)} up"
     typer.echo(f"{'total':18} {up_count:21} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
@@ -83,8 +99,9 @@ def status(dir: DirOpt = None) -> None:
 
 @app.command()
 def down(
-    purge: Annotated[bool, typer.Option(
-        "--purge", help="Also delete data, logs and configs (the venv is kept).")] = False,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete data, logs and configs (the venv is kept).")
+    ] = False,
     dir: DirOpt = None,
 ) -> None:
     """Stop every devcloud process (only the ones `up` started)."""
@@ -95,10 +112,14 @@ def down(
 
 @app.command()
 def logs(
-    service: Annotated[str, typer.Argument(
-        help="keystone, neutron, placement, glance, nova-api, nova-conductor, nova-scheduler, "
-        "nova-compute, cinder-api, cinder-scheduler, cinder-volume, rabbitmq, postgres, "
-        "setup or install.")],
+    service: Annotated[
+        str,
+        typer.Argument(
+            help="keystone, neutron, placement, glance, nova-api, nova-conductor, nova-scheduler, "
+            "nova-compute, cinder-api, cinder-scheduler, cinder-volume, rabbitmq, postgres, "
+            "setup or install."
+        ),
+    ],
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many lines.")] = 50,
     dir: DirOpt = None,
 ) -> None:

@@ -88,8 +88,14 @@ WSGI_MODULES: dict[str, str] = {
 PIP_PACKAGES: dict[Profile, tuple[str, ...]] = {
     "minimal": ("keystone", "neutron", "gunicorn"),
     "full": (
-        "keystone", "neutron", "gunicorn", "openstack-placement", "glance", "nova",
-        "cinder", "psycopg2-binary",
+        "keystone",
+        "neutron",
+        "gunicorn",
+        "openstack-placement",
+        "glance",
+        "nova",
+        "cinder",
+        "psycopg2-binary",
     ),
 }
 PG_DATABASES = ("nova_api", "nova", "nova_cell0", "cinder", "placement", "neutron")
@@ -170,8 +176,7 @@ def db_url(layout: Layout, db: str, pg_port: int | None) -> str:
     on PostgreSQL runs two API workers (on SQLite a second worker failed 120 of 200
     concurrent rule bulks) and was faster per request too (docs/devcloud.md).
     """
-    if pg_port is not None and (db.startswith("nova") or db in ("cinder", "placement",
-                                                                 "neutron")):
+    if pg_port is not None and (db.startswith("nova") or db in ("cinder", "placement", "neutron")):
         return f"postgresql+psycopg2://postgres@{HOST}:{pg_port}/{db}"
     return f"sqlite:///{layout.data / db}.db"
 
@@ -353,7 +358,7 @@ api_paste_config = {e}/cinder/api-paste.ini
 resource_query_filters_file = {e}/cinder/resource_filters.json
 enabled_backends = fake
 osapi_volume_workers = 1
-glance_api_servers = http://{HOST}:{SERVICE_BY_NAME['glance'].port}
+glance_api_servers = http://{HOST}:{SERVICE_BY_NAME["glance"].port}
 [fake]
 volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
 volume_backend_name = fake
@@ -414,7 +419,7 @@ def render_clouds_yaml(password: str) -> str:
 clouds:
   {CLOUD_NAME}:
     auth:
-      auth_url: http://{HOST}:{SERVICE_BY_NAME['keystone'].port}/v3
+      auth_url: http://{HOST}:{SERVICE_BY_NAME["keystone"].port}/v3
       username: admin
       password: "{password}"
       project_name: admin
@@ -454,16 +459,28 @@ def service_command(layout: Layout, svc: Service, profile: Profile = "minimal") 
     if svc.kind == "wsgi":
         workers = 2 if svc.name == "neutron" and profile == "full" else 1  # see db_url
         return [
-            str(layout.bin("gunicorn")), "--chdir", str(layout.wsgi),
-            "-b", f"{HOST}:{svc.port}", "-w", str(workers), "--threads", str(svc.threads),
-            "--timeout", "120",
-            "--no-control-socket", f"{svc.module}:application",
+            str(layout.bin("gunicorn")),
+            "--chdir",
+            str(layout.wsgi),
+            "-b",
+            f"{HOST}:{svc.port}",
+            "-w",
+            str(workers),
+            "--threads",
+            str(svc.threads),
+            "--timeout",
+            "120",
+            "--no-control-socket",
+            f"{svc.module}:application",
         ]
     if svc.kind == "proc":
         project = svc.name.split("-", 1)[0]
         conf = layout.etc / project / f"{project}.conf"
         return [
-            str(layout.bin(svc.name)), "--config-file", str(conf),
-            "--log-file", str(layout.service_log(svc.name)),
+            str(layout.bin(svc.name)),
+            "--config-file",
+            str(conf),
+            "--log-file",
+            str(layout.service_log(svc.name)),
         ]
     raise ValueError(f"{svc.name}: not a venv service")

@@ -52,21 +52,30 @@ def ensure_venv(layout: Layout, profile: Profile, say: Say) -> bool:
     if not py.exists():
         say(f"creating venv {layout.venv}")
         run([sys.executable, "-m", "venv", str(layout.venv)], "venv", log)
-        run([str(py), "-m", "pip", "install", "-q", "-U", "pip", "setuptools", "wheel"],
-            "pip", log)
+        run([str(py), "-m", "pip", "install", "-q", "-U", "pip", "setuptools", "wheel"], "pip", log)
     pkgs = PIP_PACKAGES[profile]
     say(f"pip install {' '.join(pkgs)} (pinned by constraints.txt)")
     env = dict(os.environ)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    run([str(py), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), *pkgs],
-        "pip", log, env=env, timeout=1800)
+    run(
+        [str(py), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), *pkgs],
+        "pip",
+        log,
+        env=env,
+        timeout=1800,
+    )
     # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
     build = layout.root / "build" / "ml2_bindall"
     shutil.rmtree(build, ignore_errors=True)
-    shutil.copytree(ML2_PACKAGE, build, ignore=shutil.ignore_patterns("build", "*.egg-info",
-                                                                     "__pycache__"))
-    run([str(py), "-m", "pip", "install", "-q", "--no-build-isolation", str(build)],
-        "pip", log, env=env)
+    shutil.copytree(
+        ML2_PACKAGE, build, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
+    run(
+        [str(py), "-m", "pip", "install", "-q", "--no-build-isolation", str(build)],
+        "pip",
+        log,
+        env=env,
+    )
     (layout.venv / f".cgcloud-{profile}").write_text(_stamp(profile) + "\n")
     say(f"venv ready ({_du(layout.venv) // 2**20} MB)")
     return True
@@ -94,16 +103,23 @@ def ensure_apt(layout: Layout, profile: Profile, say: Say) -> bool:
         return False
     if os.geteuid() != 0:
         raise DevcloudError(
-            "apt", f"missing Debian packages: {' '.join(missing)}; "
-            f"run `sudo apt-get install {' '.join(missing)}` and retry")
+            "apt",
+            f"missing Debian packages: {' '.join(missing)}; "
+            f"run `sudo apt-get install {' '.join(missing)}` and retry",
+        )
     if not shutil.which("apt-get"):
         raise DevcloudError("apt", f"missing {' '.join(missing)} and no apt-get to install them")
     log = layout.log / "install.log"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     say(f"apt-get install {' '.join(missing)}")
     run(["apt-get", "update", "-qq"], "apt", log, env=env, timeout=900)
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-        "apt", log, env=env, timeout=1800)
+    run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+        "apt",
+        log,
+        env=env,
+        timeout=1800,
+    )
     # Debian starts the system-wide services on install; the devcloud runs its
     # own private instances on other ports, so stop the system ones (only if we
     # just installed them: never touch a service the user had before).
@@ -118,6 +134,10 @@ def ensure_apt(layout: Layout, profile: Profile, say: Say) -> bool:
         # The erlang package also starts a system epmd on 0.0.0.0:4369; the devcloud
         # uses its own on 127.0.0.1:34369, so stop the one our install started.
         with contextlib.suppress(DevcloudError):
-            run(["epmd", "-kill"], "apt", log, env={k: v for k, v in env.items()
-                                                    if not k.startswith("ERL_EPMD")})
+            run(
+                ["epmd", "-kill"],
+                "apt",
+                log,
+                env={k: v for k, v in env.items() if not k.startswith("ERL_EPMD")},
+            )
     return True

@@ -160,14 +160,16 @@ def status(dir: Path | str | None = None) -> list[ServiceStatus]:
         pid = procs.read_pid(layout.pidfile(svc.name))
         live = pid is not None and procs.alive(pid)
         rss, pss = procs.memory_bytes(pid) if live and pid else (0, 0)
-        rows.append(ServiceStatus(
-            name=svc.name,
-            up=live and (svc.port is None or procs.port_answers(svc.port)),
-            port=svc.port,
-            pid=pid if live else None,
-            rss_bytes=rss,
-            pss_bytes=pss,
-        ))
+        rows.append(
+            ServiceStatus(
+                name=svc.name,
+                up=live and (svc.port is None or procs.port_answers(svc.port)),
+                port=svc.port,
+                pid=pid if live else None,
+                rss_bytes=rss,
+                pss_bytes=pss,
+            )
+        )
     return rows
 
 
@@ -201,8 +203,9 @@ def logs(service: str, lines: int = 50, dir: Path | str | None = None) -> str:
     return procs.format_log_tail(paths, lines)
 
 
-def down(purge: bool = False, dir: Path | str | None = None,
-         progress: Progress | None = None) -> list[str]:
+def down(
+    purge: bool = False, dir: Path | str | None = None, progress: Progress | None = None
+) -> list[str]:
     """Stop every process `up` recorded (and their children); returns their names.
 
     purge: also delete data, logs, configs and clouds.yaml (the venv is kept:
@@ -242,8 +245,10 @@ def _down(layout: Layout, purge: bool, progress: Progress | None) -> list[str]:
         pg_dir = state.get("pg_dir")
         if pg_dir and Path(pg_dir).name.startswith("cgcloud-devcloud-pg-"):
             shutil.rmtree(pg_dir, ignore_errors=True)
-    say(f"devcloud down ({', '.join(stopped) if stopped else 'nothing was running'})"
-        + (f"; purged state under {layout.root} (venv kept)" if purge else ""))
+    say(
+        f"devcloud down ({', '.join(stopped) if stopped else 'nothing was running'})"
+        + (f"; purged state under {layout.root} (venv kept)" if purge else "")
+    )
     return stopped
 
 
@@ -251,8 +256,13 @@ def _stop_epmd(layout: Layout) -> None:
     """epmd daemonizes out of RabbitMQ's tree; it listens on our private port only."""
     epmd = shutil.which("epmd") or "/usr/bin/epmd"
     if Path(epmd).exists() and procs.port_answers(EPMD_PORT):
-        subprocess.run([epmd, "-port", str(EPMD_PORT), "-kill"], capture_output=True,
-                       env=service_env(layout), timeout=30, check=False)
+        subprocess.run(
+            [epmd, "-port", str(EPMD_PORT), "-kill"],
+            capture_output=True,
+            env=service_env(layout),
+            timeout=30,
+            check=False,
+        )
 
 
 @contextlib.contextmanager
@@ -288,15 +298,21 @@ def up(
         return _up(layout, profile, progress, zones, site)
 
 
-def _up(layout: Layout, profile: Profile, progress: Progress | None,
-        zones: Path | str | None, site: bool) -> UpResult:
+def _up(
+    layout: Layout,
+    profile: Profile,
+    progress: Progress | None,
+    zones: Path | str | None,
+    site: bool,
+) -> UpResult:
     say = _Clock(progress)
     if is_up(layout.root, profile):
         running = _read_state(layout).get("profile")
         say(f"devcloud already up ({running}) in {layout.root}; nothing to do")
         say(usage_hint(layout))
-        return UpResult(str(running), str(layout.root), str(layout.clouds_yaml), True, False,
-                        say.elapsed(), 0.0)
+        return UpResult(
+            str(running), str(layout.root), str(layout.clouds_yaml), True, False, say.elapsed(), 0.0
+        )
     # Anything half-running from an earlier call is stopped first.
     if layout.run.is_dir() and any(layout.run.glob("*.pid")):
         say("stopping the previous (unhealthy or smaller) devcloud first")
@@ -332,18 +348,30 @@ def _up(layout: Layout, profile: Profile, progress: Progress | None,
             raise DevcloudError("up", f"{type(exc).__name__}: {exc}") from exc
         raise
     _write_state(layout, ready=True, profile=profile)
-    say(f"devcloud UP ({profile}) in {time.monotonic() - t_start:.1f}s"
-        f" (+{install_seconds:.1f}s installing)" if installed else
-        f"devcloud UP ({profile}) in {time.monotonic() - t_start:.1f}s")
+    say(
+        f"devcloud UP ({profile}) in {time.monotonic() - t_start:.1f}s"
+        f" (+{install_seconds:.1f}s installing)"
+        if installed
+        else f"devcloud UP ({profile}) in {time.monotonic() - t_start:.1f}s"
+    )
     say(usage_hint(layout))
-    return UpResult(profile, str(layout.root), str(layout.clouds_yaml), False, installed,
-                    say.elapsed(), install_seconds)
+    return UpResult(
+        profile,
+        str(layout.root),
+        str(layout.clouds_yaml),
+        False,
+        installed,
+        say.elapsed(),
+        install_seconds,
+    )
 
 
 def usage_hint(layout: Layout) -> str:
     """How to point openstacksdk/cgcloud at the devcloud."""
-    return (f"use it with:\n  export OS_CLIENT_CONFIG_FILE={layout.clouds_yaml} "
-            f"OS_CLOUD={CLOUD_NAME}\n  logs: {layout.log}  stop: cgcloud devcloud down")
+    return (
+        f"use it with:\n  export OS_CLIENT_CONFIG_FILE={layout.clouds_yaml} "
+        f"OS_CLOUD={CLOUD_NAME}\n  logs: {layout.log}  stop: cgcloud devcloud down"
+    )
 
 
 def connect(dir: Path | str | None = None) -> Any:
@@ -384,7 +412,8 @@ def _check_ports(layout: Layout, profile: Profile) -> None:
             raise DevcloudError(
                 name.split()[0],
                 f"port {HOST}:{port} is already in use{who}; stop that process "
-                f"(or an old devcloud: cgcloud devcloud down --dir ...) and retry")
+                f"(or an old devcloud: cgcloud devcloud down --dir ...) and retry",
+            )
 
 
 # ---------------------------------------------------------------- the start sequence
@@ -405,32 +434,44 @@ class _Starter:
 
     # -------------------------------------------------------- helpers
     def tool(self, name: str, *args: str, what: str | None = None) -> str:
-        return procs.run([str(self.layout.bin(name)), *args], what or name.split("-")[0],
-                         self.setup_log, env=self.env)
+        return procs.run(
+            [str(self.layout.bin(name)), *args],
+            what or name.split("-")[0],
+            self.setup_log,
+            env=self.env,
+        )
 
-    def start(self, svc: Service, argv: list[str] | None = None, env: dict[str, str] | None = None,
-              user: str | None = None, cwd: Path | None = None) -> None:
+    def start(
+        self,
+        svc: Service,
+        argv: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         argv = argv or service_command(self.layout, svc, self.profile)
-        p = procs.start(argv, self.layout.stdout_log(svc.name), env or self.env,
-                        cwd=cwd, user=user)
+        p = procs.start(argv, self.layout.stdout_log(svc.name), env or self.env, cwd=cwd, user=user)
         self.procs[svc.name] = p
         procs.write_pid(self.layout.pidfile(svc.name), p.pid)
 
     def check_alive(self, name: str) -> None:
         p = self.procs.get(name)
         if p is not None and p.poll() is not None:
-            raise DevcloudError(name, f"exited during start (exit {p.returncode})",
-                                service_logs(self.layout, name))
+            raise DevcloudError(
+                name, f"exited during start (exit {p.returncode})", service_logs(self.layout, name)
+            )
         svc = SERVICE_BY_NAME.get(name)
         if p is not None and svc is not None and svc.kind == "wsgi":
             # gunicorn's master survives a crashing app and reboots the worker forever
             out = procs.tail_lines(self.layout.stdout_log(name), 400)
             if sum("exited with code" in line for line in out) >= 2:
-                raise DevcloudError(name, "its worker keeps crashing during start",
-                                    service_logs(self.layout, name))
+                raise DevcloudError(
+                    name, "its worker keeps crashing during start", service_logs(self.layout, name)
+                )
 
-    def wait(self, name: str, ready: Callable[[], bool], timeout: float = 120,
-             what: str = "answers") -> None:
+    def wait(
+        self, name: str, ready: Callable[[], bool], timeout: float = 120, what: str = "answers"
+    ) -> None:
         t0 = time.monotonic()
         last = ""
         while time.monotonic() - t0 < timeout:
@@ -442,8 +483,9 @@ class _Starter:
             except Exception as exc:  # still warming up
                 last = f" (last error: {type(exc).__name__}: {str(exc)[:200]})"
             time.sleep(0.2)
-        raise DevcloudError(name, f"not ready after {timeout:.0f}s{last}",
-                            service_logs(self.layout, name))
+        raise DevcloudError(
+            name, f"not ready after {timeout:.0f}s{last}", service_logs(self.layout, name)
+        )
 
     def wait_http(self, name: str, timeout: float = 120) -> None:
         svc = SERVICE_BY_NAME[name]
@@ -479,8 +521,16 @@ class _Starter:
                     shutil.rmtree(f, ignore_errors=True)
                 else:
                     f.unlink(missing_ok=True)
-        for name in ("neutron/lock", "nova/lock", "nova/instances", "cinder/lock",
-                    "glance/images", "glance/staging", "glance/lock", "rabbitmq/home"):
+        for name in (
+            "neutron/lock",
+            "nova/lock",
+            "nova/instances",
+            "cinder/lock",
+            "glance/images",
+            "glance/staging",
+            "glance/lock",
+            "rabbitmq/home",
+        ):
             (lay.data / name).mkdir(parents=True, exist_ok=True)
         lay.run.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(lay.etc, ignore_errors=True)
@@ -496,14 +546,18 @@ class _Starter:
         venv_etc = lay.venv / "etc"
         copies = [("neutron/api-paste.ini", "neutron/api-paste.ini")]
         if self.profile == "full":
-            copies += [("glance/glance-api-paste.ini", "glance/glance-api-paste.ini"),
-                       ("nova/api-paste.ini", "nova/api-paste.ini"),
-                       ("cinder/api-paste.ini", "cinder/api-paste.ini"),
-                       ("cinder/resource_filters.json", "cinder/resource_filters.json")]
+            copies += [
+                ("glance/glance-api-paste.ini", "glance/glance-api-paste.ini"),
+                ("nova/api-paste.ini", "nova/api-paste.ini"),
+                ("cinder/api-paste.ini", "cinder/api-paste.ini"),
+                ("cinder/resource_filters.json", "cinder/resource_filters.json"),
+            ]
         for src, dst in copies:
             if not (venv_etc / src).exists():
-                raise DevcloudError(src.split("/")[0], f"{venv_etc / src} missing: broken venv? "
-                                    f"delete {lay.venv} and run up again")
+                raise DevcloudError(
+                    src.split("/")[0],
+                    f"{venv_etc / src} missing: broken venv? delete {lay.venv} and run up again",
+                )
             shutil.copy(venv_etc / src, lay.etc / dst)
         _write_state(lay, ready=False, profile=self.profile, started=time.time())
 
@@ -511,8 +565,9 @@ class _Starter:
         """A private PostgreSQL 15 cluster on 127.0.0.1 (fsync off) for Nova + Cinder."""
         svc = SERVICE_BY_NAME["postgres"]
         if not (PG_BIN / "postgres").exists():
-            raise DevcloudError("postgres", f"{PG_BIN}/postgres not found (apt-get install "
-                                "postgresql-15)")
+            raise DevcloudError(
+                "postgres", f"{PG_BIN}/postgres not found (apt-get install postgresql-15)"
+            )
         user = "postgres" if os.geteuid() == 0 else None
         pg_dir = self.layout.data / "pg"
         if user and not _user_can_reach(user, self.layout.data):
@@ -526,96 +581,225 @@ class _Starter:
             shutil.chown(pg_dir, user, user)
         _write_state(self.layout, pg_dir=str(pg_dir))
         self.say(f"postgres: initdb + start ({HOST}:{svc.port}, fsync off)")
-        procs.run([str(PG_BIN / "initdb"), "-D", str(pg_dir / "data"), "-A", "trust",
-                   "-U", "postgres", "--no-sync", "-E", "UTF8"], "postgres", self.setup_log,
-                  user=user, cwd=pg_dir)
-        self.start(svc, [
-            str(PG_BIN / "postgres"), "-D", str(pg_dir / "data"), "-p", str(svc.port),
-            "-c", f"listen_addresses={HOST}", "-c", f"unix_socket_directories={pg_dir}",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=300", "-c", "shared_buffers=32MB",
-        ], user=user, cwd=pg_dir)
+        procs.run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(pg_dir / "data"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            "postgres",
+            self.setup_log,
+            user=user,
+            cwd=pg_dir,
+        )
+        self.start(
+            svc,
+            [
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(pg_dir / "data"),
+                "-p",
+                str(svc.port),
+                "-c",
+                f"listen_addresses={HOST}",
+                "-c",
+                f"unix_socket_directories={pg_dir}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=32MB",
+            ],
+            user=user,
+            cwd=pg_dir,
+        )
         self.wait("postgres", lambda: procs.port_answers(svc.port or 0), 60, "accepts connections")
         for db in PG_DATABASES:
-            procs.run([str(PG_BIN / "psql"), "-h", HOST, "-p", str(svc.port), "-U", "postgres",
-                       "-q", "-c", f"CREATE DATABASE {db}"], "postgres", self.setup_log,
-                      user=user, cwd=pg_dir)
+            procs.run(
+                [
+                    str(PG_BIN / "psql"),
+                    "-h",
+                    HOST,
+                    "-p",
+                    str(svc.port),
+                    "-U",
+                    "postgres",
+                    "-q",
+                    "-c",
+                    f"CREATE DATABASE {db}",
+                ],
+                "postgres",
+                self.setup_log,
+                user=user,
+                cwd=pg_dir,
+            )
 
     def keystone(self) -> None:
         conf = str(self.layout.etc / "keystone/keystone.conf")
         self.say("keystone: db_sync + fernet keys + bootstrap")
         self.tool("keystone-manage", "--config-file", conf, "db_sync")
         me = _me()
-        self.tool("keystone-manage", "--config-file", conf, "fernet_setup",
-                  "--keystone-user", me[0], "--keystone-group", me[1])
-        self.tool("keystone-manage", "--config-file", conf, "credential_setup",
-                  "--keystone-user", me[0], "--keystone-group", me[1])
+        self.tool(
+            "keystone-manage",
+            "--config-file",
+            conf,
+            "fernet_setup",
+            "--keystone-user",
+            me[0],
+            "--keystone-group",
+            me[1],
+        )
+        self.tool(
+            "keystone-manage",
+            "--config-file",
+            conf,
+            "credential_setup",
+            "--keystone-user",
+            me[0],
+            "--keystone-group",
+            me[1],
+        )
         url = f"http://{HOST}:{SERVICE_BY_NAME['keystone'].port}/v3"
         env = dict(self.env, OS_BOOTSTRAP_PASSWORD=self.password)  # never on argv/logs
-        procs.run([str(self.layout.bin("keystone-manage")), "--config-file", conf, "bootstrap",
-                   "--bootstrap-region-id", REGION, "--bootstrap-admin-url", url,
-                   "--bootstrap-public-url", url, "--bootstrap-internal-url", url],
-                  "keystone", self.setup_log, env=env)
+        procs.run(
+            [
+                str(self.layout.bin("keystone-manage")),
+                "--config-file",
+                conf,
+                "bootstrap",
+                "--bootstrap-region-id",
+                REGION,
+                "--bootstrap-admin-url",
+                url,
+                "--bootstrap-public-url",
+                url,
+                "--bootstrap-internal-url",
+                url,
+            ],
+            "keystone",
+            self.setup_log,
+            env=env,
+        )
         self.start(SERVICE_BY_NAME["keystone"])
 
     def neutron_schema(self) -> None:
         self.say("neutron: schema from models + stamp alembic heads")
         helper = Path(__file__).resolve().parent / "helpers" / "neutron_schema.py"
-        procs.run([str(self.layout.bin("python")), str(helper),
-                   db_url(self.layout, "neutron", self.pg_port)], "neutron", self.setup_log,
-                  env=self.env)
-        self.tool("neutron-db-manage", "--config-file",
-                  str(self.layout.etc / "neutron/neutron.conf"), "stamp", "heads")
+        procs.run(
+            [
+                str(self.layout.bin("python")),
+                str(helper),
+                db_url(self.layout, "neutron", self.pg_port),
+            ],
+            "neutron",
+            self.setup_log,
+            env=self.env,
+        )
+        self.tool(
+            "neutron-db-manage",
+            "--config-file",
+            str(self.layout.etc / "neutron/neutron.conf"),
+            "stamp",
+            "heads",
+        )
 
     def full(self, conn: Any) -> None:
         lay, e = self.layout, self.layout.etc
         self.say("rabbitmq: starting")
         if not RABBIT_SERVER.exists():
-            raise DevcloudError("rabbitmq", f"{RABBIT_SERVER} not found "
-                                "(apt-get install rabbitmq-server)")
-        rabbit_env = dict(self.env, HOME=str(lay.data / "rabbitmq/home"),
-                          RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"))
+            raise DevcloudError(
+                "rabbitmq", f"{RABBIT_SERVER} not found (apt-get install rabbitmq-server)"
+            )
+        rabbit_env = dict(
+            self.env,
+            HOME=str(lay.data / "rabbitmq/home"),
+            RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"),
+        )
         self.start(SERVICE_BY_NAME["rabbitmq"], [str(RABBIT_SERVER)], env=rabbit_env)
 
         self.say("placement, glance, nova, cinder: db sync (in parallel)")
         nova = ["--config-file", str(e / "nova/nova.conf")]
 
         def placement() -> None:
-            self.tool("placement-manage", "--config-file", str(e / "placement/placement.conf"),
-                      "db", "sync")
+            self.tool(
+                "placement-manage",
+                "--config-file",
+                str(e / "placement/placement.conf"),
+                "db",
+                "sync",
+            )
             self.start(SERVICE_BY_NAME["placement"])
 
         def glance() -> None:
-            self.tool("glance-manage", "--config-file", str(e / "glance/glance-api.conf"),
-                      "db_sync")
+            self.tool(
+                "glance-manage", "--config-file", str(e / "glance/glance-api.conf"), "db_sync"
+            )
             _sqlite_wal(lay, "glance")
             self.start(SERVICE_BY_NAME["glance"])
 
         def nova_dbs() -> None:
             self.tool("nova-manage", *nova, "api_db", "sync")
-            self.tool("nova-manage", *nova, "cell_v2", "map_cell0", "--database_connection",
-                      db_url(lay, "nova_cell0", self.pg_port))
+            self.tool(
+                "nova-manage",
+                *nova,
+                "cell_v2",
+                "map_cell0",
+                "--database_connection",
+                db_url(lay, "nova_cell0", self.pg_port),
+            )
             self.tool("nova-manage", *nova, "cell_v2", "create_cell", "--name", "cell1")
             self.tool("nova-manage", *nova, "db", "sync")
 
         def cinder() -> None:
-            self.tool("cinder-manage", "--config-file", str(e / "cinder/cinder.conf"), "db",
-                      "sync")
+            self.tool("cinder-manage", "--config-file", str(e / "cinder/cinder.conf"), "db", "sync")
 
         _parallel(nova_dbs, cinder, placement, glance)
 
-        ctl_env = dict(self.env, HOME=str(lay.data / "rabbitmq/home"),
-                       RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"))
+        ctl_env = dict(
+            self.env,
+            HOME=str(lay.data / "rabbitmq/home"),
+            RABBITMQ_CONF_ENV_FILE=str(e / "rabbitmq/rabbitmq-env.conf"),
+        )
 
         def rabbit_ready() -> bool:
-            r = subprocess.run([str(RABBIT_CTL), "-n", "devcloud@localhost", "-q",
-                                "await_startup", "--timeout", "5"], env=ctl_env,
-                               capture_output=True, timeout=30, check=False)
+            r = subprocess.run(
+                [
+                    str(RABBIT_CTL),
+                    "-n",
+                    "devcloud@localhost",
+                    "-q",
+                    "await_startup",
+                    "--timeout",
+                    "5",
+                ],
+                env=ctl_env,
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
             return r.returncode == 0
 
         self.wait("rabbitmq", rabbit_ready, 120, "is up")
-        for name in ("nova-conductor", "nova-scheduler", "nova-compute", "nova-api",
-                     "cinder-scheduler", "cinder-api"):
+        for name in (
+            "nova-conductor",
+            "nova-scheduler",
+            "nova-compute",
+            "nova-api",
+            "cinder-scheduler",
+            "cinder-api",
+        ):
             self.start(SERVICE_BY_NAME[name])
         for name in ("placement", "glance", "nova-api", "cinder-api"):
             self.wait_http(name)
@@ -629,10 +813,13 @@ class _Starter:
         self.start(SERVICE_BY_NAME["cinder-volume"])
         self.wait("nova-compute", service_up(cp, "nova-compute"), 120, "is up")
         self.tool("nova-manage", *nova, "cell_v2", "discover_hosts", what="nova-compute")
-        self.wait("nova-compute", lambda: len(list(cp.hypervisors())) > 0, 60,
-                  "mapped to cell1")
-        self.wait("placement", lambda: len(list(conn.placement.resource_providers())) > 0, 60,
-                  "has the compute resource provider")
+        self.wait("nova-compute", lambda: len(list(cp.hypervisors())) > 0, 60, "mapped to cell1")
+        self.wait(
+            "placement",
+            lambda: len(list(conn.placement.resource_providers())) > 0,
+            60,
+            "has the compute resource provider",
+        )
         for b in ("nova-conductor", "nova-scheduler"):
             self.wait(b, service_up(cp, b), 90, "is up")
         self.wait("cinder-volume", service_up(bs, "cinder-volume"), 90, "is up")
@@ -643,21 +830,23 @@ def register_services(conn: Any, wanted: list[str], password: str) -> None:
     idc = conn.identity
     dom = idc.find_domain("default")
     proj = idc.find_project("service", domain_id=dom.id) or idc.create_project(
-        name="service", domain_id=dom.id)
+        name="service", domain_id=dom.id
+    )
     admin = idc.find_role("admin")
     service_role = idc.find_role("service") or idc.create_role(name="service")
     for name in wanted:
         stype, url = CATALOG[name]
         user = idc.find_user(name, domain_id=dom.id) or idc.create_user(
-            name=name, password=password, domain_id=dom.id)
+            name=name, password=password, domain_id=dom.id
+        )
         for role in (admin, service_role):
             idc.assign_project_role_to_user(proj, user, role)
         svc = next((s for s in idc.services() if s.type == stype), None) or idc.create_service(
-            name=name, type=stype)
+            name=name, type=stype
+        )
         if not any(True for _ in idc.endpoints(service_id=svc.id)):
             for iface in ("public", "internal", "admin"):
-                idc.create_endpoint(service_id=svc.id, interface=iface, url=url,
-                                    region_id=REGION)
+                idc.create_endpoint(service_id=svc.id, interface=iface, url=url, region_id=REGION)
 
 
 def _parallel(*steps: Callable[[], None]) -> None:
@@ -695,8 +884,9 @@ def _me() -> tuple[str, str]:
 def _user_can_reach(user: str, path: Path) -> bool:
     """Can `user` traverse into `path`? (checked by running `test -x` as that user)."""
     try:
-        r = subprocess.run(["test", "-x", str(path)], user=user,
-                           capture_output=True, timeout=10, check=False)
+        r = subprocess.run(
+            ["test", "-x", str(path)], user=user, capture_output=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return r.returncode == 0

@@ -282,8 +282,13 @@ def run(
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
         proc = subprocess.run(
-            list(argv), stdin=subprocess.DEVNULL, capture_output=True, env=env, user=user,
-            cwd=cwd, timeout=timeout,
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=env,
+            user=user,
+            cwd=cwd,
+            timeout=timeout,
         )
     except FileNotFoundError as exc:
         raise DevcloudError(what, f"command not found: {argv[0]}") from exc
@@ -294,7 +299,8 @@ def run(
         f.write(f"$ {' '.join(argv)}\n{out}\n")
     if proc.returncode != 0:
         raise DevcloudError(
-            what, f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed (exit {proc.returncode})",
+            what,
+            f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed (exit {proc.returncode})",
             [log],
         )
     return out

@@ -96,8 +96,10 @@ def resolve_zones(path: Path | str | None = None) -> Path | None:
 
             raise DevcloudError("site", f"Zones file not found: {p}")
         return p
-    for cand in (REPO_ROOT / "policies" / "zones.yaml",
-                 Path(__file__).resolve().parents[1] / "_data" / "policies" / "zones.yaml"):
+    for cand in (
+        REPO_ROOT / "policies" / "zones.yaml",
+        Path(__file__).resolve().parents[1] / "_data" / "policies" / "zones.yaml",
+    ):
         if cand.is_file():
             return cand
     return None
@@ -118,8 +120,12 @@ def load_zones(path: Path) -> Zones:
 def parse_zones(doc: dict[str, Any]) -> Zones:
     """Plain dict (one Zones document) -> Zones."""
     zones = tuple(
-        Zone(id=str(z["id"]), name=str(z.get("name", z["id"])), internal=bool(z.get("internal")),
-             cidrs=tuple(str(c) for c in z.get("cidrs") or ()))
+        Zone(
+            id=str(z["id"]),
+            name=str(z.get("name", z["id"])),
+            internal=bool(z.get("internal")),
+            cidrs=tuple(str(c) for c in z.get("cidrs") or ()),
+        )
         for z in doc.get("zones") or ()
     )
     egress = tuple((str(a), str(b)) for a, b in doc.get("default_egress") or ())
@@ -146,31 +152,48 @@ def plan_site(zones: Zones) -> SitePlan:
     egress_targets = {b for _, b in zones.default_egress}
     for z in zones.zones:
         external = not z.internal and (
-            is_public(z) or z.name in BACKBONE_NAMES or z.id in egress_targets)
+            is_public(z) or z.name in BACKBONE_NAMES or z.id in egress_targets
+        )
         if not z.internal and not external:
             continue
         cidrs = z.cidrs or ((PUBLIC_POOL_CIDR,) if is_public(z) else ())
         if not cidrs:
             plan.warnings.append(f"zone {z.id}: no CIDR, no network made")
             continue
-        subnets = tuple((f"{net_name(z.id)}-{i}" if i else net_name(z.id), c)
-                        for i, c in enumerate(cidrs))
-        plan.networks.append(NetworkPlan(net_name(z.id), z.id, external, subnets,
-                                         description=f"{z.name} ({TAG})",
-                                         physnet=_slug(z.id) if external else ""))
+        subnets = tuple(
+            (f"{net_name(z.id)}-{i}" if i else net_name(z.id), c) for i, c in enumerate(cidrs)
+        )
+        plan.networks.append(
+            NetworkPlan(
+                net_name(z.id),
+                z.id,
+                external,
+                subnets,
+                description=f"{z.name} ({TAG})",
+                physnet=_slug(z.id) if external else "",
+            )
+        )
     nets = {n.zone: n for n in plan.networks}
     for src, dst in zones.default_egress:
         a, b = nets.get(src), nets.get(dst)
         if a is None or b is None or a.external or not b.external:
-            plan.warnings.append(f"default_egress [{src}, {dst}]: needs an internal zone "
-                                 "and an external zone; no router made")
+            plan.warnings.append(
+                f"default_egress [{src}, {dst}]: needs an internal zone "
+                "and an external zone; no router made"
+            )
             continue
         plan.routers.append(RouterPlan(f"router-{src}-{dst}", a.name, b.name))
     for zone_id, address in zones.bastions:
         net = nets.get(zone_id)
         ip = ipaddress.ip_address(address)
-        sub = next((s for s in (net.subnets if net else ())
-                    if ip in ipaddress.ip_network(s[1], strict=False)), None)
+        sub = next(
+            (
+                s
+                for s in (net.subnets if net else ())
+                if ip in ipaddress.ip_network(s[1], strict=False)
+            ),
+            None,
+        )
         if net is None or sub is None or zone_id not in by_id:
             plan.warnings.append(f"bastion {address}: not inside a network of zone {zone_id}")
             continue
@@ -191,8 +214,11 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
         if obj is None:
             kw: dict[str, Any] = {"name": n.name, "description": n.description}
             if n.external:
-                kw.update(is_router_external=True, provider_network_type="flat",
-                          provider_physical_network=n.physnet)
+                kw.update(
+                    is_router_external=True,
+                    provider_network_type="flat",
+                    provider_physical_network=n.physnet,
+                )
             else:
                 kw.update(is_shared=True)
             obj = net.create_network(**kw)
@@ -201,16 +227,22 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
         for sname, cidr in n.subnets:
             sub = net.find_subnet(sname, network_id=obj.id)
             if sub is None:
-                sub = net.create_subnet(network_id=obj.id, name=sname, ip_version=4, cidr=cidr,
-                                        enable_dhcp=not n.external)
+                sub = net.create_subnet(
+                    network_id=obj.id,
+                    name=sname,
+                    ip_version=4,
+                    cidr=cidr,
+                    enable_dhcp=not n.external,
+                )
                 net.set_tags(sub, [TAG, f"zone:{n.zone}"])
             subnet_ids[sname] = sub
     for r in plan.routers:
         router = net.find_router(r.name)
         ext = ids[r.external_net]
         if router is None:
-            router = net.create_router(name=r.name, external_gateway_info={
-                "network_id": ext.id, "enable_snat": True})
+            router = net.create_router(
+                name=r.name, external_gateway_info={"network_id": ext.id, "enable_snat": True}
+            )
             net.set_tags(router, [TAG])
             for sname, _ in next(n for n in plan.networks if n.name == r.internal_net).subnets:
                 net.add_interface_to_router(router, subnet_id=subnet_ids[sname].id)
@@ -218,20 +250,26 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
     for b in plan.bastions:
         port = net.find_port(b.name)
         if port is None:
-            port = net.create_port(name=b.name, network_id=ids[b.network].id, fixed_ips=[
-                {"subnet_id": subnet_ids[b.subnet].id, "ip_address": b.address}])
+            port = net.create_port(
+                name=b.name,
+                network_id=ids[b.network].id,
+                fixed_ips=[{"subnet_id": subnet_ids[b.subnet].id, "ip_address": b.address}],
+            )
             net.set_tags(port, [TAG, "bastion"])
         ports[b.name] = port
-    say(f"site: {len(plan.networks)} networks, {len(plan.routers)} routers, "
-        f"{len(plan.bastions)} bastion ports")
+    say(
+        f"site: {len(plan.networks)} networks, {len(plan.routers)} routers, "
+        f"{len(plan.bastions)} bastion ports"
+    )
     if profile != "full":
         return plan
 
     cp = conn.compute
     for name, vcpus, ram, disk in FLAVORS:
         if cp.find_flavor(name) is None:
-            cp.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=True,
-                             description=TAG)
+            cp.create_flavor(
+                name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=True, description=TAG
+            )
     existing = {t.name for t in conn.block_storage.types()}
     for name in VOLUME_TYPES:  # the forms' storage tiers, so per-tier Cinder quotas land
         if name not in existing:
@@ -239,17 +277,31 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
     image = conn.image.find_image(IMAGE_NAME)
     if image is None:
         image = conn.image.create_image(
-            name=IMAGE_NAME, data=b"\0" * 1024, disk_format="raw", container_format="bare",
-            visibility="public", allow_duplicates=True, tags=[TAG])
+            name=IMAGE_NAME,
+            data=b"\0" * 1024,
+            disk_format="raw",
+            container_format="bare",
+            visibility="public",
+            allow_duplicates=True,
+            tags=[TAG],
+        )
     flavor = cp.find_flavor(FLAVORS[0][0])
     servers = []
     for b in plan.bastions:
         if cp.find_server(b.name) is None:
-            servers.append(cp.create_server(
-                name=b.name, flavor_id=flavor.id, image_id=image.id,
-                networks=[{"port": ports[b.name].id}], tags=[TAG, "bastion"]))
+            servers.append(
+                cp.create_server(
+                    name=b.name,
+                    flavor_id=flavor.id,
+                    image_id=image.id,
+                    networks=[{"port": ports[b.name].id}],
+                    tags=[TAG, "bastion"],
+                )
+            )
     for s in servers:
         cp.wait_for_server(s, status="ACTIVE", wait=120, interval=0.5)
-    say(f"site: {len(FLAVORS)} flavors, volume types {'/'.join(VOLUME_TYPES)}, "
-        f"image {IMAGE_NAME}, {len(plan.bastions)} bastion servers")
+    say(
+        f"site: {len(FLAVORS)} flavors, volume types {'/'.join(VOLUME_TYPES)}, "
+        f"image {IMAGE_NAME}, {len(plan.bastions)} bastion servers"
+    )
     return plan

@@ -27,8 +27,9 @@ def names() -> list[str]:
     return sorted(REGISTRY)
 
 
-def create(name: str, cloud: str, *, audit_path: Path | None = None,
-           timeout: float | None = None) -> Engine:
+def create(
+    name: str, cloud: str, *, audit_path: Path | None = None, timeout: float | None = None
+) -> Engine:
     """The engine ``name`` connected to ``cloud`` (its errors are the engine's own).
     ``timeout``: seconds to wait for each answer of the cloud (None: the engine's own)."""
     try:

@@ -115,9 +115,15 @@ class MemoryEngine:
 
     name = "memory"
 
-    def __init__(self, cloud: str = "memory", *, audit_path: Path | None = None,
-                 state: MemoryCloud | None = None, actor: str = "memory",
-                 timeout: float | None = None):
+    def __init__(
+        self,
+        cloud: str = "memory",
+        *,
+        audit_path: Path | None = None,
+        state: MemoryCloud | None = None,
+        actor: str = "memory",
+        timeout: float | None = None,
+    ):
         self.cloud = cloud
         self.timeout = timeout  # nothing here waits on a network: kept for the protocol
         self.state = state if state is not None else MemoryCloud()
@@ -130,8 +136,9 @@ class MemoryEngine:
 
     # ------------------------------------------------------------ failures, plumbing
 
-    def fail(self, op: str, kind: str, *, times: int | None = 1,
-             message: str = "injected failure") -> None:
+    def fail(
+        self, op: str, kind: str, *, times: int | None = 1, message: str = "injected failure"
+    ) -> None:
         """Make the next ``times`` calls ``op`` on ``kind`` fail (None: all of them).
         ops: create, update, delete, read; kinds: project, quota, flavor, group, rule,
         binding, fingerprint, server, volume, port, floating_ip, lock."""
@@ -163,8 +170,9 @@ class MemoryEngine:
 
     # ------------------------------------------------------------ building a cloud (tests)
 
-    def add_project(self, name: str, tags: list[str] | None = None,
-                    description: str = "") -> AProject:
+    def add_project(
+        self, name: str, tags: list[str] | None = None, description: str = ""
+    ) -> AProject:
         """A project as someone else made it (a Neutron ``default`` group comes with it)."""
         with self.state.lock:
             if any(x.name == name for x in self.state.projects.values()):
@@ -178,35 +186,75 @@ class MemoryEngine:
                 ether = "IPv4" if i % 2 == 0 else "IPv6"
                 direction = "ingress" if i < 2 else "egress"
                 rid = self.state.new_id("rule")
-                self.state.rules[rid] = ARule(rid, default.id, direction, ether,
-                                              remote_group_id=default.id if i < 2 else None)
+                self.state.rules[rid] = ARule(
+                    rid, default.id, direction, ether, remote_group_id=default.id if i < 2 else None
+                )
             return proj
 
-    def add_port(self, project_id: str, ips: list[str], *, tags: list[str] | None = None,
-                 device_owner: str = "", name: str = "", device_id: str = "") -> APort:
+    def add_port(
+        self,
+        project_id: str,
+        ips: list[str],
+        *,
+        tags: list[str] | None = None,
+        device_owner: str = "",
+        name: str = "",
+        device_id: str = "",
+    ) -> APort:
         with self.state.lock:
-            port = APort(self.state.new_id("port"), project_id, list(ips), [], list(tags or []),
-                         device_owner, name)
+            port = APort(
+                self.state.new_id("port"),
+                project_id,
+                list(ips),
+                [],
+                list(tags or []),
+                device_owner,
+                name,
+            )
             self.state.ports[port.id] = port
             self.state.port_devices[port.id] = device_id
             return port
 
-    def add_server(self, project_id: str, name: str, ip: str, *, vcpus: int = 1,
-                   ram_mb: int = 512, disk_gb: int = 1, status: str = "ACTIVE") -> Server:
+    def add_server(
+        self,
+        project_id: str,
+        name: str,
+        ip: str,
+        *,
+        vcpus: int = 1,
+        ram_mb: int = 512,
+        disk_gb: int = 1,
+        status: str = "ACTIVE",
+    ) -> Server:
         """A running server with one port holding ``ip``."""
         with self.state.lock:
-            server = Server(self.state.new_id("server"), name, project_id, status, [ip], {},
-                            vcpus, ram_mb, disk_gb)
+            server = Server(
+                self.state.new_id("server"),
+                name,
+                project_id,
+                status,
+                [ip],
+                {},
+                vcpus,
+                ram_mb,
+                disk_gb,
+            )
             self.state.servers[server.id] = server
             self.add_port(project_id, [ip], device_owner="compute:nova", device_id=server.id)
             return server
 
-    def add_volume(self, project_id: str, size_gb: int, server_id: str | None = None,
-                   name: str = "") -> Volume:
+    def add_volume(
+        self, project_id: str, size_gb: int, server_id: str | None = None, name: str = ""
+    ) -> Volume:
         with self.state.lock:
-            vol = Volume(self.state.new_id("volume"), name, project_id, size_gb,
-                         "in-use" if server_id else "available",
-                         [server_id] if server_id else [])
+            vol = Volume(
+                self.state.new_id("volume"),
+                name,
+                project_id,
+                size_gb,
+                "in-use" if server_id else "available",
+                [server_id] if server_id else [],
+            )
             self.state.volumes[vol.id] = vol
             return vol
 
@@ -226,17 +274,25 @@ class MemoryEngine:
         with self.state.lock:
             return [copy.deepcopy(x) for x in self.state.projects.values()]
 
-    def read(self, state: d.DesiredState | None = None, *, network_only: bool = False,
-             projects: list[AProject] | None = None,
-             scope: set[str] | None = None) -> ActualState:
+    def read(
+        self,
+        state: d.DesiredState | None = None,
+        *,
+        network_only: bool = False,
+        projects: list[AProject] | None = None,
+        scope: set[str] | None = None,
+    ) -> ActualState:
         start = self.requests
         a = ActualState(services=self.services(), scope=scope)
         a.projects = list(projects) if projects is not None else self.read_projects()
         systems = {x.system for x in state.projects} if state else set()
-        wanted = [x.id for x in a.projects
-                  if p.is_managed(x.tags)
-                  and (state is None or p._tag_value(x.tags, d.SYSTEM_TAG) in systems)
-                  and a.covers(p._tag_value(x.tags, d.SYSTEM_TAG) or "")]
+        wanted = [
+            x.id
+            for x in a.projects
+            if p.is_managed(x.tags)
+            and (state is None or p._tag_value(x.tags, d.SYSTEM_TAG) in systems)
+            and a.covers(p._tag_value(x.tags, d.SYSTEM_TAG) or "")
+        ]
         owned = p.managed_projects_by_id(a.projects)
         self._call("read", "group")
         self._call("read", "port")
@@ -248,12 +304,16 @@ class MemoryEngine:
                 a.groups.append(copy.deepcopy(g))
                 into = a.rules if p.group_identity(g, owned) is not None else a.foreign_rules
                 into.extend(copy.deepcopy(r) for r in self._group_rules(g.id))
-            a.ports = [copy.deepcopy(x) for x in self.state.ports.values()
-                       if scoped is None or x.project_id in scoped]
+            a.ports = [
+                copy.deepcopy(x)
+                for x in self.state.ports.values()
+                if scoped is None or x.project_id in scoped
+            ]
             for pid in wanted:
                 q = self.state.quotas.get(pid, DEFAULT_QUOTAS)
-                keys = NETWORK_KEYS if network_only else [
-                    k for k in q if _service_of(k) in a.services]
+                keys = (
+                    NETWORK_KEYS if network_only else [k for k in q if _service_of(k) in a.services]
+                )
                 a.quotas[pid] = {k: q[k] for k in keys if k in q}
             if not network_only:
                 a.flavors = [copy.deepcopy(f) for f in self.state.flavors.values()]
@@ -269,9 +329,14 @@ class MemoryEngine:
 
     # ------------------------------------------------------------ apply
 
-    def apply(self, state: d.DesiredState, plan: p.Plan, actual: ActualState,
-              progress: Progress | None = None,
-              stop: threading.Event | None = None) -> ApplyResult:
+    def apply(
+        self,
+        state: d.DesiredState,
+        plan: p.Plan,
+        actual: ActualState,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> ApplyResult:
         """The plan's steps in the OpenStack engine's order (projects → quotas raised →
         flavors → groups → rule deletes → rule creates → bindings → group deletes →
         quotas lowered); after a failure nothing new starts."""
@@ -282,13 +347,14 @@ class MemoryEngine:
         gids = known_group_ids(actual, plan)
 
         def phase(kind: str, action: str) -> list[Step]:
-            return [s for s in result.steps
-                    if s.change.kind == kind and s.change.action == action]
+            return [s for s in result.steps if s.change.kind == kind and s.change.action == action]
 
         quotas = phase("quota", "update")
         order: list[tuple[list[Step], Any]] = [
-            (phase("project", "create") + phase("project", "update"),
-             lambda s: self._project(s, pids)),
+            (
+                phase("project", "create") + phase("project", "update"),
+                lambda s: self._project(s, pids),
+            ),
             (quotas, lambda s: self._quota(s, pids, lower=False)),
             (phase("flavor", "create"), self._flavor),
             (phase("group", "create"), lambda s: self._group(s, pids, gids)),
@@ -307,8 +373,9 @@ class MemoryEngine:
         result.requests = self.requests - r0
         return result
 
-    def _run(self, steps: list[Step], fn: Any, *, stop_on_failure: bool,
-             progress: Progress | None = None) -> bool:
+    def _run(
+        self, steps: list[Step], fn: Any, *, stop_on_failure: bool, progress: Progress | None = None
+    ) -> bool:
         """Run steps in order; False when one failed (and, with stop_on_failure, the rest
         were not started)."""
         ok = True
@@ -354,8 +421,10 @@ class MemoryEngine:
         if not values:
             return
         self._call("update", "quota")
-        used = {"security_groups": self._project_groups(pid),
-                "security_group_rules": self._project_rules(pid)}
+        used = {
+            "security_groups": self._project_groups(pid),
+            "security_group_rules": self._project_rules(pid),
+        }
         for k, v in values.items():
             if k in used and v < used[k]:
                 raise EngineError(f"quota {k} of {pid} cannot go below usage {used[k]}")
@@ -365,8 +434,14 @@ class MemoryEngine:
         self._call("create", "flavor")
         c = s.change
         desc = "cgcloud: " + "、".join(sorted({r.form for r in c.reasons}))
-        fl = AFlavor(self.state.new_id("flavor"), c.data["name"], c.data["vcpus"],
-                     c.data["ram_mb"], c.data["disk_gb"], desc)
+        fl = AFlavor(
+            self.state.new_id("flavor"),
+            c.data["name"],
+            c.data["vcpus"],
+            c.data["ram_mb"],
+            c.data["disk_gb"],
+            desc,
+        )
         self.state.flavors[fl.id] = fl
         s.id = fl.id
 
@@ -396,18 +471,37 @@ class MemoryEngine:
             raise EngineError("its security group does not exist")
         g = self.state.groups[gid]
         b = c.data
-        same = [r for r in self._group_rules(gid)
-                if (r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, r.remote_cidr)
-                == (b["direction"], b["ethertype"], b["protocol"], b["port_range_min"],
-                    b["port_range_max"], b["remote_ip_prefix"])]
+        same = [
+            r
+            for r in self._group_rules(gid)
+            if (r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, r.remote_cidr)
+            == (
+                b["direction"],
+                b["ethertype"],
+                b["protocol"],
+                b["port_range_min"],
+                b["port_range_max"],
+                b["remote_ip_prefix"],
+            )
+        ]
         if same:  # Neutron's duplicate check ignores the description: 409 "exists" = done
             s.id = same[0].id
             return
-        self._quota_check(g.project_id, "security_group_rules",
-                          self._project_rules(g.project_id) + 1)
-        r = ARule(self.state.new_id("rule"), gid, b["direction"], b["ethertype"], b["protocol"],
-                  b["port_range_min"], b["port_range_max"], b["remote_ip_prefix"], None,
-                  b["description"])
+        self._quota_check(
+            g.project_id, "security_group_rules", self._project_rules(g.project_id) + 1
+        )
+        r = ARule(
+            self.state.new_id("rule"),
+            gid,
+            b["direction"],
+            b["ethertype"],
+            b["protocol"],
+            b["port_range_min"],
+            b["port_range_max"],
+            b["remote_ip_prefix"],
+            None,
+            b["description"],
+        )
         self.state.rules[r.id] = r
         s.id = r.id
 
@@ -442,8 +536,9 @@ class MemoryEngine:
 
     # ------------------------------------------------------------ fingerprints
 
-    def record_fingerprints(self, fps: list[p.Fingerprint],
-                            applied: ApplyResult | None = None) -> list[Step]:
+    def record_fingerprints(
+        self, fps: list[p.Fingerprint], applied: ApplyResult | None = None
+    ) -> list[Step]:
         steps = fingerprint_steps(fps, applied)
         self._run(steps, self._write_fingerprint, stop_on_failure=False)
         return steps
@@ -461,18 +556,24 @@ class MemoryEngine:
 
     # ------------------------------------------------------------ leases
 
-    def acquire_lock(self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None,
-                     name: str = APPLY_LOCK) -> None:
+    def acquire_lock(
+        self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None, name: str = APPLY_LOCK
+    ) -> None:
         self._call("create", "lock")
         now = datetime.now(UTC)
         with self.state.lock:
             held = self.state.leases.get(name)
             if held is not None and datetime.fromisoformat(held.expires) > now:
-                raise LockHeld(f"cloud {self.cloud} is locked by {held.owner} since "
-                               f"{held.acquired} until {held.expires}")
+                raise LockHeld(
+                    f"cloud {self.cloud} is locked by {held.owner} since "
+                    f"{held.acquired} until {held.expires}"
+                )
             self.state.leases[name] = LockHolder(
-                self.state.new_id("lease"), owner or self.actor,
-                now.isoformat(timespec="seconds"), (now + ttl).isoformat(timespec="seconds"))
+                self.state.new_id("lease"),
+                owner or self.actor,
+                now.isoformat(timespec="seconds"),
+                (now + ttl).isoformat(timespec="seconds"),
+            )
             self._held.add(name)
 
     def renew_lock(self, ttl: timedelta, name: str = APPLY_LOCK) -> None:
@@ -505,16 +606,18 @@ class MemoryEngine:
         with self.state.lock:
             return [copy.deepcopy(x) for x in self.state.servers.values()]
 
-    def read_inventory(self, actual: ActualState, systems: set[str],
-                       servers: list[Server] | None = None) -> Inventory:
+    def read_inventory(
+        self, actual: ActualState, systems: set[str], servers: list[Server] | None = None
+    ) -> Inventory:
         inv = Inventory(projects=list(actual.projects), groups=list(actual.groups))
         managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
         if not managed or "compute" not in actual.services:
             return inv
         everyone = servers if servers is not None else self.list_servers()
         inv.servers = [s for s in everyone if s.project_id in managed]
-        wanted = {pid for pid, proj in managed.items()
-                  if p._tag_value(proj.tags, d.SYSTEM_TAG) in systems}
+        wanted = {
+            pid for pid, proj in managed.items() if p._tag_value(proj.tags, d.SYSTEM_TAG) in systems
+        }
         wanted |= {s.project_id for s in inv.servers if SHUTDOWN_KEY in s.metadata}
         if not wanted:
             return inv
@@ -522,27 +625,40 @@ class MemoryEngine:
         self._call("read", "port")
         self._call("read", "floating_ip")
         with self.state.lock:
-            inv.volumes = [copy.deepcopy(v) for v in self.state.volumes.values()
-                           if v.project_id in wanted]
-            inv.ports = [Port(x.id, x.project_id, self.state.port_devices.get(x.id, ""),
-                              list(x.ips), list(x.tags))
-                         for x in self.state.ports.values() if x.project_id in wanted]
-            inv.floating_ips = [copy.deepcopy(f) for f in self.state.floating_ips.values()
-                                if f.project_id in wanted]
+            inv.volumes = [
+                copy.deepcopy(v) for v in self.state.volumes.values() if v.project_id in wanted
+            ]
+            inv.ports = [
+                Port(
+                    x.id,
+                    x.project_id,
+                    self.state.port_devices.get(x.id, ""),
+                    list(x.ips),
+                    list(x.tags),
+                )
+                for x in self.state.ports.values()
+                if x.project_id in wanted
+            ]
+            inv.floating_ips = [
+                copy.deepcopy(f) for f in self.state.floating_ips.values() if f.project_id in wanted
+            ]
             for pid in sorted(wanted):
                 inv.quotas[pid] = dict(self.state.quotas.get(pid, DEFAULT_QUOTAS))
         return inv
 
     def decommission(self, action: Action, now: datetime) -> None:
-        fn = {"poweroff": self._poweroff, "repoweroff": self._repoweroff,
-              "delete": self._delete_hosts, "reclaim": self._reclaim}[action.verb]
+        fn = {
+            "poweroff": self._poweroff,
+            "repoweroff": self._repoweroff,
+            "delete": self._delete_hosts,
+            "reclaim": self._reclaim,
+        }[action.verb]
         with self.state.lock:
             fn(action, now)
 
     def _dstep(self, a: Action, action: str, kind: str, name: str, rid: str | None) -> None:
         """One audited decommission step (raises the injected failure, if any)."""
-        step = Step(p.Change(action, kind, a.system, name, [d.Reason(a.form)], a.message,
-                             id=rid))
+        step = Step(p.Change(action, kind, a.system, name, [d.Reason(a.form)], a.message, id=rid))
         try:
             self._call(action, kind)
             step.status = "done"
@@ -621,11 +737,15 @@ class MemoryEngine:
         for k in list(q):
             if not k.startswith(("security_group", "floating")):
                 q[k] = 0
-        q.update(floating_ips=0, security_groups=self._project_groups(proj.id),
-                 security_group_rules=self._project_rules(proj.id))
+        q.update(
+            floating_ips=0,
+            security_groups=self._project_groups(proj.id),
+            security_group_rules=self._project_rules(proj.id),
+        )
         self._dstep(a, "update", "project", proj.name, proj.id)
-        proj.tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form}
-                           - set(p.recorded_fingerprint(proj.tags)))
+        proj.tags = sorted(
+            {*proj.tags, d.DECOMMISSIONED_TAG + a.form} - set(p.recorded_fingerprint(proj.tags))
+        )
 
     # ------------------------------------------------------------ metrics
 
@@ -644,12 +764,20 @@ class MemoryEngine:
     def dump(self) -> str:
         """The cloud as JSON (debugging a failed test)."""
         with self.state.lock:
-            return json.dumps({k: [getattr(x, "__dict__", None) or _slots(x) for x in v.values()]
-                               for k, v in (("projects", self.state.projects),
-                                            ("groups", self.state.groups),
-                                            ("rules", self.state.rules),
-                                            ("ports", self.state.ports))},
-                              ensure_ascii=False, indent=1, default=str)
+            return json.dumps(
+                {
+                    k: [getattr(x, "__dict__", None) or _slots(x) for x in v.values()]
+                    for k, v in (
+                        ("projects", self.state.projects),
+                        ("groups", self.state.groups),
+                        ("rules", self.state.rules),
+                        ("ports", self.state.ports),
+                    )
+                },
+                ensure_ascii=False,
+                indent=1,
+                default=str,
+            )
 
 
 def _slots(x: Any) -> dict[str, Any]:

@@ -21,7 +21,20 @@ from cgcloud.exporter.metrics import (
 from cgcloud.exporter.server import Exporter, make_clock, make_server, parse_listen
 
 __all__ = [
-    "DECOMMISSION_STAGES", "CloudView", "Decommission", "Exporter", "GaugeMetricFamily",
-    "Inputs", "Rendered", "Server", "compute", "decommissions", "make_clock", "make_server",
-    "managed_groups", "parse_listen", "read_cloud", "render",
+    "DECOMMISSION_STAGES",
+    "CloudView",
+    "Decommission",
+    "Exporter",
+    "GaugeMetricFamily",
+    "Inputs",
+    "Rendered",
+    "Server",
+    "compute",
+    "decommissions",
+    "make_clock",
+    "make_server",
+    "managed_groups",
+    "parse_listen",
+    "read_cloud",
+    "render",
 ]

@@ -70,11 +70,20 @@ def read_cloud(engine: Engine, state: d.DesiredState | None) -> CloudView:
     start = engine.requests
     actual = engine.read(state)
     view = CloudView(actual)
-    view.ingress = [{"id": r.id, "security_group_id": r.group_id, "ethertype": r.ethertype,
-                     "protocol": r.protocol, "port_range_min": r.port_min,
-                     "port_range_max": r.port_max, "remote_ip_prefix": r.remote_cidr,
-                     "remote_group_id": r.remote_group_id}
-                    for r in (*actual.rules, *actual.foreign_rules) if r.direction == "ingress"]
+    view.ingress = [
+        {
+            "id": r.id,
+            "security_group_id": r.group_id,
+            "ethertype": r.ethertype,
+            "protocol": r.protocol,
+            "port_range_min": r.port_min,
+            "port_range_max": r.port_max,
+            "remote_ip_prefix": r.remote_cidr,
+            "remote_group_id": r.remote_group_id,
+        }
+        for r in (*actual.rules, *actual.foreign_rules)
+        if r.direction == "ingress"
+    ]
     usage = engine.read_usage(actual)
     view.floating_ips, view.volume_gb = usage.floating_ips, usage.volume_gb
     if "compute" in actual.services:
@@ -139,8 +148,12 @@ def _high_risk_ports(repo: Any) -> list[tuple[str, int, int]]:
     return out
 
 
-def _rule_high_risk(ar: p.ARule, reason: d.Reason, rows: dict[tuple[str, int], bool],
-                    hr_ports: list[tuple[str, int, int]]) -> bool:
+def _rule_high_risk(
+    ar: p.ARule,
+    reason: d.Reason,
+    rows: dict[tuple[str, int], bool],
+    hr_ports: list[tuple[str, int, int]],
+) -> bool:
     """The form's own classification when the row is still in the repository; else the
     live rule's ports against the HighRiskPorts list."""
     known = rows.get((reason.form, reason.row))
@@ -167,17 +180,23 @@ def compute(inp: Inputs) -> list[Metric]:
         return g
 
     fams.append(_build_info())
-    clk = gauge("cgcloud_exporter_clock_timestamp_seconds",
-                "The time this snapshot was computed for (injected with --now/--now-file, "
-                "else the wall clock); compare windows against this, not time().", [])
+    clk = gauge(
+        "cgcloud_exporter_clock_timestamp_seconds",
+        "The time this snapshot was computed for (injected with --now/--now-file, "
+        "else the wall clock); compare windows against this, not time().",
+        [],
+    )
     clk.add_metric([], now_ts)
 
     # ---- validation findings: every registered rule, 0 included
     from cgcloud.rules import REGISTRY
 
     counts = Counter((f.rule, str(f.severity)) for f in inp.findings)
-    vf = gauge("cgcloud_validation_findings", "Findings of `cgcloud validate` on the watched "
-               "repository, by rule ID and severity.", ["rule", "severity"])
+    vf = gauge(
+        "cgcloud_validation_findings",
+        "Findings of `cgcloud validate` on the watched repository, by rule ID and severity.",
+        ["rule", "severity"],
+    )
     for rid, rule in sorted(REGISTRY.items()):
         sev = str(rule.severity)
         vf.add_metric([rid, sev], counts.pop((rid, sev), 0))
@@ -186,11 +205,18 @@ def compute(inp: Inputs) -> list[Metric]:
 
     # ---- approvals
     year_end = clock.start_of_day_after(clock.today(inp.now).replace(month=12, day=31))
-    lapsed = gauge("cgcloud_approval_lapsed", "1 when a managed project has no approved "
-                   "ResourceApplication for the current year (续期或关停); never deleted for it.",
-                   TENANT)
-    expiry = gauge("cgcloud_approval_expiry_timestamp_seconds", "When this year's approval of "
-                   "the system's resources lapses (00:00 local after 31 December).", TENANT)
+    lapsed = gauge(
+        "cgcloud_approval_lapsed",
+        "1 when a managed project has no approved "
+        "ResourceApplication for the current year (续期或关停); never deleted for it.",
+        TENANT,
+    )
+    expiry = gauge(
+        "cgcloud_approval_expiry_timestamp_seconds",
+        "When this year's approval of "
+        "the system's resources lapses (00:00 local after 31 December).",
+        TENANT,
+    )
     wanted = {pr.system for pr in inp.state.projects} if inp.state else set()
     if inp.repo is not None and inp.view is not None:
         # enforce decides (a later year's approval or a decommissioned project is not lapsed)
@@ -214,8 +240,9 @@ def compute(inp: Inputs) -> list[Metric]:
 
 
 def _build_info() -> GaugeMetricFamily:
-    g = GaugeMetricFamily("cgcloud_build_info", "cgcloud's version (value 1).",
-                          labels=["version", "python"])
+    g = GaugeMetricFamily(
+        "cgcloud_build_info", "cgcloud's version (value 1).", labels=["version", "python"]
+    )
     g.add_metric([__version__, sys.version.split()[0]], 1)
     return g
 
@@ -238,21 +265,37 @@ def _quota_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge
         for pid, n in inp.view.floating_ips.items():
             used[pid]["public_ips"] += n
     names = {
-        "vcpus": "vCPUs", "ram_bytes": "memory in bytes", "disk_bytes":
-        "disk in bytes (system disks of servers + volumes)", "public_ips": "public (floating) IPs",
+        "vcpus": "vCPUs",
+        "ram_bytes": "memory in bytes",
+        "disk_bytes": "disk in bytes (system disks of servers + volumes)",
+        "public_ips": "public (floating) IPs",
     }
-    approved_f = {k: gauge(f"cgcloud_approved_{k}", f"Approved {v} for the current year "
-                           "(sum of approved new + expand forms).", TENANT)
-                  for k, v in names.items()}
-    used_f = {k: gauge(f"cgcloud_used_{k}", f"{v[0].upper() + v[1:]} in use in the project.",
-                       TENANT) for k, v in names.items()}
-    ratio = gauge("cgcloud_quota_utilization_ratio", "Used / approved (1 = all of it; "
-                  "above 1 = more than approved).", [*TENANT, "resource"])
+    approved_f = {
+        k: gauge(
+            f"cgcloud_approved_{k}",
+            f"Approved {v} for the current year (sum of approved new + expand forms).",
+            TENANT,
+        )
+        for k, v in names.items()
+    }
+    used_f = {
+        k: gauge(f"cgcloud_used_{k}", f"{v[0].upper() + v[1:]} in use in the project.", TENANT)
+        for k, v in names.items()
+    }
+    ratio = gauge(
+        "cgcloud_quota_utilization_ratio",
+        "Used / approved (1 = all of it; above 1 = more than approved).",
+        [*TENANT, "resource"],
+    )
     for proj in inp.state.projects:
         labels = list(tenants.get(proj.system, (proj.name, "", proj.system)))
         q = proj.quotas
-        approved = {"vcpus": q.cores, "ram_bytes": q.ram_mb * MIB, "disk_bytes": q.gigabytes * GIB,
-                    "public_ips": q.floating_ips}
+        approved = {
+            "vcpus": q.cores,
+            "ram_bytes": q.ram_mb * MIB,
+            "disk_bytes": q.gigabytes * GIB,
+            "public_ips": q.floating_ips,
+        }
         u = used.get(labels[1], {}) if labels[1] else {}
         for k in names:
             approved_f[k].add_metric(labels, approved[k])
@@ -264,8 +307,9 @@ def _quota_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge
                     ratio.add_metric([*labels, k], float("inf"))
 
 
-def _rule_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge: Gauge,
-                   now_ts: float) -> None:
+def _rule_families(
+    inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge: Gauge, now_ts: float
+) -> None:
     assert inp.view is not None
     actual = inp.view.actual
     rows: dict[tuple[str, int], bool] = {}
@@ -280,13 +324,19 @@ def _rule_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
     for g in actual.groups:
         if g.id in managed:
             group_tenant[g.id] = by_pid.get(g.project_id) or ("", g.project_id, managed[g.id])
-    ends = gauge("cgcloud_rule_window_end_timestamp_seconds", "When the approval window of a "
-                 "live cgcloud rule ends (00:00 local after its last day), like "
-                 "probe_ssl_earliest_cert_expiry; one series per form row and port.",
-                 [*TENANT, "form", "row", "port", "high_risk"])
-    past = gauge("cgcloud_rules_open_past_window", "Live cgcloud security-group rules whose "
-                 "description says their window has ended (must be 0: `cgcloud enforce`).",
-                 [*TENANT, "high_risk"])
+    ends = gauge(
+        "cgcloud_rule_window_end_timestamp_seconds",
+        "When the approval window of a "
+        "live cgcloud rule ends (00:00 local after its last day), like "
+        "probe_ssl_earliest_cert_expiry; one series per form row and port.",
+        [*TENANT, "form", "row", "port", "high_risk"],
+    )
+    past = gauge(
+        "cgcloud_rules_open_past_window",
+        "Live cgcloud security-group rules whose "
+        "description says their window has ended (must be 0: `cgcloud enforce`).",
+        [*TENANT, "high_risk"],
+    )
     seen: dict[tuple[str, ...], float] = {}
     overdue: Counter[tuple[str, ...]] = Counter()
     for labels in group_tenant.values():
@@ -298,13 +348,19 @@ def _rule_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
         if reason is None or tenant is None:
             continue
         try:
-            end = clock.Window(clock.parse_date(reason.until),
-                               clock.parse_date(reason.until)).closes_at.timestamp()
+            end = clock.Window(
+                clock.parse_date(reason.until), clock.parse_date(reason.until)
+            ).closes_at.timestamp()
         except clock.ClockError:
             continue
         hr = "true" if _rule_high_risk(ar, reason, rows, hr_ports) else "false"
-        key: tuple[str, ...] = (*tenant, reason.form, str(reason.row),
-                                _ports_text(ar.protocol, ar.port_min, ar.port_max), hr)
+        key: tuple[str, ...] = (
+            *tenant,
+            reason.form,
+            str(reason.row),
+            _ports_text(ar.protocol, ar.port_min, ar.port_max),
+            hr,
+        )
         seen[key] = max(seen.get(key, 0.0), end)
         if end <= now_ts:
             overdue[(*tenant, hr)] += 1
@@ -363,9 +419,13 @@ def _exposure_families(inp: Inputs, gauge: Gauge) -> None:
         for svc, specs in SERVICES.items():
             if any(_covers(rule, proto, port) for proto, port in specs):
                 found[(pr.name if pr else "", g.project_id, system, svc, managed)] += 1
-    fam = gauge("cgcloud_ssh_rdp_exposures", "Ingress rules in the live cloud (any group, "
-                "managed by cgcloud or not) that open SSH (TCP22) or RDP (3389) from anything "
-                "but a bastion host (第十九条).", [*TENANT, "service", "managed"])
+    fam = gauge(
+        "cgcloud_ssh_rdp_exposures",
+        "Ingress rules in the live cloud (any group, "
+        "managed by cgcloud or not) that open SSH (TCP22) or RDP (3389) from anything "
+        "but a bastion host (第十九条).",
+        [*TENANT, "service", "managed"],
+    )
     for key, n in sorted(found.items()):
         fam.add_metric(list(key), n)
 
@@ -377,15 +437,21 @@ def _from_bastion(prefix: str | None, bastions: set[int]) -> bool:
         net = ipaddress.ip_network(prefix, strict=False)
     except ValueError:
         return False
-    return (isinstance(net, ipaddress.IPv4Network) and net.num_addresses == 1
-            and int(net.network_address) in bastions)
+    return (
+        isinstance(net, ipaddress.IPv4Network)
+        and net.num_addresses == 1
+        and int(net.network_address) in bastions
+    )
 
 
 def _plan_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge: Gauge) -> None:
     assert inp.plan is not None
-    drift = gauge("cgcloud_drift_changes", "Changes `cgcloud apply` would make now (the cloud "
-                  "differs from the approved forms), by kind and action.",
-                  [*TENANT, "kind", "action"])
+    drift = gauge(
+        "cgcloud_drift_changes",
+        "Changes `cgcloud apply` would make now (the cloud "
+        "differs from the approved forms), by kind and action.",
+        [*TENANT, "kind", "action"],
+    )
     counts: Counter[tuple[str, ...]] = Counter()
     for labels in tenants.values():
         counts[(*labels, "rule", "delete")] += 0
@@ -395,9 +461,12 @@ def _plan_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
             counts[(*labels, c.kind, c.action)] += 1
     for key, n in sorted(counts.items()):
         drift.add_metric(list(key), n)
-    pend = gauge("cgcloud_pending_placeholders", "Placeholders (系统名称-用途) named by live rows "
-                 "that no port of the system carries yet (rules and bindings wait for them).",
-                 TENANT)
+    pend = gauge(
+        "cgcloud_pending_placeholders",
+        "Placeholders (系统名称-用途) named by live rows "
+        "that no port of the system carries yet (rules and bindings wait for them).",
+        TENANT,
+    )
     pending = _pending_placeholders(inp)
     for system, labels in sorted(tenants.items()):
         if inp.state and inp.state.project(system):
@@ -412,8 +481,12 @@ def _pending_placeholders(inp: Inputs) -> dict[str, set[str]]:
         system = p._tag_value(ap.tags, d.SYSTEM_TAG)
         if p.is_managed(ap.tags) and system:
             project_ids[system] = ap.id
-    tagged = {(port.project_id, t[len(d.PLACEHOLDER_TAG):]) for port in inp.view.actual.ports
-              for t in port.tags if t.startswith(d.PLACEHOLDER_TAG)}
+    tagged = {
+        (port.project_id, t[len(d.PLACEHOLDER_TAG) :])
+        for port in inp.view.actual.ports
+        for t in port.tags
+        if t.startswith(d.PLACEHOLDER_TAG)
+    }
     wanted: dict[str, set[str]] = defaultdict(set)
     for g in inp.state.groups:
         if g.hosts.placeholder:
@@ -421,8 +494,10 @@ def _pending_placeholders(inp: Inputs) -> dict[str, set[str]]:
     for r in inp.state.rules:
         if r.remote_placeholder:
             wanted[r.system].add(r.remote_placeholder)
-    return {s: {n for n in names if (project_ids.get(s, ""), n) not in tagged}
-            for s, names in wanted.items()}
+    return {
+        s: {n for n in names if (project_ids.get(s, ""), n) not in tagged}
+        for s, names in wanted.items()
+    }
 
 
 # --------------------------------------------------------------------------- decommission
@@ -443,27 +518,48 @@ def decommissions(inp: Inputs) -> list[Decommission]:
     upcoming and explain) reads it from the forms and the servers' marks."""
     if inp.repo is None or inp.view is None:
         return []
-    projects = {p._tag_value(ap.tags, d.SYSTEM_TAG): ap for ap in inp.view.actual.projects
-                if p.is_managed(ap.tags)}
+    projects = {
+        p._tag_value(ap.tags, d.SYSTEM_TAG): ap
+        for ap in inp.view.actual.projects
+        if p.is_managed(ap.tags)
+    }
     out = []
     for notice in sorted(inp.repo.shutdowns, key=lambda n: n.id):
         proj = projects.get(notice.system)
         servers = [s for s in inp.view.servers if proj and s.project_id == proj.id]
         st = lifecycle.status(notice, inp.now, proj, servers)
-        out.append(Decommission(notice.system, notice.id, st.stage, st.deletion_due,
-                                st.hosts_remaining, st.hosts_running))
+        out.append(
+            Decommission(
+                notice.system,
+                notice.id,
+                st.stage,
+                st.deletion_due,
+                st.hosts_remaining,
+                st.hosts_running,
+            )
+        )
     return out
 
 
-def _decommission_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]],
-                           gauge: Gauge) -> None:
-    stage = gauge("cgcloud_decommission_stage", "Decommission stage of a ShutdownNotice "
-                  "(StateSet: 1 for the current stage).", [*TENANT, "form", "stage"])
-    due = gauge("cgcloud_decommission_deletion_due_timestamp_seconds", "When the powered-off "
-                "hosts become due for deletion (seven full days after the recorded power-off).",
-                [*TENANT, "form"])
-    left = gauge("cgcloud_decommission_hosts_remaining", "Hosts of a ShutdownNotice still in "
-                 "the cloud.", [*TENANT, "form", "state"])
+def _decommission_families(
+    inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge: Gauge
+) -> None:
+    stage = gauge(
+        "cgcloud_decommission_stage",
+        "Decommission stage of a ShutdownNotice (StateSet: 1 for the current stage).",
+        [*TENANT, "form", "stage"],
+    )
+    due = gauge(
+        "cgcloud_decommission_deletion_due_timestamp_seconds",
+        "When the powered-off "
+        "hosts become due for deletion (seven full days after the recorded power-off).",
+        [*TENANT, "form"],
+    )
+    left = gauge(
+        "cgcloud_decommission_hosts_remaining",
+        "Hosts of a ShutdownNotice still in the cloud.",
+        [*TENANT, "form", "state"],
+    )
     for dc in decommissions(inp):
         labels = list(tenants.get(dc.system, (dc.system, "", dc.system)))
         for s in DECOMMISSION_STAGES:

@@ -42,12 +42,14 @@ def make_clock(now: str | None = None, now_file: Path | None = None) -> Callable
         fixed = clock.now_local(now)
         return lambda: fixed
     if now_file is not None:
+
         def from_file() -> datetime:
             try:
                 text = now_file.read_text(encoding="utf-8").strip()
             except OSError:
                 text = ""
             return clock.now_local(text or None)
+
         return from_file
     return lambda: clock.now_local(None)
 
@@ -55,12 +57,19 @@ def make_clock(now: str | None = None, now_file: Path | None = None) -> Callable
 class Exporter:
     """Refreshes a snapshot in a background thread and serves it over HTTP."""
 
-    def __init__(self, paths: list[Path], cloud: str, *, refresh: float = 60.0,
-                 now: Callable[[], datetime] | None = None,
-                 include: list[Path] | None = None,
-                 engine_factory: Callable[[str], Any] | None = None,
-                 log: Callable[[str], None] | None = None,
-                 timeout: float | None = None, engine: str = "openstack"):
+    def __init__(
+        self,
+        paths: list[Path],
+        cloud: str,
+        *,
+        refresh: float = 60.0,
+        now: Callable[[], datetime] | None = None,
+        include: list[Path] | None = None,
+        engine_factory: Callable[[str], Any] | None = None,
+        log: Callable[[str], None] | None = None,
+        timeout: float | None = None,
+        engine: str = "openstack",
+    ):
         self.paths = paths
         self.timeout = timeout
         self.engine_name = engine  # the registry's name (cgcloud/engines/__init__.py)
@@ -99,8 +108,9 @@ class Exporter:
                 # by name from the registry: no engine is imported here (import contracts)
                 from cgcloud import engines
 
-                self._engine = engines.create(self.engine_name, self.cloud, audit_path=None,
-                                              timeout=self.timeout)
+                self._engine = engines.create(
+                    self.engine_name, self.cloud, audit_path=None, timeout=self.timeout
+                )
         return self._engine
 
     def gather(self, now: datetime) -> Inputs:
@@ -136,13 +146,18 @@ class Exporter:
             self.errors += 1
             self.last_ok = False
             self.next_delay = self.backoff.failed()
-            self.log(_("cgcloud exporter: 刷新失败（第 {n} 次连续失败），{s:.0f} 秒后重试: {err}"
-                       ).format(n=self.backoff.failures, s=self.next_delay,
-                                err=_one_line(exc)))
+            self.log(
+                _(
+                    "cgcloud exporter: 刷新失败（第 {n} 次连续失败），{s:.0f} 秒后重试: {err}"
+                ).format(n=self.backoff.failures, s=self.next_delay, err=_one_line(exc))
+            )
         else:
             if self.backoff.failures:
-                self.log(_("cgcloud exporter: 刷新恢复正常（此前连续失败 {n} 次）").format(
-                    n=self.backoff.failures))
+                self.log(
+                    _("cgcloud exporter: 刷新恢复正常（此前连续失败 {n} 次）").format(
+                        n=self.backoff.failures
+                    )
+                )
             self.backoff.succeeded()
             self.next_delay = self.interval
             self.last_ok = True
@@ -163,28 +178,53 @@ class Exporter:
             m.add_metric([self.cloud], value)
             fams.append(m)
 
-        g("cgcloud_exporter_last_refresh_success", "1 when the last refresh worked (else the "
-          "previous snapshot is served).", 1 if self.last_ok else 0)
-        g("cgcloud_exporter_last_refresh_success_timestamp_seconds", "Wall time of the last "
-          "successful refresh (0 = none yet).", self.last_success)
-        g("cgcloud_exporter_refresh_duration_seconds", "Duration of the last refresh.",
-          self.last_duration)
-        g("cgcloud_exporter_refresh_api_requests", "OpenStack API requests of the last "
-          "successful refresh.", self.last_requests)
+        g(
+            "cgcloud_exporter_last_refresh_success",
+            "1 when the last refresh worked (else the previous snapshot is served).",
+            1 if self.last_ok else 0,
+        )
+        g(
+            "cgcloud_exporter_last_refresh_success_timestamp_seconds",
+            "Wall time of the last successful refresh (0 = none yet).",
+            self.last_success,
+        )
+        g(
+            "cgcloud_exporter_refresh_duration_seconds",
+            "Duration of the last refresh.",
+            self.last_duration,
+        )
+        g(
+            "cgcloud_exporter_refresh_api_requests",
+            "OpenStack API requests of the last successful refresh.",
+            self.last_requests,
+        )
         g("cgcloud_exporter_refresh_interval_seconds", "Configured --refresh.", self.interval)
-        g("cgcloud_exporter_consecutive_refresh_failures", "Refreshes failed in a row (the "
-          "next try waits a jittered back-off, at most --refresh).", self.backoff.failures)
+        g(
+            "cgcloud_exporter_consecutive_refresh_failures",
+            "Refreshes failed in a row (the "
+            "next try waits a jittered back-off, at most --refresh).",
+            self.backoff.failures,
+        )
         if self.cloud_up is not None:
-            g("cgcloud_cloud_up", "1 when the last refresh read the cloud, 0 when it could "
-              "not (unreachable, timed out, refused the credentials).", 1 if self.cloud_up else 0)
-        g("cgcloud_cloud_last_success_timestamp_seconds", "Wall time the cloud was last read "
-          "in full (0 = never).", self.cloud_last_success)
-        c = CounterMetricFamily("cgcloud_exporter_refreshes", "Refreshes attempted.",
-                                labels=["cloud"])
+            g(
+                "cgcloud_cloud_up",
+                "1 when the last refresh read the cloud, 0 when it could "
+                "not (unreachable, timed out, refused the credentials).",
+                1 if self.cloud_up else 0,
+            )
+        g(
+            "cgcloud_cloud_last_success_timestamp_seconds",
+            "Wall time the cloud was last read in full (0 = never).",
+            self.cloud_last_success,
+        )
+        c = CounterMetricFamily(
+            "cgcloud_exporter_refreshes", "Refreshes attempted.", labels=["cloud"]
+        )
         c.add_metric([self.cloud], self.refreshes)
         fams.append(c)
-        e = CounterMetricFamily("cgcloud_exporter_refresh_errors", "Refreshes that failed.",
-                                labels=["cloud"])
+        e = CounterMetricFamily(
+            "cgcloud_exporter_refresh_errors", "Refreshes that failed.", labels=["cloud"]
+        )
         e.add_metric([self.cloud], self.errors)
         fams.append(e)
         with self._lock:
@@ -240,14 +280,12 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
     from cgcloud.engines.base import EngineError
     from cgcloud.redact import redact
 
-    text = str(exc) if isinstance(exc, EngineError) else (
-        f"{type(exc).__name__}: {exc}")
+    text = str(exc) if isinstance(exc, EngineError) else (f"{type(exc).__name__}: {exc}")
     text = redact(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def make_server(exporter: Exporter, host: str, port: int,
-                limits: Any = None) -> Any:
+def make_server(exporter: Exporter, host: str, port: int, limits: Any = None) -> Any:
     """GET/HEAD /metrics serves the cached bytes (gzip when asked); nothing touches
     OpenStack. The server is bounded (cgcloud/exporter/http.py)."""
     from cgcloud.exporter.http import MetricsServer
@@ -261,12 +299,20 @@ def make_server(exporter: Exporter, host: str, port: int,
             return 200, extra, exporter.payload(gz)
         if path in ("/-/healthy", "/-/ready"):
             ok = path == "/-/healthy" or exporter.ready.is_set()
-            return (200 if ok else 503), [("Content-Type", "text/plain")], (
-                b"OK\n" if ok else b"not ready\n")
+            return (
+                (200 if ok else 503),
+                [("Content-Type", "text/plain")],
+                (b"OK\n" if ok else b"not ready\n"),
+            )
         if path == "/":
-            return 200, [("Content-Type", "text/html")], (
-                b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>"
-                b"</body></html>\n")
+            return (
+                200,
+                [("Content-Type", "text/html")],
+                (
+                    b"<html><body><h1>cgcloud exporter</h1><a href='/metrics'>/metrics</a>"
+                    b"</body></html>\n"
+                ),
+            )
         return 404, [("Content-Type", "text/plain")], b"not found\n"
 
     return MetricsServer(handle, host, port, limits, log=exporter.log)
@@ -287,14 +333,18 @@ def parse_listen(text: str) -> tuple[str, int]:
         ip = ipaddress.ip_address(host)
     except ValueError:
         if bracketed or not _HOSTNAME.fullmatch(host):
-            raise ValueError(_("--listen {v!r}: {h!r} 不是 IP 地址或主机名").format(
-                v=text, h=host)) from None
+            raise ValueError(
+                _("--listen {v!r}: {h!r} 不是 IP 地址或主机名").format(v=text, h=host)
+            ) from None
     else:
         if ip.version == 6 and not bracketed:
-            raise ValueError(_("--listen {v!r}: IPv6 地址要写在方括号里，例如 [::1]:9477"
-                               ).format(v=text))
+            raise ValueError(
+                _("--listen {v!r}: IPv6 地址要写在方括号里，例如 [::1]:9477").format(v=text)
+            )
     return host, int(port)
 
 
-_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)

@@ -118,11 +118,26 @@ def _v4(ips: list[str]) -> list[ipaddress.IPv4Address]:
     return out
 
 
-def _rule_key(group_id: str, direction: str, ethertype: str, protocol: str | None,
-              pmin: int | None, pmax: int | None, remote: str | None,
-              description: str) -> tuple[Any, ...]:
+def _rule_key(
+    group_id: str,
+    direction: str,
+    ethertype: str,
+    protocol: str | None,
+    pmin: int | None,
+    pmax: int | None,
+    remote: str | None,
+    description: str,
+) -> tuple[Any, ...]:
     proto = None if protocol in (None, "", "any") else str(protocol).lower()
     if proto is None:
         pmin = pmax = None
-    return (group_id, direction, ethertype, proto, pmin, pmax, remote or ANY[ethertype],
-            description or "")
+    return (
+        group_id,
+        direction,
+        ethertype,
+        proto,
+        pmin,
+        pmax,
+        remote or ANY[ethertype],
+        description or "",
+    )

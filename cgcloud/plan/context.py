@@ -37,5 +37,8 @@ class Diff:
     def resolve_placeholder(self, system: str, name: str) -> list[APort]:
         """The ports in ``system``'s project that carry placeholder ``name``'s mark."""
         proj = self.project_of.get(system)
-        return [x for x in self.placeholder_ports.get(name, [])
-                if proj is not None and x.project_id == proj.id]
+        return [
+            x
+            for x in self.placeholder_ports.get(name, [])
+            if proj is not None and x.project_id == proj.id
+        ]

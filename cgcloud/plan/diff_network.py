@@ -38,23 +38,52 @@ def groups(x: Diff) -> None:
         same.sort(key=lambda g: (-rules_per_group.get(g.id, 0), g.id))
         x.managed_groups[key] = same[0]
         for g in same[1:]:
-            x.add(Change("delete", "group", x.group_system[g.id], g.name,
-                         [], "重复的 cgcloud 安全组", id=g.id, data={"id": g.id}))
-    x.wanted_groups = {g.key: g for g in x.state.groups
-                       if g.system not in x.blocked and x.actual.covers(g.system)}
+            x.add(
+                Change(
+                    "delete",
+                    "group",
+                    x.group_system[g.id],
+                    g.name,
+                    [],
+                    "重复的 cgcloud 安全组",
+                    id=g.id,
+                    data={"id": g.id},
+                )
+            )
+    x.wanted_groups = {
+        g.key: g for g in x.state.groups if g.system not in x.blocked and x.actual.covers(g.system)
+    }
     for r in x.state.rules:
         x.group_reasons.setdefault(r.group, []).extend(r.reasons)
     for key, wg in x.wanted_groups.items():
         if key not in x.managed_groups:
             reasons = sorted(set(x.group_reasons.get(key, [])))
-            x.add(Change("create", "group", wg.system, wg.name, reasons,
-                         f"新建安全组（主机 {wg.hosts.label}）",
-                         after={"hosts": wg.hosts.to_dict()},
-                         data={"key": key, "name": wg.name, "description": wg.description}))
+            x.add(
+                Change(
+                    "create",
+                    "group",
+                    wg.system,
+                    wg.name,
+                    reasons,
+                    f"新建安全组（主机 {wg.hosts.label}）",
+                    after={"hosts": wg.hosts.to_dict()},
+                    data={"key": key, "name": wg.name, "description": wg.description},
+                )
+            )
     for key, ag in sorted(x.managed_groups.items(), key=lambda kv: kv[1].name):
         if key not in x.wanted_groups:
-            x.add(Change("delete", "group", x.group_system[ag.id], ag.name, [],
-                         "已没有生效的网络策略行使用此安全组", id=ag.id, data={"id": ag.id}))
+            x.add(
+                Change(
+                    "delete",
+                    "group",
+                    x.group_system[ag.id],
+                    ag.name,
+                    [],
+                    "已没有生效的网络策略行使用此安全组",
+                    id=ag.id,
+                    data={"id": ag.id},
+                )
+            )
     for port in x.actual.ports:
         name = _tag_value(port.tags, d.PLACEHOLDER_TAG)
         if name:
@@ -73,11 +102,19 @@ def rules(x: Diff) -> None:
         if ar.remote_group_id:
             k: tuple[Any, ...] = ("remote-group", ar.id)
         else:
-            k = _rule_key(gkey, ar.direction, ar.ethertype, ar.protocol, ar.port_min,
-                          ar.port_max, ar.remote_cidr, ar.description)
+            k = _rule_key(
+                gkey,
+                ar.direction,
+                ar.ethertype,
+                ar.protocol,
+                ar.port_min,
+                ar.port_max,
+                ar.remote_cidr,
+                ar.description,
+            )
         if wanted.pop(k, None) is None:
             _unwanted(x, ar, x.managed_groups[gkey])
-    for (r, remote) in wanted.values():
+    for r, remote in wanted.values():
         body = {
             "group_key": r.group,
             "direction": r.direction,
@@ -88,9 +125,18 @@ def rules(x: Diff) -> None:
             "remote_ip_prefix": remote or ANY[r.ethertype],
             "description": r.description,
         }
-        x.add(Change("create", "rule", r.system, _rule_label(r, x.wanted_groups, remote),
-                     r.reasons, "新建规则",
-                     after={k: v for k, v in body.items() if k != "group_key"}, data=body))
+        x.add(
+            Change(
+                "create",
+                "rule",
+                r.system,
+                _rule_label(r, x.wanted_groups, remote),
+                r.reasons,
+                "新建规则",
+                after={k: v for k, v in body.items() if k != "group_key"},
+                data=body,
+            )
+        )
 
 
 def _wanted_rules(x: Diff) -> WantedRules:
@@ -105,15 +151,31 @@ def _wanted_rules(x: Diff) -> WantedRules:
             ports = x.resolve_placeholder(r.system, r.remote_placeholder)
             remotes = [f"{ip}/32" for p in ports for ip in _v4(p.ips)]
             if not remotes:
-                x.add(Change("pending", "rule", r.system, _rule_label(r, x.wanted_groups),
-                             r.reasons, f"占位主机 {r.remote_placeholder} 尚无端口带标签 "
-                             f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}，解析后再开通"))
+                x.add(
+                    Change(
+                        "pending",
+                        "rule",
+                        r.system,
+                        _rule_label(r, x.wanted_groups),
+                        r.reasons,
+                        f"占位主机 {r.remote_placeholder} 尚无端口带标签 "
+                        f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}，解析后再开通",
+                    )
+                )
                 continue
         else:
             remotes = [r.remote_cidr]
         for remote in remotes:
-            wk = _rule_key(r.group, r.direction, r.ethertype, r.protocol, r.port_min,
-                           r.port_max, remote, r.description)
+            wk = _rule_key(
+                r.group,
+                r.direction,
+                r.ethertype,
+                r.protocol,
+                r.port_min,
+                r.port_max,
+                remote,
+                r.description,
+            )
             out[wk] = (r, remote)
     return out
 
@@ -122,10 +184,21 @@ def _unwanted(x: Diff, ar: ARule, ag: AGroup) -> None:
     ours = d.parse_description(ar.description)
     detail = (
         f"规则已不再生效或已修改（原依据 {ours.form} 第{ours.row}行，至 {ours.until}）"
-        if ours else "漂移：cgcloud 管理的安全组中有人工添加的规则"
+        if ours
+        else "漂移：cgcloud 管理的安全组中有人工添加的规则"
     )
-    x.add(Change("delete", "rule", x.group_system[ag.id], _actual_rule_label(ar, ag),
-                 [ours] if ours else [], detail, id=ar.id, data={"id": ar.id}))
+    x.add(
+        Change(
+            "delete",
+            "rule",
+            x.group_system[ag.id],
+            _actual_rule_label(ar, ag),
+            [ours] if ours else [],
+            detail,
+            id=ar.id,
+            data={"id": ar.id},
+        )
+    )
 
 
 def bindings(x: Diff) -> None:
@@ -145,20 +218,29 @@ def bindings(x: Diff) -> None:
             continue
         current_keys = {key_of_group.get(gid, "") for gid in current_managed}
         add_keys = sorted(wanted_keys - current_keys)
-        remove_ids = sorted(gid for gid in current_managed
-                            if key_of_group.get(gid) not in wanted_keys)
+        remove_ids = sorted(
+            gid for gid in current_managed if key_of_group.get(gid) not in wanted_keys
+        )
         if not add_keys and not remove_ids:
             continue
         keep = [gid for gid in port.group_ids if gid not in remove_ids]
-        system = port_system.get(port.id) or next(
-            (x.group_system[g] for g in current_managed), "")
+        system = port_system.get(port.id) or next((x.group_system[g] for g in current_managed), "")
         label = f"port {port.name or port.id} ({', '.join(port.ips)})"
         reasons = sorted({r for k in add_keys for r in x.group_reasons.get(k, [])})
-        x.add(Change("update", "binding", system, label, reasons,
-                     "绑定/解绑 cgcloud 安全组", id=port.id,
-                     before={"groups": sorted(x.group_by_id[g].name for g in current_managed)},
-                     after={"groups": sorted(x.wanted_groups[k].name for k in wanted_keys)},
-                     data={"port_id": port.id, "keep": keep, "add": add_keys}))
+        x.add(
+            Change(
+                "update",
+                "binding",
+                system,
+                label,
+                reasons,
+                "绑定/解绑 cgcloud 安全组",
+                id=port.id,
+                before={"groups": sorted(x.group_by_id[g].name for g in current_managed)},
+                after={"groups": sorted(x.wanted_groups[k].name for k in wanted_keys)},
+                data={"port_id": port.id, "keep": keep, "add": add_keys},
+            )
+        )
 
 
 def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
@@ -166,28 +248,51 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
     if wg.hosts.placeholder:
         ports = x.resolve_placeholder(wg.system, wg.hosts.placeholder)
         if not ports:
-            x.add(Change("pending", "binding", wg.system, wg.name,
-                         sorted(set(x.group_reasons.get(key, []))),
-                         f"占位主机 {wg.hosts.placeholder} 尚无端口带标签 "
-                         f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}，安全组暂不绑定"))
+            x.add(
+                Change(
+                    "pending",
+                    "binding",
+                    wg.system,
+                    wg.name,
+                    sorted(set(x.group_reasons.get(key, []))),
+                    f"占位主机 {wg.hosts.placeholder} 尚无端口带标签 "
+                    f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}，安全组暂不绑定",
+                )
+            )
         return ports
     proj = x.project_of.get(wg.system)
     if proj is None:
         return []
     nets = [ipaddress.ip_network(c) for c in wg.hosts.cidrs]
-    return [ap for ap in x.actual.ports
-            if ap.project_id == proj.id and not ap.device_owner.startswith("network:")
-            and any(ip in n for ip in _v4(ap.ips) for n in nets)]
+    return [
+        ap
+        for ap in x.actual.ports
+        if ap.project_id == proj.id
+        and not ap.device_owner.startswith("network:")
+        and any(ip in n for ip in _v4(ap.ips) for n in nets)
+    ]
 
 
 def unmanaged_groups(x: Diff) -> None:
     """Groups in managed projects that are not cgcloud's: reported, never touched."""
     managed_project_ids = {p.id: s for s, p in x.managed_projects.items()}
     for g in x.actual.groups:
-        if (g.id not in x.group_by_id and g.project_id in managed_project_ids
-                and g.name != "default"):
-            x.add(Change("report", "group", managed_project_ids[g.project_id], g.name, [],
-                         "非 cgcloud 管理的安全组：不会修改", id=g.id))
+        if (
+            g.id not in x.group_by_id
+            and g.project_id in managed_project_ids
+            and g.name != "default"
+        ):
+            x.add(
+                Change(
+                    "report",
+                    "group",
+                    managed_project_ids[g.project_id],
+                    g.name,
+                    [],
+                    "非 cgcloud 管理的安全组：不会修改",
+                    id=g.id,
+                )
+            )
 
 
 def _ports_text(protocol: str | None, lo: int | None, hi: int | None) -> str:
@@ -201,14 +306,18 @@ def _ports_text(protocol: str | None, lo: int | None, hi: int | None) -> str:
 def _rule_label(r: d.Rule, groups: dict[str, d.Group], remote: str | None = None) -> str:
     g = groups.get(r.group)
     arrow = "from" if r.direction == "ingress" else "to"
-    return (f"{g.name if g else r.group} {r.direction} "
-            f"{_ports_text(r.protocol, r.port_min, r.port_max)} "
-            f"{arrow} {remote or r.remote_cidr or r.remote_placeholder}")
+    return (
+        f"{g.name if g else r.group} {r.direction} "
+        f"{_ports_text(r.protocol, r.port_min, r.port_max)} "
+        f"{arrow} {remote or r.remote_cidr or r.remote_placeholder}"
+    )
 
 
 def _actual_rule_label(r: ARule, g: AGroup) -> str:
     arrow = "from" if r.direction == "ingress" else "to"
-    remote = r.remote_cidr or (f"group:{r.remote_group_id}" if r.remote_group_id
-                               else ANY.get(r.ethertype, "any"))
-    return (f"{g.name} {r.direction} {_ports_text(r.protocol, r.port_min, r.port_max)} "
-            f"{arrow} {remote}")
+    remote = r.remote_cidr or (
+        f"group:{r.remote_group_id}" if r.remote_group_id else ANY.get(r.ethertype, "any")
+    )
+    return (
+        f"{g.name} {r.direction} {_ports_text(r.protocol, r.port_min, r.port_max)} {arrow} {remote}"
+    )

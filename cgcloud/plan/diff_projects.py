@@ -23,16 +23,33 @@ def projects(x: Diff) -> None:
         have = x.managed_projects.get(want.system)
         gone = _tag_value(have.tags, d.DECOMMISSIONED_TAG) if have else None
         if have is not None and gone is not None:  # enforce reclaimed it (docs/enforce.md)
-            x.add(Change("report", "project", want.system, want.name, want.reasons,
-                         f"该系统已按关停通知单 {gone} 关停并回收：不再开通资源（恢复须由管理员"
-                         f"移除项目标签 {d.DECOMMISSIONED_TAG}{gone}）", id=have.id))
+            x.add(
+                Change(
+                    "report",
+                    "project",
+                    want.system,
+                    want.name,
+                    want.reasons,
+                    f"该系统已按关停通知单 {gone} 关停并回收：不再开通资源（恢复须由管理员"
+                    f"移除项目标签 {d.DECOMMISSIONED_TAG}{gone}）",
+                    id=have.id,
+                )
+            )
             x.blocked.add(want.system)
             continue
         if have is None and want.name in by_name:
-            x.add(Change("report", "project", want.system, want.name, want.reasons,
-                         f"同名项目 {want.name} 已存在但不是 cgcloud 管理的（没有 {d.MANAGED_TAG} 标签）："
-                         "不会修改它；请改名或由管理员加标签后重试",
-                         id=by_name[want.name].id))
+            x.add(
+                Change(
+                    "report",
+                    "project",
+                    want.system,
+                    want.name,
+                    want.reasons,
+                    f"同名项目 {want.name} 已存在但不是 cgcloud 管理的（没有 {d.MANAGED_TAG} 标签）："
+                    "不会修改它；请改名或由管理员加标签后重试",
+                    id=by_name[want.name].id,
+                )
+            )
             x.blocked.add(want.system)
             continue
         x.project_of[want.system] = have
@@ -43,10 +60,18 @@ def projects(x: Diff) -> None:
 def _project(x: Diff, want: d.Project, have: Any) -> None:
     wanted: dict[str, Any] = {"description": want.description, "tags": sorted(want.tags)}
     if have is None:
-        x.add(Change("create", "project", want.system, want.name, want.reasons,
-                     "新建项目", after=wanted,
-                     data={"name": want.name, "description": want.description,
-                           "tags": want.tags}))
+        x.add(
+            Change(
+                "create",
+                "project",
+                want.system,
+                want.name,
+                want.reasons,
+                "新建项目",
+                after=wanted,
+                data={"name": want.name, "description": want.description, "tags": want.tags},
+            )
+        )
         return
     # the rule fingerprint is bookkeeping, not the forms' business: not compared,
     # and kept by an update only while it is the one wanted now (a stale one
@@ -54,12 +79,25 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
     recorded = recorded_fingerprint(have.tags)
     fp = x.fps.get(want.system)
     kept = recorded if fp is not None and recorded == [d.RULES_TAG + fp] else []
-    current: dict[str, Any] = {"description": have.description,
-                               "tags": sorted(set(have.tags) - set(recorded))}
+    current: dict[str, Any] = {
+        "description": have.description,
+        "tags": sorted(set(have.tags) - set(recorded)),
+    }
     if current != wanted:
-        x.add(Change("update", "project", want.system, want.name, want.reasons,
-                     "更新项目说明/标签", id=have.id, before=current, after=wanted,
-                     data={"description": want.description, "tags": want.tags + kept}))
+        x.add(
+            Change(
+                "update",
+                "project",
+                want.system,
+                want.name,
+                want.reasons,
+                "更新项目说明/标签",
+                id=have.id,
+                before=current,
+                after=wanted,
+                data={"description": want.description, "tags": want.tags + kept},
+            )
+        )
 
 
 def _lapsed(x: Diff) -> None:
@@ -67,12 +105,29 @@ def _lapsed(x: Diff) -> None:
     wanted_systems = {p.system for p in x.state.projects}
     for system, p in sorted(x.managed_projects.items()):
         if system not in wanted_systems and _tag_value(p.tags, d.DECOMMISSIONED_TAG):
-            x.add(Change("report", "project", system, p.name, [],
-                         "该系统已关停回收（项目保留，配额为零）", id=p.id))
+            x.add(
+                Change(
+                    "report",
+                    "project",
+                    system,
+                    p.name,
+                    [],
+                    "该系统已关停回收（项目保留，配额为零）",
+                    id=p.id,
+                )
+            )
         elif system not in wanted_systems:
-            x.add(Change("report", "project", system, p.name, [],
-                         "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
-                         id=p.id))
+            x.add(
+                Change(
+                    "report",
+                    "project",
+                    system,
+                    p.name,
+                    [],
+                    "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
+                    id=p.id,
+                )
+            )
 
 
 def fingerprints(x: Diff) -> None:
@@ -80,14 +135,18 @@ def fingerprints(x: Diff) -> None:
     wanted_systems = {p.system for p in x.state.projects}
     for system in sorted(wanted_systems | set(x.managed_projects)):
         have = x.managed_projects.get(system)
-        if system in x.blocked or not x.actual.covers(system) or (
-                have is not None and _tag_value(have.tags, d.DECOMMISSIONED_TAG)):
+        if (
+            system in x.blocked
+            or not x.actual.covers(system)
+            or (have is not None and _tag_value(have.tags, d.DECOMMISSIONED_TAG))
+        ):
             continue
         fp = x.fps.get(system, EMPTY_FINGERPRINT)
         old = recorded_fingerprint(have.tags) if have else []
         if fp is not None and old != [d.RULES_TAG + fp]:
-            x.plan.fingerprints.append(Fingerprint(system, have.id if have else None, old,
-                                                   d.RULES_TAG + fp))
+            x.plan.fingerprints.append(
+                Fingerprint(system, have.id if have else None, old, d.RULES_TAG + fp)
+            )
 
 
 def quotas(x: Diff) -> None:
@@ -100,15 +159,32 @@ def quotas(x: Diff) -> None:
         target = _quota_target(want.quotas, actual)
         changed = {k: v for k, v in target.items() if current.get(k) != v}
         if changed:
-            x.add(Change("update", "quota", want.system, want.name, want.reasons,
-                         "配额按本年度已批准的申请单合计",
-                         id=have.id if have else None,
-                         before={k: current.get(k) for k in changed}, after=changed,
-                         data={"set": changed}))
+            x.add(
+                Change(
+                    "update",
+                    "quota",
+                    want.system,
+                    want.name,
+                    want.reasons,
+                    "配额按本年度已批准的申请单合计",
+                    id=have.id if have else None,
+                    before={k: current.get(k) for k in changed},
+                    after=changed,
+                    data={"set": changed},
+                )
+            )
         skipped = [t for t in want.quotas.gigabytes_by_tier if t not in actual.volume_types]
         if skipped and "volume" in actual.services:
-            x.add(Change("report", "quota", want.system, want.name, want.reasons,
-                         f"存储类型 {'、'.join(skipped)} 不是云硬盘类型（volume type），只计入总量 gigabytes"))
+            x.add(
+                Change(
+                    "report",
+                    "quota",
+                    want.system,
+                    want.name,
+                    want.reasons,
+                    f"存储类型 {'、'.join(skipped)} 不是云硬盘类型（volume type），只计入总量 gigabytes",
+                )
+            )
 
 
 def _quota_target(q: d.Quotas, actual: ActualState) -> dict[str, int]:
@@ -135,16 +211,47 @@ def flavors(x: Diff) -> None:
         have_f = have_by_name.get(fl.name)
         spec = {"vcpus": fl.vcpus, "ram_mb": fl.ram_mb, "disk_gb": fl.disk_gb}
         if have_f is None:
-            x.add(Change("create", "flavor", GLOBAL, fl.name, fl.reasons, "新建规格",
-                         after=spec, data={"name": fl.name, **spec}))
-        elif (have_f.vcpus, have_f.ram_mb, have_f.disk_gb) != (fl.vcpus, fl.ram_mb,
-                                                                fl.disk_gb):
-            x.add(Change("report", "flavor", GLOBAL, fl.name, fl.reasons,
-                         "同名规格已存在但配置不同：不会修改，请人工处理", id=have_f.id,
-                         before={"vcpus": have_f.vcpus, "ram_mb": have_f.ram_mb,
-                                 "disk_gb": have_f.disk_gb}, after=spec))
+            x.add(
+                Change(
+                    "create",
+                    "flavor",
+                    GLOBAL,
+                    fl.name,
+                    fl.reasons,
+                    "新建规格",
+                    after=spec,
+                    data={"name": fl.name, **spec},
+                )
+            )
+        elif (have_f.vcpus, have_f.ram_mb, have_f.disk_gb) != (fl.vcpus, fl.ram_mb, fl.disk_gb):
+            x.add(
+                Change(
+                    "report",
+                    "flavor",
+                    GLOBAL,
+                    fl.name,
+                    fl.reasons,
+                    "同名规格已存在但配置不同：不会修改，请人工处理",
+                    id=have_f.id,
+                    before={
+                        "vcpus": have_f.vcpus,
+                        "ram_mb": have_f.ram_mb,
+                        "disk_gb": have_f.disk_gb,
+                    },
+                    after=spec,
+                )
+            )
     wanted_flavors = {f.name for f in x.state.flavors}
     for af in x.actual.flavors:
         if af.description.startswith("cgcloud: ") and af.name not in wanted_flavors:
-            x.add(Change("report", "flavor", GLOBAL, af.name, [],
-                         "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）", id=af.id))
+            x.add(
+                Change(
+                    "report",
+                    "flavor",
+                    GLOBAL,
+                    af.name,
+                    [],
+                    "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）",
+                    id=af.id,
+                )
+            )

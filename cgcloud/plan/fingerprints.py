@@ -22,12 +22,15 @@ EMPTY_FINGERPRINT = _digest([])  # a managed project the forms want nothing in
 
 def placeholders(state: d.DesiredState) -> list[str]:
     """The placeholder names the state's groups and rules use."""
-    return sorted({g.hosts.placeholder for g in state.groups if g.hosts.placeholder}
-                  | {r.remote_placeholder for r in state.rules if r.remote_placeholder})
+    return sorted(
+        {g.hosts.placeholder for g in state.groups if g.hosts.placeholder}
+        | {r.remote_placeholder for r in state.rules if r.remote_placeholder}
+    )
 
 
-def placeholder_addresses(ports: list[APort],
-                          projects: list[AProject]) -> dict[tuple[str, str], list[str]]:
+def placeholder_addresses(
+    ports: list[APort], projects: list[AProject]
+) -> dict[tuple[str, str], list[str]]:
     """(system, placeholder) → the IPv4 addresses of the ports in that system's managed
     project that carry the placeholder's tag: what the diff resolves it to."""
     owned = managed_projects_by_id(projects)
@@ -40,9 +43,10 @@ def placeholder_addresses(ports: list[APort],
     return {k: sorted(v) for k, v in out.items()}
 
 
-def fingerprints(state: d.DesiredState,
-                 resolved: dict[tuple[str, str], list[str]] | None = None,
-                 ) -> dict[str, str | None]:
+def fingerprints(
+    state: d.DesiredState,
+    resolved: dict[tuple[str, str], list[str]] | None = None,
+) -> dict[str, str | None]:
     """System → a short hash of the groups and rules the forms want in its project at
     ``state.now``: group keys, each rule's Neutron tuple with its ``until`` description,
     and what each placeholder resolves to (``resolved``, from `placeholder_addresses`).
@@ -67,13 +71,21 @@ def fingerprints(state: d.DesiredState,
         hosts = placeholder(g.system, g.hosts.placeholder) if g.hosts.placeholder else ""
         items.setdefault(g.system, []).append(f"group {g.key} {hosts}")
     for r in state.rules:
-        remote = (placeholder(r.system, r.remote_placeholder) if r.remote_placeholder
-                  else r.remote_cidr)
-        key = _rule_key(r.group, r.direction, r.ethertype, r.protocol, r.port_min, r.port_max,
-                        remote, r.description)
+        remote = (
+            placeholder(r.system, r.remote_placeholder) if r.remote_placeholder else r.remote_cidr
+        )
+        key = _rule_key(
+            r.group,
+            r.direction,
+            r.ethertype,
+            r.protocol,
+            r.port_min,
+            r.port_max,
+            remote,
+            r.description,
+        )
         items.setdefault(r.system, []).append("rule " + "\t".join(map(str, key)))
-    return {system: None if system in unsure else _digest(rows)
-            for system, rows in items.items()}
+    return {system: None if system in unsure else _digest(rows) for system, rows in items.items()}
 
 
 def recorded_fingerprint(tags: list[str]) -> list[str]:

@@ -13,16 +13,18 @@ _SIGN = {"create": "+", "update": "~", "delete": "-", "pending": "?", "report": 
 def _reasons_text(reasons: list[d.Reason]) -> str:
     parts = []
     for r in reasons[:3]:
-        parts.append(d.description_for(r)[len(d.DESCRIPTION_PREFIX):] if r.row else r.form)
+        parts.append(d.description_for(r)[len(d.DESCRIPTION_PREFIX) :] if r.row else r.form)
     more = f" +{len(reasons) - 3}" if len(reasons) > 3 else ""
     return "; ".join(parts) + more
 
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary
-    return (f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
-            f"{s['pending']} pending, {s['report']} reported"
-            + (f" (cloud {plan.cloud}, now {plan.now})" if plan.cloud else f" (now {plan.now})"))
+    return (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
+        f"{s['pending']} pending, {s['report']} reported"
+        + (f" (cloud {plan.cloud}, now {plan.now})" if plan.cloud else f" (now {plan.now})")
+    )
 
 
 def render_text(plan: Plan) -> str:
@@ -57,7 +59,12 @@ def render_markdown(plan: Plan) -> str:
     if not plan.has_changes:
         out += ["No changes: the cloud matches the approved forms.", ""]
     for system, changes in plan.by_system():
-        out += [f"#### {system}", "", "| | kind | resource | detail | reason |", "|---|---|---|---|---|"]
+        out += [
+            f"#### {system}",
+            "",
+            "| | kind | resource | detail | reason |",
+            "|---|---|---|---|---|",
+        ]
         for c in changes:
             detail = c.detail
             if c.kind in ("quota", "binding") and c.after is not None:

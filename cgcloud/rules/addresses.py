@@ -221,7 +221,12 @@ def check_placeholder_unique(ctx: Context) -> Iterator[Finding]:
 
 
 UNKNOWN_ZONE = Rule(
-    "CG101", "unknown-zone", ERROR, "附件2 注1", "源区域或目标区域不是 Zones 中的区域", check_zone_names
+    "CG101",
+    "unknown-zone",
+    ERROR,
+    "附件2 注1",
+    "源区域或目标区域不是 Zones 中的区域",
+    check_zone_names,
 )
 OUTSIDE_POOL = Rule(
     "CG104",

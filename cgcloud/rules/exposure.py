@@ -122,9 +122,9 @@ def check_public_ip_count(ctx: Context) -> Iterator[Finding]:
 def _finding(
     system: str, year: int, allowance: int, policy: NetworkPolicy, row: Row, hosts: set[object]
 ) -> Finding:
-    named = sorted(
-        (int_to_ip(h) if isinstance(h, int) else str(h) for h in hosts), key=str
-    )[: allowance + 1]
+    named = sorted((int_to_ip(h) if isinstance(h, int) else str(h) for h in hosts), key=str)[
+        : allowance + 1
+    ]
     approved = (
         f"{year} 年度已批准的申请单合计公网 IP {allowance} 个"
         if year

@@ -18,11 +18,7 @@ def _allowed_from(ctx: Context, zone_id: str) -> str:
     zones = ctx.repo.zones
     if zones is None:
         return ""
-    names = [
-        z.name
-        for f, t, _ in zones.flows
-        if f == zone_id and (z := zones.zone(t)) is not None
-    ]
+    names = [z.name for f, t, _ in zones.flows if f == zone_id and (z := zones.zone(t)) is not None]
     return "、".join(dict.fromkeys(names)) or "无"
 
 

@@ -6,9 +6,13 @@ from cgcloud.findings import Finding
 from cgcloud.rules.base import ERROR, Context, Rule
 
 NOT_A_FORM = Rule("CG010", "not-a-form", ERROR, "附件格式", "文档缺少或写错 apiVersion / kind")
-UNKNOWN_KEY = Rule("CG011", "unknown-key", ERROR, "附件格式", "表单中出现未知的键（拼写错误或多余字段）")
+UNKNOWN_KEY = Rule(
+    "CG011", "unknown-key", ERROR, "附件格式", "表单中出现未知的键（拼写错误或多余字段）"
+)
 MISSING = Rule("CG012", "missing-field", ERROR, "附件格式", "缺少表单必填项")
-INVALID = Rule("CG013", "invalid-value", ERROR, "附件格式", "字段类型或取值不符合表单格式（含无效日期）")
+INVALID = Rule(
+    "CG013", "invalid-value", ERROR, "附件格式", "字段类型或取值不符合表单格式（含无效日期）"
+)
 PERIOD_ORDER = Rule("CG014", "period-order", ERROR, "第十二条", "使用期终止日期早于起始日期")
 
 
@@ -29,8 +33,19 @@ def check_unique_ids(ctx: Context) -> Iterator[Finding]:
 
 
 DUPLICATE_ID = Rule(
-    "CG020", "duplicate-id", ERROR, "附件格式", "文档编号（metadata.id）在仓库中重复", check_unique_ids
+    "CG020",
+    "duplicate-id",
+    ERROR,
+    "附件格式",
+    "文档编号（metadata.id）在仓库中重复",
+    check_unique_ids,
 )
-SINGLETON = Rule("CG021", "duplicate-site-file", ERROR, "附件2 注1", "仓库中只能有一个 Zones 和一个 HighRiskPorts")
+SINGLETON = Rule(
+    "CG021",
+    "duplicate-site-file",
+    ERROR,
+    "附件2 注1",
+    "仓库中只能有一个 Zones 和一个 HighRiskPorts",
+)
 
 RULES = [NOT_A_FORM, UNKNOWN_KEY, MISSING, INVALID, PERIOD_ORDER, DUPLICATE_ID, SINGLETON]

@@ -70,9 +70,13 @@ def _long_windows(ctx: Context) -> Iterator[tuple[NetworkPolicy, Section, str]]:
         window = section.window
         last = clock.max_high_risk_end(window.start)
         if window.end > last:
-            yield policy, section, (
-                f"高危端口使用期超过一个月（{window}，共{window.days}天），"
-                f"从 {window.start} 开始最晚只能到 {last}；{rows_summary(ctx, policy)}"
+            yield (
+                policy,
+                section,
+                (
+                    f"高危端口使用期超过一个月（{window}，共{window.days}天），"
+                    f"从 {window.start} 开始最晚只能到 {last}；{rows_summary(ctx, policy)}"
+                ),
             )
 
 

@@ -70,8 +70,7 @@ def check_form_kinds(ctx: Context) -> Iterator[Finding]:
 def check_signoffs(ctx: Context) -> Iterator[Finding]:
     for project in ctx.repo.projects:
         missing = [
-            r for r in PROJECT_SIGNOFFS
-            if (s := project.signoffs.get(r)) is None or not s.signed
+            r for r in PROJECT_SIGNOFFS if (s := project.signoffs.get(r)) is None or not s.signed
         ]
         if not missing:
             continue
@@ -87,15 +86,27 @@ def check_signoffs(ctx: Context) -> Iterator[Finding]:
 
 
 MISSING_FORM = Rule(
-    "CG701", "project-form-missing", ERROR, "附件4", "项目开通申请单打包的表单在仓库中不存在",
+    "CG701",
+    "project-form-missing",
+    ERROR,
+    "附件4",
+    "项目开通申请单打包的表单在仓库中不存在",
     check_forms_exist,
 )
 PENDING = Rule(
-    "CG702", "project-signoffs-incomplete", INFO, "附件4", "四方单位签字不全：打包的表单待开通（不是错误）",
+    "CG702",
+    "project-signoffs-incomplete",
+    INFO,
+    "附件4",
+    "四方单位签字不全：打包的表单待开通（不是错误）",
     check_signoffs,
 )
 WRONG_KIND = Rule(
-    "CG703", "project-form-kind", ERROR, "附件4", "项目开通申请单只能打包云资源申请单或网络策略备案表",
+    "CG703",
+    "project-form-kind",
+    ERROR,
+    "附件4",
+    "项目开通申请单只能打包云资源申请单或网络策略备案表",
     check_form_kinds,
 )
 

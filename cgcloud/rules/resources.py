@@ -176,7 +176,9 @@ def check_lapsed(ctx: Context) -> Iterator[Finding]:
         if not earlier or ctx.repo.might_hold("ResourceApplication", system):
             continue  # (the renewal may be in a file that failed to load)
         last_year = max(a.year for a in earlier)
-        last = max((a for a in earlier if a.year == last_year), key=lambda a: (_final_date(a), a.id))
+        last = max(
+            (a for a in earlier if a.year == last_year), key=lambda a: (_final_date(a), a.id)
+        )
         yield LAPSED.at(
             last.at / "spec" / "year",
             f"系统“{system}”已批准的资源属于 {last_year} 年度（最近一张为 {last.id}），"
@@ -187,7 +189,11 @@ def check_lapsed(ctx: Context) -> Iterator[Finding]:
 
 
 PENDING = Rule(
-    "CG501", "application-pending", INFO, "附件1 审批流程", "申请单终审未签字：待批准，只校验不开通",
+    "CG501",
+    "application-pending",
+    INFO,
+    "附件1 审批流程",
+    "申请单终审未签字：待批准，只校验不开通",
     check_pending,
 )
 OUTSIDE_PLAN = Rule(
@@ -207,11 +213,19 @@ OUTSIDE_REVIEWED = Rule(
     check_outside_plan_reviewed,
 )
 EXPAND = Rule(
-    "CG504", "expand-without-new", WARNING, "附件1", "扩容申请单没有同系统同年度更早批准的新增申请单",
+    "CG504",
+    "expand-without-new",
+    WARNING,
+    "附件1",
+    "扩容申请单没有同系统同年度更早批准的新增申请单",
     check_expand,
 )
 LAPSED = Rule(
-    "CG505", "quota-lapsed", WARNING, "第八条", "系统已批准资源的年度已过，当年没有申请单续期（配额失效）",
+    "CG505",
+    "quota-lapsed",
+    WARNING,
+    "第八条",
+    "系统已批准资源的年度已过，当年没有申请单续期（配额失效）",
     check_lapsed,
 )
 

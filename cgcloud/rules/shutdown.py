@@ -75,7 +75,13 @@ def _pairs(n: ShutdownNotice) -> list[tuple[str, date | None, str, date | None, 
     return [
         ("科技处签字日期", tech, "业务处室签字日期", biz, bd / "date"),
         ("业务处室签字日期", biz, "准备完成日期 prepare_by", n.prepare_by, bd / "prepare_by"),
-        ("准备完成日期 prepare_by", n.prepare_by, "关停日期 shutdown_date", n.shutdown_date, bd / "shutdown_date"),
+        (
+            "准备完成日期 prepare_by",
+            n.prepare_by,
+            "关停日期 shutdown_date",
+            n.shutdown_date,
+            bd / "shutdown_date",
+        ),
         ("业务处室签字日期", biz, "运维单位确认日期", op, spec / "operator" / "date"),
     ]
 
@@ -104,7 +110,9 @@ def check_not_confirmed(ctx: Context) -> Iterator[Finding]:
         if op is not None and op.signed and notice.data_copied:
             continue
         late = (ctx.today - notice.shutdown_date).days
-        what = "未签字" if op is None or not op.signed else "未确认已复制数据（data_copied 不为 true）"
+        what = (
+            "未签字" if op is None or not op.signed else "未确认已复制数据（data_copied 不为 true）"
+        )
         yield NOT_CONFIRMED.at(
             notice.at / "spec" / "operator",
             f"关停通知单 {notice.id} 的关停日期 {notice.shutdown_date} 已到（已延迟 {late} 天），"
@@ -116,19 +124,35 @@ def check_not_confirmed(ctx: Context) -> Iterator[Finding]:
 
 
 UNKNOWN_SYSTEM = Rule(
-    "CG601", "shutdown-unknown-system", ERROR, "附件3", "关停通知单的系统在仓库中没有云资源申请单",
+    "CG601",
+    "shutdown-unknown-system",
+    ERROR,
+    "附件3",
+    "关停通知单的系统在仓库中没有云资源申请单",
     check_system_exists,
 )
 BAD_HOST = Rule(
-    "CG602", "shutdown-bad-host", ERROR, "附件3", "关停主机不是内部区域中的单个 IPv4 地址",
+    "CG602",
+    "shutdown-bad-host",
+    ERROR,
+    "附件3",
+    "关停主机不是内部区域中的单个 IPv4 地址",
     check_hosts,
 )
 DATE_ORDER = Rule(
-    "CG603", "shutdown-date-order", ERROR, "附件3", "关停通知单的签字日期、准备日期与关停日期顺序颠倒",
+    "CG603",
+    "shutdown-date-order",
+    ERROR,
+    "附件3",
+    "关停通知单的签字日期、准备日期与关停日期顺序颠倒",
     check_dates,
 )
 NOT_CONFIRMED = Rule(
-    "CG604", "shutdown-not-confirmed", WARNING, "附件3", "关停日期已到但运维单位未确认完成关停前准备，主机暂不关停",
+    "CG604",
+    "shutdown-not-confirmed",
+    WARNING,
+    "附件3",
+    "关停日期已到但运维单位未确认完成关停前准备，主机暂不关停",
     check_not_confirmed,
 )
 

@@ -124,9 +124,7 @@ def check_roster(ctx: Context) -> Iterator[Finding]:
             elif not with_role:
                 found = f"名册中“{sig.by}”的角色为 {'、'.join(r for p in entries for r in p.roles)}，不含 {sig.role}"
             else:
-                spans = "；".join(
-                    f"{p.start or '不限'} 至 {p.end or '不限'}" for p in with_role
-                )
+                spans = "；".join(f"{p.start or '不限'} 至 {p.end or '不限'}" for p in with_role)
                 found = f"“{sig.by}”持有该角色的期间为 {spans}，不含签字日期"
             yield ROSTER.at(
                 sig.at / "by",
@@ -185,7 +183,11 @@ def check_past_periods(ctx: Context) -> Iterator[Finding]:
 
 
 FUTURE = Rule(
-    "CG401", "signature-in-future", ERROR, "附件1–4 签字栏", "签字日期晚于今天（日期笔误）",
+    "CG401",
+    "signature-in-future",
+    ERROR,
+    "附件1–4 签字栏",
+    "签字日期晚于今天（日期笔误）",
     check_future_dates,
 )
 ROSTER = Rule(
@@ -205,7 +207,11 @@ ORDER = Rule(
     check_approval_order,
 )
 PAST = Rule(
-    "CG404", "period-past", INFO, "第十二条", "网络策略使用期已全部结束，其规则不再生效",
+    "CG404",
+    "period-past",
+    INFO,
+    "第十二条",
+    "网络策略使用期已全部结束，其规则不再生效",
     check_past_periods,
 )
 

@@ -99,8 +99,14 @@ def devcloud() -> Iterator[Devcloud]:
     old = os.environ.get("OS_CLIENT_CONFIG_FILE")
     os.environ["OS_CLIENT_CONFIG_FILE"] = clouds_yaml
     try:
-        yield Devcloud(CLOUD_NAME, clouds_yaml, root, Path(zones) if zones else None,
-                       launcher.connect(root), started)
+        yield Devcloud(
+            CLOUD_NAME,
+            clouds_yaml,
+            root,
+            Path(zones) if zones else None,
+            launcher.connect(root),
+            started,
+        )
     finally:
         if old is None:
             os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
@@ -109,8 +115,11 @@ def devcloud() -> Iterator[Devcloud]:
         with launcher._locked(launcher.Layout(root)):
             me.unlink(missing_ok=True)
             marker = users / "started-by-fixture"
-            stop = (marker.exists() and not _live_users(users)
-                    and os.environ.get("CGCLOUD_DEVCLOUD_KEEP") != "1")
+            stop = (
+                marker.exists()
+                and not _live_users(users)
+                and os.environ.get("CGCLOUD_DEVCLOUD_KEEP") != "1"
+            )
             if stop:
                 marker.unlink()
         if stop:

@@ -29,8 +29,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-              "trailer", "upgrade", "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+}
 
 
 @dataclass
@@ -131,13 +139,17 @@ class FaultProxy:
         with self.lock:
             self.faults.clear()
 
-    def count(self, outcome: str | None = None, method: str | None = None,
-              path: str | None = None) -> int:
+    def count(
+        self, outcome: str | None = None, method: str | None = None, path: str | None = None
+    ) -> int:
         with self.lock:
-            return sum(1 for x in self.log
-                       if (outcome is None or x.outcome == outcome)
-                       and (method is None or x.method == method)
-                       and (path is None or re.search(path, x.path)))
+            return sum(
+                1
+                for x in self.log
+                if (outcome is None or x.outcome == outcome)
+                and (method is None or x.method == method)
+                and (path is None or re.search(path, x.path))
+            )
 
     def blackhole(self) -> None:
         """From now on accept requests and never answer them."""
@@ -189,9 +201,15 @@ class FaultProxy:
             if fault.echo:  # as a debugging proxy or a careless service would
                 message += " request: " + " ".join(f"{k}: {v}" for k, v in h.headers.items())
                 message += " " + body.decode("utf-8", "replace")
-            payload = json.dumps({"NeutronError": {"type": "HTTPServiceUnavailable",
-                                                   "message": message,
-                                                   "detail": ""}}).encode()
+            payload = json.dumps(
+                {
+                    "NeutronError": {
+                        "type": "HTTPServiceUnavailable",
+                        "message": message,
+                        "detail": "",
+                    }
+                }
+            ).encode()
             h.send_response(fault.status)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", str(len(payload)))
@@ -268,9 +286,14 @@ def _reset(h: BaseHTTPRequestHandler) -> None:
         server.to_reset.add(id(h.connection))
 
 
-def faulty_clouds_yaml(devcloud_clouds_yaml: str | Path, out: Path, proxy_url: str | None,
-                       cloud: str = "devcloud", name: str = "devcloud-faulty",
-                       keystone_url: str | None = None) -> Path:
+def faulty_clouds_yaml(
+    devcloud_clouds_yaml: str | Path,
+    out: Path,
+    proxy_url: str | None,
+    cloud: str = "devcloud",
+    name: str = "devcloud-faulty",
+    keystone_url: str | None = None,
+) -> Path:
     """A clouds.yaml holding the devcloud's cloud twice: as-is, and as `name` whose
     Neutron endpoint is the proxy (``network_endpoint_override``) and, with
     ``keystone_url``, whose auth_url goes through a second proxy (Keystone's own links

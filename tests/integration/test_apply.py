@@ -36,7 +36,8 @@ PLACEHOLDER = "智慧城管-数据库"
 def cloud_env(devcloud: Any) -> Iterator[dict[str, str]]:
     """The devcloud's clouds.yaml for openstacksdk (cloud name `devcloud`)."""
     clouds = getattr(devcloud, "clouds_yaml", None) or str(
-        Path.home() / ".cache/cgcloud/devcloud/clouds.yaml")
+        Path.home() / ".cache/cgcloud/devcloud/clouds.yaml"
+    )
     mp = pytest.MonkeyPatch()
     mp.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
     mp.delenv("OS_CLOUD", raising=False)
@@ -53,8 +54,9 @@ class World:
         self.repo = tmp / "policies"
         shutil.copytree(POLICIES, self.repo)
         for f in (self.repo / SYSTEM).glob("*.yaml"):
-            f.write_text(f.read_text(encoding="utf-8").replace(SYSTEM, self.system),
-                         encoding="utf-8")
+            f.write_text(
+                f.read_text(encoding="utf-8").replace(SYSTEM, self.system), encoding="utf-8"
+            )
         self.audit = tmp / "audit.jsonl"
         self.env = env
         self.engine = OpenStackEngine("devcloud")
@@ -70,8 +72,9 @@ class World:
         cloud = self.cloud
         if args and args[0] == "--cloud":  # world.cli("--cloud", NAME, "plan", ...)
             cloud, args = args[1], args[2:]
-        return runner.invoke(app, [args[0], str(self.repo), "--cloud", cloud, "--now", NOW,
-                                   *args[1:]], env=self.env)
+        return runner.invoke(
+            app, [args[0], str(self.repo), "--cloud", cloud, "--now", NOW, *args[1:]], env=self.env
+        )
 
     def apply(self, *extra: str) -> Any:
         r = self.cli("apply", "--yes", "--audit-log", str(self.audit), *extra)
@@ -94,30 +97,48 @@ class World:
         proj = self.project()
         if proj is None:
             return []
-        return self.engine.call("network", "GET", "/security-groups",
-                                params={"project_id": proj["id"]})["security_groups"]
+        return self.engine.call(
+            "network", "GET", "/security-groups", params={"project_id": proj["id"]}
+        )["security_groups"]
 
     def managed_groups(self) -> list[dict[str, Any]]:
         """cgcloud's groups of the project: the key marker of the description (or the
         tags older applies wrote)."""
-        return [g for g in self.groups() if desired.group_marker(g.get("description"))
-                or desired.MANAGED_TAG in (g.get("tags") or [])]
+        return [
+            g
+            for g in self.groups()
+            if desired.group_marker(g.get("description"))
+            or desired.MANAGED_TAG in (g.get("tags") or [])
+        ]
 
     def rules_of(self, group_id: str) -> list[dict[str, Any]]:
-        return self.engine.call("network", "GET", "/security-group-rules",
-                                params={"security_group_id": group_id})["security_group_rules"]
+        return self.engine.call(
+            "network", "GET", "/security-group-rules", params={"security_group_id": group_id}
+        )["security_group_rules"]
 
-    def make_port(self, ip: str, tags: list[str] | None = None,
-                  project_id: str | None = None) -> dict[str, Any]:
+    def make_port(
+        self, ip: str, tags: list[str] | None = None, project_id: str | None = None
+    ) -> dict[str, Any]:
         subnets = self.engine.call("network", "GET", "/subnets")["subnets"]
         import ipaddress
 
-        subnet = next(s for s in subnets
-                      if ipaddress.ip_address(ip) in ipaddress.ip_network(s["cidr"]))
+        subnet = next(
+            s for s in subnets if ipaddress.ip_address(ip) in ipaddress.ip_network(s["cidr"])
+        )
         pid = project_id or self.project()["id"]  # type: ignore[index]
-        port = self.engine.call("network", "POST", "/ports", json={"port": {
-            "network_id": subnet["network_id"], "project_id": pid, "name": f"test-{ip}",
-            "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ip}]}})["port"]
+        port = self.engine.call(
+            "network",
+            "POST",
+            "/ports",
+            json={
+                "port": {
+                    "network_id": subnet["network_id"],
+                    "project_id": pid,
+                    "name": f"test-{ip}",
+                    "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ip}],
+                }
+            },
+        )["port"]
         self.ports.append(port["id"])
         if tags:
             self.engine.call("network", "PUT", f"/ports/{port['id']}/tags", json={"tags": tags})
@@ -137,8 +158,7 @@ class World:
         proj = self.project()
         if proj is not None:
             for g in self.groups():
-                self.engine.call("network", "DELETE", f"/security-groups/{g['id']}",
-                                 ok=(404, 409))
+                self.engine.call("network", "DELETE", f"/security-groups/{g['id']}", ok=(404, 409))
             self.engine.call("identity", "DELETE", f"/projects/{proj['id']}", ok=(404,))
 
 
@@ -162,8 +182,12 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     # the rule fingerprint: what enforce compares to skip a settled project (the
     # placeholder has no port yet, so it resolves to nothing)
     fingerprint = planner.fingerprints(want, {})[world.system]
-    assert set(proj["tags"]) == {desired.MANAGED_TAG, f"cgcloud:system={world.system}",
-                                 "cgcloud:status=formal", f"{desired.RULES_TAG}{fingerprint}"}
+    assert set(proj["tags"]) == {
+        desired.MANAGED_TAG,
+        f"cgcloud:system={world.system}",
+        "cgcloud:status=formal",
+        f"{desired.RULES_TAG}{fingerprint}",
+    }
     assert "ZY-2027-0001" in proj["description"]
     quotas = world.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
     q = want.projects[0].quotas
@@ -173,8 +197,11 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     assert q.gigabytes_by_tier, "the example repository grants volumes"
     for tier, gb in q.gigabytes_by_tier.items():
         assert quotas[f"gigabytes_{tier}"] == gb, tier
-    assert (quotas["floating_ips"], quotas["security_groups"],
-            quotas["security_group_rules"]) == (2, q.security_groups, q.security_group_rules)
+    assert (quotas["floating_ips"], quotas["security_groups"], quotas["security_group_rules"]) == (
+        2,
+        q.security_groups,
+        q.security_group_rules,
+    )
     flavors = world.engine.call("compute", "GET", "/flavors/detail")["flavors"]
     names = {f["name"]: f for f in flavors}
     for fl in want.flavors:
@@ -186,8 +213,9 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     assert descs == expected  # Neutron's default egress rules were removed
     # the audit log names the forms
     lines = [json.loads(x) for x in world.audit.read_text(encoding="utf-8").splitlines()]
-    assert lines and all({"time", "actor", "cloud", "action", "resource", "forms"} <= set(x)
-                         for x in lines)
+    assert lines and all(
+        {"time", "actor", "cloud", "action", "resource", "forms"} <= set(x) for x in lines
+    )
     assert "password" not in world.audit.read_text(encoding="utf-8")
 
     # hosts appear: ports at the rows' addresses, the placeholder as a tagged port
@@ -201,12 +229,18 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     by_name = {g["id"]: g["name"] for g in groups + world.managed_groups()}
     web_groups = {by_name.get(g) for g in world.port(web["id"])["security_groups"]}
     assert f"cg-{world.system}-172.20.4.11/32,172.20.4.12/32" in web_groups
-    assert any("172.21.4.21/32" in (n or "") for n in
-               {by_name.get(g) for g in world.port(app1["id"])["security_groups"]})
+    assert any(
+        "172.21.4.21/32" in (n or "")
+        for n in {by_name.get(g) for g in world.port(app1["id"])["security_groups"]}
+    )
     db_groups = {by_name.get(g) for g in world.port(db["id"])["security_groups"]}
     assert f"cg-{world.system}-{PLACEHOLDER}" in db_groups
-    remote = [x for g in world.managed_groups() for x in world.rules_of(g["id"])
-              if x["remote_ip_prefix"] == "172.21.4.30/32"]
+    remote = [
+        x
+        for g in world.managed_groups()
+        for x in world.rules_of(g["id"])
+        if x["remote_ip_prefix"] == "172.21.4.30/32"
+    ]
     assert remote  # egress to the placeholder, resolved to the tagged port
 
     # a second apply is a no-op
@@ -218,12 +252,16 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
 def test_editing_a_row_changes_exactly_that_rule(world: World) -> None:
     assert world.apply().exit_code == 0
     np = world.system_dir / "network-policy.yaml"
-    np.write_text(np.read_text(encoding="utf-8").replace("source: 10.19.0.0/16",
-                                                         "source: 10.20.0.0/16"), encoding="utf-8")
+    np.write_text(
+        np.read_text(encoding="utf-8").replace("source: 10.19.0.0/16", "source: 10.20.0.0/16"),
+        encoding="utf-8",
+    )
     plan = world.plan_json()
     changes = _changes(plan, "create", "update", "delete")
-    assert sorted((c["action"], c["kind"]) for c in changes) == [("create", "rule"),
-                                                                  ("delete", "rule")]
+    assert sorted((c["action"], c["kind"]) for c in changes) == [
+        ("create", "rule"),
+        ("delete", "rule"),
+    ]
     created = next(c for c in changes if c["action"] == "create")
     assert created["after"]["remote_ip_prefix"] == "10.20.0.0/16"
     assert created["after"]["description"].startswith("cgcloud WL-2026-0031#3 ")
@@ -235,8 +273,12 @@ def test_editing_a_row_changes_exactly_that_rule(world: World) -> None:
 def _remove_network_policy(world: World) -> None:
     (world.system_dir / "network-policy.yaml").unlink()
     pa = world.system_dir / "project-application.yaml"
-    pa.write_text(pa.read_text(encoding="utf-8").replace(
-        "forms: [ZY-2027-0001, WL-2026-0031]", "forms: [ZY-2027-0001]"), encoding="utf-8")
+    pa.write_text(
+        pa.read_text(encoding="utf-8").replace(
+            "forms: [ZY-2027-0001, WL-2026-0031]", "forms: [ZY-2027-0001]"
+        ),
+        encoding="utf-8",
+    )
 
 
 def test_removing_a_form_removes_what_it_granted(world: World) -> None:
@@ -267,20 +309,46 @@ def test_drift_is_repaired_and_unmanaged_resources_survive(world: World) -> None
     proj = world.project()
     assert proj is not None
     managed = world.managed_groups()[0]
-    hand = world.engine.call("network", "POST", "/security-group-rules", json={
-        "security_group_rule": {"security_group_id": managed["id"], "direction": "ingress",
-                                "protocol": "tcp", "port_range_min": 23,
-                                "port_range_max": 23, "remote_ip_prefix": "0.0.0.0/0"}})
+    hand = world.engine.call(
+        "network",
+        "POST",
+        "/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": managed["id"],
+                "direction": "ingress",
+                "protocol": "tcp",
+                "port_range_min": 23,
+                "port_range_max": 23,
+                "remote_ip_prefix": "0.0.0.0/0",
+            }
+        },
+    )
     hand_id = hand["security_group_rule"]["id"]
     # an unmanaged group (in an unmanaged project: the system's Neutron quota is sized
     # exactly for what the forms grant)
-    mine = world.engine.call("network", "POST", "/security-groups", json={
-        "security_group": {"name": f"hand-made-{world.system}"}})["security_group"]
+    mine = world.engine.call(
+        "network",
+        "POST",
+        "/security-groups",
+        json={"security_group": {"name": f"hand-made-{world.system}"}},
+    )["security_group"]
     world.extra_groups.append(mine["id"])
-    mine_rule = world.engine.call("network", "POST", "/security-group-rules", json={
-        "security_group_rule": {"security_group_id": mine["id"], "direction": "ingress",
-                                "protocol": "tcp", "port_range_min": 23,
-                                "port_range_max": 23, "remote_ip_prefix": "0.0.0.0/0"}})
+    mine_rule = world.engine.call(
+        "network",
+        "POST",
+        "/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": mine["id"],
+                "direction": "ingress",
+                "protocol": "tcp",
+                "port_range_min": 23,
+                "port_range_max": 23,
+                "remote_ip_prefix": "0.0.0.0/0",
+            }
+        },
+    )
     plan = world.plan_json()
     changes = _changes(plan, "create", "update", "delete")
     assert [(c["action"], c["kind"], c["id"]) for c in changes] == [("delete", "rule", hand_id)]
@@ -315,19 +383,26 @@ def test_hard_failure_mid_apply_stops_reports_and_rerun_converges(world: World) 
     done; once the port is fixed a re-run converges."""
     assert world.apply().exit_code == 0
     port = world.make_port("172.21.4.21")
-    world.engine.call("network", "PUT", f"/ports/{port['id']}", json={
-        "port": {"security_groups": [], "port_security_enabled": False}})
+    world.engine.call(
+        "network",
+        "PUT",
+        f"/ports/{port['id']}",
+        json={"port": {"security_groups": [], "port_security_enabled": False}},
+    )
     np = world.system_dir / "network-policy.yaml"
-    np.write_text(np.read_text(encoding="utf-8").replace("source: 10.19.0.0/16",
-                                                         "source: 10.20.0.0/16"), encoding="utf-8")
+    np.write_text(
+        np.read_text(encoding="utf-8").replace("source: 10.19.0.0/16", "source: 10.20.0.0/16"),
+        encoding="utf-8",
+    )
     r = world.apply()
     assert r.exit_code == 1, r.output
     assert "FAILED   update binding" in r.output
     assert "Applied: 2 done, 1 failed" in r.output  # the rule delete + create went through
     lines = [json.loads(x) for x in world.audit.read_text(encoding="utf-8").splitlines()]
     assert any(x["result"] == "failed" and x["resource"]["kind"] == "binding" for x in lines)
-    world.engine.call("network", "PUT", f"/ports/{port['id']}",
-                      json={"port": {"port_security_enabled": True}})
+    world.engine.call(
+        "network", "PUT", f"/ports/{port['id']}", json={"port": {"port_security_enabled": True}}
+    )
     r = world.apply()
     assert r.exit_code == 0, r.output
     assert world.cli("plan", "--detailed-exitcode").exit_code == 0

@@ -64,8 +64,12 @@ def test_keystone_project_user_role(conn: Any, project: Any) -> None:
     idc = conn.identity
     idc.update_project(project, description="updated", tags=["managed"])
     assert idc.get_project(project.id).tags == ["managed"]
-    user = idc.create_user(name=f"u-{_sfx()}", password="pw-" + _sfx(),
-                           domain_id=project.domain_id, default_project_id=project.id)
+    user = idc.create_user(
+        name=f"u-{_sfx()}",
+        password="pw-" + _sfx(),
+        domain_id=project.domain_id,
+        default_project_id=project.id,
+    )
     try:
         role = idc.find_role("member")
         idc.assign_project_role_to_user(project, user, role)
@@ -83,16 +87,28 @@ def test_neutron_networks_routers_ports_fips(conn: Any, project: Any) -> None:
     ext = net.find_network(site.net_name("public"))
     assert ext is not None and ext.is_router_external
     n = net.create_network(name=f"n-{_sfx()}", project_id=project.id)
-    s = net.create_subnet(network_id=n.id, project_id=project.id, ip_version=4,
-                          cidr="10.10.0.0/24", name=f"s-{_sfx()}")
-    r = net.create_router(name=f"r-{_sfx()}", project_id=project.id,
-                          external_gateway_info={"network_id": ext.id, "enable_snat": True})
+    s = net.create_subnet(
+        network_id=n.id,
+        project_id=project.id,
+        ip_version=4,
+        cidr="10.10.0.0/24",
+        name=f"s-{_sfx()}",
+    )
+    r = net.create_router(
+        name=f"r-{_sfx()}",
+        project_id=project.id,
+        external_gateway_info={"network_id": ext.id, "enable_snat": True},
+    )
     assert r.external_gateway_info["enable_snat"] is True
     net.add_interface_to_router(r, subnet_id=s.id)
     r = net.update_router(r, external_gateway_info={"network_id": ext.id, "enable_snat": False})
     assert r.external_gateway_info["enable_snat"] is False
-    p = net.create_port(network_id=n.id, project_id=project.id, name=f"p-{_sfx()}",
-                        fixed_ips=[{"subnet_id": s.id, "ip_address": "10.10.0.50"}])
+    p = net.create_port(
+        network_id=n.id,
+        project_id=project.id,
+        name=f"p-{_sfx()}",
+        fixed_ips=[{"subnet_id": s.id, "ip_address": "10.10.0.50"}],
+    )
     assert p.fixed_ips[0]["ip_address"] == "10.10.0.50"
     net.set_tags(n, ["a", "b"])
     assert n.id in {x.id for x in net.networks(tags="a")}
@@ -101,16 +117,23 @@ def test_neutron_networks_routers_ports_fips(conn: Any, project: Any) -> None:
     got = net.get_ip(fip.id)
     assert got.fixed_ip_address == "10.10.0.50"
     assert ipaddress.ip_address(got.floating_ip_address) in ipaddress.ip_network(
-        site.PUBLIC_POOL_CIDR)
+        site.PUBLIC_POOL_CIDR
+    )
 
 
 def test_neutron_security_groups_rules_and_tags(conn: Any, project: Any) -> None:
     net = conn.network
-    sg = net.create_security_group(name=f"sg-{_sfx()}", project_id=project.id,
-                                   description="smoke")
-    rule = dict(security_group_id=sg.id, direction="ingress", ethertype="IPv4",
-                protocol="tcp", port_range_min=8000, port_range_max=8080,
-                remote_ip_prefix="192.0.2.0/24", project_id=project.id)
+    sg = net.create_security_group(name=f"sg-{_sfx()}", project_id=project.id, description="smoke")
+    rule = dict(
+        security_group_id=sg.id,
+        direction="ingress",
+        ethertype="IPv4",
+        protocol="tcp",
+        port_range_min=8000,
+        port_range_max=8080,
+        remote_ip_prefix="192.0.2.0/24",
+        project_id=project.id,
+    )
     r1 = net.create_security_group_rule(description="row 1", **rule)
     with pytest.raises(exc.ConflictException):
         net.create_security_group_rule(**rule)
@@ -119,18 +142,24 @@ def test_neutron_security_groups_rules_and_tags(conn: Any, project: Any) -> None
     # Neutron limit the engine must live with: rules take no tags.
     with pytest.raises(exc.NotFoundException):
         net.set_tags(r1, ["managed-by:cgcloud"])
-    rules = [x for x in net.security_group_rules(security_group_id=sg.id)
-             if x.protocol == "tcp"]
-    assert [(x.port_range_min, x.port_range_max, x.remote_ip_prefix, x.description)
-            for x in rules] == [(8000, 8080, "192.0.2.0/24", "row 1")]
+    rules = [x for x in net.security_group_rules(security_group_id=sg.id) if x.protocol == "tcp"]
+    assert [
+        (x.port_range_min, x.port_range_max, x.remote_ip_prefix, x.description) for x in rules
+    ] == [(8000, 8080, "192.0.2.0/24", "row 1")]
     net.delete_security_group_rule(r1)
     net.delete_security_group(sg)
 
 
 def test_neutron_quotas(conn: Any, project: Any) -> None:
     net = conn.network
-    net.update_quota(project.id, networks=7, routers=2, floating_ips=3, security_groups=5,
-                     security_group_rules=30)
+    net.update_quota(
+        project.id,
+        networks=7,
+        routers=2,
+        floating_ips=3,
+        security_groups=5,
+        security_group_rules=30,
+    )
     q = net.get_quota(project.id)
     assert (q.networks, q.routers, q.floating_ips) == (7, 2, 3)
     assert net.get_quota(project.id, details=True).networks["limit"] == 7
@@ -146,9 +175,12 @@ def test_nova_quotas_and_server_lifecycle(conn: Any, project: Any) -> None:
     assert (q.instances, q.cores, q.ram) == (20, 40, 51200)
     assert "instances" in cp.get_quota_set(project.id, usage=True).usage
     net = conn.network.find_network(site.net_name("internet"))
-    srv = cp.create_server(name=f"s-{_sfx()}", flavor_id=cp.find_flavor("cg.small").id,
-                           image_id=conn.image.find_image(site.IMAGE_NAME).id,
-                           networks=[{"uuid": net.id}])
+    srv = cp.create_server(
+        name=f"s-{_sfx()}",
+        flavor_id=cp.find_flavor("cg.small").id,
+        image_id=conn.image.find_image(site.IMAGE_NAME).id,
+        networks=[{"uuid": net.id}],
+    )
     try:
         srv = cp.wait_for_server(srv, status="ACTIVE", wait=CLOUD_ASYNC, interval=POLL)
         assert srv.addresses
@@ -167,8 +199,7 @@ def test_cinder_quotas_and_volume_lifecycle(conn: Any, project: Any) -> None:
     assert (q.volumes, q.gigabytes, q.snapshots) == (15, 500, 5)
     v = bs.create_volume(size=1, name=f"v-{_sfx()}")
     try:
-        v = bs.wait_for_status(v, "available", failures=["error"], interval=POLL,
-                               wait=CLOUD_ASYNC)
+        v = bs.wait_for_status(v, "available", failures=["error"], interval=POLL, wait=CLOUD_ASYNC)
         assert v.size == 1
     finally:
         bs.delete_volume(v)
@@ -188,8 +219,9 @@ def zones(devcloud: Any) -> site.Zones:
 def test_site_networks_per_zone_with_their_cidrs(conn: Any, zones: site.Zones) -> None:
     plan = site.plan_site(zones)
     internal = [z for z in zones.zones if z.internal]
-    assert internal and all(site.net_name(z.id) in {n.name for n in plan.networks}
-                            for z in internal)
+    assert internal and all(
+        site.net_name(z.id) in {n.name for n in plan.networks} for z in internal
+    )
     for want in plan.networks:
         n = conn.network.find_network(want.name)
         assert n is not None, want.name
@@ -210,8 +242,7 @@ def test_site_routers_snat_for_default_egress(conn: Any, zones: site.Zones) -> N
         assert gw["enable_snat"] is True
         assert gw["network_id"] == conn.network.find_network(site.net_name(dst)).id
         inside = conn.network.find_network(site.net_name(src))
-        ifaces = list(conn.network.ports(device_id=r.id,
-                                         device_owner="network:router_interface"))
+        ifaces = list(conn.network.ports(device_id=r.id, device_owner="network:router_interface"))
         assert {p.network_id for p in ifaces} == {inside.id}
 
 

@@ -54,16 +54,25 @@ class Site:
         f.write_text(text.replace(old, new), encoding="utf-8")
 
     def cli(self, *args: str) -> Any:
-        return CliRunner().invoke(app, [args[0], str(self.repo), "--cloud", "devcloud",
-                                        *args[1:]], env=self.env)
+        return CliRunner().invoke(
+            app, [args[0], str(self.repo), "--cloud", "devcloud", *args[1:]], env=self.env
+        )
 
     def apply(self, now: str) -> None:
         r = self.cli("apply", "--yes", "--now", now, "--audit-log", str(self.audit))
         assert r.exit_code == 0, r.output
 
     def enforce(self, now: str, *extra: str) -> Any:
-        r = self.cli("enforce", "--now", now, "--records", str(self.records),
-                     "--audit-log", str(self.audit), *extra)
+        r = self.cli(
+            "enforce",
+            "--now",
+            now,
+            "--records",
+            str(self.records),
+            "--audit-log",
+            str(self.audit),
+            *extra,
+        )
         return r
 
     def project(self, system: str) -> dict[str, Any]:
@@ -77,37 +86,71 @@ class Site:
 
             conn = self.engine.conn
             roles = self.engine.call("identity", "GET", "/roles", params={"name": "admin"})
-            self.engine.call("identity", "PUT", f"/projects/{project_id}/users/"
-                             f"{conn.current_user_id}/roles/{roles['roles'][0]['id']}")
-            auth = {k: v for k, v in conn.config.config["auth"].items()
-                    if k not in ("project_name", "project_domain_name", "project_domain_id")}
+            self.engine.call(
+                "identity",
+                "PUT",
+                f"/projects/{project_id}/users/"
+                f"{conn.current_user_id}/roles/{roles['roles'][0]['id']}",
+            )
+            auth = {
+                k: v
+                for k, v in conn.config.config["auth"].items()
+                if k not in ("project_name", "project_domain_name", "project_domain_id")
+            }
             self._scoped[project_id] = openstack.connect(
-                auth={**auth, "project_id": project_id}, auth_type="password",
-                region_name=conn.config.get_region_name())
+                auth={**auth, "project_id": project_id},
+                auth_type="password",
+                region_name=conn.config.get_region_name(),
+            )
         return self._scoped[project_id]
 
     def server(self, system: str, ip: str, flavor: str) -> str:
         pid = self.project(system)["id"]
-        net = self.engine.call("network", "GET", "/networks",
-                               params={"name": "zone-internet"})["networks"][0]
+        net = self.engine.call("network", "GET", "/networks", params={"name": "zone-internet"})[
+            "networks"
+        ][0]
         image = self.engine.call("compute", "GET", "/images", params={"name": "cgcloud-tiny"})
-        fl = next(f for f in self.engine.call("compute", "GET", "/flavors")["flavors"]
-                  if f["name"] == flavor)
-        body = self.scoped(pid).compute.post("/servers", json={"server": {
-            "name": f"host-{ip}", "imageRef": image["images"][0]["id"], "flavorRef": fl["id"],
-            "networks": [{"uuid": net["id"], "fixed_ip": ip}]}}).json()
+        fl = next(
+            f
+            for f in self.engine.call("compute", "GET", "/flavors")["flavors"]
+            if f["name"] == flavor
+        )
+        body = (
+            self.scoped(pid)
+            .compute.post(
+                "/servers",
+                json={
+                    "server": {
+                        "name": f"host-{ip}",
+                        "imageRef": image["images"][0]["id"],
+                        "flavorRef": fl["id"],
+                        "networks": [{"uuid": net["id"], "fixed_ip": ip}],
+                    }
+                },
+            )
+            .json()
+        )
         assert "server" in body, body
         self.servers.append(body["server"]["id"])
         return str(body["server"]["id"])
 
     def volume(self, system: str, size: int, server_id: str) -> str:
         pid = self.project(system)["id"]
-        v = self.scoped(pid).block_storage.post("/volumes", json={"volume": {
-            "size": size, "name": f"data-{server_id[:8]}"}}).json()["volume"]
+        v = (
+            self.scoped(pid)
+            .block_storage.post(
+                "/volumes", json={"volume": {"size": size, "name": f"data-{server_id[:8]}"}}
+            )
+            .json()["volume"]
+        )
         self.volumes.append(v["id"])
         self.wait(lambda: self.get_volume(v["id"])["status"] == "available")
-        self.engine.call("compute", "POST", f"/servers/{server_id}/os-volume_attachments",
-                         json={"volumeAttachment": {"volumeId": v["id"]}})
+        self.engine.call(
+            "compute",
+            "POST",
+            f"/servers/{server_id}/os-volume_attachments",
+            json={"volumeAttachment": {"volumeId": v["id"]}},
+        )
         self.wait(lambda: self.get_volume(v["id"])["status"] == "in-use")
         return str(v["id"])
 
@@ -125,15 +168,17 @@ class Site:
 
     def groups(self, system: str) -> list[dict[str, Any]]:
         pid = self.project(system)["id"]
-        return self.engine.call("network", "GET", "/security-groups",
-                                params={"project_id": pid})["security_groups"]
+        return self.engine.call("network", "GET", "/security-groups", params={"project_id": pid})[
+            "security_groups"
+        ]
 
     def rule_descriptions(self, system: str) -> list[str]:
         out = []
         for g in self.groups(system):
             if g["name"] != "default":
-                rules = self.engine.call("network", "GET", "/security-group-rules",
-                                         params={"security_group_id": g["id"]})
+                rules = self.engine.call(
+                    "network", "GET", "/security-group-rules", params={"security_group_id": g["id"]}
+                )
                 out += [r["description"] for r in rules["security_group_rules"]]
         return out
 
@@ -148,15 +193,18 @@ class Site:
         for system in (self.new, self.old):
             body = self.engine.call("identity", "GET", "/projects", params={"name": system})
             for proj in body["projects"]:
-                ports = self.engine.call("network", "GET", "/ports",
-                                         params={"project_id": proj["id"]})["ports"]
+                ports = self.engine.call(
+                    "network", "GET", "/ports", params={"project_id": proj["id"]}
+                )["ports"]
                 for x in ports:
                     self.engine.call("network", "DELETE", f"/ports/{x['id']}", ok=(404,))
-                groups = self.engine.call("network", "GET", "/security-groups",
-                                          params={"project_id": proj["id"]})["security_groups"]
+                groups = self.engine.call(
+                    "network", "GET", "/security-groups", params={"project_id": proj["id"]}
+                )["security_groups"]
                 for g in groups:
-                    self.engine.call("network", "DELETE", f"/security-groups/{g['id']}",
-                                     ok=(404, 409))
+                    self.engine.call(
+                        "network", "DELETE", f"/security-groups/{g['id']}", ok=(404, 409)
+                    )
                 self.engine.call("identity", "DELETE", f"/projects/{proj['id']}", ok=(404,))
 
 
@@ -168,27 +216,41 @@ def site(tmp_path: Path, devcloud: Any) -> Iterator[Site]:
 
 
 def test_high_risk_rule_opens_on_its_first_day_and_is_gone_the_day_after_its_last(
-        site: Site) -> None:
+    site: Site,
+) -> None:
     # a ten-day high-risk window inside January (the example's is the whole month)
-    site.edit(f"{NEW}/network-policy.yaml",
-              "period: {start: 2027-01-01, end: 2027-01-31}",
-              "period: {start: 2027-01-10, end: 2027-01-20}")
+    site.edit(
+        f"{NEW}/network-policy.yaml",
+        "period: {start: 2027-01-01, end: 2027-01-31}",
+        "period: {start: 2027-01-10, end: 2027-01-20}",
+    )
     site.apply("2027-01-05T10:00")
     high = " until 2027-01-20"
     assert not [d for d in site.rule_descriptions(site.new) if d.endswith(high)]
     seen: dict[str, bool] = {}
-    steps = ["2027-01-09T10:00", "2027-01-09T23:59:59", "2027-01-10T00:00:00",
-             "2027-01-15T10:00", "2027-01-20T23:59:59", "2027-01-21T00:00:00",
-             "2027-01-22T10:00"]
+    steps = [
+        "2027-01-09T10:00",
+        "2027-01-09T23:59:59",
+        "2027-01-10T00:00:00",
+        "2027-01-15T10:00",
+        "2027-01-20T23:59:59",
+        "2027-01-21T00:00:00",
+        "2027-01-22T10:00",
+    ]
     prom = site.records.parent / "cgcloud-enforce.prom"
     for now in steps:
         r = site.enforce(now, "--textfile", str(prom))
         assert r.exit_code == 0, r.output
         seen[now] = any(d.endswith(high) for d in site.rule_descriptions(site.new))
         if now == "2027-01-10T00:00:00":
-            assert "开放 WL-2026-0031 第7行 TCP22 (高危端口使用期 2027-01-10 至 2027-01-20)" in r.stdout
+            assert (
+                "开放 WL-2026-0031 第7行 TCP22 (高危端口使用期 2027-01-10 至 2027-01-20)"
+                in r.stdout
+            )
         if now == "2027-01-21T00:00:00":
-            assert "关闭 WL-2026-0031 第10行 TCP3306 (高危端口使用期已于 2027-01-20 结束)" in r.stdout
+            assert (
+                "关闭 WL-2026-0031 第10行 TCP3306 (高危端口使用期已于 2027-01-20 结束)" in r.stdout
+            )
             run = _textfile_values(prom)  # what node-exporter's textfile collector would read
             assert run["cgcloud_last_run_success"] == 1.0
             assert run["cgcloud_last_run_api_requests"] > 0
@@ -197,10 +259,14 @@ def test_high_risk_rule_opens_on_its_first_day_and_is_gone_the_day_after_its_las
         if now in ("2027-01-15T10:00", "2027-01-22T10:00"):
             assert "nothing due" in r.stdout, r.stdout  # a second pass is a no-op
     assert seen == {
-        "2027-01-09T10:00": False, "2027-01-09T23:59:59": False,
-        "2027-01-10T00:00:00": True, "2027-01-15T10:00": True,
-        "2027-01-20T23:59:59": True, "2027-01-21T00:00:00": False,
-        "2027-01-22T10:00": False}
+        "2027-01-09T10:00": False,
+        "2027-01-09T23:59:59": False,
+        "2027-01-10T00:00:00": True,
+        "2027-01-15T10:00": True,
+        "2027-01-20T23:59:59": True,
+        "2027-01-21T00:00:00": False,
+        "2027-01-22T10:00": False,
+    }
     # the normal rows were never touched, and apply agrees with what enforce left
     assert any(d.endswith(" until 2027-12-31") for d in site.rule_descriptions(site.new))
     r = site.cli("plan", "--now", "2027-01-22T10:00", "--detailed-exitcode")
@@ -232,13 +298,28 @@ def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) 
     assert recorded() == [tag]  # … found as wanted, and recorded again
     assert json_pass("2027-01-20T11:00")["settled"] == quiet["settled"]
     # the placeholder's host gets its port: its rules can open, so the project is read
-    net = site.engine.call("network", "GET", "/networks",
-                           params={"name": "zone-gov"})["networks"][0]
-    port = site.engine.call("network", "POST", "/ports", json={"port": {
-        "network_id": net["id"], "project_id": pid, "name": "db",
-        "fixed_ips": [{"ip_address": "172.21.4.30"}]}})["port"]
-    site.engine.call("network", "PUT", f"/ports/{port['id']}/tags",
-                     json={"tags": [desired.PLACEHOLDER_TAG + "智慧城管-数据库"]})
+    net = site.engine.call("network", "GET", "/networks", params={"name": "zone-gov"})["networks"][
+        0
+    ]
+    port = site.engine.call(
+        "network",
+        "POST",
+        "/ports",
+        json={
+            "port": {
+                "network_id": net["id"],
+                "project_id": pid,
+                "name": "db",
+                "fixed_ips": [{"ip_address": "172.21.4.30"}],
+            }
+        },
+    )["port"]
+    site.engine.call(
+        "network",
+        "PUT",
+        f"/ports/{port['id']}/tags",
+        json={"tags": [desired.PLACEHOLDER_TAG + "智慧城管-数据库"]},
+    )
     resolved = json_pass("2027-01-20T12:00")
     assert resolved["settled"] == quiet["settled"] - 1
     assert any(a["verb"] == "open" and a["status"] == "done" for a in resolved["actions"])
@@ -256,13 +337,18 @@ def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) 
     # apply agrees, but for binding the new port to its group: drift is apply's business
     r = site.cli("plan", "--now", "2027-02-01T00:00:05", "--format", "json")
     assert r.exit_code == 0, r.output
-    left = [(c["action"], c["kind"], c["id"]) for s in json.loads(r.stdout)["systems"]
-            for c in s["changes"] if c["action"] in ("create", "update", "delete")]
+    left = [
+        (c["action"], c["kind"], c["id"])
+        for s in json.loads(r.stdout)["systems"]
+        for c in s["changes"]
+        if c["action"] in ("create", "update", "delete")
+    ]
     assert left == [("update", "binding", port["id"])], left
 
 
 def test_decommission_powers_off_keeps_seven_days_then_deletes_only_the_listed_hosts(
-        site: Site) -> None:
+    site: Site,
+) -> None:
     # room for a third host that the notice does not list
     site.edit(f"{OLD}/resource-application.yaml", "count: 2", "count: 3")
     site.apply("2026-12-10T10:00")
@@ -295,8 +381,7 @@ def test_decommission_powers_off_keeps_seven_days_then_deletes_only_the_listed_h
 
     for day in range(16, 23):
         if day == 18:  # someone powers a host back on during the seven days
-            site.engine.call("compute", "POST", f"/servers/{h22}/action",
-                             json={"os-start": None})
+            site.engine.call("compute", "POST", f"/servers/{h22}/action", json={"os-start": None})
             site.wait(lambda: status(h22) == "ACTIVE")
         r = site.enforce(f"2026-12-{day}T10:00")
         assert r.exit_code == 0, r.output
@@ -318,34 +403,46 @@ def test_decommission_powers_off_keeps_seven_days_then_deletes_only_the_listed_h
     assert status(h23) == "ACTIVE"
     site.wait(lambda: site.get_volume(v21)["status"] == "gone")
     assert site.get_volume(v23)["status"] == "in-use"
-    ports = site.engine.call("network", "GET", "/ports",
-                             params={"project_id": site.project(site.old)["id"]})["ports"]
+    ports = site.engine.call(
+        "network", "GET", "/ports", params={"project_id": site.project(site.old)["id"]}
+    )["ports"]
     assert sorted(ip["ip_address"] for x in ports for ip in x["fixed_ips"]) == ["172.20.4.23"]
     # the reclaim record adds up: 2 × (4 vCPU, 8 GB, 100 GB) + the 10 GB volume
     rec = json.loads(next(site.records.glob("*GT-2026-0012.json")).read_text(encoding="utf-8"))
-    assert rec["totals"] == {"hosts": 2, "vcpus": 8, "memory_mb": 16384, "storage_gb": 210,
-                             "system_disk_gb": 200, "volume_gb": 10}
+    assert rec["totals"] == {
+        "hosts": 2,
+        "vcpus": 8,
+        "memory_mb": 16384,
+        "storage_gb": 210,
+        "system_disk_gb": 200,
+        "volume_gb": 10,
+    }
     assert sorted(h["host"] for h in rec["hosts"]) == ["172.20.4.21", "172.20.4.22"]
     assert "| **合计** | 2 台 |" in next(site.records.glob("*GT-2026-0012.md")).read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     # a partial notice: the project, its quotas and groups stay for the remaining host
     assert desired.DECOMMISSIONED_TAG + "GT-2026-0012" not in site.project(site.old)["tags"]
     r = site.enforce("2026-12-24T10:00")
     assert r.exit_code == 0 and "nothing due" in r.stdout, r.output
     audit = [json.loads(x) for x in site.audit.read_text(encoding="utf-8").splitlines()]
     assert {(x["action"], x["resource"]["kind"]) for x in audit} >= {
-        ("poweroff", "server"), ("delete", "server"), ("delete", "volume")}
+        ("poweroff", "server"),
+        ("delete", "server"),
+        ("delete", "volume"),
+    }
 
 
 def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site: Site) -> None:
     """all: true, the operator confirms three days late: nothing is touched until the
     confirmation, the seven days run from the late power-off, then the system's
     groups go, its quotas drop to zero and apply no longer reopens it."""
-    site.edit(f"{OLD}/shutdown-notice.yaml", "hosts: [172.20.4.21, 172.20.4.22]",
-              "all: true")
-    site.edit(f"{OLD}/shutdown-notice.yaml",
-              "operator:          {by: 李四, date: 2026-11-24, data_copied: true}",
-              "operator:          {by: 李四, date: 2026-11-24, data_copied: false}")
+    site.edit(f"{OLD}/shutdown-notice.yaml", "hosts: [172.20.4.21, 172.20.4.22]", "all: true")
+    site.edit(
+        f"{OLD}/shutdown-notice.yaml",
+        "operator:          {by: 李四, date: 2026-11-24, data_copied: true}",
+        "operator:          {by: 李四, date: 2026-11-24, data_copied: false}",
+    )
     site.apply("2026-12-10T10:00")
     fingerprinted = [t for t in site.project(site.old)["tags"] if t.startswith(desired.RULES_TAG)]
     assert len(fingerprinted) == 1  # apply recorded it
@@ -374,12 +471,21 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
     assert [g["name"] for g in site.groups(site.old)] in ([], ["default"])
     q = site.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
     assert (q["instances"], q["cores"], q["ram_mb"], q["gigabytes"], q["floating_ips"]) == (
-        0, 0, 0, 0, 0)
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     r = site.cli("plan", "--now", "2026-12-27T10:00", "--format", "json")
     assert r.exit_code == 0, r.output
     plan = json.loads(r.stdout)
-    assert not [c for s in plan["systems"] for c in s["changes"]
-                if c["system"] == site.old and c["action"] in ("create", "update")]
+    assert not [
+        c
+        for s in plan["systems"]
+        for c in s["changes"]
+        if c["system"] == site.old and c["action"] in ("create", "update")
+    ]
 
 
 def _textfile_values(path: Any) -> dict[str, float]:

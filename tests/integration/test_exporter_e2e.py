@@ -65,8 +65,11 @@ class Prom:
         return self.get("/api/v1/query", query=expr)["data"]["result"]
 
     def alerts(self, name: str, system: str) -> list[dict[str, Any]]:
-        return [a for a in self.get("/api/v1/alerts")["data"]["alerts"]
-                if a["labels"].get("alertname") == name and a["labels"].get("system") == system]
+        return [
+            a
+            for a in self.get("/api/v1/alerts")["data"]["alerts"]
+            if a["labels"].get("alertname") == name and a["labels"].get("system") == system
+        ]
 
     def evaluated_after(self, t: float) -> bool:
         """Every rule group has started an evaluation after unix time `t`."""
@@ -83,8 +86,9 @@ def _unix(rfc3339: str) -> float:
 
 
 @pytest.fixture
-def stack(devcloud: Any, tmp_path: Path,
-          prometheus_bins: tuple[str, str]) -> Iterator[dict[str, Any]]:
+def stack(
+    devcloud: Any, tmp_path: Path, prometheus_bins: tuple[str, str]
+) -> Iterator[dict[str, Any]]:
     _, prometheus = prometheus_bins  # tests/conftest.py: installed, or skipped with the reason
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": devcloud.clouds_yaml}
     env.pop("OS_CLOUD", None)
@@ -99,25 +103,62 @@ def stack(devcloud: Any, tmp_path: Path,
     exp_port, prom_port = _free_port(), _free_port()
     exporter_log = (tmp_path / "exporter.log").open("w")
     exporter = subprocess.Popen(
-        [sys.executable, "-m", "cgcloud", "exporter", str(repo), "--cloud", "devcloud",
-         "--listen", f"127.0.0.1:{exp_port}", "--refresh", "1", "--now-file", str(now_file)],
-        env=env, stdout=exporter_log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "cgcloud",
+            "exporter",
+            str(repo),
+            "--cloud",
+            "devcloud",
+            "--listen",
+            f"127.0.0.1:{exp_port}",
+            "--refresh",
+            "1",
+            "--now-file",
+            str(now_file),
+        ],
+        env=env,
+        stdout=exporter_log,
+        stderr=subprocess.STDOUT,
+    )
     cfg = tmp_path / "prometheus.yml"
-    cfg.write_text(json.dumps({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(REPO / "alerts" / "cgcloud.rules.yml")],
-        "scrape_configs": [{"job_name": "cgcloud",
-                            "static_configs": [{"targets": [f"127.0.0.1:{exp_port}"]}]}],
-    }))
+    cfg.write_text(
+        json.dumps(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(REPO / "alerts" / "cgcloud.rules.yml")],
+                "scrape_configs": [
+                    {
+                        "job_name": "cgcloud",
+                        "static_configs": [{"targets": [f"127.0.0.1:{exp_port}"]}],
+                    }
+                ],
+            }
+        )
+    )
     prom_log = (tmp_path / "prometheus.log").open("w")
     server = subprocess.Popen(
-        [prometheus, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=prom_log, stderr=subprocess.STDOUT)
+        [
+            prometheus,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=prom_log,
+        stderr=subprocess.STDOUT,
+    )
     engine = OpenStackEngine("devcloud")
     try:
-        yield {"repo": repo, "system": system, "now_file": now_file, "env": env,
-               "prom": Prom(prom_port), "engine": engine, "tmp": tmp_path}
+        yield {
+            "repo": repo,
+            "system": system,
+            "now_file": now_file,
+            "env": env,
+            "prom": Prom(prom_port),
+            "engine": engine,
+            "tmp": tmp_path,
+        }
     finally:
         for proc in (server, exporter):
             proc.terminate()
@@ -132,26 +173,39 @@ def stack(devcloud: Any, tmp_path: Path,
 
 def _cleanup(engine: OpenStackEngine, system: str) -> None:
     for proj in engine.call("identity", "GET", "/projects", params={"name": system})["projects"]:
-        groups = engine.call("network", "GET", "/security-groups",
-                             params={"project_id": proj["id"]})["security_groups"]
+        groups = engine.call(
+            "network", "GET", "/security-groups", params={"project_id": proj["id"]}
+        )["security_groups"]
         for g in groups:
             engine.call("network", "DELETE", f"/security-groups/{g['id']}", ok=(404, 409))
         engine.call("identity", "DELETE", f"/projects/{proj['id']}", ok=(404,))
 
 
 def _cli(stack: dict[str, Any], *args: str) -> Any:
-    return CliRunner().invoke(app, [args[0], str(stack["repo"]), "--cloud", "devcloud",
-                                    *args[1:]], env=stack["env"])
+    return CliRunner().invoke(
+        app, [args[0], str(stack["repo"]), "--cloud", "devcloud", *args[1:]], env=stack["env"]
+    )
 
 
 def test_overdue_high_risk_rule_alert_fires_and_enforce_resolves_it(stack: dict[str, Any]) -> None:
     prom, system = stack["prom"], stack["system"]
-    r = _cli(stack, "apply", "--now", INSIDE, "--yes", "--max-deletes", "1000",
-             "--audit-log", str(stack["tmp"] / "audit.jsonl"),
-             "--textfile", str(stack["tmp"] / "cgcloud-apply.prom"))
+    r = _cli(
+        stack,
+        "apply",
+        "--now",
+        INSIDE,
+        "--yes",
+        "--max-deletes",
+        "1000",
+        "--audit-log",
+        str(stack["tmp"] / "audit.jsonl"),
+        "--textfile",
+        str(stack["tmp"] / "cgcloud-apply.prom"),
+    )
     assert r.exit_code == 0, r.output
 
     sel = f'system="{system}",high_risk="true"'
+
     # a refresh may have read the cloud while apply was still creating rules: wait for
     # the scrape that saw all four rows (bounded), not for the first non-empty one
     def all_rows() -> Any:
@@ -170,22 +224,37 @@ def test_overdue_high_risk_rule_alert_fires_and_enforce_resolves_it(stack: dict[
 
     # time passes the window's end; nobody enforces
     stack["now_file"].write_text(PAST)
-    firing = _wait("the overdue-rule alert to fire", lambda: [
-        a for a in prom.alerts(ALERT, system) if a["state"] == "firing"])
+    firing = _wait(
+        "the overdue-rule alert to fire",
+        lambda: [a for a in prom.alerts(ALERT, system) if a["state"] == "firing"],
+    )
     assert {a["labels"]["row"] for a in firing} == {"7", "8", "9", "10"}
-    assert all(a["labels"]["severity"] == "critical" and a["labels"]["form"] == "WL-2026-0031"
-               for a in firing)
+    assert all(
+        a["labels"]["severity"] == "critical" and a["labels"]["form"] == "WL-2026-0031"
+        for a in firing
+    )
     assert prom.query(f"cgcloud_rules_open_past_window{{{sel}}}")[0]["value"][1] != "0"
 
     # enforce closes the rules whose window ended; the alert resolves
-    r = _cli(stack, "enforce", "--now", PAST, "--max-deletes", "1000",
-             "--audit-log", str(stack["tmp"] / "audit.jsonl"),
-             "--records", str(stack["tmp"] / "records"))
+    r = _cli(
+        stack,
+        "enforce",
+        "--now",
+        PAST,
+        "--max-deletes",
+        "1000",
+        "--audit-log",
+        str(stack["tmp"] / "audit.jsonl"),
+        "--records",
+        str(stack["tmp"] / "records"),
+    )
     assert r.exit_code == 0, r.output
     assert "关闭 WL-2026-0031 第7行" in r.output
     _wait("the alert to resolve", lambda: prom.alerts(ALERT, system) == [])
-    _wait("no overdue rule left",
-          lambda: prom.query(f"cgcloud_rules_open_past_window{{{sel}}}")[0]["value"][1] == "0")
+    _wait(
+        "no overdue rule left",
+        lambda: prom.query(f"cgcloud_rules_open_past_window{{{sel}}}")[0]["value"][1] == "0",
+    )
     assert prom.query(f"cgcloud_rule_window_end_timestamp_seconds{{{sel}}}") == []
     up = prom.query('up{job="cgcloud"}')
     assert up and up[0]["value"][1] == "1"

@@ -26,17 +26,33 @@ def hand_made(devcloud: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(devcloud.clouds_yaml))
     engine = OpenStackEngine("devcloud")
     name = f"hand-made-{uuid.uuid4().hex[:6]}"
-    pid = engine.call("identity", "POST", "/projects",
-                      json={"project": {"name": name, "domain_id": "default"}})["project"]["id"]
+    pid = engine.call(
+        "identity", "POST", "/projects", json={"project": {"name": name, "domain_id": "default"}}
+    )["project"]["id"]
     gid = ""
     try:
-        gid = engine.call("network", "POST", "/security-groups", json={
-            "security_group": {"name": "ops", "project_id": pid}})["security_group"]["id"]
-        rid = engine.call("network", "POST", "/security-group-rules", json={
-            "security_group_rule": {"security_group_id": gid, "direction": "ingress",
-                                    "ethertype": "IPv4", "protocol": "tcp",
-                                    "port_range_min": 22, "port_range_max": 22,
-                                    "remote_ip_prefix": "0.0.0.0/0", "project_id": pid}},
+        gid = engine.call(
+            "network",
+            "POST",
+            "/security-groups",
+            json={"security_group": {"name": "ops", "project_id": pid}},
+        )["security_group"]["id"]
+        rid = engine.call(
+            "network",
+            "POST",
+            "/security-group-rules",
+            json={
+                "security_group_rule": {
+                    "security_group_id": gid,
+                    "direction": "ingress",
+                    "ethertype": "IPv4",
+                    "protocol": "tcp",
+                    "port_range_min": 22,
+                    "port_range_max": 22,
+                    "remote_ip_prefix": "0.0.0.0/0",
+                    "project_id": pid,
+                }
+            },
         )["security_group_rule"]["id"]
         yield {"project": pid, "group": gid, "rule": rid}
     finally:
@@ -46,7 +62,8 @@ def hand_made(devcloud: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
 
 
 def test_unmanaged_rules_are_read_apart_and_their_exposure_counted(
-        hand_made: dict[str, str]) -> None:
+    hand_made: dict[str, str],
+) -> None:
     engine = OpenStackEngine("devcloud")
     view = ex.read_cloud(engine, None)
     actual = view.actual
@@ -54,9 +71,15 @@ def test_unmanaged_rules_are_read_apart_and_their_exposure_counted(
     foreign = {r.id: r for r in actual.foreign_rules}
     assert foreign[hand_made["rule"]].group_id == hand_made["group"]
     assert (foreign[hand_made["rule"]].port_min, foreign[hand_made["rule"]].remote_cidr) == (
-        22, "0.0.0.0/0")
+        22,
+        "0.0.0.0/0",
+    )
     assert any(r["id"] == hand_made["rule"] for r in view.ingress)
     fams = ex.compute(ex.Inputs(now=clock.now_local("2027-01-15"), view=view))
-    exposures = {(s.labels["tenant_id"], s.labels["service"], s.labels["managed"]): s.value
-                 for f in fams if f.name == "cgcloud_ssh_rdp_exposures" for s in f.samples}
+    exposures = {
+        (s.labels["tenant_id"], s.labels["service"], s.labels["managed"]): s.value
+        for f in fams
+        if f.name == "cgcloud_ssh_rdp_exposures"
+        for s in f.samples
+    }
     assert exposures[(hand_made["project"], "ssh", "false")] == 1

@@ -91,15 +91,17 @@ def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultPr
     assert proxy.count("injected 500") == 1  # a read is repeated after a 500; a write is not
     rule_posts = [x.outcome for x in proxy.log if x.method == "POST" and "rules" in x.path]
     assert rule_posts.count("injected 503") == 3 and "400" not in rule_posts, rule_posts
-    assert len(rule_posts) == 3 + len({r.group for r in faulty.desired().rules
-                                       if not r.remote_placeholder})  # a bulk per group
+    assert len(rule_posts) == 3 + len(
+        {r.group for r in faulty.desired().rules if not r.remote_placeholder}
+    )  # a bulk per group
     assert proxy.count("201", "POST", r"/security-groups$") == 1
     assert all(x["result"] == "done" for x in _audit(faulty))
     _converged(faulty)
 
 
 def test_hard_failure_mid_apply_reports_and_rerun_converges(
-        faulty: World, proxy: FaultProxy) -> None:
+    faulty: World, proxy: FaultProxy
+) -> None:
     """Neutron goes away right after the groups were created (the proxy resets the
     first rule create and stops listening): retries give up, apply stops, says what
     was done, what FAILED and what was NOT DONE, exit 1. The report matches the
@@ -128,8 +130,11 @@ def test_hard_failure_mid_apply_reports_and_rerun_converges(
     assert proxy.count("refused") >= 1
     # the report matches the cloud: the groups it says were made exist, with no rules
     groups = faulty.managed_groups()
-    made = {x["resource"]["id"] for x in audit
-            if x["resource"]["kind"] == "group" and x["result"] == "done"}
+    made = {
+        x["resource"]["id"]
+        for x in audit
+        if x["resource"]["kind"] == "group" and x["result"] == "done"
+    }
     assert {g["id"] for g in groups} == made
     assert all(not faulty.rules_of(g["id"]) for g in groups)
     assert all(not g.get("tags") for g in groups)  # identity = description marker only
@@ -156,7 +161,8 @@ def test_lost_answer_to_a_group_create_is_recovered(faulty: World, proxy: FaultP
 
 
 def test_an_interrupted_apply_says_what_was_and_was_not_done(
-        faulty: World, proxy: FaultProxy, tmp_path: Path) -> None:
+    faulty: World, proxy: FaultProxy, tmp_path: Path
+) -> None:
     """Ctrl-C while the bulk group create is in flight (Neutron slowed to 4 s by the
     proxy): the request in flight finishes, nothing new starts, the user is told what
     was DONE and NOT DONE, exit 130, the lock is released, and a re-run converges."""
@@ -166,14 +172,31 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
     import sys
     import time
 
-    slow = proxy.add(Fault("delay", method="POST", path=r"/security-groups$", seconds=4,
-                           times=None))
+    slow = proxy.add(
+        Fault("delay", method="POST", path=r"/security-groups$", seconds=4, times=None)
+    )
     env = {**os.environ, **faulty.env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     env.pop("OS_CLOUD", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cgcloud", "apply", str(faulty.repo), "--cloud", FAULTY,
-         "--now", NOW, "--yes", "--audit-log", str(faulty.audit)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "cgcloud",
+            "apply",
+            str(faulty.repo),
+            "--cloud",
+            FAULTY,
+            "--now",
+            NOW,
+            "--yes",
+            "--audit-log",
+            str(faulty.audit),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 120
     while slow.seen == 0:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -192,8 +215,11 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
     audit = _audit(faulty)
     assert int(m[1]) == sum(1 for x in audit if x["result"] == "done")
     assert {x["resource"]["kind"] for x in audit} >= {"project", "group"}
-    made = {x["resource"]["id"] for x in audit
-            if x["resource"]["kind"] == "group" and x["result"] == "done"}
+    made = {
+        x["resource"]["id"]
+        for x in audit
+        if x["resource"]["kind"] == "group" and x["result"] == "done"
+    }
     assert {g["id"] for g in faulty.managed_groups()} == made  # the report is the cloud
     held = faulty.engine.lock_holder()  # released on the way out (another test's may be held)
     assert held is None or f"pid {proc.pid}" not in held.owner, held
@@ -202,15 +228,23 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
     _converged(faulty)
 
 
-def test_a_cloud_error_echoing_the_request_leaks_no_token(faulty: World,
-                                                          proxy: FaultProxy) -> None:
+def test_a_cloud_error_echoing_the_request_leaks_no_token(faulty: World, proxy: FaultProxy) -> None:
     """Neutron (the proxy) refuses the rule creates with a 400 whose message repeats the
     request, X-Auth-Token header included: the user sees the error, and neither the CLI
     output nor the audit log holds the token or the password."""
     import yaml
 
-    proxy.add(Fault("status", method="POST", path=r"/security-group-rules$", status=400,
-                    echo=True, times=None, message="bad rule"))
+    proxy.add(
+        Fault(
+            "status",
+            method="POST",
+            path=r"/security-group-rules$",
+            status=400,
+            echo=True,
+            times=None,
+            message="bad rule",
+        )
+    )
     r = faulty.apply()
     assert r.exit_code == 1, r.output
     assert proxy.tokens, "the proxy saw no token: the test proves nothing"

@@ -49,7 +49,8 @@ def test_the_readme_has_the_demo_steps() -> None:
 @pytest.fixture
 def clean_cloud(devcloud: Any) -> Iterator[dict[str, str]]:
     clouds = getattr(devcloud, "clouds_yaml", None) or str(
-        Path.home() / ".cache/cgcloud/devcloud/clouds.yaml")
+        Path.home() / ".cache/cgcloud/devcloud/clouds.yaml"
+    )
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds)}
     env.pop("OS_CLOUD", None)
     old = os.environ.get("OS_CLIENT_CONFIG_FILE")
@@ -69,8 +70,9 @@ def _remove_system(engine: OpenStackEngine) -> None:
     """Delete the example system's project and its groups (what the demo's apply made)."""
     body = engine.call("identity", "GET", "/projects", params={"name": SYSTEM})
     for proj in body.get("projects", []):
-        groups = engine.call("network", "GET", "/security-groups",
-                             params={"project_id": proj["id"]})["security_groups"]
+        groups = engine.call(
+            "network", "GET", "/security-groups", params={"project_id": proj["id"]}
+        )["security_groups"]
         for g in groups:
             engine.call("network", "DELETE", f"/security-groups/{g['id']}", ok=(404, 409))
         engine.call("identity", "DELETE", f"/projects/{proj['id']}", ok=(404,))
@@ -80,12 +82,15 @@ def test_readme_demo_runs_as_written(clean_cloud: dict[str, str]) -> None:
     ran = []
     for words in demo_lines():
         cmd = [sys.executable, "-m", "cgcloud", *words[1:]]
-        out = subprocess.run(cmd, cwd=ROOT, env=clean_cloud, capture_output=True, text=True,
-                             timeout=600)
+        out = subprocess.run(
+            cmd, cwd=ROOT, env=clean_cloud, capture_output=True, text=True, timeout=600
+        )
         assert out.returncode == 0, f"{shlex.join(words)}\n{out.stdout}\n{out.stderr}"
         ran.append((words[1], out.stdout))
     outputs = dict(ran)
     # the second plan (--detailed-exitcode) exited 0: apply left nothing to do
     assert [v for v, _ in ran].count("plan") == 2
     assert "关闭 WL-2026-0031 第10行 TCP3306" in outputs["upcoming"]
-    assert "关闭 WL-2026-0031 第7行 TCP22" in outputs["enforce"]  # row 10 targets a placeholder: never opened
+    assert (
+        "关闭 WL-2026-0031 第7行 TCP22" in outputs["enforce"]
+    )  # row 10 targets a placeholder: never opened

@@ -42,20 +42,29 @@ def ensure_debian(package: str, binaries: tuple[str, ...]) -> tuple[str, ...]:
         return found
     missing = ", ".join(b for b, f in zip(binaries, found, strict=True) if not f)
     if os.geteuid() != 0:
-        raise Unavailable(f"{missing} not on PATH and not root: cannot apt-get install "
-                          f"{package} (install it, or run the tests as root)")
+        raise Unavailable(
+            f"{missing} not on PATH and not root: cannot apt-get install "
+            f"{package} (install it, or run the tests as root)"
+        )
     if not shutil.which("apt-get"):
         raise Unavailable(f"{missing} not on PATH and no apt-get to install {package}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["update", "-qq"],
-                 ["install", "-y", "-qq", "--no-install-recommends", package]):
+    for step in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", package]):
         try:
-            subprocess.run(["apt-get", *APT_LOCK_WAIT, *step], check=True, env=env,
-                           capture_output=True, text=True, timeout=900)
+            subprocess.run(
+                ["apt-get", *APT_LOCK_WAIT, *step],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
         except subprocess.CalledProcessError as exc:
             tail = " ".join((exc.stderr or exc.stdout or "").split())[-300:]
-            raise Unavailable(f"apt-get {step[0]} {package} failed (exit {exc.returncode}; "
-                              f"no network to Debian's archive?): {tail}") from None
+            raise Unavailable(
+                f"apt-get {step[0]} {package} failed (exit {exc.returncode}; "
+                f"no network to Debian's archive?): {tail}"
+            ) from None
         except subprocess.TimeoutExpired:
             raise Unavailable(f"apt-get {step[0]} {package} did not finish in 900 s") from None
     found = tuple(shutil.which(b) or "" for b in binaries)

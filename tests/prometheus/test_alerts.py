@@ -26,8 +26,12 @@ def test_rules_file_passes_promtool_check(promtool: str) -> None:
 
 @pytest.mark.parametrize("test_file", TESTS, ids=lambda p: p.name)
 def test_promtool_unit_tests(promtool: str, test_file: Path) -> None:
-    r = subprocess.run([promtool, "test", "rules", test_file.name], cwd=test_file.parent,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [promtool, "test", "rules", test_file.name],
+        cwd=test_file.parent,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 

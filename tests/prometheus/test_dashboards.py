@@ -16,8 +16,9 @@ DASHBOARDS = REPO / "dashboards"
 
 
 def _build_module() -> Any:
-    spec = importlib.util.spec_from_file_location("cgcloud_dashboards_build",
-                                                  DASHBOARDS / "build.py")
+    spec = importlib.util.spec_from_file_location(
+        "cgcloud_dashboards_build", DASHBOARDS / "build.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -83,12 +84,19 @@ def test_every_panel_query_passes_promtool(promtool: str, tmp_path: Path) -> Non
     rules = []
     for name in NAMES:
         for i, (title, expr) in enumerate(build.exprs(_load(name))):
-            rules.append({"record": f"cgcloud:panel:{name.split('.')[0].replace('-', '_')}_{i}",
-                          "expr": expr, "labels": {"panel": title}})
+            rules.append(
+                {
+                    "record": f"cgcloud:panel:{name.split('.')[0].replace('-', '_')}_{i}",
+                    "expr": expr,
+                    "labels": {"panel": title},
+                }
+            )
     assert len(rules) >= 25
     f = tmp_path / "panels.rules.yml"
-    f.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]},
-                                allow_unicode=True), encoding="utf-8")
+    f.write_text(
+        yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}, allow_unicode=True),
+        encoding="utf-8",
+    )
     r = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"SUCCESS: {len(rules)} rules found" in r.stdout
@@ -96,7 +104,20 @@ def test_every_panel_query_passes_promtool(promtool: str, tmp_path: Path) -> Non
 
 def test_promtool_catches_a_broken_panel_query(promtool: str, tmp_path: Path) -> None:
     f = tmp_path / "bad.rules.yml"
-    f.write_text(yaml.safe_dump({"groups": [{"name": "p", "rules": [
-        {"record": "cgcloud:panel:bad", "expr": "sum(cgcloud_used_vcpus"}]}]}), encoding="utf-8")
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "p",
+                        "rules": [
+                            {"record": "cgcloud:panel:bad", "expr": "sum(cgcloud_used_vcpus"}
+                        ],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     r = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True)
     assert r.returncode != 0

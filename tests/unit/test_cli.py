@@ -108,6 +108,8 @@ def test_rules_lists_every_registered_rule() -> None:
 def test_installed_entry_point_runs() -> None:
     exe = shutil.which("cgcloud") or ""
     cmd = [exe] if exe else [sys.executable, "-m", "cgcloud"]
-    out = subprocess.run([*cmd, "validate", str(POLICIES), "--now", NOW], capture_output=True, text=True)
+    out = subprocess.run(
+        [*cmd, "validate", str(POLICIES), "--now", NOW], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 个错误" in out.stdout

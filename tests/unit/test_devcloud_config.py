@@ -34,13 +34,22 @@ def test_profiles_list_services_in_start_order() -> None:
 
 def test_every_conf_parses_and_listens_on_loopback_only(tmp_path: Path) -> None:
     files = render_configs(Layout(tmp_path), "full", "pw-x")
-    assert {p.name for p in files} >= {"keystone.conf", "neutron.conf", "ml2_conf.ini",
-                                       "nova.conf", "cinder.conf", "placement.conf",
-                                       "glance-api.conf", "rabbitmq.conf", "clouds.yaml"}
+    assert {p.name for p in files} >= {
+        "keystone.conf",
+        "neutron.conf",
+        "ml2_conf.ini",
+        "nova.conf",
+        "cinder.conf",
+        "placement.conf",
+        "glance-api.conf",
+        "rabbitmq.conf",
+        "clouds.yaml",
+    }
     for path, text in files.items():
         assert "0.0.0.0" not in text and "localhost:" not in text, path
-        for host in re.findall(r"(?:https?|rabbit|postgresql\+psycopg2)://[^/\s]*?@?([\d.]+):",
-                               text):
+        for host in re.findall(
+            r"(?:https?|rabbit|postgresql\+psycopg2)://[^/\s]*?@?([\d.]+):", text
+        ):
             assert host == "127.0.0.1", (path, host)
         if path.suffix in (".conf", ".ini") and "rabbitmq" not in str(path):
             cp = configparser.ConfigParser(interpolation=None, strict=False)
@@ -51,17 +60,23 @@ def test_every_conf_parses_and_listens_on_loopback_only(tmp_path: Path) -> None:
 def test_databases_sqlite_vs_postgres(tmp_path: Path) -> None:
     files = {p.name: t for p, t in render_configs(Layout(tmp_path), "full", "pw").items()}
     assert "postgresql+psycopg2://postgres@127.0.0.1:35432/neutron" in files["neutron.conf"]
-    minimal_neutron = {p.name: t for p, t in render_configs(
-        Layout(tmp_path), "minimal", "pw").items()}["neutron.conf"]
+    minimal_neutron = {
+        p.name: t for p, t in render_configs(Layout(tmp_path), "minimal", "pw").items()
+    }["neutron.conf"]
     assert f"connection = sqlite:///{tmp_path}/data/neutron.db" in minimal_neutron
     assert f"connection = sqlite:///{tmp_path}/data/keystone.db" in files["keystone.conf"]
     assert "postgresql+psycopg2://postgres@127.0.0.1:35432/nova_api" in files["nova.conf"]
     assert "postgresql+psycopg2://postgres@127.0.0.1:35432/cinder" in files["cinder.conf"]
-    assert "postgresql+psycopg2://postgres@127.0.0.1:35432/placement" in files[
-        "placement.conf"]
+    assert "postgresql+psycopg2://postgres@127.0.0.1:35432/placement" in files["placement.conf"]
     minimal = render_configs(Layout(tmp_path), "minimal", "pw")
-    assert {p.name for p in minimal} == {"keystone.conf", "neutron.conf", "ml2_conf.ini",
-                                         "clouds.yaml", "policy.yaml", "00-defaults.yaml"}
+    assert {p.name for p in minimal} == {
+        "keystone.conf",
+        "neutron.conf",
+        "ml2_conf.ini",
+        "clouds.yaml",
+        "policy.yaml",
+        "00-defaults.yaml",
+    }
 
 
 def test_settings_that_keep_the_devcloud_fast(tmp_path: Path) -> None:
@@ -79,8 +94,11 @@ def test_settings_that_keep_the_devcloud_fast(tmp_path: Path) -> None:
     policy_dir = Path(neutron.get("oslo_policy", "policy_dirs"))
     assert policy_file.is_absolute() and policy_file in files
     assert policy_dir.is_absolute() and any(p.parent == policy_dir for p in files)
-    assert all(files[p].strip().endswith("{}") for p in files if p.suffix == ".yaml"
-               and "neutron" in p.parts)
+    assert all(
+        files[p].strip().endswith("{}")
+        for p in files
+        if p.suffix == ".yaml" and "neutron" in p.parts
+    )
 
 
 def test_neutron_needs_no_rabbitmq_and_binds_every_port(tmp_path: Path) -> None:
@@ -137,18 +155,26 @@ def test_site_plan_from_the_spec_zones() -> None:
         ("router-gov-gov-backbone", "zone-gov", "zone-gov-backbone"),
     ]
     assert [(b.name, b.address) for b in plan.bastions] == [
-        ("bastion-internet", "172.20.0.10"), ("bastion-gov", "172.21.0.10")]
+        ("bastion-internet", "172.20.0.10"),
+        ("bastion-gov", "172.21.0.10"),
+    ]
     assert plan.warnings == []
 
 
 def test_site_plan_warns_instead_of_guessing() -> None:
-    zones = site.parse_zones({
-        "zones": [{"id": "a", "name": "A", "internal": True, "cidrs": ["10.1.0.0/24",
-                                                                     "10.2.0.0/24"]},
-                  {"id": "x", "name": "X", "internal": False}],
-        "default_egress": [["a", "x"]],
-        "bastions": [{"zone": "a", "address": "10.9.9.9"}, {"zone": "a", "address": "10.2.0.5"}],
-    })
+    zones = site.parse_zones(
+        {
+            "zones": [
+                {"id": "a", "name": "A", "internal": True, "cidrs": ["10.1.0.0/24", "10.2.0.0/24"]},
+                {"id": "x", "name": "X", "internal": False},
+            ],
+            "default_egress": [["a", "x"]],
+            "bastions": [
+                {"zone": "a", "address": "10.9.9.9"},
+                {"zone": "a", "address": "10.2.0.5"},
+            ],
+        }
+    )
     plan = site.plan_site(zones)
     assert [n.name for n in plan.networks] == ["zone-a"]
     assert plan.networks[0].subnets == (("zone-a", "10.1.0.0/24"), ("zone-a-1", "10.2.0.0/24"))
@@ -159,8 +185,11 @@ def test_site_plan_warns_instead_of_guessing() -> None:
 
 def test_load_zones_picks_the_zones_document(tmp_path: Path) -> None:
     f = tmp_path / "multi.yaml"
-    f.write_text("apiVersion: cgcloud/v1\nkind: HighRiskPorts\nports: []\n---\n"
-                 + ZONES.read_text(encoding="utf-8"), encoding="utf-8")
+    f.write_text(
+        "apiVersion: cgcloud/v1\nkind: HighRiskPorts\nports: []\n---\n"
+        + ZONES.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
     assert len(site.load_zones(f).zones) == 5
     (tmp_path / "none.yaml").write_text("kind: Roster\n")
     with pytest.raises(ValueError, match="no `kind: Zones`"):

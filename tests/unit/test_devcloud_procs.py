@@ -76,10 +76,12 @@ def test_service_dying_during_start_is_reported_and_nothing_is_left(tmp_path: Pa
     lay.run.mkdir(parents=True)
     starter = launcher._Starter(lay, "minimal", launcher._Clock(lambda m: None))
     svc = SERVICE_BY_NAME["neutron"]
-    starter.start(svc, [sys.executable, "-c",
-                        "import sys; print('cannot load plugin bind_all'); sys.exit(3)"])
-    starter.start(SERVICE_BY_NAME["keystone"], [sys.executable, "-c",
-                                                "import time; time.sleep(60)"])
+    starter.start(
+        svc, [sys.executable, "-c", "import sys; print('cannot load plugin bind_all'); sys.exit(3)"]
+    )
+    starter.start(
+        SERVICE_BY_NAME["keystone"], [sys.executable, "-c", "import time; time.sleep(60)"]
+    )
     keystone_pid = procs.read_pid(lay.pidfile("keystone"))
     with pytest.raises(DevcloudError) as info:
         starter.wait("neutron", lambda: False, timeout=20)
@@ -92,8 +94,9 @@ def test_service_dying_during_start_is_reported_and_nothing_is_left(tmp_path: Pa
 
 
 def test_stop_all_takes_the_whole_tree(tmp_path: Path) -> None:
-    p = procs.start(["sh", "-c", "sleep 60 & sleep 60 & wait"], tmp_path / "x.out",
-                    dict(os.environ))
+    p = procs.start(
+        ["sh", "-c", "sleep 60 & sleep 60 & wait"], tmp_path / "x.out", dict(os.environ)
+    )
     deadline = time.monotonic() + 5
     while len(procs.descendants(p.pid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -108,8 +111,11 @@ def test_stop_all_takes_the_whole_tree(tmp_path: Path) -> None:
 
 def test_run_failure_names_the_step_and_shows_output(tmp_path: Path) -> None:
     with pytest.raises(DevcloudError) as info:
-        procs.run([sys.executable, "-c", "print('db_sync exploded'); raise SystemExit(2)"],
-                  "keystone", tmp_path / "setup.log")
+        procs.run(
+            [sys.executable, "-c", "print('db_sync exploded'); raise SystemExit(2)"],
+            "keystone",
+            tmp_path / "setup.log",
+        )
     assert info.value.service == "keystone" and "exit 2" in str(info.value)
     assert "db_sync exploded" in str(info.value)
     with pytest.raises(DevcloudError, match="command not found"):

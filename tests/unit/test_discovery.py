@@ -267,11 +267,20 @@ def test_a_deleted_working_folder_is_no_traceback(repo: Path, tmp_path: Path) ->
 def test_a_bad_size_limit_in_the_environment_is_a_usage_error(repo: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for bad in ("abc", "-5", "0", "1e9"):
-        r = subprocess.run([sys.executable, "-m", "cgcloud", "validate", "p"],
-                           capture_output=True, text=True, timeout=120,
-                           env={**env, "CGCLOUD_MAX_FILE_BYTES": bad})
+        r = subprocess.run(
+            [sys.executable, "-m", "cgcloud", "validate", "p"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, "CGCLOUD_MAX_FILE_BYTES": bad},
+        )
         assert "Traceback" not in r.stderr and "CGCLOUD_MAX_FILE_BYTES" in r.stderr, r.stderr
         assert r.returncode not in (0, 1)
-    r = subprocess.run([sys.executable, "-m", "cgcloud", "validate", "p"], capture_output=True,
-                       text=True, timeout=120, env={**env, "CGCLOUD_MAX_FILE_BYTES": "100"})
+    r = subprocess.run(
+        [sys.executable, "-m", "cgcloud", "validate", "p"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "CGCLOUD_MAX_FILE_BYTES": "100"},
+    )
     assert r.returncode == 1 and "CG008" in r.stdout

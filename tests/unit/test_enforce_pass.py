@@ -51,12 +51,20 @@ class World:
         self.engine.record_fingerprints(plan.fingerprints, outcome)
 
     def run(self, now: str, max_deletes: int = 20) -> PassResult:
-        return run_pass(self.engine, self.load, clock.now_local(now), max_deletes=max_deletes,
-                        records=self.records)
+        return run_pass(
+            self.engine,
+            self.load,
+            clock.now_local(now),
+            max_deletes=max_deletes,
+            records=self.records,
+        )
 
     def project(self, system: str) -> str:
-        return next(x.id for x in self.engine.state.projects.values()
-                    if desired.SYSTEM_TAG + system in x.tags)
+        return next(
+            x.id
+            for x in self.engine.state.projects.values()
+            if desired.SYSTEM_TAG + system in x.tags
+        )
 
     def descriptions(self, system: str) -> list[str]:
         pid = self.project(system)

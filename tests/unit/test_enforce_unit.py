@@ -28,14 +28,17 @@ def repo() -> model.Repository:
 # --------------------------------------------------------------------------- clock
 
 
-@pytest.mark.parametrize(("off", "due"), [
-    ("2026-12-15T00:00:00", "2026-12-23T00:00:00"),
-    ("2026-12-15T23:59:59", "2026-12-23T00:00:00"),   # the day of power-off never counts
-    ("2026-12-31T23:59:59", "2027-01-08T00:00:00"),   # across a year end
-    ("2028-02-25T10:00", "2028-03-04T00:00:00"),      # leap year: 29 Feb is one of the seven
-    ("2027-02-25T10:00", "2027-03-05T00:00:00"),
-    ("2026-12-14T17:00:00+00:00", "2026-12-23T00:00:00"),  # 01:00 local on 12-15
-])
+@pytest.mark.parametrize(
+    ("off", "due"),
+    [
+        ("2026-12-15T00:00:00", "2026-12-23T00:00:00"),
+        ("2026-12-15T23:59:59", "2026-12-23T00:00:00"),  # the day of power-off never counts
+        ("2026-12-31T23:59:59", "2027-01-08T00:00:00"),  # across a year end
+        ("2028-02-25T10:00", "2028-03-04T00:00:00"),  # leap year: 29 Feb is one of the seven
+        ("2027-02-25T10:00", "2027-03-05T00:00:00"),
+        ("2026-12-14T17:00:00+00:00", "2026-12-23T00:00:00"),  # 01:00 local on 12-15
+    ],
+)
 def test_seven_full_local_days_after_the_recorded_power_off(off: str, due: str) -> None:
     assert enforce.delete_due(T(off)) == T(due)
 
@@ -54,8 +57,20 @@ def _actual_from(state: desired.DesiredState) -> p.ActualState:
     for i, r in enumerate(state.rules):
         if r.remote_placeholder:
             continue
-        a.rules.append(p.ARule(f"r{i}", f"g-{r.group}", r.direction, r.ethertype, r.protocol,
-                               r.port_min, r.port_max, r.remote_cidr, None, r.description))
+        a.rules.append(
+            p.ARule(
+                f"r{i}",
+                f"g-{r.group}",
+                r.direction,
+                r.ethertype,
+                r.protocol,
+                r.port_min,
+                r.port_max,
+                r.remote_cidr,
+                None,
+                r.description,
+            )
+        )
     for aproj in a.projects:
         want = state.project(aproj.name)
         assert want
@@ -92,8 +107,12 @@ def test_rules_open_at_midnight_of_their_first_day(repo) -> None:
     plan = p.diff(state, actual)
     sub, actions = enforce.rule_actions(plan, actual, repo, T("2027-01-01T00:00:00"))
     assert {a.verb for a in actions} == {"open"}
-    assert any(a.message.startswith("开放 WL-2026-0031 第7行 TCP22 (高危端口使用期 2027-01-01 至 2027-01-31)")
-               for a in actions)
+    assert any(
+        a.message.startswith(
+            "开放 WL-2026-0031 第7行 TCP22 (高危端口使用期 2027-01-01 至 2027-01-31)"
+        )
+        for a in actions
+    )
     assert {c.kind for c in sub.changes} <= {"rule", "quota"}
 
 
@@ -145,15 +164,17 @@ def test_a_settled_system_is_skipped_until_a_window_ends(repo) -> None:
 def test_no_fingerprint_while_apply_has_work_left_in_the_system(repo) -> None:
     state = desired.compile(repo, T("2027-01-15T10:00"))
     actual = _actual_from(state)
-    actual.rules.append(p.ARule("hand", actual.rules[0].group_id, "ingress", "IPv4", "tcp",
-                                23, 23, "0.0.0.0/0"))
+    actual.rules.append(
+        p.ARule("hand", actual.rules[0].group_id, "ingress", "IPv4", "tcp", 23, 23, "0.0.0.0/0")
+    )
     plan = p.diff(state, actual)
     sub, _ = enforce.rule_actions(plan, actual, repo, T("2027-01-15T10:00"))
     assert plan.fingerprints and enforce.converged(plan, sub) == []
     actual.rules.pop()
     plan = p.diff(state, actual)
     assert [f.system for f in enforce.converged(plan, p.Plan(now=""))] == [
-        f.system for f in plan.fingerprints]
+        f.system for f in plan.fingerprints
+    ]
 
 
 # --------------------------------------------------------------------------- decommission
@@ -161,9 +182,21 @@ def test_no_fingerprint_while_apply_has_work_left_in_the_system(repo) -> None:
 
 def _inventory(status: str = "ACTIVE", meta: dict[str, str] | None = None) -> enforce.Inventory:
     proj = p.AProject("p-old", OLD, [desired.MANAGED_TAG, desired.SYSTEM_TAG + OLD])
-    servers = [enforce.Server(f"s{i}", f"host{i}", "p-old", status, [ip], dict(meta or {}),
-                              4, 8192, 100, "cg-4c8g100d")
-               for i, ip in enumerate(["172.20.4.21", "172.20.4.22", "172.20.4.23"])]
+    servers = [
+        enforce.Server(
+            f"s{i}",
+            f"host{i}",
+            "p-old",
+            status,
+            [ip],
+            dict(meta or {}),
+            4,
+            8192,
+            100,
+            "cg-4c8g100d",
+        )
+        for i, ip in enumerate(["172.20.4.21", "172.20.4.22", "172.20.4.23"])
+    ]
     vols = [enforce.Volume("v0", "data", "p-old", 10, "in-use", ["s0"])]
     return enforce.Inventory(projects=[proj], servers=servers, volumes=vols)
 
@@ -178,7 +211,9 @@ def test_nothing_before_the_shutdown_date(repo) -> None:
 
 def test_power_off_from_00_00_of_the_shutdown_date_only_listed_hosts(repo) -> None:
     assert _verbs(repo, _inventory(), "2026-12-15T00:00:00") == [
-        ("poweroff", "172.20.4.21"), ("poweroff", "172.20.4.22")]
+        ("poweroff", "172.20.4.21"),
+        ("poweroff", "172.20.4.22"),
+    ]
 
 
 def test_without_the_operators_confirmation_nothing_is_touched(repo) -> None:
@@ -197,10 +232,13 @@ def test_a_power_off_recorded_late_counts_from_the_record(repo) -> None:
     inv = _inventory("SHUTOFF", meta)
     inv.servers[2].metadata = {}
     inv.servers[2].status = "ACTIVE"
-    assert _verbs(repo, inv, "2026-12-23T10:00") == []   # 7 days after the date, not the record
+    assert _verbs(repo, inv, "2026-12-23T10:00") == []  # 7 days after the date, not the record
     assert _verbs(repo, inv, "2026-12-25T23:59:59") == []
     acts = enforce.decommission_actions(repo, inv, T("2026-12-26T00:00:00"))
-    assert [(a.verb, a.host) for a in acts] == [("delete", "172.20.4.21"), ("delete", "172.20.4.22")]
+    assert [(a.verb, a.host) for a in acts] == [
+        ("delete", "172.20.4.21"),
+        ("delete", "172.20.4.22"),
+    ]
     assert acts[0].deletes == 2  # the server and its volume
     rec = acts[0].data["record"]
     assert (rec["vcpus"], rec["memory_mb"], rec["storage_gb"]) == (4, 8192, 110)
@@ -230,8 +268,10 @@ def test_whole_system_is_reclaimed_only_when_no_host_remains(repo) -> None:
 
 
 def test_a_withdrawn_notice_is_reported_never_acted_on(repo) -> None:
-    inv = _inventory("SHUTOFF", {enforce.SHUTDOWN_KEY: "GT-1999-0001",
-                                 enforce.POWEROFF_KEY: "2026-01-01T10:00:00+08:00"})
+    inv = _inventory(
+        "SHUTOFF",
+        {enforce.SHUTDOWN_KEY: "GT-1999-0001", enforce.POWEROFF_KEY: "2026-01-01T10:00:00+08:00"},
+    )
     acts = [a for a in enforce.decommission_actions(repo, inv, T("2026-12-01T10:00"))]
     assert acts and {a.verb for a in acts} == {"report"}
 
@@ -297,8 +337,13 @@ def test_watch_survives_a_failed_pass_and_stops_on_signal() -> None:
         return when
 
     errors: list[Exception] = []
-    Watch(run, lambda: now[0], stop, wait=lambda s: False,
-          on_error=lambda exc, delay: errors.append(exc)).loop()
+    Watch(
+        run,
+        lambda: now[0],
+        stop,
+        wait=lambda s: False,
+        on_error=lambda exc, delay: errors.append(exc),
+    ).loop()
     assert calls == ["run", "run"] and len(errors) == 1
 
 
@@ -328,9 +373,14 @@ def test_watch_backs_off_exponentially_with_jitter_and_resets_after_a_good_pass(
         return False
 
     delays: list[float] = []
-    Watch(run, lambda: now[0], stop, wait=wait,
-          on_error=lambda exc, delay: delays.append(delay),
-          backoff=Backoff(first=5, cap=60, rng=random.Random(7))).loop()
+    Watch(
+        run,
+        lambda: now[0],
+        stop,
+        wait=wait,
+        on_error=lambda exc, delay: delays.append(delay),
+        backoff=Backoff(first=5, cap=60, rng=random.Random(7)),
+    ).loop()
     bases = [5, 10, 20, 40, 60, 5]
     assert len(delays) == 6
     for d, base in zip(delays, bases, strict=True):
@@ -345,9 +395,16 @@ def test_reclaim_record_adds_up_and_merges() -> None:
     s2 = enforce.Server("b", "h2", "p", "SHUTOFF", ["172.20.4.22"], {}, 2, 4096, 40, "f")
     v = enforce.Volume("v", "d", "p", 10, "in-use", ["a"])
     first = enforce.reclaim_record("GT", "S", "c", [enforce.host_record(s1, [v], now, now)], now)
-    rec = enforce.reclaim_record("GT", "S", "c", [enforce.host_record(s2, [], now, now)], now,
-                                 previous=first)
-    assert rec["totals"] == {"hosts": 2, "vcpus": 6, "memory_mb": 12288, "storage_gb": 150,
-                             "system_disk_gb": 140, "volume_gb": 10}
+    rec = enforce.reclaim_record(
+        "GT", "S", "c", [enforce.host_record(s2, [], now, now)], now, previous=first
+    )
+    assert rec["totals"] == {
+        "hosts": 2,
+        "vcpus": 6,
+        "memory_mb": 12288,
+        "storage_gb": 150,
+        "system_disk_gb": 140,
+        "volume_gb": 10,
+    }
     md = enforce.reclaim_markdown(rec)
     assert "| **合计** | 2 台 | | **6** | **12** |" in md

@@ -27,21 +27,47 @@ def _project(pid: str, system: str) -> p.AProject:
     return p.AProject(pid, system, [*MANAGED, desired.SYSTEM_TAG + system])
 
 
-def _inputs(now: str, rules: list[p.ARule], ingress: list[dict[str, Any]] | None = None,
-            servers: list[ex.Server] | None = None) -> ex.Inputs:
+def _inputs(
+    now: str,
+    rules: list[p.ARule],
+    ingress: list[dict[str, Any]] | None = None,
+    servers: list[ex.Server] | None = None,
+) -> ex.Inputs:
     when = clock.now_local(now)
     v = validate([POLICIES], when)
     state = desired.compile(v.repo, when)
     actual = p.ActualState(
         projects=[_project("p1", SYSTEM), _project("p2", OLD), p.AProject("p9", "hand-made")],
-        groups=[p.AGroup("g1", "cg-x", "p1", [*MANAGED, desired.SYSTEM_TAG + SYSTEM,
-                                              desired.GROUP_TAG + (state.groups[0].key if state.groups else "k")]),
-                p.AGroup("g9", "hand", "p9", [])],
-        rules=rules)
-    view = ex.CloudView(actual, ingress=ingress or [], servers=servers or [],
-                        volume_gb={"p1": 1000}, floating_ips={"p1": 3})
-    return ex.Inputs(now=when, repo=v.repo, findings=v.findings, state=state, view=view,
-                     plan=p.diff(state, actual))
+        groups=[
+            p.AGroup(
+                "g1",
+                "cg-x",
+                "p1",
+                [
+                    *MANAGED,
+                    desired.SYSTEM_TAG + SYSTEM,
+                    desired.GROUP_TAG + (state.groups[0].key if state.groups else "k"),
+                ],
+            ),
+            p.AGroup("g9", "hand", "p9", []),
+        ],
+        rules=rules,
+    )
+    view = ex.CloudView(
+        actual,
+        ingress=ingress or [],
+        servers=servers or [],
+        volume_gb={"p1": 1000},
+        floating_ips={"p1": 3},
+    )
+    return ex.Inputs(
+        now=when,
+        repo=v.repo,
+        findings=v.findings,
+        state=state,
+        view=view,
+        plan=p.diff(state, actual),
+    )
 
 
 def _rule(rid: str, port: int, desc: str) -> p.ARule:
@@ -67,8 +93,15 @@ def test_rule_window_end_is_the_instant_after_the_last_day() -> None:
     ends = {s[0]["row"]: s for s in _samples(fams, "cgcloud_rule_window_end_timestamp_seconds")}
     labels, value = ends["7"]
     assert value == clock.now_local("2027-02-01T00:00").timestamp()
-    assert labels == {"tenant": SYSTEM, "tenant_id": "p1", "system": SYSTEM,
-                      "form": "WL-2026-0031", "row": "7", "port": "tcp/22", "high_risk": "true"}
+    assert labels == {
+        "tenant": SYSTEM,
+        "tenant_id": "p1",
+        "system": SYSTEM,
+        "form": "WL-2026-0031",
+        "row": "7",
+        "port": "tcp/22",
+        "high_risk": "true",
+    }
     assert ends["1"][0]["high_risk"] == "false"
 
 
@@ -83,20 +116,47 @@ def test_open_past_window_counts_from_midnight_after_the_last_day(now: str, over
 
 def test_ssh_rdp_exposures_skip_bastions_and_remote_groups_and_count_unmanaged() -> None:
     ingress: list[dict[str, Any]] = [
-        {"security_group_id": "g1", "protocol": "tcp", "port_range_min": 22,
-         "port_range_max": 22, "remote_ip_prefix": "172.20.0.10/32"},  # bastion: fine
-        {"security_group_id": "g9", "protocol": None, "port_range_min": None,
-         "port_range_max": None, "remote_group_id": "g9"},  # default-style east-west
-        {"security_group_id": "g9", "protocol": "tcp", "port_range_min": 20,
-         "port_range_max": 30, "remote_ip_prefix": "0.0.0.0/0"},  # SSH to the world
-        {"security_group_id": "g1", "protocol": None, "port_range_min": None,
-         "port_range_max": None, "remote_ip_prefix": "10.1.0.0/16"},  # any protocol: both
-        {"security_group_id": "g1", "protocol": "tcp", "port_range_min": 443,
-         "port_range_max": 443, "remote_ip_prefix": "0.0.0.0/0"},  # not SSH/RDP
+        {
+            "security_group_id": "g1",
+            "protocol": "tcp",
+            "port_range_min": 22,
+            "port_range_max": 22,
+            "remote_ip_prefix": "172.20.0.10/32",
+        },  # bastion: fine
+        {
+            "security_group_id": "g9",
+            "protocol": None,
+            "port_range_min": None,
+            "port_range_max": None,
+            "remote_group_id": "g9",
+        },  # default-style east-west
+        {
+            "security_group_id": "g9",
+            "protocol": "tcp",
+            "port_range_min": 20,
+            "port_range_max": 30,
+            "remote_ip_prefix": "0.0.0.0/0",
+        },  # SSH to the world
+        {
+            "security_group_id": "g1",
+            "protocol": None,
+            "port_range_min": None,
+            "port_range_max": None,
+            "remote_ip_prefix": "10.1.0.0/16",
+        },  # any protocol: both
+        {
+            "security_group_id": "g1",
+            "protocol": "tcp",
+            "port_range_min": 443,
+            "port_range_max": 443,
+            "remote_ip_prefix": "0.0.0.0/0",
+        },  # not SSH/RDP
     ]
     fams = ex.compute(_inputs("2027-01-15", [], ingress=ingress))
-    got = {(s[0]["tenant_id"], s[0]["service"], s[0]["managed"]): s[1]
-           for s in _samples(fams, "cgcloud_ssh_rdp_exposures")}
+    got = {
+        (s[0]["tenant_id"], s[0]["service"], s[0]["managed"]): s[1]
+        for s in _samples(fams, "cgcloud_ssh_rdp_exposures")
+    }
     assert got[("p9", "ssh", "false")] == 1
     assert got[("p1", "ssh", "true")] == 1 and got[("p1", "rdp", "true")] == 1
     assert ("p9", "rdp", "false") not in got
@@ -118,8 +178,11 @@ def test_lapsed_drift_pending_and_findings() -> None:
     fams = ex.compute(_inputs("2027-01-15", [_rule("hand", 23, "")]))
     lapsed = {s[0]["system"]: s[1] for s in _samples(fams, "cgcloud_approval_lapsed")}
     assert lapsed == {SYSTEM: 0, OLD: 1}  # no 2027 form for the old system
-    drift = {(s[0]["kind"], s[0]["action"]): s[1] for s in _samples(fams, "cgcloud_drift_changes")
-             if s[0]["system"] == SYSTEM}
+    drift = {
+        (s[0]["kind"], s[0]["action"]): s[1]
+        for s in _samples(fams, "cgcloud_drift_changes")
+        if s[0]["system"] == SYSTEM
+    }
     assert drift[("rule", "delete")] == 1  # the hand-made rule
     assert drift[("rule", "create")] > 0
     pending = {s[0]["system"]: s[1] for s in _samples(fams, "cgcloud_pending_placeholders")}
@@ -132,19 +195,49 @@ def _srv(sid: str, ip: str, status: str, meta: dict[str, str]) -> ex.Server:
     return ex.Server(sid, "", "p2", status, [ip], meta, 4, 8192, 100)
 
 
-@pytest.mark.parametrize(("now", "servers", "stage", "due"), [
-    ("2026-12-14T23:59", [], "scheduled", None),
-    ("2026-12-15", [_srv("a", "172.20.4.21", "ACTIVE", {})], "power_off_due", None),
-    ("2026-12-20", [_srv("a", "172.20.4.21", "SHUTOFF", {"cgcloud:shutdown": "GT-2026-0012",
-                                                         "cgcloud:poweroff": "2026-12-15T23:59:00+08:00"})],
-     "powered_off", "2026-12-23T00:00"),
-    ("2026-12-23", [_srv("a", "172.20.4.21", "SHUTOFF", {"cgcloud:shutdown": "GT-2026-0012",
-                                                         "cgcloud:poweroff": "2026-12-15T00:01:00+08:00"})],
-     "deletion_due", "2026-12-23T00:00"),
-    ("2026-12-24", [_srv("x", "172.20.4.99", "ACTIVE", {})], "reclaimed", None),  # not listed
-])
-def test_decommission_stage_and_deletion_due(now: str, servers: list[ex.Server], stage: str,
-                                             due: str | None) -> None:
+@pytest.mark.parametrize(
+    ("now", "servers", "stage", "due"),
+    [
+        ("2026-12-14T23:59", [], "scheduled", None),
+        ("2026-12-15", [_srv("a", "172.20.4.21", "ACTIVE", {})], "power_off_due", None),
+        (
+            "2026-12-20",
+            [
+                _srv(
+                    "a",
+                    "172.20.4.21",
+                    "SHUTOFF",
+                    {
+                        "cgcloud:shutdown": "GT-2026-0012",
+                        "cgcloud:poweroff": "2026-12-15T23:59:00+08:00",
+                    },
+                )
+            ],
+            "powered_off",
+            "2026-12-23T00:00",
+        ),
+        (
+            "2026-12-23",
+            [
+                _srv(
+                    "a",
+                    "172.20.4.21",
+                    "SHUTOFF",
+                    {
+                        "cgcloud:shutdown": "GT-2026-0012",
+                        "cgcloud:poweroff": "2026-12-15T00:01:00+08:00",
+                    },
+                )
+            ],
+            "deletion_due",
+            "2026-12-23T00:00",
+        ),
+        ("2026-12-24", [_srv("x", "172.20.4.99", "ACTIVE", {})], "reclaimed", None),  # not listed
+    ],
+)
+def test_decommission_stage_and_deletion_due(
+    now: str, servers: list[ex.Server], stage: str, due: str | None
+) -> None:
     fams = ex.compute(_inputs(now, [], servers=servers))
     stages = {s[0]["stage"]: s[1] for s in _samples(fams, "cgcloud_decommission_stage")}
     assert [k for k, v in stages.items() if v == 1] == [stage]
@@ -221,10 +314,13 @@ def _get(values: dict[Any, float], name: str, **labels: str) -> float | None:
 
 def test_textfile_keeps_the_last_success_when_a_run_fails(tmp_path: Path) -> None:
     f = tmp_path / "cgcloud-enforce.prom"
-    textfile.write_run(f, textfile.RunResult("enforce", "prod", True, 1000.0, 2.5, 40, 0,
-                                             {"done": 3}))
-    textfile.write_run(f, textfile.RunResult("enforce", "prod", False, 2000.0, 1.0, 5, 1,
-                                             {"failed": 1}, exit_code=1))
+    textfile.write_run(
+        f, textfile.RunResult("enforce", "prod", True, 1000.0, 2.5, 40, 0, {"done": 3})
+    )
+    textfile.write_run(
+        f,
+        textfile.RunResult("enforce", "prod", False, 2000.0, 1.0, 5, 1, {"failed": 1}, exit_code=1),
+    )
     v = _read(f)
     assert _get(v, "cgcloud_last_success_timestamp_seconds", command="enforce") == 1000.0
     assert _get(v, "cgcloud_last_run_timestamp_seconds") == 2000.0
@@ -241,8 +337,9 @@ def test_apply_textfile_records_a_refused_run(tmp_path: Path) -> None:
     out = tmp_path / "tf" / "cgcloud-apply.prom"
     from cgcloud.cli import app
 
-    r = CliRunner().invoke(app, ["apply", str(bad), "--cloud", "nowhere", "--yes",
-                                 "--textfile", str(out)])
+    r = CliRunner().invoke(
+        app, ["apply", str(bad), "--cloud", "nowhere", "--yes", "--textfile", str(out)]
+    )
     assert r.exit_code == 1, r.output
     v = _read(out)
     assert _get(v, "cgcloud_last_run_success", command="apply", cloud="nowhere") == 0.0

@@ -138,15 +138,45 @@ def test_any_and_placeholder():
     assert a.any and a.cidrs == ["0.0.0.0/0"] and a.size == 1 << 32
     p = parse_address("智慧城管-数据库")
     assert p.placeholder == "智慧城管-数据库" and p.host_keys() == ["智慧城管-数据库"]
-    assert parse_address("58.33.33.33-40").cidrs == ["58.33.33.33/32", "58.33.33.34/31", "58.33.33.36/30", "58.33.33.40/32"]
+    assert parse_address("58.33.33.33-40").cidrs == [
+        "58.33.33.33/32",
+        "58.33.33.34/31",
+        "58.33.33.36/30",
+        "58.33.33.40/32",
+    ]
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "  ", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/x",
-     "10.10.10.1/24", "1.2.3.9-3", "1.2.3.4-256", "1.2.3.4-", "1.2.3.4、", "、1.2.3.4",
-     "1.2.3.4、0.0.0.0", "1.2.3.4、智慧城管-数据库", "1.2.3.4-1.2.3.5-1.2.3.6", "abc", "1.2.3.4 5.6.7.8",
-     "::1", "1.2.3.4/24/8", "１.２.３.４", "1.2.3.0/²", "1.2.3.4-²", "10.1.1.1-1O", "1.2.3.4、1.2.3.5-x"],
+    [
+        "",
+        "  ",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3.4/33",
+        "1.2.3.4/",
+        "1.2.3.4/x",
+        "10.10.10.1/24",
+        "1.2.3.9-3",
+        "1.2.3.4-256",
+        "1.2.3.4-",
+        "1.2.3.4、",
+        "、1.2.3.4",
+        "1.2.3.4、0.0.0.0",
+        "1.2.3.4、智慧城管-数据库",
+        "1.2.3.4-1.2.3.5-1.2.3.6",
+        "abc",
+        "1.2.3.4 5.6.7.8",
+        "::1",
+        "1.2.3.4/24/8",
+        "１.２.３.４",
+        "1.2.3.0/²",
+        "1.2.3.4-²",
+        "10.1.1.1-1O",
+        "1.2.3.4、1.2.3.5-x",
+    ],
 )
 def test_invalid_addresses_raise_grammar_error_in_chinese(text):
     with pytest.raises(GrammarError) as exc:
@@ -197,7 +227,13 @@ def spell(proto: str, low: int, high: int, case: str, space: str) -> str:
 @given(st.lists(port_entries(), min_size=1, max_size=5), st.data())
 def test_ports_round_trip(entries, data):
     text = ",".join(
-        spell(p, lo, hi, data.draw(st.sampled_from(["upper", "lower", "title"])), data.draw(st.sampled_from(["", " "])))
+        spell(
+            p,
+            lo,
+            hi,
+            data.draw(st.sampled_from(["upper", "lower", "title"])),
+            data.draw(st.sampled_from(["", " "])),
+        )
         for p, lo, hi in entries
     )
     ports = parse_ports(text)
@@ -211,13 +247,16 @@ def test_ports_round_trip(entries, data):
         assert any(p == proto and lo <= n <= hi for p, lo, hi in entries)
     probe = data.draw(port_numbers)
     for proto in ("tcp", "udp"):
-        assert ports.opens(proto, probe) == any(p == proto and lo <= probe <= hi for p, lo, hi in entries)
+        assert ports.opens(proto, probe) == any(
+            p == proto and lo <= probe <= hi for p, lo, hi in entries
+        )
     assert not ports.opens("icmp", 0)
 
 
 @given(port_entries(), port_entries())
 def test_ports_intersects_and_covers_match_sets(
-        a: tuple[str, int, int], b: tuple[str, int, int]) -> None:
+    a: tuple[str, int, int], b: tuple[str, int, int]
+) -> None:
     pa = parse_ports(spell(*a, "upper", ""))
     pb = parse_ports(spell(*b, "upper", ""))
     assert pa.intersects(pb) == (a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2])
@@ -239,8 +278,27 @@ def test_port_examples_from_the_spec():
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "22", "TCP", "TCP0", "TCP65536", "TCP70000", "TCP22-21", "TCP22-", "ICMP8", "SSH",
-     "TCP22,", ",TCP22", "TCP22,,23", "HTTP80", "TCP-22", "TCP 22 23", "//", "TCP１"],
+    [
+        "",
+        " ",
+        "22",
+        "TCP",
+        "TCP0",
+        "TCP65536",
+        "TCP70000",
+        "TCP22-21",
+        "TCP22-",
+        "ICMP8",
+        "SSH",
+        "TCP22,",
+        ",TCP22",
+        "TCP22,,23",
+        "HTTP80",
+        "TCP-22",
+        "TCP 22 23",
+        "//",
+        "TCP１",
+    ],
 )
 def test_invalid_ports_raise_grammar_error_in_chinese(text):
     with pytest.raises(GrammarError) as exc:

@@ -21,9 +21,23 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     pytest.importorskip("hatchling", reason="the build backend (dev extra) is not installed")
     out = tmp_path_factory.mktemp("wheels")
     for where in (ROOT, ROOT / "devcloud"):
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                        "--no-build-isolation", "-q", "-w", str(out), str(where)],
-                       check=True, timeout=300, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                str(out),
+                str(where),
+            ],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
     return {w.name.split("-")[0]: zipfile.ZipFile(w).namelist() for w in out.glob("*.whl")}
 
 
@@ -34,10 +48,14 @@ def test_the_product_wheel_has_no_devcloud(wheels: dict[str, list[str]]) -> None
 
 
 def test_the_devcloud_wheel_carries_launcher_plugin_and_helpers(
-        wheels: dict[str, list[str]]) -> None:
+    wheels: dict[str, list[str]],
+) -> None:
     dev = wheels["cgcloud_devcloud"]
-    for f in ("cgcloud/devcloud/launcher.py", "cgcloud/devcloud/helpers/neutron_schema.py",
-              "cgcloud/devcloud/ml2_bindall/cgcloud_ml2_bindall/mech.py"):
+    for f in (
+        "cgcloud/devcloud/launcher.py",
+        "cgcloud/devcloud/helpers/neutron_schema.py",
+        "cgcloud/devcloud/ml2_bindall/cgcloud_ml2_bindall/mech.py",
+    ):
         assert f in dev
     assert not [n for n in dev if n.startswith("cgcloud/") and "/devcloud/" not in n]
 
@@ -54,7 +72,8 @@ from cgcloud.cli import main
 sys.argv = ["cgcloud", "devcloud", "up"]
 main()
 """
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert r.returncode == 1
     assert "pip install ./devcloud" in r.stderr and "Traceback" not in r.stderr

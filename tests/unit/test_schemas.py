@@ -764,7 +764,9 @@ def test_gate_checks_rows_itself_only_when_the_row_schema_is_a_string_record() -
     assert record.min_length == dict.fromkeys(["from", "source", "to", "target", "port", "note"], 1)
     # any other keyword in the row schema: the generated gate checks the rows
     extras: list[dict[str, Any]] = [
-        {"minProperties": 1}, {"properties": {"port": {"type": "string", "pattern": "x"}}}]
+        {"minProperties": 1},
+        {"properties": {"port": {"type": "string", "pattern": "x"}}},
+    ]
     for extra in extras:
         changed = copy.deepcopy(schema)
         rule = changed["$defs"]["rule"]
@@ -792,7 +794,9 @@ def test_gate_code_is_cached_and_regenerated_when_damaged(
     assert len(list(cached.parent.iterdir())) == 2
 
 
-def test_gate_code_without_a_writable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gate_code_without_a_writable_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache directory would be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))

@@ -38,6 +38,14 @@ def test_spec_examples_validate_as_the_rules_say() -> None:
 def test_spec_network_policy_alone_is_clean() -> None:
     """With only the site files and the two forms it depends on, the spec's
     NetworkPolicy example has no finding at all."""
-    files = [EXAMPLES / n for n in ("zones.yaml", "network-policy.yaml", "resource-application.yaml", "annual-plan.yaml")]
+    files = [
+        EXAMPLES / n
+        for n in (
+            "zones.yaml",
+            "network-policy.yaml",
+            "resource-application.yaml",
+            "annual-plan.yaml",
+        )
+    ]
     v = validate(files, clock.now_local("2026-11-30T10:00"))
     assert [(f.rule, f.message) for f in v.findings] == []

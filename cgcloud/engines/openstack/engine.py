@@ -68,8 +68,12 @@ QUOTA_SERVICE = {
     "security_group_rules": ("network", "security_group_rule"),
 }
 
-PROXY_ATTR = {"identity": "identity", "network": "network", "compute": "compute",
-              "volume": "block_storage"}
+PROXY_ATTR = {
+    "identity": "identity",
+    "network": "network",
+    "compute": "compute",
+    "volume": "block_storage",
+}
 
 
 class OpenStackEngine:
@@ -129,9 +133,17 @@ class OpenStackEngine:
         """The service's proxy (only that one: creating a proxy can mean a round trip)."""
         return getattr(self.conn, PROXY_ATTR[service])
 
-    def call(self, service: str, method: str, url: str, ok: tuple[int, ...] = (),
-             recover: Callable[[], Any] | None = None, retries: int | None = None,
-             idempotent: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self,
+        service: str,
+        method: str,
+        url: str,
+        ok: tuple[int, ...] = (),
+        recover: Callable[[], Any] | None = None,
+        retries: int | None = None,
+        idempotent: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         """One API call with retries on transient failures; returns the JSON body (or None).
 
         Bounded in time: every HTTP request has the connect and read time-outs of
@@ -156,14 +168,17 @@ class OpenStackEngine:
             try:
                 # the proxy's first use authenticates and discovers versions: bounded too
                 resp = self._proxy(service).request(url, method, raise_exc=False, **kwargs)
-            except (ks.ConnectFailure, ks.ConnectTimeout, ks.RetriableConnectionFailure,
-                    ks.EndpointNotFound) as exc:
+            except (
+                ks.ConnectFailure,
+                ks.ConnectTimeout,
+                ks.RetriableConnectionFailure,
+                ks.EndpointNotFound,
+            ) as exc:
                 last = self._unreachable(service, exc)
                 if isinstance(exc, ks.EndpointNotFound | ks.ConnectTimeout):
                     # no answer within the read time-out: not retried (Timeouts)
                     raise EngineError(f"{method} {service} {url}: {last}") from None
-                if recover is not None and attempt < retries and self._may_retry(
-                        deadline, delay):
+                if recover is not None and attempt < retries and self._may_retry(deadline, delay):
                     time.sleep(delay)
                     try:
                         found = recover()
@@ -172,9 +187,13 @@ class OpenStackEngine:
                     if found is not None:
                         return found
             except ks.ClientException as exc:  # auth refused, catalog without the service …
-                raise EngineError(_("云 {cloud} 的 {service} 服务: {err}").format(
-                    cloud=self.cloud, service=service,
-                    err=redact(f"{type(exc).__name__}: {_short(str(exc))}"))) from None
+                raise EngineError(
+                    _("云 {cloud} 的 {service} 服务: {err}").format(
+                        cloud=self.cloud,
+                        service=service,
+                        err=redact(f"{type(exc).__name__}: {_short(str(exc))}"),
+                    )
+                ) from None
             else:
                 if resp.status_code < 400 or resp.status_code in ok:
                     if not resp.content:
@@ -186,17 +205,23 @@ class OpenStackEngine:
                 last = redact(f"HTTP {resp.status_code}: {_short(resp.text)}")
                 # a read is safe to repeat: a 500 on GET is retried too (e.g. two Neutron
                 # workers racing to create a project's default group inside a list call)
-                retriable = TRANSIENT_STATUS | (
-                    {500} if method == "GET" or idempotent else set())
+                retriable = TRANSIENT_STATUS | ({500} if method == "GET" or idempotent else set())
                 if resp.status_code not in retriable:
                     raise EngineError(f"{method} {service} {url}: {last}")
             if attempt >= retries or not self._may_retry(deadline, delay):
                 break
             time.sleep(delay)
             delay *= 2
-        raise EngineError(_("{method} {service} {url}: {last}（重试 {n} 次，共 {s:.1f} 秒后放弃）"
-                            ).format(method=method, service=service, url=url, last=last,
-                                     n=attempt, s=time.monotonic() - t0))
+        raise EngineError(
+            _("{method} {service} {url}: {last}（重试 {n} 次，共 {s:.1f} 秒后放弃）").format(
+                method=method,
+                service=service,
+                url=url,
+                last=last,
+                n=attempt,
+                s=time.monotonic() - t0,
+            )
+        )
 
     def _may_retry(self, deadline: float, delay: float) -> bool:
         """Would one more attempt (after ``delay``) still end before the call's deadline?"""
@@ -210,18 +235,30 @@ class OpenStackEngine:
         found = re.search(r"https?://[^\s?:/]+(?::\d+)?[^\s?:]*", text)
         endpoint = found.group(0) if found else "?"
         if isinstance(exc, ks.ConnectTimeout):
-            return _("云 {cloud} 的 {service} 服务（{endpoint}）在 {connect:g} 秒内未能连接或 "
-                     "{read:g} 秒内没有应答").format(
-                cloud=self.cloud, service=service, endpoint=endpoint,
-                connect=self.timeouts.connect, read=self.timeouts.read)
+            return _(
+                "云 {cloud} 的 {service} 服务（{endpoint}）在 {connect:g} 秒内未能连接或 "
+                "{read:g} 秒内没有应答"
+            ).format(
+                cloud=self.cloud,
+                service=service,
+                endpoint=endpoint,
+                connect=self.timeouts.connect,
+                read=self.timeouts.read,
+            )
         if isinstance(exc, ks.EndpointNotFound):
             return _("云 {cloud} 的服务目录中没有 {service} 服务的端点").format(
-                cloud=self.cloud, service=service)
+                cloud=self.cloud, service=service
+            )
         return _("无法连接云 {cloud} 的 {service} 服务（{endpoint}）: {err}").format(
-            cloud=self.cloud, service=service, endpoint=endpoint,
-            err=redact(f"{type(exc).__name__}: {_short(text)}"))
+            cloud=self.cloud,
+            service=service,
+            endpoint=endpoint,
+            err=redact(f"{type(exc).__name__}: {_short(text)}"),
+        )
 
-    def _pages(self, resource: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, resource: str, params: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """A Neutron list, page by page (limit/marker, following the `next` link)."""
         q: dict[str, Any] = {"limit": PAGE_SIZE, **(params or {})}
         while True:
@@ -238,27 +275,41 @@ class OpenStackEngine:
         request): what enforce needs to know whether a placeholder's resolution changed."""
         out: list[p.APort] = []
         for i in range(0, len(names), SCOPE_CHUNK):
-            tags = ",".join(d.PLACEHOLDER_TAG + n for n in names[i:i + SCOPE_CHUNK])
-            for x in self._pages("ports", {"tags-any": tags, "fields": [
-                    "id", "project_id", "fixed_ips", "tags"]}):
-                out.append(p.APort(x["id"], x.get("project_id", ""),
-                                   [ip["ip_address"] for ip in x.get("fixed_ips") or []],
-                                   tags=list(x.get("tags") or [])))
+            tags = ",".join(d.PLACEHOLDER_TAG + n for n in names[i : i + SCOPE_CHUNK])
+            for x in self._pages(
+                "ports", {"tags-any": tags, "fields": ["id", "project_id", "fixed_ips", "tags"]}
+            ):
+                out.append(
+                    p.APort(
+                        x["id"],
+                        x.get("project_id", ""),
+                        [ip["ip_address"] for ip in x.get("fixed_ips") or []],
+                        tags=list(x.get("tags") or []),
+                    )
+                )
         return out
 
-    def _scoped_pages(self, resource: str, scoped: bool, project_ids: list[str],
-                      params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _scoped_pages(
+        self, resource: str, scoped: bool, project_ids: list[str], params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         """All of a Neutron list, or only the given projects' (a few ids per request,
         so the query string stays short); nothing for a scope of no project."""
         if not scoped:
             yield from self._pages(resource, params)
             return
         for i in range(0, len(project_ids), SCOPE_CHUNK):
-            yield from self._pages(resource, {**params,
-                                              "project_id": project_ids[i:i + SCOPE_CHUNK]})
+            yield from self._pages(
+                resource, {**params, "project_id": project_ids[i : i + SCOPE_CHUNK]}
+            )
 
-    def _map(self, fn: Callable[[Step], None], steps: list[Step],
-             progress: Progress | None, phase: str, stop: threading.Event) -> None:
+    def _map(
+        self,
+        fn: Callable[[Step], None],
+        steps: list[Step],
+        progress: Progress | None,
+        phase: str,
+        stop: threading.Event,
+    ) -> None:
         """Run steps with bounded concurrency; after a hard failure start nothing new."""
         if not steps:
             return
@@ -289,15 +340,20 @@ class OpenStackEngine:
         except (ks.ConnectFailure, ks.ConnectTimeout, ks.RetriableConnectionFailure) as exc:
             raise EngineError(self._unreachable("identity", exc)) from None
         except ks.ClientException as exc:
-            raise EngineError(_("云 {cloud} 的 identity 服务: {err}").format(
-                cloud=self.cloud,
-                err=redact(f"{type(exc).__name__}: {_short(str(exc))}"))) from None
+            raise EngineError(
+                _("云 {cloud} 的 identity 服务: {err}").format(
+                    cloud=self.cloud, err=redact(f"{type(exc).__name__}: {_short(str(exc))}")
+                )
+            ) from None
 
     def services(self) -> list[str]:
         self.authenticate()
         out = []
-        for name, kind in (("compute", "compute"), ("volume", "block-storage"),
-                           ("network", "network")):
+        for name, kind in (
+            ("compute", "compute"),
+            ("volume", "block-storage"),
+            ("network", "network"),
+        ):
             try:
                 if self.conn.has_service(kind):
                     out.append(name)
@@ -308,13 +364,26 @@ class OpenStackEngine:
     def read_projects(self) -> list[p.AProject]:
         """Every project but the lock leases (one Keystone list, with tags)."""
         body = self.call("identity", "GET", "/projects")
-        return [p.AProject(x["id"], x["name"], list(x.get("tags") or []),
-                           x.get("description") or "", x.get("domain_id", ""))
-                for x in body.get("projects", []) if LOCK_TAG not in (x.get("tags") or [])]
+        return [
+            p.AProject(
+                x["id"],
+                x["name"],
+                list(x.get("tags") or []),
+                x.get("description") or "",
+                x.get("domain_id", ""),
+            )
+            for x in body.get("projects", [])
+            if LOCK_TAG not in (x.get("tags") or [])
+        ]
 
-    def read(self, state: d.DesiredState | None = None, *,
-             network_only: bool = False, projects: list[p.AProject] | None = None,
-             scope: set[str] | None = None) -> p.ActualState:
+    def read(
+        self,
+        state: d.DesiredState | None = None,
+        *,
+        network_only: bool = False,
+        projects: list[p.AProject] | None = None,
+        scope: set[str] | None = None,
+    ) -> p.ActualState:
         """Actual state: one paginated list per resource type, plus quotas per managed project.
 
         Rules come embedded in the group list (``fields=security_group_rules``): Neutron
@@ -331,12 +400,16 @@ class OpenStackEngine:
         a = p.ActualState(services=services, scope=scope)
         a.projects = list(projects) if projects is not None else self.read_projects()
         systems = {x.system for x in state.projects} if state else set()
-        wanted = [proj.id for proj in a.projects
-                  if p.is_managed(proj.tags)
-                  and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)
-                  and a.covers(p._tag_value(proj.tags, d.SYSTEM_TAG) or "")]
-        per_project: list[str] = [] if network_only else [
-            s for s in ("compute", "volume") if s in services]
+        wanted = [
+            proj.id
+            for proj in a.projects
+            if p.is_managed(proj.tags)
+            and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)
+            and a.covers(p._tag_value(proj.tags, d.SYSTEM_TAG) or "")
+        ]
+        per_project: list[str] = (
+            [] if network_only else [s for s in ("compute", "volume") if s in services]
+        )
         with ThreadPoolExecutor(1) as background:
             pending = background.submit(self.read_all_quotas, wanted, per_project)
             try:
@@ -346,11 +419,24 @@ class OpenStackEngine:
         for pid, values in per_project_quotas.items():
             a.quotas.setdefault(pid, {}).update(values)
         if "compute" in services and not network_only:
-            body = self.call("compute", "GET", "/flavors/detail",
-                             params={"is_public": "None"}, microversion="2.55")
+            body = self.call(
+                "compute",
+                "GET",
+                "/flavors/detail",
+                params={"is_public": "None"},
+                microversion="2.55",
+            )
             for x in body.get("flavors", []):
-                a.flavors.append(p.AFlavor(x["id"], x["name"], int(x["vcpus"]), int(x["ram"]),
-                                           int(x["disk"]), x.get("description") or ""))
+                a.flavors.append(
+                    p.AFlavor(
+                        x["id"],
+                        x["name"],
+                        int(x["vcpus"]),
+                        int(x["ram"]),
+                        int(x["disk"]),
+                        x.get("description") or "",
+                    )
+                )
         if "volume" in services and not network_only:
             body = self.call("volume", "GET", "/types")
             a.volume_types = [t["name"] for t in body.get("volume_types", [])]
@@ -362,34 +448,71 @@ class OpenStackEngine:
         (groups and ports of every project, or of ``project_ids`` only when the read
         is scoped)."""
         owned = p.managed_projects_by_id(a.projects)
-        for x in self._scoped_pages("security-groups", a.scope is not None, project_ids,
-                                    {"fields": ["id", "name", "project_id", "tags",
-                                                "description", "security_group_rules"]}):
-            g = p.AGroup(x["id"], x.get("name", ""), x.get("project_id", ""),
-                         list(x.get("tags") or []), x.get("description") or "")
+        for x in self._scoped_pages(
+            "security-groups",
+            a.scope is not None,
+            project_ids,
+            {"fields": ["id", "name", "project_id", "tags", "description", "security_group_rules"]},
+        ):
+            g = p.AGroup(
+                x["id"],
+                x.get("name", ""),
+                x.get("project_id", ""),
+                list(x.get("tags") or []),
+                x.get("description") or "",
+            )
             a.groups.append(g)
             # rules of unmanaged groups are never changed: kept apart, for reports
             into = a.rules if p.group_identity(g, owned) is not None else a.foreign_rules
             for r in x.get("security_group_rules") or []:
-                into.append(p.ARule(
-                    r["id"], g.id, r["direction"], r.get("ethertype", "IPv4"),
-                    r.get("protocol"), r.get("port_range_min"), r.get("port_range_max"),
-                    r.get("remote_ip_prefix"), r.get("remote_group_id"),
-                    r.get("description") or ""))
-        for x in self._scoped_pages("ports", a.scope is not None, project_ids,
-                                    {"fields": ["id", "project_id", "fixed_ips",
-                                                "security_groups", "tags", "device_owner",
-                                                "name"]}):
-            a.ports.append(p.APort(
-                x["id"], x.get("project_id", ""),
-                [ip["ip_address"] for ip in x.get("fixed_ips") or []],
-                list(x.get("security_groups") or []), list(x.get("tags") or []),
-                x.get("device_owner") or "", x.get("name") or ""))
+                into.append(
+                    p.ARule(
+                        r["id"],
+                        g.id,
+                        r["direction"],
+                        r.get("ethertype", "IPv4"),
+                        r.get("protocol"),
+                        r.get("port_range_min"),
+                        r.get("port_range_max"),
+                        r.get("remote_ip_prefix"),
+                        r.get("remote_group_id"),
+                        r.get("description") or "",
+                    )
+                )
+        for x in self._scoped_pages(
+            "ports",
+            a.scope is not None,
+            project_ids,
+            {
+                "fields": [
+                    "id",
+                    "project_id",
+                    "fixed_ips",
+                    "security_groups",
+                    "tags",
+                    "device_owner",
+                    "name",
+                ]
+            },
+        ):
+            a.ports.append(
+                p.APort(
+                    x["id"],
+                    x.get("project_id", ""),
+                    [ip["ip_address"] for ip in x.get("fixed_ips") or []],
+                    list(x.get("security_groups") or []),
+                    list(x.get("tags") or []),
+                    x.get("device_owner") or "",
+                    x.get("name") or "",
+                )
+            )
         if "network" in a.services:
             for pid, values in self.read_all_quotas(project_ids, ["network"]).items():
                 a.quotas.setdefault(pid, {}).update(values)
 
-    def read_all_quotas(self, project_ids: list[str], services: list[str]) -> dict[str, dict[str, int]]:
+    def read_all_quotas(
+        self, project_ids: list[str], services: list[str]
+    ) -> dict[str, dict[str, int]]:
         """Quotas of many projects: Neutron's in one list call (projects absent from it
         have the defaults: one more GET); Nova and Cinder have no list API, so one GET
         each per project, run with bounded concurrency."""
@@ -397,8 +520,10 @@ class OpenStackEngine:
         if not project_ids:
             return out
         if "network" in services:
-            listed = {q.get("project_id") or q.get("tenant_id"): q
-                      for q in self.call("network", "GET", "/quotas").get("quotas", [])}
+            listed = {
+                q.get("project_id") or q.get("tenant_id"): q
+                for q in self.call("network", "GET", "/quotas").get("quotas", [])
+            }
             default = None
             for pid in project_ids:
                 q = listed.get(pid)
@@ -411,7 +536,8 @@ class OpenStackEngine:
         if per_project:
             with ThreadPoolExecutor(self.concurrency) as pool:
                 for pid, values in pool.map(
-                        lambda pid: (pid, self.read_quotas(pid, per_project)), project_ids):
+                    lambda pid: (pid, self.read_quotas(pid, per_project)), project_ids
+                ):
                     out[pid].update(values)
         return out
 
@@ -424,15 +550,21 @@ class OpenStackEngine:
             q = self.call("volume", "GET", f"/os-quota-sets/{project_id}")["quota_set"]
             out.update({k: v for k, v in q.items() if k.startswith("gigabytes")})
         if "network" in services:
-            out.update(_neutron_quota(
-                self.call("network", "GET", f"/quotas/{project_id}")["quota"]))
+            out.update(
+                _neutron_quota(self.call("network", "GET", f"/quotas/{project_id}")["quota"])
+            )
         return out
 
     # ---------------------------------------------------------------- apply
 
-    def apply(self, state: d.DesiredState, plan: p.Plan, actual: p.ActualState,
-              progress: Progress | None = None,
-              stop: threading.Event | None = None) -> ApplyResult:
+    def apply(
+        self,
+        state: d.DesiredState,
+        plan: p.Plan,
+        actual: p.ActualState,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> ApplyResult:
         """Apply in dependency order; on a hard failure stop and say what was not done.
 
         Order: projects → quotas → flavors → groups (Neutron's default rules in a
@@ -455,27 +587,50 @@ class OpenStackEngine:
         def phase(kind: str, action: str) -> list[Step]:
             return [s for s in steps if s.change.kind == kind and s.change.action == action]
 
-        desired_rule_descs = {s.change.data["description"] for s in steps
-                              if s.change.kind == "rule" and s.change.action == "create"}
-        self._map(partial(self._project_step, project_ids=project_ids),
-                  phase("project", "create") + phase("project", "update"),
-                  progress, "projects", stop)
+        desired_rule_descs = {
+            s.change.data["description"]
+            for s in steps
+            if s.change.kind == "rule" and s.change.action == "create"
+        }
+        self._map(
+            partial(self._project_step, project_ids=project_ids),
+            phase("project", "create") + phase("project", "update"),
+            progress,
+            "projects",
+            stop,
+        )
         quotas = phase("quota", "update")
-        self._map(partial(self._quota_step, project_ids=project_ids, lower=False), quotas,
-                  progress, "quotas", stop)
+        self._map(
+            partial(self._quota_step, project_ids=project_ids, lower=False),
+            quotas,
+            progress,
+            "quotas",
+            stop,
+        )
         self._map(self._flavor_step, phase("flavor", "create"), progress, "flavors", stop)
         if not stop.is_set():
-            self._create_groups(phase("group", "create"), project_ids, group_ids,
-                                desired_rule_descs, progress, stop)
+            self._create_groups(
+                phase("group", "create"), project_ids, group_ids, desired_rule_descs, progress, stop
+            )
         self._map(self._delete_step, phase("rule", "delete"), progress, "rule deletes", stop)
         if not stop.is_set():
             self._create_rules(phase("rule", "create"), group_ids, project_ids, progress, stop)
-        self._map(partial(self._binding_step, group_ids=group_ids), phase("binding", "update"),
-                  progress, "bindings", stop)
+        self._map(
+            partial(self._binding_step, group_ids=group_ids),
+            phase("binding", "update"),
+            progress,
+            "bindings",
+            stop,
+        )
         self._map(self._delete_step, phase("group", "delete"), progress, "group deletes", stop)
         lowering = [s for s in quotas if s.status == "done"]
-        self._map(partial(self._quota_step, project_ids=project_ids, lower=True), lowering,
-                  progress, "quotas (lowered)", stop)
+        self._map(
+            partial(self._quota_step, project_ids=project_ids, lower=True),
+            lowering,
+            progress,
+            "quotas (lowered)",
+            stop,
+        )
         result.requests = self.requests - r0
         result.seconds = time.monotonic() - t0
         return result
@@ -483,22 +638,36 @@ class OpenStackEngine:
     def _project_step(self, s: Step, project_ids: dict[str | None, str]) -> None:
         c = s.change
         if c.action == "create":
-            body = self.call("identity", "POST", "/projects", json={"project": {
-                "name": c.data["name"], "description": c.data["description"],
-                "tags": c.data["tags"], "domain_id": "default", "enabled": True}})
+            body = self.call(
+                "identity",
+                "POST",
+                "/projects",
+                json={
+                    "project": {
+                        "name": c.data["name"],
+                        "description": c.data["description"],
+                        "tags": c.data["tags"],
+                        "domain_id": "default",
+                        "enabled": True,
+                    }
+                },
+            )
             s.id = body["project"]["id"]
             project_ids[c.system] = body["project"]["id"]
         else:
-            self.call("identity", "PATCH", f"/projects/{c.id}", json={"project": {
-                "description": c.data["description"], "tags": c.data["tags"]}})
+            self.call(
+                "identity",
+                "PATCH",
+                f"/projects/{c.id}",
+                json={"project": {"description": c.data["description"], "tags": c.data["tags"]}},
+            )
 
     def _quota_step(self, s: Step, project_ids: dict[str | None, str], lower: bool) -> None:
         """Raise before creating, lower after deleting: Neutron refuses a quota
         below current usage."""
         before = s.change.before or {}
         if lower:
-            values = {k: v for k, v in s.change.data["set"].items()
-                      if v < (before.get(k) or 0)}
+            values = {k: v for k, v in s.change.data["set"].items() if v < (before.get(k) or 0)}
             if not values:
                 return
         else:
@@ -519,10 +688,21 @@ class OpenStackEngine:
 
     def _flavor_step(self, s: Step) -> None:
         c = s.change
-        body = self.call("compute", "POST", "/flavors", microversion="2.55", json={"flavor": {
-            "name": c.data["name"], "vcpus": c.data["vcpus"], "ram": c.data["ram_mb"],
-            "disk": c.data["disk_gb"],
-            "description": "cgcloud: " + "、".join(sorted({r.form for r in c.reasons}))}})
+        body = self.call(
+            "compute",
+            "POST",
+            "/flavors",
+            microversion="2.55",
+            json={
+                "flavor": {
+                    "name": c.data["name"],
+                    "vcpus": c.data["vcpus"],
+                    "ram": c.data["ram_mb"],
+                    "disk": c.data["disk_gb"],
+                    "description": "cgcloud: " + "、".join(sorted({r.form for r in c.reasons})),
+                }
+            },
+        )
         s.id = body["flavor"]["id"]
 
     def _delete_step(self, s: Step) -> None:
@@ -536,13 +716,23 @@ class OpenStackEngine:
         if missing:
             raise EngineError(f"groups {missing} do not exist")
         groups = list(dict.fromkeys(c.data["keep"] + [group_ids[k] for k in c.data["add"]]))
-        self.call("network", "PUT", f"/ports/{c.data['port_id']}",
-                  json={"port": {"security_groups": groups}})
+        self.call(
+            "network",
+            "PUT",
+            f"/ports/{c.data['port_id']}",
+            json={"port": {"security_groups": groups}},
+        )
         s.id = c.data["port_id"]
 
-    def _create_groups(self, steps: list[Step], project_ids: dict[str | None, str],
-                       group_ids: dict[str | None, str], desired_rule_descs: set[str],
-                       progress: Progress | None, stop: threading.Event) -> None:
+    def _create_groups(
+        self,
+        steps: list[Step],
+        project_ids: dict[str | None, str],
+        group_ids: dict[str | None, str],
+        desired_rule_descs: set[str],
+        progress: Progress | None,
+        stop: threading.Event,
+    ) -> None:
         """Neutron bulk create (BULK_SIZE per request, one transaction each). The group's
         identity (`desired.group_description`'s key marker) is written by this one call:
         no second tagging call that could fail and leave an unrecognisable group.
@@ -560,22 +750,36 @@ class OpenStackEngine:
                     stop.set()
                     self.audit.write(s)
                     return
-                bodies.append({"name": s.change.data["name"], "project_id": pid,
-                               "description": s.change.data["description"]})
+                bodies.append(
+                    {
+                        "name": s.change.data["name"],
+                        "project_id": pid,
+                        "description": s.change.data["description"],
+                    }
+                )
+
             def recover(bodies: list[dict[str, Any]] = bodies) -> Any:
                 """Did the lost bulk happen? (one transaction: all of it or nothing)"""
                 pids = sorted({b["project_id"] for b in bodies})
-                have = {(g["project_id"], g.get("description")): g for g in self.call(
-                    "network", "GET", "/security-groups", params={"project_id": pids},
-                    retries=0)["security_groups"]}
+                have = {
+                    (g["project_id"], g.get("description")): g
+                    for g in self.call(
+                        "network", "GET", "/security-groups", params={"project_id": pids}, retries=0
+                    )["security_groups"]
+                }
                 made = [have.get((b["project_id"], b["description"])) for b in bodies]
                 if all(made):
                     return {"security_groups": made}
                 return None
 
             try:
-                body = self.call("network", "POST", "/security-groups", recover=recover,
-                                 json={"security_groups": bodies})
+                body = self.call(
+                    "network",
+                    "POST",
+                    "/security-groups",
+                    recover=recover,
+                    json={"security_groups": bodies},
+                )
             except EngineError as exc:
                 for s in chunk:
                     s.status, s.error = "failed", str(exc)
@@ -586,14 +790,22 @@ class OpenStackEngine:
                 s.status, s.id = "done", sg["id"]
                 group_ids[s.change.data["key"]] = sg["id"]
                 self.audit.write(s)
-            defaults = [r["id"] for sg in body["security_groups"]
-                        for r in sg.get("security_group_rules") or []
-                        if r.get("description") not in desired_rule_descs]
+            defaults = [
+                r["id"]
+                for sg in body["security_groups"]
+                for r in sg.get("security_group_rules") or []
+                if r.get("description") not in desired_rule_descs
+            ]
             try:
                 with ThreadPoolExecutor(self.concurrency) as pool:
-                    list(pool.map(lambda rid: self.call(
-                        "network", "DELETE", f"/security-group-rules/{rid}", ok=(404,)),
-                        defaults))
+                    list(
+                        pool.map(
+                            lambda rid: self.call(
+                                "network", "DELETE", f"/security-group-rules/{rid}", ok=(404,)
+                            ),
+                            defaults,
+                        )
+                    )
             except EngineError:
                 stop.set()  # the groups exist; the next plan shows these rules as drift
                 raise
@@ -601,9 +813,14 @@ class OpenStackEngine:
             if progress:
                 progress("groups", done, len(steps))
 
-    def _create_rules(self, steps: list[Step], group_ids: dict[str | None, str],
-                      project_ids: dict[str | None, str], progress: Progress | None,
-                      stop: threading.Event) -> None:
+    def _create_rules(
+        self,
+        steps: list[Step],
+        group_ids: dict[str | None, str],
+        project_ids: dict[str | None, str],
+        progress: Progress | None,
+        stop: threading.Event,
+    ) -> None:
         """Neutron bulk create: one request per group (Neutron refuses a bulk that spans
         groups: SecurityGroupNotSingleGroupRules), BULK_SIZE rules at most, requests run
         with bounded concurrency. A failing bulk is retried rule by rule so the report
@@ -611,8 +828,11 @@ class OpenStackEngine:
         by_group: dict[str, list[Step]] = {}
         for s in steps:
             by_group.setdefault(s.change.data["group_key"], []).append(s)
-        batches = [ss[i : i + self.bulk_size] for ss in by_group.values()
-                   for i in range(0, len(ss), self.bulk_size)]
+        batches = [
+            ss[i : i + self.bulk_size]
+            for ss in by_group.values()
+            for i in range(0, len(ss), self.bulk_size)
+        ]
         done = 0
         lock = threading.Lock()
 
@@ -636,8 +856,12 @@ class OpenStackEngine:
                 b["project_id"] = project_ids.get(s.change.system)
                 bodies.append({k: v for k, v in b.items() if v is not None})
             try:
-                body = self.call("network", "POST", "/security-group-rules",
-                                 json={"security_group_rules": bodies})
+                body = self.call(
+                    "network",
+                    "POST",
+                    "/security-group-rules",
+                    json={"security_group_rules": bodies},
+                )
                 for s, made in zip(chunk, body["security_group_rules"], strict=True):
                     s.status, s.id = "done", made["id"]
                     self.audit.write(s)
@@ -646,14 +870,20 @@ class OpenStackEngine:
                     if stop.is_set():
                         break
                     try:
-                        made = self.call("network", "POST", "/security-group-rules",
-                                         json={"security_group_rule": one}, ok=(409,))
+                        made = self.call(
+                            "network",
+                            "POST",
+                            "/security-group-rules",
+                            json={"security_group_rule": one},
+                            ok=(409,),
+                        )
                         if "security_group_rule" not in (made or {}):
                             # 409 is both "exists" (done) and OverQuota (not done)
                             err = json.dumps(made, ensure_ascii=False)
                             if "SecurityGroupRuleExists" not in err:
-                                raise EngineError(f"POST network /security-group-rules: "
-                                                  f"HTTP 409: {_short(err)}")
+                                raise EngineError(
+                                    f"POST network /security-group-rules: HTTP 409: {_short(err)}"
+                                )
                         s.status = "done"
                         s.id = (made or {}).get("security_group_rule", {}).get("id")
                     except EngineError as exc:
@@ -668,8 +898,9 @@ class OpenStackEngine:
         with ThreadPoolExecutor(self.concurrency) as pool:
             list(pool.map(run, batches))
 
-    def record_fingerprints(self, fps: list[p.Fingerprint],
-                            applied: ApplyResult | None = None) -> list[Step]:
+    def record_fingerprints(
+        self, fps: list[p.Fingerprint], applied: ApplyResult | None = None
+    ) -> list[Step]:
         """Tag each project with its rule fingerprint; call only once the plan that
         listed ``fps`` was carried out in full (``applied``, when it changed anything:
         the ids of the projects it created). docs/enforce.md, "Settled projects".
@@ -685,14 +916,15 @@ class OpenStackEngine:
         """Remove the step's ``old`` project tags, then add its ``new`` one (if any)."""
         url = f"/projects/{s.change.id}/tags/"
         for tag in s.change.data["old"]:
-            self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,),
-                      idempotent=True)
+            self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,), idempotent=True)
         if s.change.data.get("new"):
-            self.call("identity", "PUT", url + quote(s.change.data["new"], safe=":="),
-                      idempotent=True)
+            self.call(
+                "identity", "PUT", url + quote(s.change.data["new"], safe=":="), idempotent=True
+            )
 
-    def _one_by_one(self, fn: Callable[[Step], None], steps: list[Step],
-                    stop: threading.Event | None) -> None:
+    def _one_by_one(
+        self, fn: Callable[[Step], None], steps: list[Step], stop: threading.Event | None
+    ) -> None:
         """Keystone tag writes, one at a time: a Keystone on SQLite answers concurrent
         ones with 500 "database is locked" (measured on the devcloud). With ``stop``, a
         failure stops what follows (and sets it); without, each step stands alone."""
@@ -700,8 +932,9 @@ class OpenStackEngine:
             if not self._run_step(fn, s, stop):
                 return
 
-    def _run_step(self, fn: Callable[[Step], None], step: Step,
-                  stop: threading.Event | None) -> bool:
+    def _run_step(
+        self, fn: Callable[[Step], None], step: Step, stop: threading.Event | None
+    ) -> bool:
         """Run one step, note its outcome, audit it; False when ``stop`` kept it from
         starting. A failure sets ``stop``: nothing new starts after it."""
         if stop is not None and stop.is_set():
@@ -718,20 +951,36 @@ class OpenStackEngine:
 
     # ---------------------------------------------------------------- lock
 
-    def acquire_lock(self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None,
-                     name: str = LOCK_NAME) -> None:
+    def acquire_lock(
+        self, ttl: timedelta = DEFAULT_LOCK_TTL, owner: str | None = None, name: str = LOCK_NAME
+    ) -> None:
         """A lease as a disabled Keystone project named cgcloud-lock: names are unique per
         domain, so creating it is atomic for every machine that talks to this cloud.
         ``name`` picks another lease of the same kind (``enforce --watch`` holds
         WATCH_LOCK_NAME for its whole life)."""
         owner = owner or f"{self.actor} pid {os.getpid()}"
         now = datetime.now(UTC)
-        info = {"owner": owner, "acquired": now.isoformat(timespec="seconds"),
-                "expires": (now + ttl).isoformat(timespec="seconds")}
+        info = {
+            "owner": owner,
+            "acquired": now.isoformat(timespec="seconds"),
+            "expires": (now + ttl).isoformat(timespec="seconds"),
+        }
         for _attempt in range(2):
-            body = self.call("identity", "POST", "/projects", ok=(409,), json={"project": {
-                "name": name, "description": json.dumps(info, ensure_ascii=False),
-                "tags": [LOCK_TAG], "enabled": False, "domain_id": "default"}})
+            body = self.call(
+                "identity",
+                "POST",
+                "/projects",
+                ok=(409,),
+                json={
+                    "project": {
+                        "name": name,
+                        "description": json.dumps(info, ensure_ascii=False),
+                        "tags": [LOCK_TAG],
+                        "enabled": False,
+                        "domain_id": "default",
+                    }
+                },
+            )
             if body and "project" in body:
                 self._lock_ids[name] = body["project"]["id"]
                 return
@@ -743,7 +992,8 @@ class OpenStackEngine:
                 raise LockHeld(
                     f"cloud {self.cloud} is locked by {held.owner} since "
                     f"{held.acquired} until {held.expires}; "
-                    f"wait, or if that apply is dead delete Keystone project {name} ({pid})")
+                    f"wait, or if that apply is dead delete Keystone project {name} ({pid})"
+                )
             # expired: delete exactly that lease (by id) and try once more
             self.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
         raise LockHeld(f"cloud {self.cloud}: could not take the lock (another apply took it)")
@@ -757,8 +1007,9 @@ class OpenStackEngine:
                 info = {}
             if not isinstance(info, dict):
                 info = {}
-            return LockHolder(x["id"], **{k: str(info[k]) for k in (
-                "owner", "acquired", "expires") if k in info})
+            return LockHolder(
+                x["id"], **{k: str(info[k]) for k in ("owner", "acquired", "expires") if k in info}
+            )
         return None
 
     def release_lock(self, name: str = LOCK_NAME) -> None:
@@ -777,8 +1028,12 @@ class OpenStackEngine:
             raise LockHeld(f"cloud {self.cloud}: lease {name} was removed by someone else")
         info = json.loads(body["project"].get("description") or "{}")
         info["expires"] = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
-        self.call("identity", "PATCH", f"/projects/{lock_id}", json={"project": {
-            "description": json.dumps(info, ensure_ascii=False)}})
+        self.call(
+            "identity",
+            "PATCH",
+            f"/projects/{lock_id}",
+            json={"project": {"description": json.dumps(info, ensure_ascii=False)}},
+        )
 
     # ---------------------------------------------------------------- decommission, usage
 
@@ -787,8 +1042,9 @@ class OpenStackEngine:
 
         return decommission.list_servers(self)
 
-    def read_inventory(self, actual: p.ActualState, systems: set[str],
-                       servers: list[Server] | None = None) -> Inventory:
+    def read_inventory(
+        self, actual: p.ActualState, systems: set[str], servers: list[Server] | None = None
+    ) -> Inventory:
         from cgcloud.engines.openstack import decommission
 
         return decommission.read_inventory(self, actual, systems, servers)
@@ -805,8 +1061,11 @@ class OpenStackEngine:
 
 
 def _neutron_quota(q: dict[str, Any]) -> dict[str, int]:
-    return {"floating_ips": q["floatingip"], "security_groups": q["security_group"],
-            "security_group_rules": q["security_group_rule"]}
+    return {
+        "floating_ips": q["floatingip"],
+        "security_groups": q["security_group"],
+        "security_group_rules": q["security_group_rule"],
+    }
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -21,7 +21,9 @@ def read_usage(engine: OpenStackEngine, actual: ActualState) -> Usage:
         pid = x.get("project_id") or ""
         out.floating_ips[pid] = out.floating_ips.get(pid, 0) + 1
     if "volume" in actual.services:
-        for x in list_pages(engine, "volume", "/volumes/detail", "volumes", {"all_tenants": "True"}):
+        for x in list_pages(
+            engine, "volume", "/volumes/detail", "volumes", {"all_tenants": "True"}
+        ):
             pid = x.get("os-vol-tenant-attr:tenant_id") or ""
             out.volume_gb[pid] = out.volume_gb.get(pid, 0) + int(x.get("size") or 0)
     return out

@@ -133,7 +133,12 @@ def test_approval_needs_an_open_approved_row() -> None:
 
 def test_policies_report_through_pulumi_policy_args() -> None:
     """The pack's policies as CrossGuard calls them: mandatory for errors."""
-    from pulumi_policy import EnforcementLevel, ResourceValidationArgs
+    from pulumi_policy import (
+        EnforcementLevel,
+        PolicyCustomTimeouts,
+        PolicyResourceOptions,
+        ResourceValidationArgs,
+    )
 
     policies = {p.name: p for p in pack.policies()}
     bastion = policies["cgcloud-cg310-ssh-rdp-bastion-only"]
@@ -142,8 +147,15 @@ def test_policies_report_through_pulumi_policy_args() -> None:
 
     def violations(name: str, props: dict, config: dict) -> list[str]:  # type: ignore[type-arg]
         got: list[str] = []
-        args = ResourceValidationArgs(pack.RULE_TYPE, props, "urn:x", "r", None, None,  # type: ignore[arg-type]
-                                      config)
+        args = ResourceValidationArgs(
+            pack.RULE_TYPE,
+            props,
+            "urn:x",
+            "r",
+            PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), []),
+            None,
+            config,
+        )
         policies[name].validate(args, lambda message, urn=None: got.append(message))
         return got
 

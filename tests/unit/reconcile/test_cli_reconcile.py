@@ -24,9 +24,12 @@ def test_plan_refuses_an_invalid_repository(tmp_path: Path) -> None:
     repo = tmp_path / "policies"
     shutil.copytree(POLICIES, repo)
     np = repo / "智慧城管综合平台" / "network-policy.yaml"
-    np.write_text(np.read_text(encoding="utf-8").replace("port: TCP443, note: 市民访问门户",
-                                                         "port: TCPXYZ, note: 市民访问门户"),
-                  encoding="utf-8")
+    np.write_text(
+        np.read_text(encoding="utf-8").replace(
+            "port: TCP443, note: 市民访问门户", "port: TCPXYZ, note: 市民访问门户"
+        ),
+        encoding="utf-8",
+    )
     for cmd in ("plan", "apply"):
         r = runner.invoke(app, [cmd, str(repo), "--cloud", "nowhere", "--now", "2027-01-15"])
         assert r.exit_code == 1
@@ -35,8 +38,9 @@ def test_plan_refuses_an_invalid_repository(tmp_path: Path) -> None:
 
 def test_unknown_cloud_is_an_error_without_secrets(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
-    r = runner.invoke(app, ["plan", str(POLICIES), "--cloud", "no-such-cloud",
-                            "--now", "2027-01-15"])
+    r = runner.invoke(
+        app, ["plan", str(POLICIES), "--cloud", "no-such-cloud", "--now", "2027-01-15"]
+    )
     assert r.exit_code == 1
     assert "no-such-cloud" in r.output
 

@@ -66,8 +66,9 @@ def test_project_quotas_and_tags() -> None:
 def test_lapsed_system_is_noted_not_compiled() -> None:
     state = compile_at([POLICIES], "2027-01-15T10:00")
     assert state.project("旧版数字城管系统") is None
-    assert any(n.kind == "no-approved-resources" and n.system == "旧版数字城管系统"
-               for n in state.notes)
+    assert any(
+        n.kind == "no-approved-resources" and n.system == "旧版数字城管系统" for n in state.notes
+    )
 
 
 def test_rule_shapes_and_descriptions() -> None:
@@ -78,15 +79,19 @@ def test_rule_shapes_and_descriptions() -> None:
     # row 1: public → two web hosts, HTTPS: one ingress rule from anywhere, one group
     row1 = by_desc["cgcloud WL-2026-0031#1 until 2027-12-31"]
     assert [(r.direction, r.protocol, r.port_min, r.remote_cidr) for r in row1] == [
-        ("ingress", "tcp", 443, "0.0.0.0/0")]
+        ("ingress", "tcp", 443, "0.0.0.0/0")
+    ]
     # row 5: `/` = any protocol, egress only (target is external)
     row5 = by_desc["cgcloud WL-2026-0031#5 until 2027-12-31"]
     assert [(r.direction, r.protocol, r.port_min) for r in row5] == [("egress", None, None)]
     # row 2: range 172.20.4.11-12 → fewest CIDRs, both legs
     row2 = by_desc["cgcloud WL-2026-0031#2 until 2027-12-31"]
     assert sorted((r.direction, r.remote_cidr) for r in row2) == [
-        ("egress", "172.21.4.21/32"), ("egress", "172.21.4.22/32"),
-        ("ingress", "172.20.4.11/32"), ("ingress", "172.20.4.12/32")]
+        ("egress", "172.21.4.21/32"),
+        ("egress", "172.21.4.22/32"),
+        ("ingress", "172.20.4.11/32"),
+        ("ingress", "172.20.4.12/32"),
+    ]
     # row 10: high-risk, window end of the high-risk section; placeholder target
     row10 = by_desc["cgcloud WL-2026-0031#10 until 2027-01-31"]
     ingress = [r for r in row10 if r.direction == "ingress"]
@@ -154,7 +159,8 @@ def test_unsigned_bundle_keeps_forms_pending(tmp_path: Path) -> None:
     pa = repo / SYSTEM / "project-application.yaml"
     pa.write_text(
         pa.read_text(encoding="utf-8").replace(
-            "cloud_provider:  {by: 武汉云, date: 2026-11-24}", "cloud_provider:  null"),
+            "cloud_provider:  {by: 武汉云, date: 2026-11-24}", "cloud_provider:  null"
+        ),
         encoding="utf-8",
     )
     state = compile_at([repo], "2027-01-15T10:00")
@@ -167,7 +173,8 @@ def test_high_risk_row_needs_three_reviewers(tmp_path: Path) -> None:
     np = repo / SYSTEM / "network-policy.yaml"
     np.write_text(
         np.read_text(encoding="utf-8").replace(
-            "cloud_resource_leader:  {by: 吴十, date: 2026-11-22}", "cloud_resource_leader:  null"),
+            "cloud_resource_leader:  {by: 吴十, date: 2026-11-22}", "cloud_resource_leader:  null"
+        ),
         encoding="utf-8",
     )
     state = compile_at([repo], "2027-01-15T10:00")

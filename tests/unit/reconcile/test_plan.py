@@ -30,20 +30,32 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
     proj = {plan._tag_value(x.tags, desired.SYSTEM_TAG): x for x in a.projects}
     for c in p.changes:
         if c.action == "create" and c.kind == "project":
-            x = AProject(f"p{next(_ids)}", c.data["name"], list(c.data["tags"]),
-                         c.data["description"])
+            x = AProject(
+                f"p{next(_ids)}", c.data["name"], list(c.data["tags"]), c.data["description"]
+            )
             a.projects.append(x)
             proj[c.system] = x
         elif c.action == "update" and c.kind == "quota":
             pid = proj[c.system].id
             a.quotas[pid] = {**a.quotas.get(pid, {}), **c.data["set"]}
         elif c.action == "create" and c.kind == "flavor":
-            a.flavors.append(plan.AFlavor(f"f{next(_ids)}", c.name, c.data["vcpus"],
-                                          c.data["ram_mb"], c.data["disk_gb"], "cgcloud: x"))
+            a.flavors.append(
+                plan.AFlavor(
+                    f"f{next(_ids)}",
+                    c.name,
+                    c.data["vcpus"],
+                    c.data["ram_mb"],
+                    c.data["disk_gb"],
+                    "cgcloud: x",
+                )
+            )
         elif c.action == "create" and c.kind == "group":
             # as the engine does: no tags, the identity is the description's key marker
-            a.groups.append(AGroup(f"g{next(_ids)}", c.data["name"], proj[c.system].id,
-                                   [], c.data["description"]))
+            a.groups.append(
+                AGroup(
+                    f"g{next(_ids)}", c.data["name"], proj[c.system].id, [], c.data["description"]
+                )
+            )
     owned = plan.managed_projects_by_id(a.projects)
     gid: dict[str, str] = {}
     for g in a.groups:
@@ -58,15 +70,31 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
             a.rules = [r for r in a.rules if r.group_id != c.id]
         elif c.action == "create" and c.kind == "rule":
             b = c.data
-            a.rules.append(ARule(f"r{next(_ids)}", gid[b["group_key"]], b["direction"],
-                                 b["ethertype"], b["protocol"], b["port_range_min"],
-                                 b["port_range_max"], b["remote_ip_prefix"], None,
-                                 b["description"]))
+            a.rules.append(
+                ARule(
+                    f"r{next(_ids)}",
+                    gid[b["group_key"]],
+                    b["direction"],
+                    b["ethertype"],
+                    b["protocol"],
+                    b["port_range_min"],
+                    b["port_range_max"],
+                    b["remote_ip_prefix"],
+                    None,
+                    b["description"],
+                )
+            )
         elif c.kind == "binding" and c.action == "update":
             port = next(x for x in a.ports if x.id == c.id)
-            new = APort(port.id, port.project_id, port.ips,
-                        c.data["keep"] + [gid[k] for k in c.data["add"]], port.tags,
-                        port.device_owner, port.name)
+            new = APort(
+                port.id,
+                port.project_id,
+                port.ips,
+                c.data["keep"] + [gid[k] for k in c.data["add"]],
+                port.tags,
+                port.device_owner,
+                port.name,
+            )
             a.ports = [new if x.id == port.id else x for x in a.ports]
     return a
 
@@ -94,8 +122,14 @@ def _cloud_with_ports() -> tuple[plan.Plan, ActualState]:
     a.ports = [
         APort("port-web1", pid, ["172.20.4.11"], ["sg-default"], name="web1"),
         APort("port-app1", pid, ["172.21.4.21"], ["sg-default"], name="app1"),
-        APort("port-db", pid, ["172.21.4.30"], ["sg-default"],
-              tags=[desired.PLACEHOLDER_TAG + "智慧城管-数据库"], name="db"),
+        APort(
+            "port-db",
+            pid,
+            ["172.21.4.30"],
+            ["sg-default"],
+            tags=[desired.PLACEHOLDER_TAG + "智慧城管-数据库"],
+            name="db",
+        ),
         APort("port-other", "other-project", ["172.21.4.22"], ["sg-x"], name="foreign"),
         APort("router", pid, ["172.21.4.1"], [], device_owner="network:router_interface"),
     ]
@@ -108,8 +142,13 @@ def test_converges_and_second_plan_is_a_no_op() -> None:
     assert second.has_changes  # now the ports exist: bindings and placeholder rules
     binds = {c.id for c in second.changes if c.kind == "binding"}
     assert binds == {"port-web1", "port-app1", "port-db"}
-    placeholder_rules = [c for c in second.changes if c.kind == "rule" and c.action == "create"
-                         and c.data["remote_ip_prefix"] == "172.21.4.30/32"]
+    placeholder_rules = [
+        c
+        for c in second.changes
+        if c.kind == "rule"
+        and c.action == "create"
+        and c.data["remote_ip_prefix"] == "172.21.4.30/32"
+    ]
     assert placeholder_rules
     b = simulate(second, a)
     third = plan.diff(state_at(), b)
@@ -154,8 +193,7 @@ def test_window_change_is_delete_plus_create_of_that_rule_only() -> None:
     p = plan.diff(s, a)
     changes = [c for c in p.changes if c.action in plan.CHANGE_ACTIONS]
     assert sorted(c.action for c in changes) == ["create", "delete"]
-    assert all("#3" in (c.data.get("description") or "") or c.action == "delete"
-               for c in changes)
+    assert all("#3" in (c.data.get("description") or "") or c.action == "delete" for c in changes)
 
 
 def test_removed_form_removes_rules_and_groups_but_not_project() -> None:
@@ -204,8 +242,17 @@ def test_renderers() -> None:
     assert list(doc)[:4] == ["format", "cloud", "now", "summary"]
     assert doc["summary"]["create"] == p.count("create")
     assert {"system", "changes"} == set(doc["systems"][0])
-    assert {"action", "kind", "system", "name", "id", "detail", "reasons", "before",
-            "after"} == set(doc["systems"][0]["changes"][0])
+    assert {
+        "action",
+        "kind",
+        "system",
+        "name",
+        "id",
+        "detail",
+        "reasons",
+        "before",
+        "after",
+    } == set(doc["systems"][0]["changes"][0])
     nothing = plan.diff(desired.DesiredState(now="x"), ActualState())
     assert "No changes" in plan.render(nothing, "text")
 
@@ -237,8 +284,9 @@ def test_key_marker_outside_a_managed_project_is_not_ours() -> None:
     assert not p.has_changes  # never touched, not even reported: not in a managed project
     assert all(c.id != "gx" for c in p.changes)
     key = desired.group_marker(g.description)
-    assert key and plan.group_identity(a.groups[-1], plan.managed_projects_by_id(a.projects)) \
-        is None
+    assert (
+        key and plan.group_identity(a.groups[-1], plan.managed_projects_by_id(a.projects)) is None
+    )
 
 
 def test_duplicate_group_keeps_the_one_with_rules() -> None:
@@ -257,10 +305,20 @@ def test_tagged_groups_of_older_applies_are_still_ours() -> None:
     state, a = _applied()
     owned = plan.managed_projects_by_id(a.projects)
     system = next(iter(owned.values()))
-    a.groups = [AGroup(g.id, g.name, g.project_id,
-                       [desired.MANAGED_TAG, desired.SYSTEM_TAG + system,
-                        desired.GROUP_TAG + (desired.group_marker(g.description) or "")],
-                       "cgcloud: old description") for g in a.groups]
+    a.groups = [
+        AGroup(
+            g.id,
+            g.name,
+            g.project_id,
+            [
+                desired.MANAGED_TAG,
+                desired.SYSTEM_TAG + system,
+                desired.GROUP_TAG + (desired.group_marker(g.description) or ""),
+            ],
+            "cgcloud: old description",
+        )
+        for g in a.groups
+    ]
     assert not plan.diff(state, a).has_changes
 
 
@@ -271,10 +329,17 @@ def _recorded(p: plan.Plan, a: ActualState) -> ActualState:
     """The projects tagged as `record_fingerprints` does after ``p`` was carried out."""
     new = {f.system: f.new for f in p.fingerprints}
     owned = plan.managed_projects_by_id(a.projects)
-    a.projects = [AProject(x.id, x.name, [t for t in x.tags if t not in
-                                          plan.recorded_fingerprint(x.tags)] + [new[owned[x.id]]],
-                           x.description) if owned.get(x.id) in new else x
-                  for x in a.projects]
+    a.projects = [
+        AProject(
+            x.id,
+            x.name,
+            [t for t in x.tags if t not in plan.recorded_fingerprint(x.tags)] + [new[owned[x.id]]],
+            x.description,
+        )
+        if owned.get(x.id) in new
+        else x
+        for x in a.projects
+    ]
     return a
 
 
@@ -324,8 +389,7 @@ def test_diff_lists_the_fingerprints_to_record_until_they_are() -> None:
     feb_fps = plan.fingerprints(feb, plan.placeholder_addresses(a.ports, a.projects))
     assert plan.settled(feb_fps, a.projects) == set()
     p_feb = plan.diff(feb, a)
-    assert [(f.system, f.old) for f in p_feb.fingerprints] == [
-        (SYSTEM, [p.fingerprints[0].new])]
+    assert [(f.system, f.old) for f in p_feb.fingerprints] == [(SYSTEM, [p.fingerprints[0].new])]
 
 
 def test_settled_only_with_exactly_the_wanted_tag() -> None:

@@ -25,8 +25,15 @@ def row(frm: str, source: str, to: str, target: str, port: str) -> str:
         # SSH to an external zone is not 第十九条's concern
         row("政务外网区", "172.21.3.5", "政务外网骨干网", "10.1.1.1", "TCP22"),
     ],
-    ids=["ssh-own-zone", "rdp-placeholder-target", "ssh-cross-zone", "any-port-from-bastion",
-         "tcp2222", "udp22", "to-external"],
+    ids=[
+        "ssh-own-zone",
+        "rdp-placeholder-target",
+        "ssh-cross-zone",
+        "any-port-from-bastion",
+        "tcp2222",
+        "udp22",
+        "to-external",
+    ],
 )
 def test_bastion_sources_pass(policy_repo, r):
     policy_repo.policy([r])
@@ -38,17 +45,31 @@ def test_bastion_sources_pass(policy_repo, r):
     [
         (row("互联网区", "172.20.4.50", "互联网区", "172.20.4.11", "TCP22"), "172.20.4.50"),
         (row("政务外网区", "172.21.0.10-11", "政务外网区", "172.21.4.21", "TCP22"), "172.21.0.11"),
-        (row("政务外网区", "172.21.0.0/24", "政务外网区", "172.21.4.21", "TCP3389"), "172.21.0.0-172.21.0.255"),
+        (
+            row("政务外网区", "172.21.0.0/24", "政务外网区", "172.21.4.21", "TCP3389"),
+            "172.21.0.0-172.21.0.255",
+        ),
         (row("政务外网区", "智慧城管-跳板机", "政务外网区", "172.21.4.21", "TCP22"), "占位名"),
         (row("互联网公网", "0.0.0.0", "互联网区", "172.20.4.11", "TCP3389"), "0.0.0.0"),
         (row("互联网公网", "58.1.1.1", "互联网区", "172.20.4.11", "/"), "58.1.1.1"),
-        (row("政务外网区", "172.21.4.5", "政务外网区", "172.21.4.21", '"TCP21-23,80"'), "TCP22 (SSH)"),
+        (
+            row("政务外网区", "172.21.4.5", "政务外网区", "172.21.4.21", '"TCP21-23,80"'),
+            "TCP22 (SSH)",
+        ),
         # the gov bastion address written as the source of an internet-zone row is not
         # that zone's bastion (and CG104 reports the address outside the pool)
         (row("互联网区", "172.21.0.10", "互联网区", "172.20.4.11", "TCP22"), "政务外网区 的堡垒机"),
     ],
-    ids=["host", "range-half-bastion", "cidr", "placeholder", "any", "any-port",
-         "port-range", "other-zones-bastion"],
+    ids=[
+        "host",
+        "range-half-bastion",
+        "cidr",
+        "placeholder",
+        "any",
+        "any-port",
+        "port-range",
+        "other-zones-bastion",
+    ],
 )
 def test_non_bastion_sources_fail(policy_repo, r, words):
     good = row("互联网区", "172.20.0.10", "互联网区", "172.20.4.11-12", "TCP22")

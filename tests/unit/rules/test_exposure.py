@@ -15,8 +15,10 @@ def web(target: str, port: str = "TCP443") -> str:
 
 
 def setup(repo, rows, *, public_ip=2, normal=("2026-12-01", "2027-11-30"), **app):
-    resources = ("{type: server, vcpu: 8, memory_gb: 16, system_disk_gb: 100, count: 2}",
-                 f"{{type: public_ip, count: {public_ip}}}")
+    resources = (
+        "{type: server, vcpu: 8, memory_gb: 16, system_disk_gb: 100, count: 2}",
+        f"{{type: public_ip, count: {public_ip}}}",
+    )
     repo.write("app.yaml", application(resources=resources, **app))
     repo.write("plan.yaml", plan())
     repo.write("high-risk-ports.yaml", HIGH_RISK_PORTS)
@@ -24,12 +26,17 @@ def setup(repo, rows, *, public_ip=2, normal=("2026-12-01", "2027-11-30"), **app
 
 
 def test_hosts_within_the_approved_count_pass(policy_repo):
-    setup(policy_repo, [
-        web("172.20.4.11、172.20.4.12"),
-        web("172.20.4.11", "TCP80"),                      # same host again: counted once
-        row(NET, "172.20.4.11-12", PUB, "0.0.0.0", "/"),  # default egress (outbound)
-        row("政务外网骨干网", "10.19.0.0/16", "政务外网区", "172.21.4.21", "TCP443"),  # not counted
-    ])
+    setup(
+        policy_repo,
+        [
+            web("172.20.4.11、172.20.4.12"),
+            web("172.20.4.11", "TCP80"),  # same host again: counted once
+            row(NET, "172.20.4.11-12", PUB, "0.0.0.0", "/"),  # default egress (outbound)
+            row(
+                "政务外网骨干网", "10.19.0.0/16", "政务外网区", "172.21.4.21", "TCP443"
+            ),  # not counted
+        ],
+    )
     assert policy_repo.findings("CG320") == []
 
 
@@ -74,14 +81,19 @@ def test_a_pending_application_grants_no_public_ip(policy_repo):
 
 
 def test_rows_of_a_past_period_do_not_count(policy_repo):
-    setup(policy_repo, [web("172.20.4.11"), web("172.20.4.12"), web("172.20.4.13")],
-          normal=("2026-01-01", "2026-06-30"))
+    setup(
+        policy_repo,
+        [web("172.20.4.11"), web("172.20.4.12"), web("172.20.4.13")],
+        normal=("2026-01-01", "2026-06-30"),
+    )
     assert policy_repo.findings("CG320") == []
 
 
 def test_each_year_in_force_is_checked_against_its_own_forms(policy_repo):
-    small = ("{type: server, vcpu: 8, memory_gb: 16, system_disk_gb: 100, count: 2}",
-             "{type: public_ip, count: 1}")
+    small = (
+        "{type: server, vcpu: 8, memory_gb: 16, system_disk_gb: 100, count: 2}",
+        "{type: public_ip, count: 1}",
+    )
     policy_repo.write("app-2026.yaml", application("ZY-2026-0001", year=2026, resources=small))
     policy_repo.write("plan-2026.yaml", plan(2026))
     three = [web("172.20.4.11"), web("172.20.4.12"), web("172.20.4.13")]

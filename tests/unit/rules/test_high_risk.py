@@ -21,7 +21,9 @@ ports:
   - {port: TCP135-139, name: NetBIOS/RPC}
   - {port: UDP161, name: SNMP}
 """
-NORMAL_ROW = "{from: 政务外网区, source: 172.21.0.111, to: 互联网区, target: 172.20.4.111, port: TCP9999}"
+NORMAL_ROW = (
+    "{from: 政务外网区, source: 172.21.0.111, to: 互联网区, target: 172.20.4.111, port: TCP9999}"
+)
 HR_ROW = "{from: 政务外网区, source: 172.21.3.0/24, to: 政务外网区, target: 智慧城管-数据库, port: TCP3306}"
 IDS = ("CG301", "CG302", "CG303", "CG304", "CG305", "CG306")
 
@@ -234,7 +236,13 @@ def test_reviewers_not_needed_without_high_risk_rows(repo):
 
 @pytest.mark.parametrize(
     "source",
-    ["172.21.3.0/24", "172.21.3.0/25", "172.21.3.5", "172.21.1.0/24、172.21.3.0/24", "智慧城管-迁移机"],
+    [
+        "172.21.3.0/24",
+        "172.21.3.0/25",
+        "172.21.3.5",
+        "172.21.1.0/24、172.21.3.0/24",
+        "智慧城管-迁移机",
+    ],
     ids=["/24", "/25", "host", "two-apart-/24s", "placeholder"],
 )
 def test_restricted_source_passes(repo, source):
@@ -267,7 +275,9 @@ def test_wide_source_fails(repo, row, words):
 
 
 def test_max_source_prefix_is_read_from_the_list(repo):
-    repo.write("high-risk-ports.yaml", HRP.replace("max_source_prefix: 24", "max_source_prefix: 28"))
+    repo.write(
+        "high-risk-ports.yaml", HRP.replace("max_source_prefix: 24", "max_source_prefix: 28")
+    )
     repo.policy([HR_ROW])
     (f,) = mine(repo, "CG305")[0]
     assert "/28" in f.message

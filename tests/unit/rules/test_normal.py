@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from cgcloud.findings import Severity
 
-NORMAL_ROW = "{from: 政务外网区, source: 172.21.0.111, to: 互联网区, target: 172.20.4.111, port: TCP9999}"
+NORMAL_ROW = (
+    "{from: 政务外网区, source: 172.21.0.111, to: 互联网区, target: 172.20.4.111, port: TCP9999}"
+)
 HR_ROW = "{from: 政务外网区, source: 172.21.3.0/24, to: 政务外网区, target: 智慧城管-数据库, port: TCP3306}"
 
 

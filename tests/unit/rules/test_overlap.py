@@ -24,10 +24,13 @@ def setup(repo, rows, **kw):
 
 
 def test_the_same_row_written_differently_is_a_duplicate(policy_repo):
-    setup(policy_repo, [
-        row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "TCP 8080"),
-        row(GOV, "172.21.4.21、172.21.4.22", NET, "172.20.4.11", "tcp8080"),
-    ])
+    setup(
+        policy_repo,
+        [
+            row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "TCP 8080"),
+            row(GOV, "172.21.4.21、172.21.4.22", NET, "172.20.4.11", "tcp8080"),
+        ],
+    )
     found = policy_repo.findings("CG331")
     assert [(f.rule, f.severity, f.line) for f in found] == [
         ("CG331", Severity.ERROR, policy_repo.line("network.yaml", "tcp8080"))
@@ -36,11 +39,14 @@ def test_the_same_row_written_differently_is_a_duplicate(policy_repo):
 
 
 def test_rows_that_differ_in_one_cell_are_not_duplicates(policy_repo):
-    setup(policy_repo, [
-        row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "TCP8080"),
-        row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "UDP8080"),
-        row(GOV, "172.21.4.21-22", NET, "172.20.4.12", "TCP8080"),
-    ])
+    setup(
+        policy_repo,
+        [
+            row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "TCP8080"),
+            row(GOV, "172.21.4.21-22", NET, "172.20.4.11", "UDP8080"),
+            row(GOV, "172.21.4.21-22", NET, "172.20.4.12", "TCP8080"),
+        ],
+    )
     assert policy_repo.findings("CG331") == []
     assert policy_repo.findings("CG330") == []
 
@@ -61,8 +67,9 @@ def test_other_systems_and_renewals_in_other_periods_are_not_duplicates(policy_r
     r = row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080")
     setup(policy_repo, [r])
     policy_repo.write("other.yaml", policy([r], form_id="WL-2026-0040", system="别的系统"))
-    policy_repo.write("renewal.yaml", policy([r], form_id="WL-2027-0001",
-                                             normal=("2027-12-01", "2028-11-30")))
+    policy_repo.write(
+        "renewal.yaml", policy([r], form_id="WL-2027-0001", normal=("2027-12-01", "2028-11-30"))
+    )
     assert policy_repo.findings("CG331") == []
     assert policy_repo.findings("CG330") == []
 
@@ -71,10 +78,13 @@ def test_other_systems_and_renewals_in_other_periods_are_not_duplicates(policy_r
 
 
 def test_a_row_covered_by_a_wider_one_is_shadowed(policy_repo):
-    setup(policy_repo, [
-        row(GOV, "172.21.4.0/24", NET, "172.20.4.0/24", "TCP8000-8100"),
-        row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080"),
-    ])
+    setup(
+        policy_repo,
+        [
+            row(GOV, "172.21.4.0/24", NET, "172.20.4.0/24", "TCP8000-8100"),
+            row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080"),
+        ],
+    )
     found = policy_repo.findings("CG330")
     assert [(f.rule, f.severity, f.line) for f in found] == [
         ("CG330", Severity.WARNING, policy_repo.line("network.yaml", "172.21.4.21"))
@@ -83,11 +93,14 @@ def test_a_row_covered_by_a_wider_one_is_shadowed(policy_repo):
 
 
 def test_the_covering_row_may_come_later(policy_repo):
-    setup(policy_repo, [
-        row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080"),
-        row(GOV, "172.21.4.21", NET, "172.20.4.11", "ICMP"),
-        row(GOV, "172.21.4.0/24", NET, "172.20.4.11-12", "TCP8000-9000,ICMP"),
-    ])
+    setup(
+        policy_repo,
+        [
+            row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080"),
+            row(GOV, "172.21.4.21", NET, "172.20.4.11", "ICMP"),
+            row(GOV, "172.21.4.0/24", NET, "172.20.4.11-12", "TCP8000-9000,ICMP"),
+        ],
+    )
     found = policy_repo.findings("CG330")
     assert sorted(f.line for f in found) == [
         policy_repo.line("network.yaml", "TCP8080"),
@@ -96,21 +109,25 @@ def test_the_covering_row_may_come_later(policy_repo):
 
 
 def test_partial_overlap_is_not_shadowing(policy_repo):
-    setup(policy_repo, [
-        row(GOV, "172.21.4.0/25", NET, "172.20.4.0/24", "TCP8000-8100"),
-        row(GOV, "172.21.4.100-200", NET, "172.20.4.11", "TCP8080"),   # source half outside
-        row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8000-9000"),   # ports wider
-        row(GOV, "172.21.4.21", NET, "172.20.3.255-172.20.4.1", "TCP8080"),  # target wider
-        row(NET, "172.20.4.0/24", GOV, "172.21.4.21", "TCP8080"),      # other direction
-    ])
+    setup(
+        policy_repo,
+        [
+            row(GOV, "172.21.4.0/25", NET, "172.20.4.0/24", "TCP8000-8100"),
+            row(GOV, "172.21.4.100-200", NET, "172.20.4.11", "TCP8080"),  # source half outside
+            row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8000-9000"),  # ports wider
+            row(GOV, "172.21.4.21", NET, "172.20.3.255-172.20.4.1", "TCP8080"),  # target wider
+            row(NET, "172.20.4.0/24", GOV, "172.21.4.21", "TCP8080"),  # other direction
+        ],
+    )
     assert policy_repo.findings("CG330") == []
 
 
 def test_a_shorter_window_does_not_cover_a_longer_one(policy_repo):
     r = row(GOV, "172.21.4.21", NET, "172.20.4.11", "TCP8080")
     setup(policy_repo, [r], normal=("2026-12-01", "2026-12-31"))
-    policy_repo.write("longer.yaml", policy([r], form_id="WL-2026-0050",
-                                            normal=("2026-12-01", "2027-11-30")))
+    policy_repo.write(
+        "longer.yaml", policy([r], form_id="WL-2026-0050", normal=("2026-12-01", "2027-11-30"))
+    )
     found = policy_repo.findings("CG330")
     # the December-only row (network.yaml) is covered by the year-long one, not the reverse
     assert [(f.file.rsplit("/", 1)[-1], f.severity, f.line) for f in found] == [

@@ -25,7 +25,10 @@ LAST = "    cloud_provider:  {by: 武汉云, date: 2026-11-23}\n"
 def setup(repo, second="WL-2026-0031", last=LAST):
     repo.write("plan.yaml", plan())
     repo.write("app.yaml", application())
-    repo.write("network.yaml", policy([row("政务外网区", "172.21.4.21", "互联网区", "172.20.4.11", "TCP8443")]))
+    repo.write(
+        "network.yaml",
+        policy([row("政务外网区", "172.21.4.21", "互联网区", "172.20.4.11", "TCP8443")]),
+    )
     repo.write("project.yaml", PROJECT.format(second=second, last=last))
 
 
@@ -48,7 +51,9 @@ def test_a_bundled_form_missing_from_the_repository_is_an_error(policy_repo):
 def test_incomplete_sign_offs_make_the_forms_pending(policy_repo):
     setup(policy_repo, last="    cloud_provider: {by: null, date: null}\n")
     found = policy_repo.findings("CG702")
-    assert triples(found) == [("CG702", Severity.INFO, policy_repo.line("project.yaml", "signoffs:"))]
+    assert triples(found) == [
+        ("CG702", Severity.INFO, policy_repo.line("project.yaml", "signoffs:"))
+    ]
     assert "云服务单位" in found[0].message
     setup(policy_repo, last="")
     assert [f.severity for f in policy_repo.findings("CG702")] == [Severity.INFO]

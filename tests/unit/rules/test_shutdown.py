@@ -32,9 +32,16 @@ spec:
 
 
 def notice(**kw):
-    values = dict(system="旧版数字城管系统", host="172.21.4.22", tech="2026-11-18",
-                  business="2026-11-19", prepare="2026-12-14", shutdown="2026-12-15",
-                  operator="2026-11-24", copied="true")
+    values = dict(
+        system="旧版数字城管系统",
+        host="172.21.4.22",
+        tech="2026-11-18",
+        business="2026-11-19",
+        prepare="2026-12-14",
+        shutdown="2026-12-15",
+        operator="2026-11-24",
+        copied="true",
+    )
     values.update(kw)
     return NOTICE.format(**values)
 

@@ -48,21 +48,33 @@ def triples(found):
 
 
 def test_signatures_on_or_before_today_pass(policy_repo):
-    setup(policy_repo, net=policy([ROW], reviewers={
-        "cloud_resource_manager": ("钱七", "2026-11-25"),  # today is fine
-        "business_leader": ("王五", "2026-11-21"),
-        "cloud_resource_leader": ("吴十", "2026-11-22"),
-    }))
+    setup(
+        policy_repo,
+        net=policy(
+            [ROW],
+            reviewers={
+                "cloud_resource_manager": ("钱七", "2026-11-25"),  # today is fine
+                "business_leader": ("王五", "2026-11-21"),
+                "cloud_resource_leader": ("吴十", "2026-11-22"),
+            },
+        ),
+    )
     policy_repo.write("project.yaml", PROJECT)
     assert policy_repo.findings("CG401") == []
 
 
 def test_a_signature_dated_after_today_is_an_error(policy_repo):
-    setup(policy_repo, net=policy([ROW], reviewers={
-        "cloud_resource_manager": ("钱七", "2026-11-20"),
-        "business_leader": ("王五", "2026-12-21"),  # typo: a month ahead
-        "cloud_resource_leader": ("吴十", "2026-11-22"),
-    }))
+    setup(
+        policy_repo,
+        net=policy(
+            [ROW],
+            reviewers={
+                "cloud_resource_manager": ("钱七", "2026-11-20"),
+                "business_leader": ("王五", "2026-12-21"),  # typo: a month ahead
+                "cloud_resource_leader": ("吴十", "2026-11-22"),
+            },
+        ),
+    )
     assert triples(policy_repo.findings("CG401")) == [
         ("CG401", Severity.ERROR, policy_repo.line("network.yaml", "2026-12-21"))
     ]
@@ -97,15 +109,17 @@ def test_a_signer_without_the_role_is_an_error(policy_repo):
     setup(policy_repo, app=application(boxes=approvals(final=("王五", "2026-11-13"))))
     policy_repo.write("roster.yaml", ROSTER)
     found = policy_repo.findings("CG402")
-    assert triples(found) == [
-        ("CG402", Severity.ERROR, policy_repo.line("app.yaml", "final:"))
-    ]
+    assert triples(found) == [("CG402", Severity.ERROR, policy_repo.line("app.yaml", "final:"))]
     assert "王五" in found[0].message and "final" in found[0].message
 
 
 def test_a_signer_outside_the_roster_period_or_not_on_it_is_an_error(policy_repo):
-    setup(policy_repo, app=application(boxes=approvals(recheck=("钱七", "2025-12-31"),
-                                                       department=("路人甲", "2025-12-30"))))
+    setup(
+        policy_repo,
+        app=application(
+            boxes=approvals(recheck=("钱七", "2025-12-31"), department=("路人甲", "2025-12-30"))
+        ),
+    )
     policy_repo.write("roster.yaml", ROSTER)
     found = policy_repo.findings("CG402")
     assert sorted(f.line for f in found) == [
@@ -146,9 +160,7 @@ def test_a_later_box_signed_before_an_earlier_one_is_an_error(policy_repo):
 def test_approval_dates_must_not_decrease(policy_repo):
     setup(policy_repo, app=application(boxes=approvals(recheck=("钱七", "2026-11-09"))))
     found = policy_repo.findings("CG403")
-    assert triples(found) == [
-        ("CG403", Severity.ERROR, policy_repo.line("app.yaml", "2026-11-09"))
-    ]
+    assert triples(found) == [("CG403", Severity.ERROR, policy_repo.line("app.yaml", "2026-11-09"))]
 
 
 # --------------------------------------------------------------------------- CG404
