@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -127,20 +127,17 @@ def zone_of(prefix: str | None, zones: model.Zones) -> model.Zone:
     return open_zone or zones.zones[0]
 
 
-def _site(policies: str) -> tuple[model.Repository, list[Path]]:
+@lru_cache(maxsize=8)
+def _cached_site(policies: str) -> tuple[model.Repository, tuple[Path, ...]]:
+    """The repository's Zones and HighRiskPorts (shipped defaults when it has none), and
+    the files they came from, to copy into each scratch repository."""
     repo, _findings, _files = load_repository([policies])
-    files = [
+    files = tuple(
         Path(f.at.file)
         for f in (repo.zones, repo.high_risk_ports)
         if f is not None and Path(f.at.file).is_file()
-    ]
+    )
     return repo, files
-
-
-@lru_cache(maxsize=8)
-def _cached_site(policies: str) -> tuple[model.Repository, tuple[Path, ...]]:
-    repo, files = _site(policies)
-    return repo, tuple(files)
 
 
 def row_verdicts(rules_args: list[RuleArgs], config: Config) -> list[list[Finding]]:
@@ -333,7 +330,3 @@ def approval_message(args: RuleArgs, high: bool) -> str:
         port=port_cell(args),
         source=args.remote_ip_prefix or "0.0.0.0/0",
     ) + _("（规则的 description 应为 cgcloud 写入的 “cgcloud 表单#行 until 日期”）")
-
-
-def findings_by_rule(findings: Iterable[Finding]) -> set[str]:
-    return {f.rule for f in findings}
