@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -41,6 +42,7 @@ def template() -> Catalog:
         fuzzy=False,
         copyright_holder="cgcloud",
         msgid_bugs_address="",
+        creation_date=_stamp(),
     )
     sources = {"cgcloud": PACKAGE, **LIBRARIES}
     for name, root in sources.items():
@@ -61,6 +63,18 @@ def origin(message_locations: Sequence[tuple[str, int | None]]) -> str:
     """``cgcloud`` when cgcloud itself says the message, else the library's name."""
     names = {loc.split("/", 1)[0] for loc, _ in message_locations}
     return "cgcloud" if "cgcloud" in names else sorted(names)[0]
+
+
+def _stamp() -> datetime | None:
+    """The date the template already carries: an update that finds nothing new
+    rewrites no file, and two branches that add messages do not both change the
+    header (which would make every merge of the catalogs conflict)."""
+    pot = LOCALEDIR / f"{DOMAIN}.pot"
+    if not pot.exists():
+        return None  # Babel's default: now
+    with pot.open("rb") as f:
+        date: datetime = read_po(f).creation_date
+    return date
 
 
 def po_path(locale: str) -> Path:
