@@ -73,8 +73,8 @@ def _stamp() -> datetime | None:
     if not pot.exists():
         return None  # Babel's default: now
     with pot.open("rb") as f:
-        date: datetime = read_po(f).creation_date
-    return date
+        date = read_po(f).creation_date
+    return date if isinstance(date, datetime) else None
 
 
 def po_path(locale: str) -> Path:
