@@ -27,12 +27,15 @@ from cgcloud.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
+    BackendOpt,
     CloudOpt,
     EngineOpt,
     Format,
     NowOpt,
     PathsArg,
+    StackOpt,
     TimeoutOpt,
+    engine_options,
     exit_now,
 )
 from cgcloud.cli.options import err as _err
@@ -81,6 +84,8 @@ def enforce_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
+    stack: StackOpt = None,
+    backend: BackendOpt = None,
     now: NowOpt = None,
     watch: Annotated[
         bool,
@@ -155,7 +160,7 @@ def enforce_cmd(
     from cgcloud.cli.runtime import require_paths
 
     require_paths(paths or [Path("policies")])  # a usage error before connecting
-    engine = _engine(engine_name, cloud, audit_log, timeout)
+    engine = _engine(engine_name, cloud, audit_log, timeout, engine_options(stack, backend))
     rec_dir = records or default_records_dir()
     bastion_failed: list[datetime] = []
 

@@ -95,10 +95,34 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="Which engine talks to the cloud: openstack (default) or memory (an empty "
-        "in-process cloud: what a fresh cloud would get).",
+        help="Which engine talks to the cloud: openstack (default), memory (an empty "
+        "in-process cloud: what a fresh cloud would get) or pulumi (a Pulumi stack through "
+        "the Automation API; needs the Pulumi CLI, docs/pulumi.md).",
     ),
 ]
+StackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        help="With --engine pulumi: the Pulumi stack (default: the cloud's name).",
+        show_default=False,
+    ),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="With --engine pulumi: the Pulumi state backend URL (default $PULUMI_BACKEND_URL, "
+        "else a local file:// backend under cgcloud's state directory).",
+        show_default=False,
+    ),
+]
+
+
+def engine_options(stack: str | None, backend: str | None) -> dict[str, str]:
+    """--stack and --backend as the engine's own options (only those given)."""
+    given = {"stack": stack, "backend": backend}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def err(msg: str) -> None:

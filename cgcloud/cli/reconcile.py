@@ -26,12 +26,15 @@ from cgcloud.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_USAGE,
+    BackendOpt,
     CloudOpt,
     EngineOpt,
     NowOpt,
     PathsArg,
     PlanFormat,
+    StackOpt,
     TimeoutOpt,
+    engine_options,
 )
 from cgcloud.cli.options import err as _err
 from cgcloud.i18n import _
@@ -62,22 +65,38 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
 
 
 def _engine(
-    name: str, cloud: str, audit_log: Path | None = None, timeout: float | None = None
+    name: str,
+    cloud: str,
+    audit_log: Path | None = None,
+    timeout: float | None = None,
+    options: dict[str, str] | None = None,
 ) -> Any:
-    """The engine ``name`` (registry: cgcloud/engines/__init__.py) connected to ``cloud``."""
+    """The engine ``name`` (registry: cgcloud/engines/__init__.py) connected to ``cloud``.
+    ``options``: the engine's own (--stack, --backend: Pulumi's only)."""
     from cgcloud import engines
     from cgcloud.engines.audit import AuditLog
+    from cgcloud.engines.base import EngineUnavailable
 
     if name not in engines.REGISTRY:
         _err(f"错误: 未知的引擎 {name}（可选: {', '.join(engines.names())}）")
+        raise typer.Exit(EXIT_USAGE)
+    if options and name != "pulumi":
+        _err(_("错误: --stack 和 --backend 只用于 --engine pulumi"))
         raise typer.Exit(EXIT_USAGE)
     if not cloud:
         _err("错误: 请用 --cloud NAME 或环境变量 OS_CLOUD 指定云（clouds.yaml 中的名字）")
         raise typer.Exit(EXIT_USAGE)
     try:
         return engines.create(
-            name, cloud, audit_path=audit_log or AuditLog.default_path(), timeout=timeout
+            name,
+            cloud,
+            audit_path=audit_log or AuditLog.default_path(),
+            timeout=timeout,
+            options=options,
         )
+    except EngineUnavailable as exc:  # the engine cannot run here: what to install, as it is
+        _err(_("错误: {reason}").format(reason=exc))
+        raise typer.Exit(EXIT_ERROR) from None
     except Exception as exc:  # noqa: BLE001 - openstacksdk config errors have many types
         _err(cloud_message(cloud, exc, "错误: 无法连接云 {cloud}: {err}"))
         raise typer.Exit(EXIT_ERROR) from None
@@ -100,6 +119,17 @@ def cloud_message(cloud: str, exc: BaseException, template: str = "错误: 云 {
     return template.format(cloud=cloud, err=text)
 
 
+def _planned(engine: Any, state: Any, actual: Any, cloud: str) -> Any:
+    """The plan: an engine with a planner of its own (Pulumi's preview) answers itself;
+    for the others it is cgcloud's diff of the desired and the actual state."""
+    from cgcloud import plan as planner
+    from cgcloud.engines.base import Previewing
+
+    if isinstance(engine, Previewing):
+        return engine.preview(state, actual)
+    return planner.diff(state, actual, cloud=cloud)
+
+
 def _cloud_error(cloud: str, exc: Exception) -> typer.Exit:
     _err(cloud_message(cloud, exc))
     return typer.Exit(EXIT_ERROR)
@@ -109,6 +139,8 @@ def plan_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
+    stack: StackOpt = None,
+    backend: BackendOpt = None,
     now: NowOpt = None,
     output: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="text, markdown or json")
@@ -130,12 +162,12 @@ def plan_cmd(
     from cgcloud import plan as planner
 
     _when, state = _prepare(paths, now)
-    engine = _engine(engine_name, cloud, timeout=timeout)
+    engine = _engine(engine_name, cloud, timeout=timeout, options=engine_options(stack, backend))
     try:
         actual = engine.read(state)
+        result = _planned(engine, state, actual, cloud)
     except Exception as exc:  # noqa: BLE001
         raise _cloud_error(cloud, exc) from None
-    result = planner.diff(state, actual, cloud=cloud)
     sys.stdout.write(planner.render(result, output.value))
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(EXIT_CHANGES)
@@ -145,6 +177,8 @@ def apply_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
+    stack: StackOpt = None,
+    backend: BackendOpt = None,
     now: NowOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     max_deletes: Annotated[
@@ -173,7 +207,7 @@ def apply_cmd(
     from cgcloud.engines.base import LockHeld
 
     _when, state = _prepare(paths, now)
-    engine = _engine(engine_name, cloud, audit_log, timeout)
+    engine = _engine(engine_name, cloud, audit_log, timeout, engine_options(stack, backend))
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()
@@ -184,7 +218,7 @@ def apply_cmd(
         raise _cloud_error(cloud, exc) from None
     try:
         actual = engine.read(state)
-        result = planner.diff(state, actual, cloud=cloud)
+        result = _planned(engine, state, actual, cloud)
         sys.stdout.write(planner.render_text(result))
         if not result.has_changes:
             _record_fingerprints(engine, result, None)
