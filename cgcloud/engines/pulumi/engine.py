@@ -69,8 +69,10 @@ class PulumiEngine:
         stack: str | None = None,
         backend: str | None = None,
         reader: Engine | None = None,
+        settings: Settings | None = None,
     ):
-        self.settings = Settings.resolve(stack or cloud, backend)  # before anything else
+        # before anything else: can Pulumi run here at all (the CLI, the backend's passphrase)
+        self.settings = settings or Settings.resolve(stack or cloud, backend)
         self.cloud = cloud
         self.audit_path = audit_path
         if reader is None:
