@@ -9,6 +9,7 @@ Pure logic, no CLI: this is what `cgcloud plan --engine pulumi` shows of a previ
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pulumi.automation.events import EngineEvent
@@ -253,3 +254,43 @@ def test_steps_of_cgcloud_changes_without_a_urn_are_the_whole_updates_outcome() 
     [bad] = translate.steps([close], [diagnostic("boom")], "Pulumi up 失败: boom")
     assert (ok.status, ok.error) == ("done", "")
     assert (bad.status, bad.error) == ("failed", "Pulumi up 失败: boom")
+
+
+# --------------------------------------------------------------------------- with the program
+
+
+def test_every_resource_the_program_declares_is_placed_by_its_urn() -> None:
+    """The names `declare` registers are the ones its ``known`` describes, and every type
+    it declares has a plan kind: a creation of the whole example repository, announced
+    by Pulumi resource by resource, becomes cgcloud's plan with systems and rows."""
+    from cgcloud import clock
+    from cgcloud.engines.pulumi.program import Resolution, declare
+    from cgcloud.validate import load_repository
+
+    from .mocks import run
+
+    repo, _, _ = load_repository([Path(__file__).resolve().parents[3] / "policies"])
+    state = d.compile(repo, clock.now_local("2027-01-15T10:00"))
+    keys = [g.key for g in state.groups]
+    rec, declared = run(lambda: declare(state, Resolution(bindings={"port-1": keys[:1]})))
+    plan = _plan_with(declared.known, *(pre("create", r.type, r.name) for r in rec.declared))
+    assert len(plan.changes) == len(rec.declared) == len(declared.known)
+    assert {r.type for r in rec.declared} <= set(translate.KINDS)
+    assert {c.kind for c in plan.changes} == {
+        "project",
+        "quota",
+        "flavor",
+        "group",
+        "rule",
+        "binding",
+    }
+    systems = {p.system for p in state.projects}
+    for c in plan.changes:
+        assert c.system in (systems if c.kind != "flavor" else {p.GLOBAL}), c
+        assert c.reasons or c.kind == "binding", c
+    rules = [c for c in plan.changes if c.kind == "rule"]
+    assert {r.reasons[0].form for r in rules} >= {r.reason.form for r in state.rules}
+
+
+def _plan_with(known: dict[str, Known], *events: EngineEvent) -> p.Plan:
+    return translate.plan_of(events, known, now="2027-01-15T10:00:00+08:00", cloud="c")
