@@ -161,11 +161,16 @@ def plan_cmd(
     """
     from cgcloud import plan as planner
 
+    from cgcloud.engines.base import LockHeld
+
     _when, state = _prepare(paths, now)
     engine = _engine(engine_name, cloud, timeout=timeout, options=engine_options(stack, backend))
     try:
         actual = engine.read(state)
         result = _planned(engine, state, actual, cloud)
+    except LockHeld as exc:  # a planner's own lock (a Pulumi stack another update holds)
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_LOCKED) from None
     except Exception as exc:  # noqa: BLE001
         raise _cloud_error(cloud, exc) from None
     sys.stdout.write(planner.render(result, output.value))
@@ -237,6 +242,9 @@ def apply_cmd(
             _record_fingerprints(engine, result, outcome)
     except typer.Exit:
         raise
+    except LockHeld as exc:  # a planner's own lock (a Pulumi stack another update holds)
+        _err(f"错误: {exc}")
+        raise typer.Exit(EXIT_LOCKED) from None
     except KeyboardInterrupt:  # before any change was started (reading, at the prompt)
         _err(_("已中断：没有做任何变更"))
         raise typer.Exit(EXIT_INTERRUPTED) from None

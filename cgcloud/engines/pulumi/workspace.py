@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from cgcloud.engines.base import EngineUnavailable
 from cgcloud.i18n import _
@@ -95,8 +96,9 @@ def open_stack(settings: Settings, cloud: str, program: Callable[[], None]) -> A
     provider pointed at ``cloud`` (``openstack:cloud``, a clouds.yaml entry)."""
     from pulumi import automation as auto
 
-    if settings.backend.startswith("file://"):
-        Path(settings.backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    if settings.backend.startswith("file://"):  # Pulumi takes file://~/… and file:///abs
+        local = Path(unquote(settings.backend.removeprefix("file://"))).expanduser()
+        local.mkdir(parents=True, exist_ok=True)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(settings.work_dir),

@@ -176,3 +176,20 @@ def test_pulumis_automation_api_without_its_cli_is_a_clear_engine_error(
         engine.preview(state, engine.read(state))
     assert not (tmp_path / "audit.jsonl").exists()
     assert "pulumi" not in os.listdir(tmp_path)
+
+
+def test_the_automation_apis_errors_become_cgclouds(engine: PulumiEngine) -> None:
+    """Classified by the SDK itself (``create_command_error`` over the CLI's output)."""
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import create_command_error
+
+    locked = create_command_error(
+        CommandResult("", "error: the stack is currently locked by 1 lock(s): …", 255)
+    )
+    assert isinstance(engine._error("up", locked, []), LockHeld)
+    failed = create_command_error(CommandResult("Updating (dev)\n", "error: update failed\n", 255))
+    err = engine._error("up", failed, [])
+    assert type(err) is EngineError and "Pulumi up" in str(err) and "update failed" in str(err)
+    assert "dev" in str(err)  # the stack is named
+    gone = engine._error("preview", FileNotFoundError(2, "No such file", "pulumi"), [])
+    assert isinstance(gone, EngineUnavailable) and "Pulumi CLI" in str(gone)
