@@ -160,7 +160,6 @@ def plan_cmd(
     number of list calls (not one per rule). Summary first, then per system.
     """
     from cgcloud import plan as planner
-
     from cgcloud.engines.base import LockHeld
 
     _when, state = _prepare(paths, now)
