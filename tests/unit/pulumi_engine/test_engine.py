@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,3 +194,49 @@ def test_the_automation_apis_errors_become_cgclouds(engine: PulumiEngine) -> Non
     assert "dev" in str(err)  # the stack is named
     gone = engine._error("preview", FileNotFoundError(2, "No such file", "pulumi"), [])
     assert isinstance(gone, EngineUnavailable) and "Pulumi CLI" in str(gone)
+
+
+# --------------------------------------------------------------------------- the CLI's dispatch
+
+
+class AnnouncingMemory(MemoryEngine):
+    """The in-memory engine with a planner of its own that announces what a Pulumi
+    preview would (SDK events): the CLI's dispatch to ``preview`` is pure logic."""
+
+    announced: list[Any] = []
+
+    def preview(self, state: desired.DesiredState, actual: Any) -> Any:
+        from cgcloud.engines.pulumi import translate
+
+        return translate.plan_of(self.announced, {}, now=state.now, cloud=self.cloud)
+
+
+def _announce(op: str) -> Any:
+    from pulumi.automation.events import EngineEvent
+
+    urn = "urn:pulumi:m::cgcloud::openstack:networking/secGroupRule:SecGroupRule::rule-k-1"
+    meta = {"op": op, "urn": urn, "type": "openstack:networking/secGroupRule:SecGroupRule"}
+    return EngineEvent.from_json(
+        {"sequence": 1, "timestamp": 0, "resourcePreEvent": {"metadata": meta}}
+    )
+
+
+@pytest.mark.parametrize(("ops", "code"), [(["delete"], 2), (["same"], 0)])
+def test_plan_shows_the_engines_own_preview_with_the_detailed_exit_code(
+    ops: list[str], code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cgcloud import engines
+    from cgcloud.cli import app
+
+    monkeypatch.setitem(engines.REGISTRY, "announcing", f"{__name__}:AnnouncingMemory")
+    monkeypatch.setattr(AnnouncingMemory, "announced", [_announce(op) for op in ops])
+    args = ["plan", str(POLICIES), "--engine", "announcing", "--cloud", "m", "--now", NOW]
+    r = CliRunner().invoke(app, [*args, "--detailed-exitcode", "--format", "json"])
+    assert r.exit_code == code, r.output
+    plan = json.loads(r.stdout)
+    # the engine's announcement, not cgcloud's diff (which would create the whole repository)
+    assert plan["summary"]["create"] == 0 and plan["summary"]["delete"] == ops.count("delete")
