@@ -183,7 +183,7 @@ def rule_actions(
     bindings = _bindings(
         plan, actual, {c.data["key"] for c in group_creates}, {c.id for c in group_deletes}
     )
-    rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
+    rule_deletes = [c for c, _rule, _why in closes if c.kind == "rule"]
     quotas = _network_quotas(plan) if (opens or closes) else []
     # the fingerprints go along: an engine removes the stale ones of the projects it changes
     out = p.Plan(now=plan.now, cloud=plan.cloud, fingerprints=plan.fingerprints)
@@ -482,7 +482,7 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
         if p._tag_value(proj.tags, desired.DECOMMISSIONED_TAG):
             continue  # done: reclaimed already
         servers = [s for s in inv.servers if s.project_id == proj.id]
-        listed = {h.strip() for h, _ in n.hosts}
+        listed = {h.strip() for h, _host in n.hosts}
         if n.all_hosts:
             hosts = servers
         else:

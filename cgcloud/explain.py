@@ -279,7 +279,7 @@ def _shutdown(s: model.ShutdownNotice, now: datetime) -> dict[str, Any]:
         "id": s.id,
         "system": s.system,
         "where": _where(s.at),
-        "hosts": "all" if s.all_hosts else [h for h, _ in s.hosts],
+        "hosts": "all" if s.all_hosts else [h for h, _note in s.hosts],
         "shutdown_date": sd.isoformat() if sd else None,
         "prepare_by": s.prepare_by.isoformat() if s.prepare_by else None,
         "data_copied": s.data_copied,

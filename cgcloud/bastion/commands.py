@@ -127,7 +127,7 @@ def run_before_poweroff(
                                 host=host,
                                 step=_(zh),
                                 status=status,
-                                tail="：" + tail if tail else "",
+                                tail=_("：{tail}").format(tail=tail) if tail else "",
                             )
                 finally:
                     client.close()

@@ -77,7 +77,7 @@ def parse(text: str) -> PublicKey:
         raise BadKey(_("不接受 DSA 公钥（ssh-dss）：DSA 只有 1024 位且已被 OpenSSH 停用"))
     if key_type not in ACCEPTED:
         raise BadKey(
-            _("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok="、".join(ACCEPTED))
+            _("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok=_("、").join(ACCEPTED))
         )
     try:
         raw = base64.b64decode(blob, validate=True)

@@ -256,7 +256,7 @@ def _addr_text(a: grammar.Address | None, text: str) -> str:
         return text.strip()
     if a.any:
         return _("任意地址(0.0.0.0)")
-    return "、".join(a.cidrs)
+    return _("、").join(a.cidrs)
 
 
 def _ports_text(p: grammar.Ports | None, text: str) -> str:
@@ -419,7 +419,7 @@ def _diff_rows(
         kind = {GRANT: "access-widened", REVOKE: "access-narrowed", MIXED: "access-changed"}[effect]
         label = {GRANT: _("访问放宽"), REVOKE: _("访问收窄"), MIXED: _("访问变更")}[effect]
         msg = _("{label}: {row}；{what}").format(
-            label=label, row=old.describe(), what="；".join(_deltas(old, new))
+            label=label, row=old.describe(), what=_("；").join(_deltas(old, new))
         )
         changes.append(_row_change(kind, effect, new, msg, old))
     for old in pairing.left():
@@ -661,7 +661,7 @@ def _form_changes(base: model.Repository, head: model.Repository) -> list[Change
                     NEUTRAL,
                     _system(new),
                     new.id,
-                    _("{id} 签字变更: {what}").format(id=new.id, what="；".join(sigs)),
+                    _("{id} 签字变更: {what}").format(id=new.id, what=_("；").join(sigs)),
                     file,
                     line,
                 )
@@ -836,7 +836,7 @@ def _shutdown_text(s: model.ShutdownNotice) -> str:
         "删除主机、云硬盘、端口、浮动 IP 并回收资源"
     ).format(
         system=s.system,
-        hosts="、".join(_hosts(s)),
+        hosts=_("、").join(_hosts(s)),
         day=s.shutdown_date or _("未定"),
         gone=deletion_day(s) or _("未定"),
     )
