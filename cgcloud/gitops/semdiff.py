@@ -728,15 +728,20 @@ def _sig_text(s: model.Signature | None) -> str:
     return f"{s.by} {s.date}" if s is not None and s.signed else _("未签")
 
 
-def _signature_changes(old: model.Form, new: model.Form) -> list[str]:
+def _box_label(role: str) -> str:
+    """A signature box's name in the user's language (the rules mark the names)."""
     from cgcloud.rules.signatures import ROLE_ZH
 
+    return _(ROLE_ZH[role]) if role in ROLE_ZH else role
+
+
+def _signature_changes(old: model.Form, new: model.Form) -> list[str]:
     ob, nb = boxes(old), boxes(new)
     out = []
     for role in sorted(ob.keys() | nb.keys()):
         a, b = _sig_text(ob.get(role)), _sig_text(nb.get(role))
         if a != b:
-            out.append(f"{ROLE_ZH.get(role, role)} {a} → {b}")
+            out.append(f"{_box_label(role)} {a} → {b}")
     return out
 
 
@@ -967,7 +972,6 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
 
 def _stale_approvals(base: model.Repository, head: model.Repository) -> list[Finding]:
     from cgcloud.rules.approvals import CG405
-    from cgcloud.rules.signatures import ROLE_ZH
 
     out: list[Finding] = []
     bf = {(f.kind, f.id): f for f in base.forms}
@@ -992,9 +996,7 @@ def _stale_approvals(base: model.Repository, head: model.Repository) -> list[Fin
                         _(
                             "{form} 的内容自基准版本以来已修改，但 {box} 的签字（{by} {date}）未更新："
                             "沿用的签字不是对新内容的审批"
-                        ).format(
-                            form=new.id, box=ROLE_ZH.get(role, role), by=sig.by, date=sig.date
-                        ),
+                        ).format(form=new.id, box=_box_label(role), by=sig.by, date=sig.date),
                         _("请由签字人审阅修改后的内容并重新签字（日期晚于原签字日期），或撤回修改"),
                         form=new,
                     )
