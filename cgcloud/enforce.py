@@ -124,7 +124,7 @@ def _ports_label(protocol: str | None, lo: int | None, hi: int | None) -> str:
 
 
 def _period_label(policy: model.NetworkPolicy, row: model.Row) -> str:
-    """ "高危端口使用期" or "普通端口使用期", translated: which period governs the row."""
+    """Which period governs the row (高危端口使用期 or 普通端口使用期), translated."""
     return _(HIGH_RISK_PERIOD) if policy.is_high_risk(row) else _(NORMAL_PERIOD)
 
 

@@ -33,7 +33,7 @@ _TOP_KEYS = {"bastions", "login", "identity"}
 
 
 class ConfigError(ValueError):
-    """A bastions.yaml problem (Chinese, with the file and line when known)."""
+    """A bastions.yaml problem (in the user's language, with the file and line when known)."""
 
 
 @dataclass(frozen=True, slots=True)

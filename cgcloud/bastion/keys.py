@@ -35,7 +35,7 @@ _LINE = re.compile(
 
 
 class BadKey(ValueError):
-    """A key that cannot be used; the message is Chinese and names the problem."""
+    """A key that cannot be used; the message, in the user's language, names the problem."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class PublicKey:
 
 
 def parse(text: str) -> PublicKey:
-    """Parse one OpenSSH public key line; raise BadKey with a Chinese reason."""
+    """Parse one OpenSSH public key line; raise BadKey with the reason (a message)."""
     line = text.strip()
     match = _LINE.fullmatch(line)
     if match is None:

@@ -1,4 +1,5 @@
-"""The semantic diff as text (Chinese, for people), markdown (for a review) and json (for CI)."""
+"""The semantic diff as text (for people, in their language), markdown (for a review) and json
+(for CI)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A reach answer as plain data (the ``json`` format, ``cgcloud-reach/v1``), and as
-Chinese text or markdown rendered from that same data."""
+text or markdown in the user's language rendered from that same data."""
 
 from __future__ import annotations
 
