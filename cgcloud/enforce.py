@@ -107,9 +107,9 @@ class Action:
         return out
 
 
-# the verbs that start a message of more than one shape (marked here, translated when
-# the message is made); the other messages carry their verb in their own text
-VERB_LABELS = {"open": N_("开放"), "close": N_("关闭"), "poweroff": N_("关机")}
+# the verbs of the open/close lines, one shape for both (marked here, translated when the
+# message is made); the other messages carry their verb in their own text
+VERB_LABELS = {"open": N_("开放"), "close": N_("关闭")}
 HIGH_RISK_PERIOD = N_("高危端口使用期")
 NORMAL_PERIOD = N_("普通端口使用期")
 
@@ -441,6 +441,23 @@ def _withdrawn(inv: Inventory, notices: set[str]) -> list[Action]:
     return out
 
 
+def _poweroff_message(n: model.ShutdownNotice, s: Server, ip: str, now: datetime) -> str:
+    """关机 … (or 记录关机 … for a host that is off already): why now, and kept until when."""
+    if s.status != "SHUTOFF":
+        text = _(
+            "关机 {notice} {ip} ({server}) (关停日期 {date} 已到，"
+            "运维单位已确认；保留至 {kept} 后删除)"
+        )
+    else:
+        text = _(
+            "记录关机（主机已是关机状态） {notice} {ip} ({server}) (关停日期 {date} 已到，"
+            "运维单位已确认；保留至 {kept} 后删除)"
+        )
+    return text.format(
+        notice=n.id, ip=ip, server=s.name, date=n.shutdown_date, kept=lifecycle.kept_until(now)
+    )
+
+
 def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) -> list[Action]:
     """Every decommission step due at ``now`` (and the delays and surprises to report)."""
     today = clock.today(now)
@@ -510,27 +527,12 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
             ip = s.ips[0] if s.ips else s.name
             recorded = poweroff_of(s.metadata)
             if recorded is None:
-                verb = (
-                    _(VERB_LABELS["poweroff"])
-                    if s.status != "SHUTOFF"
-                    else _("记录关机（主机已是关机状态）")
-                )
                 out.append(
                     Action(
                         "poweroff",
                         n.system,
                         n.id,
-                        _(
-                            "{verb} {notice} {ip} ({server}) (关停日期 {date} 已到，"
-                            "运维单位已确认；保留至 {kept} 后删除)"
-                        ).format(
-                            verb=verb,
-                            notice=n.id,
-                            ip=ip,
-                            server=s.name,
-                            date=n.shutdown_date,
-                            kept=lifecycle.kept_until(now),
-                        ),
+                        _poweroff_message(n, s, ip, now),
                         host=ip,
                         data={
                             "server": s,

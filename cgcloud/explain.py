@@ -421,6 +421,12 @@ class _Out:
         return "\n".join(self.lines)
 
 
+def _capitalised(text: str) -> str:
+    """A table header from a message that running text shares, so is translated
+    lower-case ("source")."""
+    return text[:1].upper() + text[1:]
+
+
 def _code(out: _Out, text: str) -> str:
     return f"`{text}`" if out.markdown else text
 
@@ -564,7 +570,8 @@ def _render_policy(out: _Out, p: dict[str, Any]) -> None:
         elif key == "normal" or p["counts"]["high_risk"]:
             out.item(_("{label}：未填写").format(label=_(label)))
     out.item(_counts_text(p["counts"]))
-    headers = [_("行"), _("方向"), _("源地址"), _("目标地址"), _("端口"), _("类型")]
+    headers = [_("行"), _("方向"), _capitalised(_("源地址")), _capitalised(_("目标地址"))]
+    headers += [_("端口"), _("类型")]
     out.table([*headers, _("使用期"), _("当前")], [_policy_row(r) for r in p["rows"]])
 
 

@@ -61,7 +61,7 @@ def test_diff_in_both_languages(repo: Repo) -> None:
     assert "| | 表单 | 变化 | 位置 |" in zh.stdout
     assert "access widened" in en.stdout and "#### Approval not updated (CG405)" in en.stdout
     assert "| | Form | Change | Location |" in en.stdout
-    assert "the signature in Reviewer 1, cloud resource manager" in en.stdout
+    assert "the signature in reviewer 1, cloud resource manager" in en.stdout
     assert foreign_chinese(repo, en.stdout) == []
     zh, en = (
         run(repo, lang, "diff", "main", "HEAD", "policies", "-f", "json") for lang in ["zh", "en"]
