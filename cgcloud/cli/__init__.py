@@ -20,6 +20,7 @@ from cgcloud.cli import (
     enforce,
     exporter,
     gitops,
+    language,
     options,
     reach,
     reconcile,
@@ -58,6 +59,18 @@ def main_callback(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            language.OPTION,
+            metavar="zh|en",
+            is_eager=True,
+            expose_value=False,
+            callback=language.check,
+            help=language.LANG_HELP,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """cgcloud: approved cloud paperwork in, compliant OpenStack cloud out."""
 

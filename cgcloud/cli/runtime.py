@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as cx  # type: ignore[no-redef]
     from click.utils import _detect_program_name  # type: ignore[no-redef]
 
+from cgcloud import i18n
+from cgcloud.cli import language
 from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
@@ -49,8 +51,22 @@ class CgcloudGroup(TyperGroup):
         argv = sys.argv[1:] if args is None else list(args)
         if prog_name is None:
             prog_name = _detect_program_name()
+        try:
+            language.choose(argv)
+            bad_env = None
+        except language.BadEnvironment as exc:
+            bad_env = str(exc)
+        language.prepare(self)
         self._main_shell_completion(extra, prog_name, complete_var)
-        code = run_command(self, argv, prog_name, **extra)
+        if bad_env is not None:
+            _echo_err(
+                _("用法错误: 环境变量 {name} 的值 {value!r} 不是支持的语言（zh、en）").format(
+                    name=i18n.LANG_ENV, value=bad_env
+                )
+            )
+            code: int = ExitCode.USAGE
+        else:
+            code = run_command(self, argv, prog_name, **extra)
         code = _flush_output(code)
         if not standalone_mode:
             return code
@@ -105,19 +121,42 @@ def _flush_output(code: int) -> int:
 
 
 def show_usage_error(exc: cx.UsageError) -> None:
-    """click's usage error in Chinese: the usage line, what is wrong, where help is."""
+    """click's usage error in the chosen language: the usage line, what is wrong, where
+    help is. (The click that typer bundles has no catalog: its sentences are rebuilt here
+    from the exception's parts; a parameter type's own reason stays as click words it.)"""
     ctx = exc.ctx
+    lines = [ctx.get_usage()] if ctx is not None else []
+    lines.append(_("用法错误: {what}").format(what=_what(exc)))
+    command = ctx.command_path if ctx is not None else "cgcloud"
+    lines.append(_("运行 '{command} -h' 查看用法。").format(command=command))
+    _echo_err("\n".join(lines))
+
+
+def _what(exc: cx.UsageError) -> str:
     if isinstance(exc, cx.NoSuchOption):
         what = _("没有选项 {name}").format(name=exc.option_name)
         if exc.possibilities:
             what += _("（是否想用: {names}？）").format(names=", ".join(sorted(exc.possibilities)))
-    else:
-        what = exc.format_message()
-    lines = [ctx.get_usage()] if ctx is not None else []
-    lines.append(_("用法错误: {what}").format(what=what))
-    command = ctx.command_path if ctx is not None else "cgcloud"
-    lines.append(_("运行 '{command} -h' 查看用法。").format(command=command))
-    _echo_err("\n".join(lines))
+        return what
+    if isinstance(exc, cx.MissingParameter):
+        kind = {"option": _("选项"), "argument": _("参数")}.get(
+            exc.param_type or getattr(exc.param, "param_type_name", ""), _("参数")
+        )
+        what = _("缺少{kind} {name}").format(kind=kind, name=_hint(exc))
+        return what + (f": {exc.message}" if exc.message else "")
+    if isinstance(exc, cx.BadParameter) and (exc.param_hint or exc.param):
+        return _("{name} 的值无效: {reason}").format(name=_hint(exc), reason=exc.message)
+    return exc.format_message()
+
+
+def _hint(exc: cx.BadParameter) -> str:
+    """How click names the parameter: '--days', 'PATHS', or alternatives."""
+    hint: Any = exc.param_hint
+    if hint is None and exc.param is not None:
+        hint = exc.param.get_error_hint()
+    if isinstance(hint, str):
+        return hint
+    return " / ".join(repr(h) for h in hint or ())
 
 
 def _interrupted() -> int:
