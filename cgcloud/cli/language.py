@@ -16,6 +16,8 @@ itself is therefore already in the chosen language.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,7 +33,8 @@ from cgcloud import i18n
 from cgcloud.i18n import N_, _
 
 OPTION = "--lang"
-_MSGID = "_cgcloud_msgid"  # where a param or command keeps its untranslated help
+_MSGID = "_cgcloud_msgid"
+HAN = re.compile(r"[\u4e00-\u9fff]")  # where a param or command keeps its untranslated help
 
 # typer's own help texts are plain English: the click it bundles has no gettext
 _TYPER_HELP = {
@@ -137,6 +140,30 @@ def prepare(root: Any) -> None:
         cmd.context_class = LocalContext
         for item in (cmd, *cmd.params):
             _translate(item)
+        cmd.short_help = short(cmd.help) if cmd.help and HAN.search(cmd.help) else None
+
+
+def short(text: str, width: int = 60) -> str:
+    """The one line a command list shows for Chinese help. click's shortening counts
+    words between spaces and ends at ". ", so a Chinese sentence (no spaces, "。") would
+    become "..."; here: the first sentence, else cut at a pause (or between words)
+    before ``width`` terminal columns (a Chinese character takes two)."""
+    first = text.split("\n\n", 1)[0].replace("\n", "")
+    sentence = first.split("。", 1)[0]
+    columns, end = 0, len(sentence)
+    for i, char in enumerate(sentence):
+        columns += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if columns > width:
+            end = i
+            break
+    if end == len(sentence):
+        return sentence
+    pause = max(sentence.rfind(mark, 0, end) for mark in "，；：、（")
+    if pause > end // 2:
+        return sentence[:pause] + "…"
+    while end > 0 and sentence[end - 1].isascii() and sentence[end - 1].isalnum():
+        end -= 1  # not inside a word or a name
+    return sentence[:end].rstrip() + "…"
 
 
 def _translate(item: Any) -> None:

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - older typer on the real click
 
 from cgcloud import i18n
 from cgcloud.cli import language
+from cgcloud.cli.options import error_text
 from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
@@ -213,5 +214,5 @@ def require_paths(paths: Sequence[os.PathLike[str] | str]) -> None:
     """
     for given in paths:
         if not os.path.lexists(given):
-            _echo_err(_("错误: 路径不存在: {path}").format(path=os.fspath(given)))
+            _echo_err(error_text(_("路径不存在: {path}").format(path=os.fspath(given))))
             raise typer.Exit(ExitCode.USAGE)
