@@ -140,9 +140,8 @@ def _what(exc: cx.UsageError) -> str:
             what += _("（是否想用: {names}？）").format(names=", ".join(sorted(exc.possibilities)))
         return what
     if isinstance(exc, cx.MissingParameter):
-        kind = {"option": _("选项"), "argument": _("参数")}.get(
-            exc.param_type or getattr(exc.param, "param_type_name", ""), _("参数")
-        )
+        given = exc.param_type or getattr(exc.param, "param_type_name", None)
+        kind = _("选项") if given == "option" else _("参数")
         what = _("缺少{kind} {name}").format(kind=kind, name=_hint(exc))
         return what + (f": {exc.message}" if exc.message else "")
     if isinstance(exc, cx.BadParameter) and (exc.param_hint or exc.param):
