@@ -16,7 +16,6 @@ itself is therefore already in the chosen language.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -33,8 +32,7 @@ from cgcloud import i18n
 from cgcloud.i18n import N_, _
 
 OPTION = "--lang"
-_MSGID = "_cgcloud_msgid"
-HAN = re.compile(r"[\u4e00-\u9fff]")  # where a param or command keeps its untranslated help
+_MSGID = "_cgcloud_msgid"  # where a param or command keeps its untranslated help
 
 # typer's own help texts are plain English: the click it bundles has no gettext
 _TYPER_HELP = {
@@ -140,7 +138,8 @@ def prepare(root: Any) -> None:
         cmd.context_class = LocalContext
         for item in (cmd, *cmd.params):
             _translate(item)
-        cmd.short_help = short(cmd.help) if cmd.help and HAN.search(cmd.help) else None
+        chinese = i18n.current() == "zh"
+        cmd.short_help = short(cmd.help) if cmd.help and chinese else None  # en: click's
 
 
 def short(text: str, width: int = 60) -> str:
