@@ -22,13 +22,8 @@ from typing import Any
 
 import typer
 
-try:  # typer 0.2x ships its own copy of click (without gettext): its classes are used
-    from typer._click.core import Context
-    from typer._click.formatting import HelpFormatter
-except ImportError:  # pragma: no cover - older typer on the real click
-    from click import Context, HelpFormatter  # type: ignore[assignment]
-
 from cgcloud import i18n
+from cgcloud.cli.helpformat import Formatter
 from cgcloud.i18n import N_, _
 
 OPTION = "--lang"
@@ -101,16 +96,10 @@ def check(value: str | None) -> str | None:
     raise typer.BadParameter(_("未知的语言 {value!r}，可选: zh、en").format(value=value))
 
 
-class Formatter(HelpFormatter):
-    """click's help formatter with the usage line's prefix in the chosen language."""
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, _("用法：") + " " if prefix is None else prefix)
-
-
-class LocalContext(Context):
-    """A context whose help page speaks the chosen language: the formatter above, and
-    the help option (made by click per command, on first use) translated."""
+class LocalContext(typer.Context):
+    """A context whose help page speaks the chosen language: its formatter (usage
+    prefix, Chinese wrapped by columns), and the help option (made by click per
+    command, on first use) translated."""
 
     formatter_class = Formatter
 

@@ -20,7 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 from cgcloud import i18n
-from cgcloud.cli import app, language
+from cgcloud.cli import app, helpformat, language
 from cgcloud.exitcodes import ExitCode
 from cgcloud.schemas import data_dir
 
@@ -38,7 +38,7 @@ def restore_language() -> Iterator[None]:
 
 
 def invoke(*args: str, **env: str) -> typer.testing.Result:
-    return runner.invoke(app, list(args), env={**CLEAN, **env})
+    return runner.invoke(app, list(args), env={**CLEAN, "COLUMNS": "80", **env})
 
 
 def command_paths() -> list[tuple[str, ...]]:
@@ -107,6 +107,8 @@ def test_help_of_every_command_is_chinese_by_default(path: tuple[str, ...]) -> N
     assert r.exit_code == ExitCode.OK, r.output
     assert "用法：" in r.output and "显示本帮助并退出" in r.output
     assert english_sentences(r.output) == [], r.output
+    wide = [line for line in r.output.splitlines() if helpformat.columns(line) > 80]
+    assert wide == [], "lines wider than the 80-column terminal"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -153,6 +155,28 @@ def test_short_help_cuts_chinese_at_a_sentence_or_a_pause(text: str, want: str |
     else:  # never inside an ASCII word, never wider than 60 columns
         assert got.endswith("…") or got == text.rstrip("。")
         assert not re.search(r"[A-Za-z_]…$", got) or got.rstrip("…").endswith("keys")
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "want"),
+    [
+        ("甲乙丙丁戊己", 6, ["甲乙丙", "丁戊己"]),  # two columns a character
+        ("甲乙丙，丁戊", 6, ["甲乙", "丙，丁", "戊"]),  # a comma never starts a line
+        ("甲乙（丙丁）戊", 6, ["甲乙", "（丙", "丁）戊"]),  # nor does a bracket end one
+        ("见 authorized_keys 条目", 12, ["见", "authorized_keys", "条目"]),  # words stay whole
+        ("abc def 甲乙", 9, ["abc def", "甲乙"]),
+    ],
+)
+def test_chinese_wraps_by_columns_between_characters(
+    text: str, width: int, want: list[str]
+) -> None:
+    assert helpformat.fill(text, width) == want
+
+
+def test_wrap_keeps_paragraphs_and_their_indentation() -> None:
+    text = "甲" * 20 + "\n\n    cgcloud validate policies/"
+    want = "  " + "甲" * 15 + "\n  " + "甲" * 5 + "\n\n      cgcloud validate policies/"
+    assert helpformat.wrap(text, 32, "  ") == want
 
 
 # --------------------------------------------------------------------- which language
