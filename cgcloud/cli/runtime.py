@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click.utils import _detect_program_name  # type: ignore[no-redef]
 
 from cgcloud import i18n
-from cgcloud.cli import language
+from cgcloud.cli import clickwords, language
 from cgcloud.cli.options import error_text
 from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
@@ -123,40 +123,13 @@ def _flush_output(code: int) -> int:
 
 def show_usage_error(exc: cx.UsageError) -> None:
     """click's usage error in the chosen language: the usage line, what is wrong, where
-    help is. (The click that typer bundles has no catalog: its sentences are rebuilt here
-    from the exception's parts; a parameter type's own reason stays as click words it.)"""
+    help is (the sentences: `cgcloud.cli.clickwords`)."""
     ctx = exc.ctx
     lines = [ctx.get_usage()] if ctx is not None else []
-    lines.append(_("用法错误: {what}").format(what=_what(exc)))
+    lines.append(_("用法错误: {what}").format(what=clickwords.describe(exc)))
     command = ctx.command_path if ctx is not None else "cgcloud"
     lines.append(_("运行 '{command} -h' 查看用法。").format(command=command))
     _echo_err("\n".join(lines))
-
-
-def _what(exc: cx.UsageError) -> str:
-    if isinstance(exc, cx.NoSuchOption):
-        what = _("没有选项 {name}").format(name=exc.option_name)
-        if exc.possibilities:
-            what += _("（是否想用: {names}？）").format(names=", ".join(sorted(exc.possibilities)))
-        return what
-    if isinstance(exc, cx.MissingParameter):
-        given = exc.param_type or getattr(exc.param, "param_type_name", None)
-        kind = _("选项") if given == "option" else _("参数")
-        what = _("缺少{kind} {name}").format(kind=kind, name=_hint(exc))
-        return what + (f": {exc.message}" if exc.message else "")
-    if isinstance(exc, cx.BadParameter) and (exc.param_hint or exc.param):
-        return _("{name} 的值无效: {reason}").format(name=_hint(exc), reason=exc.message)
-    return exc.format_message()
-
-
-def _hint(exc: cx.BadParameter) -> str:
-    """How click names the parameter: '--days', 'PATHS', or alternatives."""
-    hint: Any = exc.param_hint
-    if hint is None and exc.param is not None:
-        hint = exc.param.get_error_hint()
-    if isinstance(hint, str):
-        return hint
-    return " / ".join(repr(h) for h in hint or ())
 
 
 def _interrupted() -> int:

@@ -253,6 +253,10 @@ CASES = [
     ),
     (("report",), "缺少选项 '--period'", "missing option '--period'"),
     (("diff",), "缺少参数 'base'", "missing argument 'base'"),
+    (("rules", "extra"), "多余的参数: extra", "unexpected extra arguments: extra"),
+    (("reach", "--at"), "选项 --at 需要一个值", "option --at requires a value"),
+    (("valdate",), "没有命令 'valdate'（是否想用: 'validate'？）", "did you mean: 'validate'?"),
+    (("validate", "-f", "bogus"), "'bogus' 不是可选值之一", "'bogus' is not one of"),
     (("validate", "--bogus"), "没有选项 --bogus", "--bogus"),
     (
         ("exporter", str(POLICIES), "--cloud", "c", "--now", "x", "--now-file", "f"),
@@ -271,6 +275,13 @@ def test_errors_in_both_languages_with_the_same_exit_code(
     assert zh in a.output and "错误" in a.output, a.output
     assert en in b.output and not HAN.search(b.output.replace("用法", "")), b.output
     assert "Traceback" not in a.output + b.output
+
+
+def test_a_sentence_typer_says_that_we_do_not_know_is_kept_whole() -> None:
+    from cgcloud.cli import clickwords
+
+    assert clickwords.reword("Something new from typer.") == "Something new from typer."
+    assert clickwords.reword("Input should be a valid integer, unable to parse") == "应为整数"
 
 
 def test_findings_keep_rule_ids_and_exit_codes_in_english(tmp_path: Path) -> None:
