@@ -3,8 +3,9 @@
 One module per command group (``validate``: validate/schema/rules/explain,
 ``reconcile``: plan/apply, ``enforce``: enforce/upcoming, ``exporter``, ``gitops``:
 diff/pr-comment/recertify, ``report``, ``reach``, ``bastion``), the shared options and
-the exit codes by name in ``options``, the click group in ``runtime``; this module only
-builds the app.
+the exit codes by name in ``options``, the click group in ``runtime``, the language
+(``--lang``, help texts translated per run) in ``language``, Chinese help pages and
+usage errors in ``helpformat`` and ``clickwords``; this module only builds the app.
 Nothing heavy (openstacksdk) is imported until a command runs.
 """
 

@@ -109,7 +109,7 @@ def err(msg: str) -> None:
 
 
 def error_text(message: object) -> str:
-    """``message`` prefixed as an error in the chosen language (错误: … / Error: …):
+    """``message`` prefixed as an error in the chosen language (错误: … / error: …):
     the one place that prefix is written, so every command says it alike."""
     return _("错误: {message}").format(message=message)
 
