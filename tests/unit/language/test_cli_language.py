@@ -310,6 +310,14 @@ def test_version_and_completion_are_untouched() -> None:
         assert r.exit_code == 0 and r.output.strip() == f"cgcloud {__version__}"
     r = invoke("--show-completion", "bash", CGCLOUD_LANG="en")
     assert r.exit_code == 0 and "_CGCLOUD_COMPLETE" in r.output.upper().replace("-", "_")
+    for env in ({}, {"CGCLOUD_LANG": "en"}):  # completing a command name still works
+        words = {
+            "_CGCLOUD_COMPLETE": "complete_bash",
+            "COMP_WORDS": "cgcloud val",
+            "COMP_CWORD": "1",
+        }
+        r = runner.invoke(app, [], env={**CLEAN, **words, **env}, prog_name="cgcloud")
+        assert r.exit_code == 0 and r.output.split() == ["validate"], r.output
 
 
 def test_the_installed_entry_point_reads_lang_from_its_own_argv(tmp_path: Path) -> None:
