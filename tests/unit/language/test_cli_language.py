@@ -83,7 +83,13 @@ NAMES = [
 ]
 
 
+# English's glue words never appear in Chinese help, whatever punctuation surrounds them
+GLUE = {"the", "and", "of", "to", "a", "an", "or", "is", "for", "with", "when", "this"}
+GLUE |= {"not", "be", "in", "on", "by", "from", "as", "at", "it", "its", "see", "are"}
+
+
 def english_sentences(text: str) -> list[str]:
+    """Runs of four or more plain words, and lines with an English glue word."""
     found, run = [], []
     for token in [*text.split(), ""]:
         if token and WORD.match(token):
@@ -92,6 +98,10 @@ def english_sentences(text: str) -> list[str]:
         if len(run) >= 4:
             found.append(" ".join(run))
         run = []
+    for line in text.splitlines():
+        words = {w.strip("()[],.;:'\"").lower() for w in line.split() if not w.startswith("-")}
+        if words & GLUE:
+            found.append(line.strip())
     return found
 
 
@@ -123,9 +133,12 @@ def test_help_of_every_command_in_english(path: tuple[str, ...]) -> None:
 def test_the_heuristics_can_fail() -> None:
     """The two checks above see what they are for."""
     assert english_sentences("  -h, --help  Show this message and exit.") == [
-        "Show this message and exit."
+        "Show this message and exit.",
+        "-h, --help  Show this message and exit.",
     ]
     assert english_sentences("  --now <str>  假定当前为此时刻（ISO 8601）。 [默认：text]") == []
+    line = "  --textfile <path>  Also write this run's result (time, success,"
+    assert english_sentences(line) == [line.strip()]
     assert han_outside_names("  --period  2027-01-上旬 (旬报) 策略目录") == [
         "--period  2027-01- () 策略目录"
     ]
