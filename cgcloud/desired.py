@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from cgcloud import clock, grammar, model
+from cgcloud import clock, formats, grammar, model
 
 MANAGED_TAG = "cgcloud:managed"
 SYSTEM_TAG = "cgcloud:system="
@@ -213,8 +213,7 @@ class Rule:
             "direction": self.direction,
             "ethertype": self.ethertype,
             "protocol": self.protocol,
-            "port_range_min": self.port_min,
-            "port_range_max": self.port_max,
+            **formats.rule_ports(self.port_min, self.port_max),
             "remote": (
                 {"placeholder": self.remote_placeholder}
                 if self.remote_placeholder

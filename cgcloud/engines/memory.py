@@ -466,23 +466,24 @@ class MemoryEngine:
     def _rule(self, s: Step, pids: dict[str | None, str], gids: dict[str | None, str]) -> None:
         self._call("create", "rule")
         c = s.change
-        gid = gids.get(c.data["group_key"])
+        gid = gids.get(c.data["rule"].group_key)
         if gid is None or gid not in self.state.groups:
             raise EngineError("its security group does not exist")
         g = self.state.groups[gid]
-        b = c.data
+        spec: p.RuleSpec = c.data["rule"]
+        wanted = (
+            spec.direction,
+            spec.ethertype,
+            spec.protocol,
+            spec.port_min,
+            spec.port_max,
+            spec.remote_cidr,
+        )
         same = [
             r
             for r in self._group_rules(gid)
             if (r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, r.remote_cidr)
-            == (
-                b["direction"],
-                b["ethertype"],
-                b["protocol"],
-                b["port_range_min"],
-                b["port_range_max"],
-                b["remote_ip_prefix"],
-            )
+            == wanted
         ]
         if same:  # Neutron's duplicate check ignores the description: 409 "exists" = done
             s.id = same[0].id
@@ -490,18 +491,7 @@ class MemoryEngine:
         self._quota_check(
             g.project_id, "security_group_rules", self._project_rules(g.project_id) + 1
         )
-        r = ARule(
-            self.state.new_id("rule"),
-            gid,
-            b["direction"],
-            b["ethertype"],
-            b["protocol"],
-            b["port_range_min"],
-            b["port_range_max"],
-            b["remote_ip_prefix"],
-            None,
-            b["description"],
-        )
+        r = ARule(self.state.new_id("rule"), gid, *wanted, None, spec.description)
         self.state.rules[r.id] = r
         s.id = r.id
 

@@ -37,6 +37,7 @@ from cgcloud.plan.changes import (
     Change,
     Fingerprint,
     Plan,
+    RuleSpec,
     _rule_key,
     _v4,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "Change",
     "Fingerprint",
     "Plan",
+    "RuleSpec",
     "_ports_text",
     "_rule_key",
     "_tag_value",

@@ -20,6 +20,22 @@ ANY = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
 # --------------------------------------------------------------------------- plan
 
 
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule to create, in cgcloud's words: its group by cgcloud's key, the tuple a
+    cloud compares, one remote CIDR and the description that labels it. An engine turns
+    it into its own request (``Change.data["rule"]`` of a rule create)."""
+
+    group_key: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_min: int | None
+    port_max: int | None
+    remote_cidr: str
+    description: str
+
+
 @dataclass(slots=True)
 class Change:
     """One change (or pending/report item), with why and what the engine needs to do it."""

@@ -41,6 +41,7 @@ from cgcloud.engines.base import (
     Step,
     Usage,
 )
+from cgcloud.engines.openstack import neutron
 from cgcloud.engines.openstack.connection import Timeouts, connect
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
@@ -464,21 +465,7 @@ class OpenStackEngine:
             a.groups.append(g)
             # rules of unmanaged groups are never changed: kept apart, for reports
             into = a.rules if p.group_identity(g, owned) is not None else a.foreign_rules
-            for r in x.get("security_group_rules") or []:
-                into.append(
-                    p.ARule(
-                        r["id"],
-                        g.id,
-                        r["direction"],
-                        r.get("ethertype", "IPv4"),
-                        r.get("protocol"),
-                        r.get("port_range_min"),
-                        r.get("port_range_max"),
-                        r.get("remote_ip_prefix"),
-                        r.get("remote_group_id"),
-                        r.get("description") or "",
-                    )
-                )
+            into.extend(neutron.rule(r, g.id) for r in x.get("security_group_rules") or [])
         for x in self._scoped_pages(
             "ports",
             a.scope is not None,
@@ -588,7 +575,7 @@ class OpenStackEngine:
             return [s for s in steps if s.change.kind == kind and s.change.action == action]
 
         desired_rule_descs = {
-            s.change.data["description"]
+            s.change.data["rule"].description
             for s in steps
             if s.change.kind == "rule" and s.change.action == "create"
         }
@@ -827,7 +814,7 @@ class OpenStackEngine:
         says exactly which rule failed (409 "exists" counts as done)."""
         by_group: dict[str, list[Step]] = {}
         for s in steps:
-            by_group.setdefault(s.change.data["group_key"], []).append(s)
+            by_group.setdefault(s.change.data["rule"].group_key, []).append(s)
         batches = [
             ss[i : i + self.bulk_size]
             for ss in by_group.values()
@@ -840,21 +827,17 @@ class OpenStackEngine:
             nonlocal done
             if stop.is_set():
                 return
-            gid = group_ids.get(chunk[0].change.data["group_key"])
+            gid = group_ids.get(chunk[0].change.data["rule"].group_key)
             if gid is None:
                 for s in chunk:
                     s.status, s.error = "failed", "its security group does not exist"
                     self.audit.write(s)
                 stop.set()
                 return
-            bodies = []
-            for s in chunk:
-                b = {k: v for k, v in s.change.data.items() if k != "group_key"}
-                b["security_group_id"] = gid
-                # the group's project, not the caller's: a rule counts against the quota
-                # of the project it belongs to (default: the admin's)
-                b["project_id"] = project_ids.get(s.change.system)
-                bodies.append({k: v for k, v in b.items() if v is not None})
+            bodies = [
+                neutron.rule_body(s.change.data["rule"], gid, project_ids.get(s.change.system))
+                for s in chunk
+            ]
             try:
                 body = self.call(
                     "network",

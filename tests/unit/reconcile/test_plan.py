@@ -69,19 +69,19 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
             a.groups = [g for g in a.groups if g.id != c.id]
             a.rules = [r for r in a.rules if r.group_id != c.id]
         elif c.action == "create" and c.kind == "rule":
-            b = c.data
+            b = c.data["rule"]
             a.rules.append(
                 ARule(
                     f"r{next(_ids)}",
-                    gid[b["group_key"]],
-                    b["direction"],
-                    b["ethertype"],
-                    b["protocol"],
-                    b["port_range_min"],
-                    b["port_range_max"],
-                    b["remote_ip_prefix"],
+                    gid[b.group_key],
+                    b.direction,
+                    b.ethertype,
+                    b.protocol,
+                    b.port_min,
+                    b.port_max,
+                    b.remote_cidr,
                     None,
-                    b["description"],
+                    b.description,
                 )
             )
         elif c.kind == "binding" and c.action == "update":
@@ -112,7 +112,7 @@ def test_empty_cloud_creates_everything() -> None:
     # every rule create carries its reason and the description naming it
     for c in p.changes:
         if c.kind == "rule" and c.action == "create":
-            assert c.reasons and c.data["description"].startswith("cgcloud WL-2026-0031#")
+            assert c.reasons and c.data["rule"].description.startswith("cgcloud WL-2026-0031#")
 
 
 def _cloud_with_ports() -> tuple[plan.Plan, ActualState]:
@@ -147,7 +147,7 @@ def test_converges_and_second_plan_is_a_no_op() -> None:
         for c in second.changes
         if c.kind == "rule"
         and c.action == "create"
-        and c.data["remote_ip_prefix"] == "172.21.4.30/32"
+        and c.data["rule"].remote_cidr == "172.21.4.30/32"
     ]
     assert placeholder_rules
     b = simulate(second, a)
@@ -193,7 +193,7 @@ def test_window_change_is_delete_plus_create_of_that_rule_only() -> None:
     p = plan.diff(s, a)
     changes = [c for c in p.changes if c.action in plan.CHANGE_ACTIONS]
     assert sorted(c.action for c in changes) == ["create", "delete"]
-    assert all("#3" in (c.data.get("description") or "") or c.action == "delete" for c in changes)
+    assert all(c.action == "delete" or "#3" in c.data["rule"].description for c in changes)
 
 
 def test_removed_form_removes_rules_and_groups_but_not_project() -> None:
