@@ -54,7 +54,9 @@ class APort:
     ips: list[str] = field(default_factory=list)
     group_ids: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    device_owner: str = ""
+    # the cloud's own port (a router interface, DHCP): never a host a form's CIDR means;
+    # each engine knows its own (engines/openstack/neutron.py: Neutron's device owner)
+    infrastructure: bool = False
     name: str = ""
 
 

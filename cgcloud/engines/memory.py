@@ -197,7 +197,7 @@ class MemoryEngine:
         ips: list[str],
         *,
         tags: list[str] | None = None,
-        device_owner: str = "",
+        infrastructure: bool = False,
         name: str = "",
         device_id: str = "",
     ) -> APort:
@@ -208,7 +208,7 @@ class MemoryEngine:
                 list(ips),
                 [],
                 list(tags or []),
-                device_owner,
+                infrastructure,
                 name,
             )
             self.state.ports[port.id] = port
@@ -240,7 +240,7 @@ class MemoryEngine:
                 disk_gb,
             )
             self.state.servers[server.id] = server
-            self.add_port(project_id, [ip], device_owner="compute:nova", device_id=server.id)
+            self.add_port(project_id, [ip], device_id=server.id)
             return server
 
     def add_volume(

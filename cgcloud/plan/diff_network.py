@@ -277,7 +277,7 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
         ap
         for ap in x.actual.ports
         if ap.project_id == proj.id
-        and not ap.device_owner.startswith("network:")
+        and not ap.infrastructure
         and any(ip in n for ip in _v4(ap.ips) for n in nets)
     ]
 

@@ -84,7 +84,7 @@ def view(actual: actual_state.ActualState) -> CloudView:  # noqa: C901 - landed 
     members6: dict[str, list[str]] = {}
     hosted: list[tuple[Host, list[str]]] = []
     for port in actual.ports:
-        if port.device_owner.startswith("network:"):
+        if port.infrastructure:
             continue
         for text in port.ips:
             addr = ipaddress.ip_address(text)

@@ -489,7 +489,7 @@ class OpenStackEngine:
                     [ip["ip_address"] for ip in x.get("fixed_ips") or []],
                     list(x.get("security_groups") or []),
                     list(x.get("tags") or []),
-                    x.get("device_owner") or "",
+                    neutron.is_infrastructure(x.get("device_owner")),
                     x.get("name") or "",
                 )
             )

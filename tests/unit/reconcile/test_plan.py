@@ -92,7 +92,7 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
                 port.ips,
                 c.data["keep"] + [gid[k] for k in c.data["add"]],
                 port.tags,
-                port.device_owner,
+                port.infrastructure,
                 port.name,
             )
             a.ports = [new if x.id == port.id else x for x in a.ports]
@@ -131,7 +131,7 @@ def _cloud_with_ports() -> tuple[plan.Plan, ActualState]:
             name="db",
         ),
         APort("port-other", "other-project", ["172.21.4.22"], ["sg-x"], name="foreign"),
-        APort("router", pid, ["172.21.4.1"], [], device_owner="network:router_interface"),
+        APort("router", pid, ["172.21.4.1"], [], infrastructure=True),
     ]
     return first, a
 
