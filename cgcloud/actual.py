@@ -22,6 +22,9 @@ class AProject:
     tags: list[str] = field(default_factory=list)
     description: str = ""
     domain_id: str = "default"
+    # the rule fingerprints recorded on the project (normally one; none = read in full);
+    # how they are stored is the engine's business (OpenStack: a Keystone tag each)
+    fingerprints: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -38,9 +38,6 @@ GROUP_TAG = "cgcloud:group="
 PLACEHOLDER_TAG = "cgcloud:placeholder="
 # set by `cgcloud enforce` when a ShutdownNotice has reclaimed a whole system (docs/enforce.md)
 DECOMMISSIONED_TAG = "cgcloud:decommissioned="
-# set by `cgcloud apply`/`enforce` on a project once its groups and rules equal the forms:
-# a fingerprint of that rule set, so an enforce pass can skip what has not changed
-RULES_TAG = "cgcloud:rules="
 DESCRIPTION_PREFIX = "cgcloud "
 # Neutron adds two egress rules (IPv4, IPv6) to every new group, and every
 # project's `default` group has four rules: quota room for both.

@@ -405,6 +405,7 @@ class MemoryEngine:
             return
         proj = self._get(self.state.projects, c.id, "project")
         proj.description, proj.tags = c.data["description"], list(c.data["tags"])
+        proj.fingerprints = list(c.data["fingerprints"])
         s.id = proj.id
 
     def _quota(self, s: Step, pids: dict[str | None, str], *, lower: bool) -> None:
@@ -539,10 +540,10 @@ class MemoryEngine:
         if proj is None:
             raise EngineError(f"project {s.change.id} does not exist")
         old = set(s.change.data["old"])
-        proj.tags = [t for t in proj.tags if t not in old]
+        proj.fingerprints = [f for f in proj.fingerprints if f not in old]
         new = s.change.data.get("new")
-        if new and new not in proj.tags:
-            proj.tags.append(new)
+        if new and new not in proj.fingerprints:
+            proj.fingerprints.append(new)
 
     # ------------------------------------------------------------ leases
 
@@ -733,9 +734,8 @@ class MemoryEngine:
             security_group_rules=self._project_rules(proj.id),
         )
         self._dstep(a, "update", "project", proj.name, proj.id)
-        proj.tags = sorted(
-            {*proj.tags, d.DECOMMISSIONED_TAG + a.form} - set(p.recorded_fingerprint(proj.tags))
-        )
+        proj.tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form})
+        proj.fingerprints = []  # the project no longer holds the forms' rules
 
     # ------------------------------------------------------------ metrics
 

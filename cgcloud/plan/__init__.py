@@ -48,7 +48,6 @@ from cgcloud.plan.fingerprints import (
     fingerprints,
     placeholder_addresses,
     placeholders,
-    recorded_fingerprint,
     settled,
 )
 from cgcloud.plan.render import render, render_json, render_markdown, render_text, summary_line
@@ -82,7 +81,6 @@ __all__ = [
     "managed_projects_by_id",
     "placeholder_addresses",
     "placeholders",
-    "recorded_fingerprint",
     "render",
     "render_json",
     "render_markdown",

@@ -69,8 +69,8 @@ class Change:
 class Fingerprint:
     """A project's rule fingerprint to record once the plan has been carried out.
 
-    ``project_id`` None: the plan creates the project. ``old``: the project's
-    ``cgcloud:rules=`` tags now (removed first), ``new``: the tag to add."""
+    ``project_id`` None: the plan creates the project. ``old``: the fingerprints the
+    project records now (removed first), ``new``: the one to record."""
 
     system: str
     project_id: str | None

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cgcloud import clock, desired
 from cgcloud import plan as planner
 from cgcloud.cli import app
-from cgcloud.engines.openstack import OpenStackEngine
+from cgcloud.engines.openstack import OpenStackEngine, fingerprints
 from cgcloud.validate import load_repository
 
 pytestmark = pytest.mark.devcloud
@@ -186,7 +186,7 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
         desired.MANAGED_TAG,
         f"cgcloud:system={world.system}",
         "cgcloud:status=formal",
-        f"{desired.RULES_TAG}{fingerprint}",
+        f"{fingerprints.RULES_TAG}{fingerprint}",  # how this engine stores it
     }
     assert "ZY-2027-0001" in proj["description"]
     quotas = world.engine.read_quotas(proj["id"], ["compute", "volume", "network"])

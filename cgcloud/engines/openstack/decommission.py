@@ -405,10 +405,9 @@ class Decommissioner:
             )
 
         self._step(a, "update", "quota", proj.name, proj.id, zero)
-        # the rule fingerprint goes: the project no longer holds the forms' rules
-        tags = sorted(
-            {*proj.tags, d.DECOMMISSIONED_TAG + a.form} - set(p.recorded_fingerprint(proj.tags))
-        )
+        # the rule fingerprint goes (``proj.tags`` holds none, and Keystone replaces
+        # the list): the project no longer holds the forms' rules
+        tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form})
         self._step(
             a,
             "update",

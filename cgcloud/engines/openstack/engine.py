@@ -41,7 +41,7 @@ from cgcloud.engines.base import (
     Step,
     Usage,
 )
-from cgcloud.engines.openstack import neutron
+from cgcloud.engines.openstack import fingerprints, neutron
 from cgcloud.engines.openstack.connection import Timeouts, connect
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
@@ -369,9 +369,10 @@ class OpenStackEngine:
             p.AProject(
                 x["id"],
                 x["name"],
-                list(x.get("tags") or []),
+                fingerprints.other_tags(x.get("tags") or []),
                 x.get("description") or "",
                 x.get("domain_id", ""),
+                fingerprints.recorded(x.get("tags") or []),
             )
             for x in body.get("projects", [])
             if LOCK_TAG not in (x.get("tags") or [])
@@ -646,7 +647,14 @@ class OpenStackEngine:
                 "identity",
                 "PATCH",
                 f"/projects/{c.id}",
-                json={"project": {"description": c.data["description"], "tags": c.data["tags"]}},
+                json={
+                    "project": {
+                        "description": c.data["description"],
+                        # Keystone replaces the tag list: the fingerprint still true stays
+                        "tags": c.data["tags"]
+                        + [fingerprints.tag(f) for f in c.data["fingerprints"]],
+                    }
+                },
             )
 
     def _quota_step(self, s: Step, project_ids: dict[str | None, str], lower: bool) -> None:
@@ -896,14 +904,14 @@ class OpenStackEngine:
         return steps
 
     def _write_fingerprint(self, s: Step) -> None:
-        """Remove the step's ``old`` project tags, then add its ``new`` one (if any)."""
+        """Remove the tags of the step's ``old`` fingerprints, then add its ``new`` one."""
         url = f"/projects/{s.change.id}/tags/"
-        for tag in s.change.data["old"]:
-            self.call("identity", "DELETE", url + quote(tag, safe=":="), ok=(404,), idempotent=True)
+        for old in s.change.data["old"]:
+            tag = quote(fingerprints.tag(old), safe=":=")
+            self.call("identity", "DELETE", url + tag, ok=(404,), idempotent=True)
         if s.change.data.get("new"):
-            self.call(
-                "identity", "PUT", url + quote(s.change.data["new"], safe=":="), idempotent=True
-            )
+            tag = quote(fingerprints.tag(s.change.data["new"]), safe=":=")
+            self.call("identity", "PUT", url + tag, idempotent=True)
 
     def _one_by_one(
         self, fn: Callable[[Step], None], steps: list[Step], stop: threading.Event | None
