@@ -42,7 +42,7 @@ def compile_repo(root: Path, rows: int, systems: int, now: str) -> desired.Desir
     errors = [f for f in v.findings if f.severity == "error"]
     if errors:
         raise SystemExit(f"generated repository has {len(errors)} errors at {now}")
-    return desired.compile(v.repo, clock.now_local(now))
+    return desired.compile(v.repo, clock.now_local(now), OpenStackEngine.quota_room)
 
 
 def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> dict[str, Any]:

@@ -38,8 +38,8 @@ from cgcloud.i18n import _
 
 
 def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
-    """Validate (refusing on any error) and compile the desired state."""
-    from cgcloud import clock, desired, report
+    """Validate (refusing on any error): the time and the repository to compile."""
+    from cgcloud import clock, report
     from cgcloud import validate as pipeline
     from cgcloud.findings import has_errors
     from cgcloud.loader import UsageError
@@ -58,7 +58,7 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
         sys.stderr.write(report.render(v, "text"))
         _err("错误: 表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）")
         raise typer.Exit(EXIT_ERROR)
-    return when, desired.compile(v.repo, when)
+    return when, v.repo
 
 
 def _engine(
@@ -127,10 +127,12 @@ def plan_cmd(
     Validates first and refuses on any error. Reads the cloud with a fixed
     number of list calls (not one per rule). Summary first, then per system.
     """
+    from cgcloud import desired
     from cgcloud import plan as planner
 
-    _when, state = _prepare(paths, now)
+    when, repo = _prepare(paths, now)
     engine = _engine(engine_name, cloud, timeout=timeout)
+    state = desired.compile(repo, when, engine.quota_room)
     try:
         actual = engine.read(state)
     except Exception as exc:  # noqa: BLE001
@@ -169,11 +171,13 @@ def apply_cmd(
     audit log. Exit codes: 0 done, 1 error or partial failure, 3 delete guard,
     4 cloud locked by someone else, 5 not confirmed, 64 usage error.
     """
+    from cgcloud import desired
     from cgcloud import plan as planner
     from cgcloud.engines.base import LockHeld
 
-    _when, state = _prepare(paths, now)
+    when, repo = _prepare(paths, now)
     engine = _engine(engine_name, cloud, audit_log, timeout)
+    state = desired.compile(repo, when, engine.quota_room)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()

@@ -8,8 +8,8 @@ devcloud, so the two engines are held to the same plans and outcomes.
 It behaves like the cloud cgcloud meets, where that matters to cgcloud: ids are
 generated, names of projects are unique, quotas are enforced (a rule or group over
 the project's quota is refused, a quota below usage is refused), a new project gets
-a ``default`` group with ``desired.DEFAULT_GROUP_RULES`` rules and a new group gets
-``desired.NEW_GROUP_RULES`` egress rules (apply removes them, as on Neutron), a
+a ``default`` group with ``QUOTA_ROOM.rules`` rules and a new group gets
+``QUOTA_ROOM.rules_per_new_group`` egress rules (apply removes them, as on Neutron), a
 security-group rule has no tags and cannot be updated, a port takes tags, leases are
 atomic. Failures on demand: ``fail("create", "rule")`` makes the next such call
 raise ``EngineError`` (``times=None``: every one).
@@ -73,6 +73,8 @@ DEFAULT_QUOTAS = {
     "security_group_rules": 100,
 }
 NETWORK_KEYS = ("floating_ips", "security_groups", "security_group_rules")
+# what this cloud puts in a project by itself, as Neutron does (the quotas leave room)
+QUOTA_ROOM = d.QuotaRoom(groups=1, rules=4, rules_per_new_group=2)
 SHUTDOWN_KEY = "cgcloud:shutdown"  # the marks enforce reads (cgcloud.enforce)
 POWEROFF_KEY = "cgcloud:poweroff"
 POWERON_SEEN_KEY = "cgcloud:poweron-seen"
@@ -114,6 +116,7 @@ class MemoryEngine:
     """The ``Engine`` protocol over a ``MemoryCloud`` (a fresh one unless given)."""
 
     name = "memory"
+    quota_room = QUOTA_ROOM
 
     def __init__(
         self,
@@ -182,7 +185,7 @@ class MemoryEngine:
             self.state.quotas[proj.id] = dict(DEFAULT_QUOTAS)
             default = AGroup(self.state.new_id("group"), "default", proj.id)
             self.state.groups[default.id] = default
-            for i in range(d.DEFAULT_GROUP_RULES):
+            for i in range(QUOTA_ROOM.rules):
                 ether = "IPv4" if i % 2 == 0 else "IPv6"
                 direction = "ingress" if i < 2 else "egress"
                 rid = self.state.new_id("rule")
@@ -456,7 +459,7 @@ class MemoryEngine:
         g = AGroup(self.state.new_id("group"), c.data["name"], pid, [], c.data["description"])
         self.state.groups[g.id] = g
         # the egress defaults a new group gets, removed at once (as apply does on Neutron)
-        for ether in ("IPv4", "IPv6")[: d.NEW_GROUP_RULES]:
+        for ether in ("IPv4", "IPv6")[: QUOTA_ROOM.rules_per_new_group]:
             rid = self.state.new_id("rule")
             self.state.rules[rid] = ARule(rid, g.id, "egress", ether)
             self._call("delete", "rule")

@@ -87,7 +87,7 @@ class World:
 
     def desired(self) -> desired.DesiredState:
         repo, _, _ = load_repository([self.repo])
-        return desired.compile(repo, clock.now_local(NOW))
+        return desired.compile(repo, clock.now_local(NOW), self.engine.quota_room)
 
     def project(self) -> dict[str, Any] | None:
         body = self.engine.call("identity", "GET", "/projects", params={"name": self.system})

@@ -81,6 +81,7 @@ class OpenStackEngine:
     """Reads ActualState and applies Plans against one named cloud (``Engine``)."""
 
     name = "openstack"
+    quota_room = neutron.QUOTA_ROOM
 
     def __init__(
         self,
@@ -749,7 +750,7 @@ class OpenStackEngine:
                     {
                         "name": s.change.data["name"],
                         "project_id": pid,
-                        "description": s.change.data["description"],
+                        "description": s.change.data["description"][: neutron.DESCRIPTION_LIMIT],
                     }
                 )
 

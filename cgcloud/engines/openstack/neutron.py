@@ -11,6 +11,12 @@ from typing import Any
 
 from cgcloud import plan as p
 from cgcloud.actual import ARule
+from cgcloud.desired import QuotaRoom
+
+# every project has a `default` group with four rules, and Neutron adds two egress
+# rules (IPv4, IPv6) to every new group (apply removes them, but they count meanwhile)
+QUOTA_ROOM = QuotaRoom(groups=1, rules=4, rules_per_new_group=2)
+DESCRIPTION_LIMIT = 255  # characters of a group's or rule's description
 
 
 def rule_body(spec: p.RuleSpec, group_id: str, project_id: str | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pulumi
 
 from cgcloud import clock, desired, report
+from cgcloud.engines.openstack import neutron
 from cgcloud.engines.pulumi.program import Resolution, declare
 from cgcloud.engines.pulumi.resolve import resolution
 from cgcloud.findings import has_errors
@@ -53,7 +54,7 @@ def main() -> None:
             + "\n"
             + report.render(v, "text")
         )
-    state = desired.compile(v.repo, now)
+    state = desired.compile(v.repo, now, neutron.QUOTA_ROOM)
     volume_types = config.get_object("volumeTypes")
     declared = declare(state, _resolution(state), volume_types=volume_types)
     for line in declared.unresolved:
