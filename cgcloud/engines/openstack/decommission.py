@@ -1,7 +1,7 @@
 """The OpenStack engine's decommission pieces: read servers/volumes, power off, delete.
 
-Built on ``OpenStackEngine`` (its ``call`` with retries, request counting and
-audit log); what is due is decided by ``cgcloud.enforce`` (pure). Marks are
+Built on ``api.Api`` (``call`` with retries, request counting) and the engine's
+audit log; what is due is decided by ``cgcloud.enforce`` (pure). Marks are
 written on the resources themselves — Nova server metadata, Cinder volume
 metadata, Neutron tags on ports and floating IPs — so no local state is needed
 to know when a host was powered off (Cloud Custodian's mark-for-op).
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cgcloud import desired as d
 from cgcloud import enforce as e
 from cgcloud import plan as p
 from cgcloud.actual import FloatingIP, Inventory, Port, Server, Volume
+from cgcloud.engines.audit import AuditLog
 from cgcloud.engines.base import EngineError, Step
-
-if TYPE_CHECKING:
-    from cgcloud.engines.openstack.engine import OpenStackEngine
+from cgcloud.engines.openstack.api import Api
+from cgcloud.engines.openstack.reads import read_quotas
 
 NOVA_MICROVERSION = "2.47"  # servers carry their flavor's vcpus/ram/disk
 WAIT_SECONDS = 120.0
@@ -35,12 +35,12 @@ NETWORK_QUOTAS = (
 )
 
 
-def list_servers(engine: OpenStackEngine) -> list[Server]:
+def list_servers(api: Api) -> list[Server]:
     """Every server of every project (one paginated Nova list)."""
     out: list[Server] = []
     q: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
     while True:
-        body = engine.call(
+        body = api.call(
             "compute", "GET", "/servers/detail", params=q, microversion=NOVA_MICROVERSION
         )
         items = body.get("servers", [])
@@ -51,7 +51,7 @@ def list_servers(engine: OpenStackEngine) -> list[Server]:
 
 
 def read_inventory(
-    engine: OpenStackEngine,
+    api: Api,
     actual: p.ActualState,
     systems: set[str],
     servers: list[Server] | None = None,
@@ -64,7 +64,7 @@ def read_inventory(
     managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
     if not managed or "compute" not in actual.services:
         return inv
-    everyone = servers if servers is not None else list_servers(engine)
+    everyone = servers if servers is not None else list_servers(api)
     inv.servers = [s for s in everyone if s.project_id in managed]
     wanted = {
         pid for pid, proj in managed.items() if p._tag_value(proj.tags, d.SYSTEM_TAG) in systems
@@ -75,7 +75,7 @@ def read_inventory(
     if "volume" in actual.services:
         vq: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
         while True:
-            body = engine.call("volume", "GET", "/volumes/detail", params=vq)
+            body = api.call("volume", "GET", "/volumes/detail", params=vq)
             items = body.get("volumes", [])
             for v in items:
                 pid = v.get("os-vol-tenant-attr:tenant_id", "")
@@ -95,7 +95,7 @@ def read_inventory(
                 break
             vq = {**vq, "marker": items[-1]["id"]}
     ids = sorted(wanted)
-    for x in engine._pages(
+    for x in api.pages(
         "ports",
         {"project_id": ids, "fields": ["id", "project_id", "device_id", "fixed_ips", "tags"]},
     ):
@@ -108,7 +108,7 @@ def read_inventory(
                 list(x.get("tags") or []),
             )
         )
-    body = engine.call("network", "GET", "/floatingips", params={"project_id": ids})
+    body = api.call("network", "GET", "/floatingips", params={"project_id": ids})
     for f in body.get("floatingips", []):
         inv.floating_ips.append(
             FloatingIP(
@@ -120,7 +120,7 @@ def read_inventory(
             )
         )
     for pid in ids:
-        inv.quotas[pid] = engine.read_quotas(pid, actual.services)
+        inv.quotas[pid] = read_quotas(api, pid, actual.services)
     return inv
 
 
@@ -150,8 +150,9 @@ def _server(x: dict[str, Any]) -> Server:
 class Decommissioner:
     """Carries out decommission Actions; every API step goes to the audit log."""
 
-    def __init__(self, engine: OpenStackEngine, wait_seconds: float = WAIT_SECONDS):
-        self.engine = engine
+    def __init__(self, api: Api, audit: AuditLog, wait_seconds: float = WAIT_SECONDS):
+        self.api = api
+        self.audit = audit
         self.wait_seconds = wait_seconds
 
     # ------------------------------------------------------------ plumbing
@@ -165,9 +166,9 @@ class Decommissioner:
             step.status = "done"
         except EngineError as exc:
             step.status, step.error = "failed", str(exc)
-            self.engine.audit.write(step)
+            self.audit.write(step)
             raise
-        self.engine.audit.write(step)
+        self.audit.write(step)
 
     def _wait(self, what: str, probe: Any) -> None:
         deadline = time.monotonic() + self.wait_seconds
@@ -195,7 +196,7 @@ class Decommissioner:
             "server",
             server.name,
             server.id,
-            lambda: self.engine.call(
+            lambda: self.api.call(
                 "compute", "POST", f"/servers/{server.id}/action", json={"os-stop": None}, ok=(409,)
             ),
         )
@@ -207,7 +208,7 @@ class Decommissioner:
             self._stop(a, server)
         stamp = now.isoformat()
         meta = {e.SHUTDOWN_KEY: a.form, e.POWEROFF_KEY: stamp}
-        call = self.engine.call
+        call = self.api.call
         for v in a.data["volumes"]:
             self._step(
                 a,
@@ -269,7 +270,7 @@ class Decommissioner:
             "server",
             server.name,
             server.id,
-            lambda: self.engine.call(
+            lambda: self.api.call(
                 "compute",
                 "POST",
                 f"/servers/{server.id}/metadata",
@@ -279,7 +280,7 @@ class Decommissioner:
 
     def delete(self, a: e.Action, now: datetime) -> None:
         """Floating IPs → server (waited for) → ports → volumes (once detached)."""
-        call = self.engine.call
+        call = self.api.call
         for f in a.data["floating_ips"]:
             self._step(
                 a,
@@ -339,7 +340,7 @@ class Decommissioner:
         """The system has no host left: its cgcloud groups go, quotas go to zero, and the
         project is tagged so that `apply` does not open it again."""
         proj: p.AProject = a.data["project"]
-        call = self.engine.call
+        call = self.api.call
         group_ids = {g.id for g in a.data["groups"]}
         if group_ids:
             ports = call(
