@@ -18,6 +18,7 @@ from cgcloud.engines.openstack.runner import Runner
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
 from cgcloud.engines.steps import project_ids as known_project_ids
+from cgcloud.i18n import _
 
 QUOTA_SERVICE = {
     "instances": ("compute", "instances"),
@@ -166,7 +167,7 @@ class Applier:
             values = {k: max(v, before.get(k) or 0) for k, v in s.change.data["set"].items()}
         pid = project_ids.get(s.change.system)
         if pid is None:
-            raise EngineError(f"project of {s.change.system} does not exist")
+            raise EngineError(_("{system} 的项目不存在").format(system=s.change.system))
         s.id = pid
         by_service: dict[str, dict[str, int]] = {}
         for key, value in values.items():
@@ -208,7 +209,7 @@ class Applier:
         c = s.change
         missing = [k for k in c.data["add"] if k not in group_ids]
         if missing:
-            raise EngineError(f"groups {missing} do not exist")
+            raise EngineError(_("安全组 {keys} 不存在").format(keys=", ".join(missing)))
         groups = list(dict.fromkeys(c.data["keep"] + [group_ids[k] for k in c.data["add"]]))
         self.run.api.call(
             "network",

@@ -16,6 +16,7 @@ from cgcloud.engines.base import EngineError, Progress, Step
 from cgcloud.engines.openstack import neutron
 from cgcloud.engines.openstack.api import short
 from cgcloud.engines.openstack.runner import Runner
+from cgcloud.i18n import _
 
 
 def create_groups(
@@ -40,7 +41,8 @@ def create_groups(
         for s in chunk:
             pid = project_ids.get(s.change.system)
             if pid is None:
-                s.status, s.error = "failed", f"project of {s.change.system} does not exist"
+                s.status = "failed"
+                s.error = _("{system} 的项目不存在").format(system=s.change.system)
                 stop.set()
                 runner.audit.write(s)
                 return
@@ -138,7 +140,7 @@ def create_rules(
         gid = group_ids.get(chunk[0].change.data["rule"].group_key)
         if gid is None:
             for s in chunk:
-                s.status, s.error = "failed", "its security group does not exist"
+                s.status, s.error = "failed", _("规则所属的安全组不存在")
                 runner.audit.write(s)
             stop.set()
             return

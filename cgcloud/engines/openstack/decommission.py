@@ -21,6 +21,7 @@ from cgcloud.engines.audit import AuditLog
 from cgcloud.engines.base import EngineError, Step
 from cgcloud.engines.openstack.api import Api
 from cgcloud.engines.openstack.reads import read_quotas
+from cgcloud.i18n import _
 
 NOVA_MICROVERSION = "2.47"  # servers carry their flavor's vcpus/ram/disk
 WAIT_SECONDS = 120.0
@@ -175,7 +176,9 @@ class Decommissioner:
         delay = 0.3
         while not probe():
             if time.monotonic() > deadline:
-                raise EngineError(f"timed out after {self.wait_seconds:.0f} s waiting for {what}")
+                raise EngineError(
+                    _("等待 {what} 超时（{s:.0f} 秒）").format(what=what, s=self.wait_seconds)
+                )
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 
@@ -323,7 +326,9 @@ class Decommissioner:
                 body = call("volume", "GET", f"/volumes/{v.id}", ok=(404,)) or {}
                 status = (body.get("volume") or {}).get("status")
                 if status in ("error", "error_deleting"):
-                    raise EngineError(f"volume {v.id} is in status {status}")
+                    raise EngineError(
+                        _("云硬盘 {id} 处于 {status} 状态").format(id=v.id, status=status)
+                    )
                 return status in (None, "available")
 
             self._wait(f"volume {v.name or v.id} to be detached", gone_or_free)

@@ -20,6 +20,7 @@ from cgcloud.engines.base import (
     LockHolder,
 )
 from cgcloud.engines.openstack.api import Api
+from cgcloud.i18n import _
 
 LOCK_NAME = APPLY_LOCK
 WATCH_LOCK_NAME = WATCH_LOCK
@@ -72,13 +73,23 @@ class Leases:
             pid = held.id
             if datetime.fromisoformat(held.expires) > now:
                 raise LockHeld(
-                    f"cloud {self.api.cloud} is locked by {held.owner} since "
-                    f"{held.acquired} until {held.expires}; "
-                    f"wait, or if that apply is dead delete Keystone project {name} ({pid})"
+                    _(
+                        "云 {cloud} 已被 {owner} 锁定（自 {since} 至 {until}）；请等待，"
+                        "若那次运行已中止，请删除 Keystone 项目 {name}（{id}）"
+                    ).format(
+                        cloud=self.api.cloud,
+                        owner=held.owner,
+                        since=held.acquired,
+                        until=held.expires,
+                        name=name,
+                        id=pid,
+                    )
                 )
             # expired: delete exactly that lease (by id) and try once more
             self.api.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
-        raise LockHeld(f"cloud {self.api.cloud}: could not take the lock (another apply took it)")
+        raise LockHeld(
+            _("云 {cloud}: 未能取得锁（另一次运行抢先取得）").format(cloud=self.api.cloud)
+        )
 
     def lock_holder(self, name: str = LOCK_NAME) -> LockHolder | None:
         body = self.api.call("identity", "GET", "/projects", params={"name": name})
@@ -103,11 +114,13 @@ class Leases:
         """Push a held lease's expiry forward (a long-lived loop renews it every pass)."""
         lock_id = self._lock_ids.get(name)
         if lock_id is None:
-            raise EngineError(f"lease {name} is not held")
+            raise EngineError(_("未持有租约 {name}").format(name=name))
         body = self.api.call("identity", "GET", f"/projects/{lock_id}", ok=(404,))
         if not body or "project" not in body:
             self._lock_ids.pop(name, None)
-            raise LockHeld(f"cloud {self.api.cloud}: lease {name} was removed by someone else")
+            raise LockHeld(
+                _("云 {cloud}: 租约 {name} 已被他人删除").format(cloud=self.api.cloud, name=name)
+            )
         info = json.loads(body["project"].get("description") or "{}")
         info["expires"] = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
         self.api.call(
