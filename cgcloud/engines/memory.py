@@ -58,6 +58,7 @@ from cgcloud.engines.base import (
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
 from cgcloud.engines.steps import project_ids as known_project_ids
+from cgcloud.i18n import _
 
 if TYPE_CHECKING:
     from cgcloud.enforce import Action
@@ -159,7 +160,11 @@ class MemoryEngine:
     def _quota_check(self, pid: str, key: str, used: int) -> None:
         limit = self.state.quotas.get(pid, {}).get(key, DEFAULT_QUOTAS[key])
         if limit >= 0 and used > limit:
-            raise EngineError(f"quota exceeded for {key} in project {pid}: {used} > {limit}")
+            raise EngineError(
+                _("项目 {project} 的配额 {key} 不足: {used} > {limit}").format(
+                    project=pid, key=key, used=used, limit=limit
+                )
+            )
 
     def _group_rules(self, gid: str) -> list[ARule]:
         return [r for r in self.state.rules.values() if r.group_id == gid]
@@ -179,7 +184,7 @@ class MemoryEngine:
         """A project as someone else made it (a Neutron ``default`` group comes with it)."""
         with self.state.lock:
             if any(x.name == name for x in self.state.projects.values()):
-                raise EngineError(f"project {name} exists")
+                raise EngineError(_("项目 {name} 已存在").format(name=name))
             proj = AProject(self.state.new_id("project"), name, list(tags or []), description)
             self.state.projects[proj.id] = proj
             self.state.quotas[proj.id] = dict(DEFAULT_QUOTAS)
@@ -415,7 +420,7 @@ class MemoryEngine:
         """Raise first (before creating), lower last (after deleting)."""
         pid = pids.get(s.change.system)
         if pid is None:
-            raise EngineError(f"project of {s.change.system} does not exist")
+            raise EngineError(_("{system} 的项目不存在").format(system=s.change.system))
         s.id = pid
         before = s.change.before or {}
         if lower:
@@ -431,7 +436,11 @@ class MemoryEngine:
         }
         for k, v in values.items():
             if k in used and v < used[k]:
-                raise EngineError(f"quota {k} of {pid} cannot go below usage {used[k]}")
+                raise EngineError(
+                    _("项目 {project} 的配额 {key} 不能低于已用量 {used}").format(
+                        project=pid, key=k, used=used[k]
+                    )
+                )
         self.state.quotas.setdefault(pid, dict(DEFAULT_QUOTAS)).update(values)
 
     def _flavor(self, s: Step) -> None:
@@ -454,7 +463,7 @@ class MemoryEngine:
         c = s.change
         pid = pids.get(c.system)
         if pid is None:
-            raise EngineError(f"project of {c.system} does not exist")
+            raise EngineError(_("{system} 的项目不存在").format(system=c.system))
         self._quota_check(pid, "security_groups", self._project_groups(pid) + 1)
         g = AGroup(self.state.new_id("group"), c.data["name"], pid, [], c.data["description"])
         self.state.groups[g.id] = g
@@ -472,7 +481,7 @@ class MemoryEngine:
         c = s.change
         gid = gids.get(c.data["rule"].group_key)
         if gid is None or gid not in self.state.groups:
-            raise EngineError("its security group does not exist")
+            raise EngineError(_("规则所属的安全组不存在"))
         g = self.state.groups[gid]
         spec: p.RuleSpec = c.data["rule"]
         wanted = (
@@ -504,7 +513,7 @@ class MemoryEngine:
         c = s.change
         missing = [k for k in c.data["add"] if k not in gids]
         if missing:
-            raise EngineError(f"groups {missing} do not exist")
+            raise EngineError(_("安全组 {keys} 不存在").format(keys=", ".join(map(str, missing))))
         port = self._get(self.state.ports, c.data["port_id"], "port")
         port.group_ids = list(dict.fromkeys(c.data["keep"] + [gids[k] for k in c.data["add"]]))
         s.id = port.id
@@ -516,7 +525,7 @@ class MemoryEngine:
             self.state.rules.pop(c.id or "", None)
         else:
             if any(c.id in x.group_ids for x in self.state.ports.values()):
-                raise EngineError(f"security group {c.id} is in use")
+                raise EngineError(_("安全组 {id} 仍在使用中").format(id=c.id))
             for r in self._group_rules(c.id or ""):
                 del self.state.rules[r.id]
             self.state.groups.pop(c.id or "", None)
@@ -525,7 +534,7 @@ class MemoryEngine:
     @staticmethod
     def _get(table: dict[str, Any], key: str | None, kind: str) -> Any:
         if key is None or key not in table:
-            raise EngineError(f"{kind} {key} does not exist")
+            raise EngineError(_("{kind} {key} 不存在").format(kind=kind, key=key))
         return table[key]
 
     # ------------------------------------------------------------ fingerprints
@@ -541,7 +550,7 @@ class MemoryEngine:
         self._call(s.change.action, "fingerprint")
         proj = self.state.projects.get(s.change.id or "")
         if proj is None:
-            raise EngineError(f"project {s.change.id} does not exist")
+            raise EngineError(_("项目 {id} 不存在").format(id=s.change.id))
         old = set(s.change.data["old"])
         proj.fingerprints = [f for f in proj.fingerprints if f not in old]
         new = s.change.data.get("new")
@@ -559,8 +568,9 @@ class MemoryEngine:
             held = self.state.leases.get(name)
             if held is not None and datetime.fromisoformat(held.expires) > now:
                 raise LockHeld(
-                    f"cloud {self.cloud} is locked by {held.owner} since "
-                    f"{held.acquired} until {held.expires}"
+                    _("云 {cloud} 已被 {owner} 锁定（自 {since} 至 {until}）").format(
+                        cloud=self.cloud, owner=held.owner, since=held.acquired, until=held.expires
+                    )
                 )
             self.state.leases[name] = LockHolder(
                 self.state.new_id("lease"),
@@ -575,9 +585,11 @@ class MemoryEngine:
         with self.state.lock:
             held = self.state.leases.get(name)
             if name not in self._held:
-                raise EngineError(f"lease {name} is not held")
+                raise EngineError(_("未持有租约 {name}").format(name=name))
             if held is None:
-                raise LockHeld(f"cloud {self.cloud}: lease {name} was removed by someone else")
+                raise LockHeld(
+                    _("云 {cloud}: 租约 {name} 已被他人删除").format(cloud=self.cloud, name=name)
+                )
             held.expires = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
 
     def release_lock(self, name: str = APPLY_LOCK) -> None:
@@ -710,7 +722,7 @@ class MemoryEngine:
         for v in a.data["volumes"]:
             have = self.state.volumes.get(v.id)
             if have is not None and have.server_ids:
-                raise EngineError(f"volume {v.id} is still attached")
+                raise EngineError(_("云硬盘 {id} 仍挂载在云主机上").format(id=v.id))
             self._dstep(a, "delete", "volume", v.name or v.id, v.id)
             self.state.volumes.pop(v.id, None)
 
