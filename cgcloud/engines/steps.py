@@ -29,15 +29,15 @@ def untag_steps(plan: p.Plan) -> list[Step]:
                 "delete",
                 "fingerprint",
                 f.system,
-                tag,
+                old,
                 detail="规则指纹作废",
                 id=f.project_id,
-                data={"old": [tag]},
+                data={"old": [old]},
             )
         )
         for f in plan.fingerprints
         if f.system in changed and f.project_id
-        for tag in f.old
+        for old in f.old
     ]
 
 

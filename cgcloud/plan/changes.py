@@ -20,6 +20,22 @@ ANY = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
 # --------------------------------------------------------------------------- plan
 
 
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule to create, in cgcloud's words: its group by cgcloud's key, the tuple a
+    cloud compares, one remote CIDR and the description that labels it. An engine turns
+    it into its own request (``Change.data["rule"]`` of a rule create)."""
+
+    group_key: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_min: int | None
+    port_max: int | None
+    remote_cidr: str
+    description: str
+
+
 @dataclass(slots=True)
 class Change:
     """One change (or pending/report item), with why and what the engine needs to do it."""
@@ -53,8 +69,8 @@ class Change:
 class Fingerprint:
     """A project's rule fingerprint to record once the plan has been carried out.
 
-    ``project_id`` None: the plan creates the project. ``old``: the project's
-    ``cgcloud:rules=`` tags now (removed first), ``new``: the tag to add."""
+    ``project_id`` None: the plan creates the project. ``old``: the fingerprints the
+    project records now (removed first), ``new``: the one to record."""
 
     system: str
     project_id: str | None

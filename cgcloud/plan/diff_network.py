@@ -12,8 +12,9 @@ import ipaddress
 from typing import Any
 
 from cgcloud import desired as d
+from cgcloud import formats
 from cgcloud.actual import AGroup, APort, ARule, _tag_value, group_identity, managed_projects_by_id
-from cgcloud.plan.changes import ANY, Change, _rule_key, _v4
+from cgcloud.plan.changes import ANY, Change, RuleSpec, _rule_key, _v4
 from cgcloud.plan.context import Diff
 
 WantedRules = dict[tuple[Any, ...], tuple[d.Rule, str | None]]
@@ -115,16 +116,16 @@ def rules(x: Diff) -> None:
         if wanted.pop(k, None) is None:
             _unwanted(x, ar, x.managed_groups[gkey])
     for r, remote in wanted.values():
-        body = {
-            "group_key": r.group,
-            "direction": r.direction,
-            "ethertype": r.ethertype,
-            "protocol": r.protocol,
-            "port_range_min": r.port_min,
-            "port_range_max": r.port_max,
-            "remote_ip_prefix": remote or ANY[r.ethertype],
-            "description": r.description,
-        }
+        spec = RuleSpec(
+            r.group,
+            r.direction,
+            r.ethertype,
+            r.protocol,
+            r.port_min,
+            r.port_max,
+            remote or ANY[r.ethertype],
+            r.description,
+        )
         x.add(
             Change(
                 "create",
@@ -133,8 +134,16 @@ def rules(x: Diff) -> None:
                 _rule_label(r, x.wanted_groups, remote),
                 r.reasons,
                 "新建规则",
-                after={k: v for k, v in body.items() if k != "group_key"},
-                data=body,
+                after=formats.plan_rule(
+                    spec.direction,
+                    spec.ethertype,
+                    spec.protocol,
+                    spec.port_min,
+                    spec.port_max,
+                    spec.remote_cidr,
+                    spec.description,
+                ),
+                data={"rule": spec},
             )
         )
 
@@ -268,7 +277,7 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
         ap
         for ap in x.actual.ports
         if ap.project_id == proj.id
-        and not ap.device_owner.startswith("network:")
+        and not ap.infrastructure
         and any(ip in n for ip in _v4(ap.ips) for n in nets)
     ]
 

@@ -8,7 +8,7 @@ from cgcloud import desired as d
 from cgcloud.actual import ActualState, _tag_value, is_managed
 from cgcloud.plan.changes import COMPUTE_KEYS, GLOBAL, NETWORK_KEYS, Change, Fingerprint
 from cgcloud.plan.context import Diff
-from cgcloud.plan.fingerprints import EMPTY_FINGERPRINT, recorded_fingerprint
+from cgcloud.plan.fingerprints import EMPTY_FINGERPRINT
 
 
 def projects(x: Diff) -> None:
@@ -76,13 +76,10 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
     # the rule fingerprint is bookkeeping, not the forms' business: not compared,
     # and kept by an update only while it is the one wanted now (a stale one
     # must not come back after the engine removed it)
-    recorded = recorded_fingerprint(have.tags)
+    recorded = have.fingerprints
     fp = x.fps.get(want.system)
-    kept = recorded if fp is not None and recorded == [d.RULES_TAG + fp] else []
-    current: dict[str, Any] = {
-        "description": have.description,
-        "tags": sorted(set(have.tags) - set(recorded)),
-    }
+    kept = recorded if fp is not None and recorded == [fp] else []
+    current: dict[str, Any] = {"description": have.description, "tags": sorted(set(have.tags))}
     if current != wanted:
         x.add(
             Change(
@@ -95,7 +92,7 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
                 id=have.id,
                 before=current,
                 after=wanted,
-                data={"description": want.description, "tags": want.tags + kept},
+                data={"description": want.description, "tags": want.tags, "fingerprints": kept},
             )
         )
 
@@ -142,11 +139,9 @@ def fingerprints(x: Diff) -> None:
         ):
             continue
         fp = x.fps.get(system, EMPTY_FINGERPRINT)
-        old = recorded_fingerprint(have.tags) if have else []
-        if fp is not None and old != [d.RULES_TAG + fp]:
-            x.plan.fingerprints.append(
-                Fingerprint(system, have.id if have else None, old, d.RULES_TAG + fp)
-            )
+        old = list(have.fingerprints) if have else []
+        if fp is not None and old != [fp]:
+            x.plan.fingerprints.append(Fingerprint(system, have.id if have else None, old, fp))
 
 
 def quotas(x: Diff) -> None:

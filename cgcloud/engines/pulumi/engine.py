@@ -93,6 +93,11 @@ class PulumiEngine:
     def requests(self, value: int) -> None:
         self.reader.requests = value
 
+    @property
+    def quota_room(self) -> d.QuotaRoom:
+        """Neutron's (the stack's resources live there): the OpenStack engine's."""
+        return self.reader.quota_room
+
     # ---- read: the OpenStack engine's
     def services(self) -> list[str]:
         return self.reader.services()
