@@ -80,6 +80,8 @@ class PulumiEngine:
 
             reader = engines.create("openstack", cloud, audit_path=audit_path, timeout=timeout)
         self.reader = reader
+        # Neutron's (the stack's resources live there): the OpenStack engine's
+        self.quota_room: d.QuotaRoom = reader.quota_room
         actor = f"{getpass.getuser()} (pulumi stack {self.settings.stack})"
         self.audit = AuditLog(audit_path, cloud, actor)
         self._volume_types: list[str] | None = None
@@ -92,11 +94,6 @@ class PulumiEngine:
     @requests.setter
     def requests(self, value: int) -> None:
         self.reader.requests = value
-
-    @property
-    def quota_room(self) -> d.QuotaRoom:
-        """Neutron's (the stack's resources live there): the OpenStack engine's."""
-        return self.reader.quota_room
 
     # ---- read: the OpenStack engine's
     def services(self) -> list[str]:
