@@ -97,9 +97,9 @@ def status(dir: DirOpt = None) -> None:
     from cgcloud.devcloud.launcher import status as do_status
 
     rows = do_status(dir)
-    up, down = _("运行"), _("停止")
-    state_w = max(5, columns(up), columns(down))
-    head = [pad(_("服务"), 18), pad(_("状态"), state_w), pad(_("端口"), 6, right=True)]
+    up, down, state = _("运行"), _("停止"), _("状态")
+    state_w = max(5, columns(up), columns(down), columns(state))
+    head = [pad(_("服务"), 18), pad(state, state_w), pad(_("端口"), 6, right=True)]
     typer.echo(" ".join([*head, f"{'PID':>8} {'RSS':>8} {'PSS':>8}"]))
     for r in rows:
         typer.echo(
