@@ -108,7 +108,7 @@ def status(dir: DirOpt = None) -> None:
         )
     rss, pss = sum(r.rss_bytes for r in rows), sum(r.pss_bytes for r in rows)
     up_count = _("{up}/{n} 运行").format(up=sum(r.up for r in rows), n=len(rows))
-    total = f"{pad(_('合计'), 18)} {pad(up_count, state_w + 16)}"
+    total = pad(_("合计"), 18) + " " + pad(up_count, state_w + 16)
     typer.echo(f"{total} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
     typer.echo(_("（RSS 在每个进程中都计入共享页；PSS 按进程分摊共享页：这才是真实的总量）"))
     if not all(r.up for r in rows):

@@ -37,9 +37,7 @@ PROJECT_DESCRIPTION = re.compile(r"cgcloud: [^,'\"]*?（依据 [^）]*）")
 NOW = ("--now", "2027-01-15")
 
 
-def cgcloud(
-    lang: str, *args: str, tmp: Path, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
+def cgcloud(lang: str, *args: str, tmp: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CGCLOUD_LANG": lang}
     env["XDG_STATE_HOME"] = str(tmp / "state")  # the audit log and state of this test only
     env.pop("CGCLOUD_AUDIT_LOG", None)
@@ -155,7 +153,9 @@ def test_plan_markdown(tmp_path: Path, form_text: str) -> None:
     assert zh.returncode == 0, zh.stderr
     assert zh.stdout.startswith("### 计划：新建 22 项")
     assert "| | 类型 | 资源 | 说明 | 依据 |" in zh.stdout and "#### 备注" in zh.stdout
-    rule = "| + | rule | `cg-智慧城管综合平台-172.20.4.11/32,172.20.4.12/32 egress any to 0.0.0.0/0` |"
+    rule = (
+        "| + | rule | `cg-智慧城管综合平台-172.20.4.11/32,172.20.4.12/32 egress any to 0.0.0.0/0` |"
+    )
     assert rule + " 新建规则 | WL-2026-0031#5 until 2027-12-31 |" in zh.stdout.splitlines()
     assert rule + " create rule | WL-2026-0031#5 until 2027-12-31 |" in en.stdout.splitlines()
     assert en.stdout.startswith("### Plan: 22 to create, 1 to update")
