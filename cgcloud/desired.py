@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from cgcloud import clock, formats, grammar, model
+from cgcloud.i18n import _
 
 MANAGED_TAG = "cgcloud:managed"
 SYSTEM_TAG = "cgcloud:system="
@@ -335,7 +336,7 @@ def group_name(system: str, hosts: Selector) -> str:
 def _bundles(repo: model.Repository) -> dict[str, list[model.ProjectApplication]]:
     out: dict[str, list[model.ProjectApplication]] = {}
     for pa in repo.projects:
-        for form_id, _ in pa.forms:
+        for form_id, _signer in pa.forms:
             out.setdefault(form_id, []).append(pa)
     return out
 
@@ -403,7 +404,7 @@ def _approved_applications(
                 Note(
                     app.system,
                     "pending-form",
-                    f"{app.id} 尚未批准或打包表单未全部签字，暂不开通",
+                    _("{form} 尚未批准或打包表单未全部签字，暂不开通").format(form=app.id),
                     Reason(app.id),
                 )
             )
@@ -415,8 +416,10 @@ def _approved_applications(
             Note(
                 system,
                 "no-approved-resources",
-                f"{system} 没有 {today.year} 年度已批准的云资源申请单（有: {', '.join(map(str, years))}）；"
-                "已有资源不会被删除，配额按已过期处理",
+                _(
+                    "{system} 没有 {year} 年度已批准的云资源申请单（有: {years}）；"
+                    "已有资源不会被删除，配额按已过期处理"
+                ).format(system=system, year=today.year, years=", ".join(map(str, years))),
             )
         )
     return apps
@@ -488,7 +491,9 @@ def _network(
                 Note(
                     system,
                     "no-project",
-                    f"{policy.id}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通",
+                    _("{form}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通").format(
+                        form=policy.id, system=system
+                    ),
                     Reason(policy.id),
                 )
             )
@@ -498,7 +503,7 @@ def _network(
                 Note(
                     system,
                     "pending-form",
-                    f"{policy.id}: 打包它的开通申请单（附件4）尚未四方签字",
+                    _("{form}: 打包它的开通申请单（附件4）尚未四方签字").format(form=policy.id),
                     Reason(policy.id),
                 )
             )
@@ -513,7 +518,9 @@ def _network(
                     Note(
                         system,
                         "unapproved-row",
-                        f"{policy.id} 第{row.number}行 审核人签字不全，暂不开通",
+                        _("{form} 第{row}行 审核人签字不全，暂不开通").format(
+                            form=policy.id, row=row.number
+                        ),
                         reason,
                     )
                 )

@@ -333,5 +333,5 @@ def check(state: AccessState, who: str, host: str, port: int) -> tuple[str, Gran
         ).format(host=host, port=port, who=who)
     reasons = sorted({p for c in matching for p in c.problems})
     return _("{who} 现在不能访问 {host}:{port}：{reasons}").format(
-        who=who, host=host, port=port, reasons="；".join(reasons)
+        who=who, host=host, port=port, reasons=_("；").join(reasons)
     )

@@ -8,6 +8,7 @@ from cgcloud import desired as d
 from cgcloud import plan as p
 from cgcloud.actual import ActualState
 from cgcloud.engines.base import ApplyResult, Step
+from cgcloud.i18n import _
 
 
 def change_steps(plan: p.Plan) -> list[Step]:
@@ -30,7 +31,7 @@ def untag_steps(plan: p.Plan) -> list[Step]:
                 "fingerprint",
                 f.system,
                 old,
-                detail="规则指纹作废",
+                detail=_("规则指纹作废"),
                 id=f.project_id,
                 data={"old": [old]},
             )
@@ -61,7 +62,7 @@ def fingerprint_steps(fps: list[p.Fingerprint], applied: ApplyResult | None) -> 
                         "fingerprint",
                         fp.system,
                         fp.new,
-                        detail="记录规则指纹",
+                        detail=_("记录规则指纹"),
                         id=pid,
                         data={"old": fp.old, "new": fp.new},
                     )

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cgcloud import desired as d
+from cgcloud.i18n import N_
 
-GLOBAL = "(全局)"
+# the "system" of changes that belong to no one system (flavors): stable in JSON, shown
+# translated (render._system)
+GLOBAL = N_("(全局)")
 ACTIONS = ("create", "update", "delete", "pending", "report")
 CHANGE_ACTIONS = ("create", "update", "delete")
 COMPUTE_KEYS = ("instances", "cores", "ram_mb")

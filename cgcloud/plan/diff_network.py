@@ -14,6 +14,7 @@ from typing import Any
 from cgcloud import desired as d
 from cgcloud import formats
 from cgcloud.actual import AGroup, APort, ARule, _tag_value, group_identity, managed_projects_by_id
+from cgcloud.i18n import _
 from cgcloud.plan.changes import ANY, Change, RuleSpec, _rule_key, _v4
 from cgcloud.plan.context import Diff
 
@@ -46,7 +47,7 @@ def groups(x: Diff) -> None:
                     x.group_system[g.id],
                     g.name,
                     [],
-                    "重复的 cgcloud 安全组",
+                    _("重复的 cgcloud 安全组"),
                     id=g.id,
                     data={"id": g.id},
                 )
@@ -66,7 +67,7 @@ def groups(x: Diff) -> None:
                     wg.system,
                     wg.name,
                     reasons,
-                    f"新建安全组（主机 {wg.hosts.label}）",
+                    _("新建安全组（主机 {hosts}）").format(hosts=wg.hosts.label),
                     after={"hosts": wg.hosts.to_dict()},
                     data={"key": key, "name": wg.name, "description": wg.description},
                 )
@@ -80,7 +81,7 @@ def groups(x: Diff) -> None:
                     x.group_system[ag.id],
                     ag.name,
                     [],
-                    "已没有生效的网络策略行使用此安全组",
+                    _("已没有生效的网络策略行使用此安全组"),
                     id=ag.id,
                     data={"id": ag.id},
                 )
@@ -133,7 +134,7 @@ def rules(x: Diff) -> None:
                 r.system,
                 _rule_label(r, x.wanted_groups, remote),
                 r.reasons,
-                "新建规则",
+                _("新建规则"),
                 after=formats.plan_rule(
                     spec.direction,
                     spec.ethertype,
@@ -167,8 +168,10 @@ def _wanted_rules(x: Diff) -> WantedRules:
                         r.system,
                         _rule_label(r, x.wanted_groups),
                         r.reasons,
-                        f"占位主机 {r.remote_placeholder} 尚无端口带标签 "
-                        f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}，解析后再开通",
+                        _("占位主机 {name} 尚无端口带标签 {tag}，解析后再开通").format(
+                            name=r.remote_placeholder,
+                            tag=f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}",
+                        ),
                     )
                 )
                 continue
@@ -192,9 +195,11 @@ def _wanted_rules(x: Diff) -> WantedRules:
 def _unwanted(x: Diff, ar: ARule, ag: AGroup) -> None:
     ours = d.parse_description(ar.description)
     detail = (
-        f"规则已不再生效或已修改（原依据 {ours.form} 第{ours.row}行，至 {ours.until}）"
+        _("规则已不再生效或已修改（原依据 {form} 第{row}行，至 {until}）").format(
+            form=ours.form, row=ours.row, until=ours.until
+        )
         if ours
-        else "漂移：cgcloud 管理的安全组中有人工添加的规则"
+        else _("漂移：cgcloud 管理的安全组中有人工添加的规则")
     )
     x.add(
         Change(
@@ -243,7 +248,7 @@ def bindings(x: Diff) -> None:
                 system,
                 label,
                 reasons,
-                "绑定/解绑 cgcloud 安全组",
+                _("绑定/解绑 cgcloud 安全组"),
                 id=port.id,
                 before={"groups": sorted(x.group_by_id[g].name for g in current_managed)},
                 after={"groups": sorted(x.wanted_groups[k].name for k in wanted_keys)},
@@ -264,8 +269,10 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
                     wg.system,
                     wg.name,
                     sorted(set(x.group_reasons.get(key, []))),
-                    f"占位主机 {wg.hosts.placeholder} 尚无端口带标签 "
-                    f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}，安全组暂不绑定",
+                    _("占位主机 {name} 尚无端口带标签 {tag}，安全组暂不绑定").format(
+                        name=wg.hosts.placeholder,
+                        tag=f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}",
+                    ),
                 )
             )
         return ports
@@ -298,7 +305,7 @@ def unmanaged_groups(x: Diff) -> None:
                     managed_project_ids[g.project_id],
                     g.name,
                     [],
-                    "非 cgcloud 管理的安全组：不会修改",
+                    _("非 cgcloud 管理的安全组：不会修改"),
                     id=g.id,
                 )
             )

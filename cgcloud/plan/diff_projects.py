@@ -6,6 +6,7 @@ from typing import Any
 
 from cgcloud import desired as d
 from cgcloud.actual import ActualState, _tag_value, is_managed
+from cgcloud.i18n import _
 from cgcloud.plan.changes import COMPUTE_KEYS, GLOBAL, NETWORK_KEYS, Change, Fingerprint
 from cgcloud.plan.context import Diff
 from cgcloud.plan.fingerprints import EMPTY_FINGERPRINT
@@ -30,8 +31,10 @@ def projects(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"该系统已按关停通知单 {gone} 关停并回收：不再开通资源（恢复须由管理员"
-                    f"移除项目标签 {d.DECOMMISSIONED_TAG}{gone}）",
+                    _(
+                        "该系统已按关停通知单 {notice} 关停并回收：不再开通资源"
+                        "（恢复须由管理员移除项目标签 {tag}）"
+                    ).format(notice=gone, tag=d.DECOMMISSIONED_TAG + gone),
                     id=have.id,
                 )
             )
@@ -45,8 +48,10 @@ def projects(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"同名项目 {want.name} 已存在但不是 cgcloud 管理的（没有 {d.MANAGED_TAG} 标签）："
-                    "不会修改它；请改名或由管理员加标签后重试",
+                    _(
+                        "同名项目 {name} 已存在但不是 cgcloud 管理的（没有 {tag} 标签）："
+                        "不会修改它；请改名或由管理员加标签后重试"
+                    ).format(name=want.name, tag=d.MANAGED_TAG),
                     id=by_name[want.name].id,
                 )
             )
@@ -67,7 +72,7 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
                 want.system,
                 want.name,
                 want.reasons,
-                "新建项目",
+                _("新建项目"),
                 after=wanted,
                 data={"name": want.name, "description": want.description, "tags": want.tags},
             )
@@ -88,7 +93,7 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
                 want.system,
                 want.name,
                 want.reasons,
-                "更新项目说明/标签",
+                _("更新项目说明/标签"),
                 id=have.id,
                 before=current,
                 after=wanted,
@@ -109,7 +114,7 @@ def _lapsed(x: Diff) -> None:
                     system,
                     p.name,
                     [],
-                    "该系统已关停回收（项目保留，配额为零）",
+                    _("该系统已关停回收（项目保留，配额为零）"),
                     id=p.id,
                 )
             )
@@ -121,7 +126,9 @@ def _lapsed(x: Diff) -> None:
                     system,
                     p.name,
                     [],
-                    "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
+                    _(
+                        "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停"
+                    ),
                     id=p.id,
                 )
             )
@@ -161,7 +168,7 @@ def quotas(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    "配额按本年度已批准的申请单合计",
+                    _("配额按本年度已批准的申请单合计"),
                     id=have.id if have else None,
                     before={k: current.get(k) for k in changed},
                     after=changed,
@@ -177,7 +184,9 @@ def quotas(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"存储类型 {'、'.join(skipped)} 不是云硬盘类型（volume type），只计入总量 gigabytes",
+                    _(
+                        "存储类型 {tiers} 不是云硬盘类型（volume type），只计入总量 gigabytes"
+                    ).format(tiers=_("、").join(skipped)),
                 )
             )
 
@@ -213,7 +222,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     fl.name,
                     fl.reasons,
-                    "新建规格",
+                    _("新建规格"),
                     after=spec,
                     data={"name": fl.name, **spec},
                 )
@@ -226,7 +235,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     fl.name,
                     fl.reasons,
-                    "同名规格已存在但配置不同：不会修改，请人工处理",
+                    _("同名规格已存在但配置不同：不会修改，请人工处理"),
                     id=have_f.id,
                     before={
                         "vcpus": have_f.vcpus,
@@ -246,7 +255,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     af.name,
                     [],
-                    "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）",
+                    _("本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）"),
                     id=af.id,
                 )
             )

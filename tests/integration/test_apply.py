@@ -246,7 +246,7 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     # a second apply is a no-op
     r = world.cli("plan", "--detailed-exitcode")
     assert r.exit_code == 0, r.output
-    assert "No changes" in r.stdout
+    assert "没有变更" in r.stdout
 
 
 def test_editing_a_row_changes_exactly_that_rule(world: World) -> None:

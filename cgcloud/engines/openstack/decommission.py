@@ -304,7 +304,7 @@ class Decommissioner:
                 lambda: call("compute", "DELETE", f"/servers/{server.id}", ok=(404,)),
             )
             self._wait(
-                f"server {server.name} to be deleted",
+                _("云主机 {name} 被删除").format(name=server.name),
                 lambda: (
                     not (call("compute", "GET", f"/servers/{server.id}", ok=(404,)) or {}).get(
                         "server"
@@ -331,7 +331,7 @@ class Decommissioner:
                     )
                 return status in (None, "available")
 
-            self._wait(f"volume {v.name or v.id} to be detached", gone_or_free)
+            self._wait(_("云硬盘 {name} 被卸载").format(name=v.name or v.id), gone_or_free)
             self._step(
                 a,
                 "delete",

@@ -234,9 +234,9 @@ def test_volume_tier_quota_only_for_existing_types() -> None:
 def test_renderers() -> None:
     p = plan.diff(state_at(), ActualState(), cloud="devcloud")
     text = plan.render(p, "text")
-    assert text.startswith("Plan: ") and f"== {SYSTEM}" in text
+    assert text.startswith("计划：新建 ") and f"== {SYSTEM}" in text
     md = plan.render(p, "markdown")
-    assert md.startswith("### Plan: ") and "| + | rule |" in md
+    assert md.startswith("### 计划：新建 ") and "| + | rule |" in md
     doc = json.loads(plan.render(p, "json"))
     assert doc["format"] == "cgcloud-plan/v1" and doc["cloud"] == "devcloud"
     assert list(doc)[:4] == ["format", "cloud", "now", "summary"]
@@ -254,7 +254,7 @@ def test_renderers() -> None:
         "after",
     } == set(doc["systems"][0]["changes"][0])
     nothing = plan.diff(desired.DesiredState(now="x"), ActualState())
-    assert "No changes" in plan.render(nothing, "text")
+    assert "没有变更" in plan.render(nothing, "text")
 
 
 def _applied() -> tuple[desired.DesiredState, ActualState]:
