@@ -85,7 +85,7 @@ def signatures_of(form: Form) -> list[Signature]:
     return out
 
 
-def _zh(role: str) -> str:
+def role_name(role: str) -> str:
     """The signature box's name in the user's language (the role itself when unknown)."""
     return _(ROLE_ZH[role]) if role in ROLE_ZH else role
 
@@ -97,7 +97,7 @@ def check_future_dates(ctx: Context) -> Iterator[Finding]:
                 yield FUTURE.at(
                     sig.at / "date",
                     _("表单 {form_id} 的“{box}”签字日期 {sig_date} 晚于今天 {today}").format(
-                        form_id=form.id, box=_zh(sig.role), sig_date=sig.date, today=ctx.today
+                        form_id=form.id, box=role_name(sig.role), sig_date=sig.date, today=ctx.today
                     ),
                     _("签字日期不能在将来，请核对是否写错年份或月份"),
                     form=form,
@@ -146,7 +146,7 @@ def check_roster(ctx: Context) -> Iterator[Finding]:
                     "{found}"
                 ).format(
                     form_id=form.id,
-                    box=_zh(sig.role),
+                    box=role_name(sig.role),
                     sig_by=sig.by,
                     sig_date=sig.date,
                     sig_role=sig.role,
@@ -169,7 +169,11 @@ def check_approval_order(ctx: Context) -> Iterator[Finding]:
                         sig.at,
                         _(
                             "表单 {app_id} 的“{box}”已签字，但在它之前的“{earlier_box}”未签字"
-                        ).format(app_id=app.id, box=_zh(later[0].role), earlier_box=_zh(sig.role)),
+                        ).format(
+                            app_id=app.id,
+                            box=role_name(later[0].role),
+                            earlier_box=role_name(sig.role),
+                        ),
                         _(
                             "审批须按 申请处室审核 → 科技处初审 → 科技处复核 → 科技处终审 依次签署；请补签前一栏，或撤回后一栏的签字"
                         ),
@@ -189,9 +193,9 @@ def check_approval_order(ctx: Context) -> Iterator[Finding]:
                         "表单 {app_id} 的“{box}”签字日期 {sig_date} 早于前一栏“{earlier_box}”的 {last_signed_date}"
                     ).format(
                         app_id=app.id,
-                        box=_zh(sig.role),
+                        box=role_name(sig.role),
                         sig_date=sig.date,
-                        earlier_box=_zh(last_signed.role),
+                        earlier_box=role_name(last_signed.role),
                         last_signed_date=last_signed.date,
                     ),
                     _("审批日期不能倒序，请核对签字日期"),
