@@ -6,12 +6,12 @@ against a base checkout (e.g. the commit before the catalogs sweep).
 
 Each round runs every variant once — base zh, this checkout zh, base en, this checkout
 en — so that a change in the machine's load hits all of them alike; ``--repeat``
-rounds after one warm-up round. Measured as whole processes (``validate_bench.run_once``:
-wall time around the subprocess, peak RSS of the child) on: the generated repository
+rounds after one warm-up round. Measured as whole processes (wall time around the
+subprocess and CPU time, user + system, of the child) on: the generated repository
 of ``--rows`` rows (valid: no findings but its notes), a broken copy of it (one bad
 row in every system, so that each rule's messages are built: the per-finding cost),
 the tiny repository ``policies/`` and ``cgcloud --version`` (start-up). Prints a
-markdown table (median and best wall time) for benchmarks/README.md.
+markdown table (medians) for benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -31,24 +31,27 @@ sys.path.insert(0, str(HERE))
 from generate import NOW, generate  # noqa: E402
 
 BAD_ROW = (
-    "    - {from: 政务外网区, source: 0.0.0.0, to: 互联网公网, target: 10.0.0.1,"
-    " port: TCP99999}\n"
+    "    - {from: 政务外网区, source: 0.0.0.0, to: 互联网公网, target: 10.0.0.1, port: TCP99999}\n"
 )
 
 
-def run(checkout: Path, lang: str, args: list[str]) -> tuple[float, int]:
-    """(wall seconds, exit code) of ``python -m cgcloud ARGS`` from ``checkout``."""
+def run(checkout: Path, lang: str, args: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, exit code) of ``python -m cgcloud ARGS`` from
+    ``checkout``. CPU time (user + system, from ``os.wait4``) is what the change can
+    cost; wall time also counts waiting for a busy machine."""
     env = {**os.environ, "CGCLOUD_LANG": lang, "PYTHONPATH": str(checkout)}
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "cgcloud", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=checkout,
         env=env,
-        check=False,
     )
-    return time.perf_counter() - start, proc.returncode
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
 def broken_copy(repo: Path, out: Path) -> Path:
@@ -86,22 +89,28 @@ def main() -> int:
     variants.append(("this", this, "en"))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     print()
-    print("| case | lang | base median (s) | base best | this median (s) | this best | exit |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print(
+        "| case | lang | base wall median (s) | this wall median (s) "
+        "| base CPU median (s) | this CPU median (s) | CPU change | exit |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for name, args in cases.items():
-        times: dict[tuple[str, str], list[float]] = {}
+        walls: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
         codes: set[int] = set()
         for round_ in range(a.repeat + 1):
             for who, checkout, lang in variants:
-                wall, code = run(checkout, lang, args)
+                wall, cpu, code = run(checkout, lang, args)
                 codes.add(code)
                 if round_:  # round 0 warms the page and bytecode caches
-                    times.setdefault((who, lang), []).append(wall)
+                    walls.setdefault((who, lang), []).append(wall)
+                    cpus.setdefault((who, lang), []).append(cpu)
         for lang in ("zh", "en"):
-            b, t = times["base", lang], times["this", lang]
+            bw, tw = (statistics.median(walls[w, lang]) for w in ("base", "this"))
+            bc, tc = (statistics.median(cpus[w, lang]) for w in ("base", "this"))
             print(
-                f"| {name} | {lang} | {statistics.median(b):.3f} | {min(b):.3f} "
-                f"| {statistics.median(t):.3f} | {min(t):.3f} | {sorted(codes)} |"
+                f"| {name} | {lang} | {bw:.3f} | {tw:.3f} | {bc:.3f} | {tc:.3f} "
+                f"| {(tc - bc) / bc:+.1%} | {sorted(codes)} |"
             )
     print()
     print(f"load after: {os.getloadavg()}")
