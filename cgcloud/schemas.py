@@ -297,7 +297,7 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
                 ),
             )
         elif v == "pattern":
-            desc = _schema_text(e.schema) or e.validator_value
+            desc = _schema_text(e.schema) or _pattern_text(e.schema, e.validator_value)
             yield SchemaProblem(
                 "CG013",
                 path,
@@ -356,6 +356,15 @@ def _schema_text(schema: dict[str, Any]) -> str | None:
         return None
     text = schema.get("description") or schema.get("title")
     return str(text) if text else None
+
+
+def _pattern_text(schema: dict[str, Any], pattern: str) -> str:
+    """What a value of ``pattern`` looks like, for a reader without the description:
+    the schema's first example (if any) and the pattern itself."""
+    examples = schema.get("examples") or []
+    if examples:
+        return _("例如 {example}；模式 {pattern}").format(example=examples[0], pattern=pattern)
+    return _("模式 {pattern}").format(pattern=pattern)
 
 
 def _types(value: Any) -> str:

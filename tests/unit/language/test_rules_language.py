@@ -41,12 +41,22 @@ EXTRA_FILES = {
         "spec: {year: 二〇二七, vcpu: -1, memory_gb: 1, disk_gb: 1, public_ip: 0}\n"
     ),
     "empty.yaml": "# nothing\n",
+    "policy.yaml": (  # a date the schema's pattern refuses, where the schema has an example
+        "apiVersion: cgcloud/v1\nkind: NetworkPolicy\n"
+        "metadata: {id: WL-2027-0099, system: 测试系统}\n"
+        'spec:\n  normal: {reason: 测试, period: {start: "2027-1-1", end: 2027-12-31}}\n'
+    ),
+    "notice.yaml": (  # a date the schema's pattern refuses
+        "apiVersion: cgcloud/v1\nkind: ShutdownNotice\n"
+        "metadata: {id: GT-2027-0009, system: 旧版数字城管系统}\n"
+        "spec:\n  hosts: [172.20.4.21]\n  tech_division: {by: 钱七, date: 2027-3-1}\n"
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped example repository with four bad rows and six bad files added."""
+    """The shipped example repository with four bad rows and eight bad files added."""
     root = tmp_path_factory.mktemp("broken") / "repo"
     shutil.copytree(data_dir("policies"), root)
     policy = root / "智慧城管综合平台" / "network-policy.yaml"
@@ -117,6 +127,18 @@ EXPECTED = [
         "field metadata: unknown key 'colour' (allowed keys: department, id) | ",
     ),
     (
+        "CG013",
+        '字段 spec.tech_division.date 格式不正确: "2027-3-1"（签字日期 YYYY-MM-DD，例如 2026-11-24；',
+        # in English the schema's Chinese description gives way to its pattern
+        'field spec.tech_division.date: wrong format: "2027-3-1" (expected: pattern ^[0-9]{4}-',
+    ),
+    (
+        "CG013",
+        '字段 spec.normal.period.start 格式不正确: "2027-1-1"（公历日期，格式 YYYY-MM-DD',
+        'field spec.normal.period.start: wrong format: "2027-1-1" (expected: e.g. 2026-11-24; '
+        "pattern ^[0-9]{4}-",
+    ),
+    (
         "CG107",
         "WL-2026-0031 第14行 目标地址写法错误：'172.21.9.9/23' 设置了主机位；"
         "网段应写作 172.21.8.0/23 | 地址写法：58.33.33.33；列表 58.33.33.33、58.44.44.44；"
@@ -167,7 +189,9 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "zh", "en"), EXPECTED, ids=[e[0] for e in EXPECTED])
+@pytest.mark.parametrize(
+    ("rule", "zh", "en"), EXPECTED, ids=[f"{e[0]}-{i}" for i, e in enumerate(EXPECTED)]
+)
 def test_a_finding_in_both_languages(broken: Path, rule: str, zh: str, en: str) -> None:
     zh_messages, en_messages = (
         by_rule(findings(broken, "zh"), rule),
@@ -196,8 +220,8 @@ def test_text_output_in_both_languages(broken: Path) -> None:
     code_zh, zh = validate(broken, "zh", "text")
     code_en, en = validate(broken, "en", "text")
     assert code_zh == code_en == 1
-    assert zh.splitlines()[-1].startswith("检查了 16 个文件：")
-    assert en.splitlines()[-1].startswith("checked 16 files: ")
+    assert zh.splitlines()[-1].startswith("检查了 18 个文件：")
+    assert en.splitlines()[-1].startswith("checked 18 files: ")
     positions = [line.split(" ", 3)[:3] for line in zh.splitlines()[:-1]]
     assert positions == [line.split(" ", 3)[:3] for line in en.splitlines()[:-1]]
     assert " 建议: " in zh and " 建议: " not in en
