@@ -318,11 +318,11 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
         elif v == "uniqueItems":
             yield SchemaProblem("CG013", path, _("{where}含有重复项").format(where=where))
         else:
-            desc = _schema_text(e.schema) if isinstance(e.schema, dict) else None
+            told = _schema_text(e.schema) if isinstance(e.schema, dict) else None
             yield SchemaProblem(
                 "CG013",
                 path,
-                _("{where}不符合表单格式: {reason}").format(where=where, reason=desc or e.message),
+                _("{where}不符合表单格式: {reason}").format(where=where, reason=told or e.message),
             )
 
 
