@@ -231,7 +231,9 @@ def check(kind: str, data: Any) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     for error in sorted(_detailed(kind).iter_errors(data), key=lambda e: list(map(str, e.path))):
         problems.extend(_translate(error))
-    return problems
+    # jsonschema reports each missing property of one object as its own error, and each
+    # of those errors names them all: one finding per problem, in order
+    return list(dict.fromkeys(problems))
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
