@@ -160,13 +160,12 @@ def check_section(ctx: Context) -> Iterator[Finding]:
         if not policy.high_risk_rows:
             continue
         section = policy.high_risk
-        summary = rows_summary(ctx, policy)
         if section is None:
             yield SECTION_MISSING.at(
                 policy.at / "spec",
                 _(
                     "{policy_id} 有高危行，但没有填写高危端口的理由与使用期（spec.high_risk）；{summary}"
-                ).format(policy_id=policy.id, summary=summary),
+                ).format(policy_id=policy.id, summary=rows_summary(ctx, policy)),
                 _(
                     "在 spec 下加入 high_risk: {reason: 开放理由, period: {start: …, end: "
                     "…}}，使用期最长一个月"
@@ -180,7 +179,9 @@ def check_section(ctx: Context) -> Iterator[Finding]:
             yield SECTION_MISSING.at(
                 section.at,
                 _("{policy_id} 的高危端口缺少{missing}；{summary}").format(
-                    policy_id=policy.id, missing=_("、").join(missing), summary=summary
+                    policy_id=policy.id,
+                    missing=_("、").join(missing),
+                    summary=rows_summary(ctx, policy),
                 ),
                 _("高危端口须单独写明理由和使用期（最长一个月）"),
                 key=True,
@@ -195,7 +196,6 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
         if not policy.high_risk_rows:
             continue
-        summary = rows_summary(ctx, policy)
         window = policy.high_risk.window if policy.high_risk else None
         seen: dict[str, str] = {}
         for role in REVIEWER_ROLES:
@@ -206,7 +206,7 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
                 yield REVIEWERS.at(
                     at,
                     _("{policy_id} 有高危行，{label}未签字；{summary}").format(
-                        policy_id=policy.id, label=label, summary=summary
+                        policy_id=policy.id, label=label, summary=rows_summary(ctx, policy)
                     ),
                     _(
                         "高危端口须三名审核人（云资源管理人、对口业务分管负责人、云资源分管负责人）全部签字"
@@ -224,7 +224,7 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
                         label=label,
                         seen=seen[sig.by],
                         sig_by=sig.by,
-                        summary=summary,
+                        summary=rows_summary(ctx, policy),
                     ),
                     _("高危端口的三名审核人必须是三个不同的人"),
                     form=policy,
@@ -243,7 +243,7 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
                         sig_by=sig.by,
                         sig_date=sig.date,
                         window_start=window.start,
-                        summary=summary,
+                        summary=rows_summary(ctx, policy),
                     ),
                     _("审核人须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日"),
                     form=policy,

@@ -204,9 +204,12 @@ def check_approval_order(ctx: Context) -> Iterator[Finding]:
             last_signed = sig
 
 
+NORMAL_PORTS, HIGH_RISK_PORTS = N_("普通端口"), N_("高危端口")  # translated when reported
+
+
 def check_past_periods(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
-        for name, section in ((_("普通端口"), policy.normal), (_("高危端口"), policy.high_risk)):
+        for name, section in ((NORMAL_PORTS, policy.normal), (HIGH_RISK_PORTS, policy.high_risk)):
             if section is None or section.window is None:
                 continue
             if section.window.is_past(ctx.now):
@@ -214,7 +217,7 @@ def check_past_periods(ctx: Context) -> Iterator[Finding]:
                     section.at / "period",
                     _(
                         "表单 {policy_id} 的{name}使用期 {section_window} 已结束，其规则不再生效"
-                    ).format(policy_id=policy.id, name=name, section_window=section.window),
+                    ).format(policy_id=policy.id, name=_(name), section_window=section.window),
                     _("如仍需开放，请重新备案新的使用期；否则可将该表单归档"),
                     form=policy,
                 )
