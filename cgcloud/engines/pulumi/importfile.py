@@ -163,4 +163,3 @@ def build(state: d.DesiredState, actual: p.ActualState, region: str) -> ImportFi
     flavors = {f.name for f in state.flavors}
     result.conflicts = sorted(n for n in foreign if n in flavors)
     return result
-
