@@ -120,11 +120,15 @@ def _write(text: str, out: Path | None) -> None:
 
 def _summary(result: Any, out: Path | None) -> None:
     """On stderr (the file may be stdout): what is in the file and everything it leaves out."""
-    err(
-        _("已写出 {n} 个资源的导入项{where}（pulumi import --file，见 docs/pulumi.md）").format(
-            n=len(result.resources), where=_(" 到 {path}").format(path=out) if out else ""
+    n = len(result.resources)
+    if out is None:
+        err(_("已写出 {n} 个资源的导入项（pulumi import --file，见 docs/pulumi.md）").format(n=n))
+    else:
+        err(
+            _(
+                "已写出 {n} 个资源的导入项到 {path}（pulumi import --file，见 docs/pulumi.md）"
+            ).format(n=n, path=out)
         )
-    )
     if result.absent:
         err(
             _("{n} 个程序声明的资源云上还没有，不在文件中（pulumi up 将创建）:").format(
