@@ -59,7 +59,10 @@ def iworld(tmp_path: Path, cloud_env: dict[str, str]) -> Iterator[World]:  # noq
     w.foreign_projects = foreign  # type: ignore[attr-defined]
     yield w
     w.cleanup()
-    for pid in foreign:
+    for pid in foreign:  # its groups (Neutron's default too), then the project
+        groups = w.engine.call("network", "GET", "/security-groups", params={"project_id": pid})
+        for g in groups["security_groups"]:
+            w.engine.call("network", "DELETE", f"/security-groups/{g['id']}", ok=(404, 409))
         w.engine.call("identity", "DELETE", f"/projects/{pid}", ok=(404,))
 
 
@@ -89,15 +92,9 @@ def test_the_import_file_names_every_declared_resource_with_its_real_id(
     app1, _db = _applied(world)
     proj = world.project()
     assert proj is not None
-    # next to it, what cgcloud does not manage: a group of someone else in the project,
-    # and someone else's project with its Neutron default group
-    other_group = world.engine.call(
-        "network",
-        "POST",
-        "/security-groups",
-        json={"security_group": {"name": "hand-made", "project_id": proj["id"]}},
-    )["security_group"]
-    world.extra_groups.append(other_group["id"])
+    # next to it, what cgcloud does not manage: someone else's project (with its Neutron
+    # default group) holding a group and a rule made by hand (cgcloud's project has no
+    # room: its group quota is the forms' count)
     other_project = world.engine.call(
         "identity",
         "POST",
@@ -105,7 +102,31 @@ def test_the_import_file_names_every_declared_resource_with_its_real_id(
         json={"project": {"name": f"not-cgcloud-{uuid.uuid4().hex[:6]}", "domain_id": "default"}},
     )["project"]
     world.foreign_projects.append(other_project["id"])  # type: ignore[attr-defined]
+    other_group = world.engine.call(
+        "network",
+        "POST",
+        "/security-groups",
+        json={"security_group": {"name": "hand-made", "project_id": other_project["id"]}},
+    )["security_group"]
+    world.extra_groups.append(other_group["id"])
+    world.engine.call(
+        "network",
+        "POST",
+        "/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": other_group["id"],
+                "direction": "ingress",
+                "ethertype": "IPv4",
+                "protocol": "tcp",
+                "port_range_min": 443,
+                "port_range_max": 443,
+                "remote_ip_prefix": "10.19.0.0/16",
+            }
+        },
+    )
 
+    spare = world.make_port("172.21.4.99")  # no form selects it: Neutron's default group only
     out = tmp_path / "import.json"
     r = _import_file(world, out)
     assert r.exit_code == 0, r.output
@@ -118,7 +139,7 @@ def test_the_import_file_names_every_declared_resource_with_its_real_id(
     rec, declared = run(
         lambda: declare(state, resolution(state, actual), volume_types=actual.volume_types)
     )
-    assert not declared.unresolved
+    assert not [u for u in declared.unresolved if "占位主机" in u], "the placeholder resolved"
     assert sorted((d.type, d.name) for d in rec.declared) == sorted(
         (e["type"], e["name"]) for e in entries
     ), "every declared resource exactly once, nothing else"
@@ -184,10 +205,18 @@ def test_the_import_file_names_every_declared_resource_with_its_real_id(
     # (c) nothing cgcloud does not manage
     ids = {e["id"] for e in entries}
     foreign_rules = {x["id"] for x in world.rules_of(other_group["id"])}
-    default_groups = {g["id"] for g in world.groups() if g["name"] == "default"}
+    default_groups = {
+        g["id"]
+        for g in world.engine.call("network", "GET", "/security-groups")["security_groups"]
+        if g["name"] == "default"
+    }
     assert other_group["id"] not in ids and not ids & foreign_rules
     assert not ids & default_groups
-    assert other_project["id"] not in ids
+    assert other_project["id"] not in ids and spare["id"] not in ids
+    assert world.port(spare["id"])["security_groups"], "the spare port has a group, not ours"
+    # nor listed on stderr among cgcloud's resources the program does not declare
+    for foreign in (spare["id"], other_group["id"], other_project["id"], *foreign_rules):
+        assert foreign not in r.stderr
     assert not any(i.startswith(other_project["id"] + "/") for i in ids)
 
 

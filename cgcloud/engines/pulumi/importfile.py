@@ -154,11 +154,11 @@ def build(state: d.DesiredState, actual: p.ActualState, region: str) -> ImportFi
             by_name[h.name] = h
     wanted = {name for _, name in decl}
     for typ, name in decl:
-        h = by_name.get(name)
-        if h is None:
+        found = by_name.get(name)
+        if found is None:
             result.absent.append(Entry(typ, name, ""))
         else:
-            result.resources.append(Entry(typ, name, h.id))
+            result.resources.append(Entry(typ, name, found.id))
     result.undeclared.extend(h for name, h in by_name.items() if name not in wanted)
     flavors = {f.name for f in state.flavors}
     result.conflicts = sorted(n for n in foreign if n in flavors)

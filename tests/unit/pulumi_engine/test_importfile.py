@@ -123,14 +123,19 @@ def test_what_cgcloud_does_not_manage_is_never_in_the_file(
 ) -> None:
     engine, state = applied
     other = engine.add_project("someone-elses")  # with its Neutron default group and rules
+    [default] = [g for g in engine.state.groups.values() if g.project_id == other.id]
+    port = engine.add_port(other.id, ["10.0.0.5"])
+    port.group_ids.append(default.id)  # a port with someone else's group only
     actual = engine.read(state)
     result = importfile.build(state, actual, REGION)
     ids = {e.id for e in result.resources}
     foreign_groups = {g.id for g in engine.state.groups.values() if g.name == "default"}
     foreign_rules = {r.id for r in engine.state.rules.values() if r.group_id in foreign_groups}
     assert other.id not in ids and not ids & foreign_groups and not ids & foreign_rules
+    assert port.id not in ids
     assert not any(e.id.startswith(other.id) for e in result.resources)
-    assert not {h.id for h in result.undeclared} & (foreign_groups | foreign_rules)
+    listed = {h.id for h in result.undeclared}  # nor listed as cgcloud's
+    assert not listed & (foreign_groups | foreign_rules | {port.id, other.id})
 
 
 def test_a_fresh_cloud_imports_nothing_and_lists_what_pulumi_up_creates() -> None:
