@@ -90,7 +90,7 @@ def declared(
 
     program()
     decl = out["declared"]
-    return [(r.pulumi_resource_type, name) for name, r in decl.resources.items()], decl
+    return [(r.pulumi_resource_type, r.pulumi_resource_name) for r in decl.resources.values()], decl
 
 
 class _Mocks(pulumi.runtime.Mocks):
