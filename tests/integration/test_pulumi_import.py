@@ -132,6 +132,14 @@ def test_the_import_file_names_every_declared_resource_with_its_real_id(
     assert r.exit_code == 0, r.output
     entries = json.loads(out.read_text(encoding="utf-8"))["resources"]
     assert all(set(e) == {"type", "name", "id"} and e["id"] for e in entries)
+    # without --out: the same document on stdout, the summary on stderr only
+    piped = CliRunner().invoke(
+        app,
+        ["pulumi", "import-file", str(world.repo), "--cloud", "devcloud", "--now", NOW],
+        env=world.env,
+    )
+    assert piped.exit_code == 0 and json.loads(piped.stdout)["resources"] == entries
+    assert "已写出" in piped.stderr and "已写出" not in piped.stdout
 
     # (a) the program under Pulumi's mocks, same repository, same now, same cloud
     state = world.desired()
