@@ -2,10 +2,11 @@
 
 One module per command group (``validate``: validate/schema/rules/explain,
 ``reconcile``: plan/apply, ``enforce``: enforce/upcoming, ``exporter``, ``gitops``:
-diff/pr-comment/recertify, ``report``, ``reach``, ``bastion``), the shared options and
-the exit codes by name in ``options``, the click group in ``runtime``, the language
-(``--lang``, help texts translated per run) in ``language``, Chinese help pages and
-usage errors in ``helpformat`` and ``clickwords``; this module only builds the app.
+diff/pr-comment/recertify, ``report``, ``reach``, ``bastion``, ``pulumi_import``:
+pulumi import-file), the shared options and the exit codes by name in ``options``, the
+click group in ``runtime``, the language (``--lang``, help texts translated per run) in
+``language``, Chinese help pages and usage errors in ``helpformat`` and ``clickwords``;
+this module only builds the app.
 Nothing heavy (openstacksdk) is imported until a command runs.
 """
 
@@ -23,6 +24,7 @@ from cgcloud.cli import (
     gitops,
     language,
     options,
+    pulumi_import,
     reach,
     reconcile,
     report,
@@ -103,7 +105,17 @@ def _mount_optional() -> None:
 _mount_optional()
 
 # one module per command group; each adds its commands to the app
-for _group in (validate, reconcile, enforce, exporter, gitops, report, reach, bastion):
+for _group in (
+    validate,
+    reconcile,
+    enforce,
+    exporter,
+    gitops,
+    report,
+    reach,
+    bastion,
+    pulumi_import,
+):
     _group.register(app)
 
 

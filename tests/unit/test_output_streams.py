@@ -51,6 +51,8 @@ CASES: dict[str, tuple[list[str], int]] = {
     # no bastion account in the forms: refused before any connection
     "ssh": (["ssh", "172.21.4.21", "--policies", POLICIES], ExitCode.FAILURE),
     "tunnel": (["tunnel", "172.21.4.21", "22", "--policies", POLICIES], ExitCode.FAILURE),
+    # no --cloud: the Chinese usage error, before the program or the cloud
+    "pulumi import-file": (["pulumi", "import-file", POLICIES, "--now", NOW], ExitCode.USAGE),
     "devcloud up": (["devcloud", "up", "--profile", "huge", "--dir", "{tmp}"], ExitCode.USAGE),
     "devcloud status": (["devcloud", "status", "--dir", "{tmp}"], ExitCode.FAILURE),
     "devcloud down": (["devcloud", "down", "--dir", "{tmp}"], ExitCode.OK),

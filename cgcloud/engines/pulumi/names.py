@@ -40,7 +40,22 @@ def group(key: str) -> str:
 
 def rule(r: d.Rule, remote: str | None) -> str:
     """The rule's group key and its Neutron tuple with the resolved remote."""
-    return f"rule-{r.group}-{_digest(r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, remote)}"
+    return rule_of(r.group, r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, remote)
+
+
+def rule_of(
+    group_key: str,
+    direction: str,
+    ethertype: str,
+    protocol: str | None,
+    port_min: int | None,
+    port_max: int | None,
+    remote: str | None,
+) -> str:
+    """The same name from a Neutron rule's tuple, so a rule read from the cloud is named
+    as the program declares it (the bulk import file, engines/pulumi/importfile.py)."""
+    digest = _digest(direction, ethertype, protocol, port_min, port_max, remote)
+    return f"rule-{group_key}-{digest}"
 
 
 def binding(port_id: str) -> str:
