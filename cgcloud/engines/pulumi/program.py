@@ -128,7 +128,12 @@ def declare(
             description=g.description,
             tenant_id=projects[g.system].id,
             delete_default_rules=True,  # as the OpenStack engine: only the rows' rules
-            opts=base,
+            # acts at create only and Neutron cannot report it back, so an imported group
+            # (`cgcloud pulumi import-file`) would otherwise be replaced on the first
+            # preview (terraform-provider-openstack#1599: changing it forces a replace)
+            opts=pulumi.ResourceOptions.merge(
+                base, pulumi.ResourceOptions(ignore_changes=["deleteDefaultRules"])
+            ),
         )
         known = Known("group", g.system, g.name, reasons.get(g.key, ()))
         groups[g.key] = out.add(names.group(g.key), group, known)  # type: ignore[assignment]

@@ -236,3 +236,25 @@ def test_entry_point_refuses_a_repository_with_errors(
         _run_entry_point({"cgcloud:policies": "policies", "cgcloud:now": "2027-01-15T10:00"})
     assert "表单校验未通过" in str(caught.value)
     assert isinstance(caught.value, pulumi.RunError) or "RunError" in repr(caught.value)
+
+
+def test_groups_ignore_delete_default_rules_so_an_import_replaces_nothing() -> None:
+    """Neutron cannot report `delete_default_rules` back, so an imported group would
+    differ in it and changing it forces a replace: the program ignores changes to it."""
+    import pulumi
+
+    state = compile_at(POLICIES, "2027-01-15T10:00")
+    seen: dict[str, list[str] | None] = {}
+
+    def spy(args: pulumi.ResourceTransformationArgs) -> None:
+        if args.type_.endswith("networking/secGroup:SecGroup"):
+            seen[args.name] = args.opts.ignore_changes
+        return None
+
+    def body():  # type: ignore[no-untyped-def]
+        pulumi.runtime.register_stack_transformation(spy)
+        return declare(state, Resolution(placeholder_ips={}))
+
+    run(body)
+    assert set(seen) == {names.group(g.key) for g in state.groups}
+    assert all(v == ["deleteDefaultRules"] for v in seen.values()), seen
