@@ -115,6 +115,32 @@ def report_cmd(
         float,
         typer.Option("--headroom", min=0.0, help="Proposed quota = max use × (1 + headroom)."),
     ] = 0.2,
+    off_days: Annotated[
+        float,
+        typer.Option(
+            "--off-days",
+            min=0.0,
+            help="Days a server must have been off (at some sample) to be listed as powered "
+            "off for long; decommissioned ones are not.",
+        ),
+    ] = 7.0,
+    cold_days: Annotated[
+        float,
+        typer.Option(
+            "--cold-days",
+            min=0.0,
+            help="Days a high-speed volume must have been unusable by the evidence at the "
+            "period's end (and never in use in it) to look cold (第十八条).",
+        ),
+    ] = 30.0,
+    high_speed_tiers: Annotated[
+        str,
+        typer.Option(
+            "--high-speed-tiers",
+            help="Comma-separated volume types that are high-speed storage (the forms' "
+            "tier names).",
+        ),
+    ] = "high-speed",
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each Prometheus query.")
     ] = 120.0,
@@ -143,12 +169,22 @@ def report_cmd(
             raise _usage(_("路径不存在: {path}").format(path=p))
     if out is not None and not out.parent.is_dir():
         raise _usage(_("输出目录 {d} 不存在").format(d=out.parent))
+    fast = tuple(t.strip() for t in high_speed_tiers.split(",") if t.strip())
+    if not fast:
+        raise _usage(_("--high-speed-tiers 至少要写一个存储类型"))
     opts = Options(
         audit_log=audit_log or _state_path("CGCLOUD_AUDIT_LOG", "audit.jsonl"),
         records_dir=records or _state_path("CGCLOUD_RECORDS_DIR", "records"),
         gap_seconds=gap,
         top=top,
-        thresholds=analysis.Thresholds(under=under, near=near, headroom=headroom),
+        thresholds=analysis.Thresholds(
+            under=under,
+            near=near,
+            headroom=headroom,
+            off_days=off_days,
+            cold_days=cold_days,
+            high_speed=fast,
+        ),
     )
     try:
         data = build(
