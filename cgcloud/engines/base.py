@@ -101,7 +101,7 @@ class ServerPower:
     """One server's power state and the best evidence of when it last changed.
 
     ``since`` is the time the cloud last changed the server's record (Nova's
-    ``updated_at``; cgcloud's own ``cgcloud:poweroff`` mark when that is later): a
+    ``updated``; cgcloud's own ``cgcloud:poweroff`` mark when that is later): a
     power change updates the record, so a server that is off now has been off at
     least since then. Later edits of the record move it forward, never back, so
     "off for N days" is never overstated. ``None``: the cloud does not say."""

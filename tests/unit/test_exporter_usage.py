@@ -173,7 +173,7 @@ def test_openstack_items_are_read_as_the_api_gives_them() -> None:
             "tenant_id": "p1",
             "status": "SHUTOFF",
             "OS-EXT-STS:power_state": 4,
-            "updated_at": "2027-01-05T00:00:00Z",
+            "updated": "2027-01-05T00:00:00Z",  # Nova's name (Cinder's: updated_at)
             "metadata": {
                 "cgcloud:shutdown": "GT-1",
                 "cgcloud:poweroff": "2027-01-06T08:00:00+08:00",

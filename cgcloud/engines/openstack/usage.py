@@ -8,8 +8,8 @@ call per project, server or volume. What the APIs say and what they don't:
   its attachments (``server_id``, ``attached_at``) and ``updated_at`` (the record's
   last change: an attach or detach changes it). It has no I/O counters.
 - Nova's ``/servers/detail`` gives ``OS-EXT-STS:power_state`` (1 = running) and
-  ``updated_at``: a power change updates the record, so a server off now has been off
-  at least since then. The instance-action list would date the stop exactly, but it
+  ``updated`` (the record's last change): a power change updates the record, so a
+  server off now has been off at least since then. The instance-action list would date the stop exactly, but it
   is one call per server, which a refresh must not make.
 """
 
@@ -77,7 +77,7 @@ def server_power(x: dict[str, Any]) -> ServerPower:
     state = x.get("OS-EXT-STS:power_state")
     on = state == NOVA_RUNNING if state is not None else x.get("status") == "ACTIVE"
     meta = x.get("metadata") or {}
-    stamps = [parse_time(x.get("updated_at")), parse_time(meta.get(POWEROFF_KEY))]
+    stamps = [parse_time(x.get("updated")), parse_time(meta.get(POWEROFF_KEY))]
     return ServerPower(
         id=x["id"],
         name=x.get("name") or "",
