@@ -9,8 +9,8 @@ call per project, server or volume. What the APIs say and what they don't:
   last change: an attach or detach changes it). It has no I/O counters.
 - Nova's ``/servers/detail`` gives ``OS-EXT-STS:power_state`` (1 = running) and
   ``updated`` (the record's last change): a power change updates the record, so a
-  server off now has been off at least since then. The instance-action list would date the stop exactly, but it
-  is one call per server, which a refresh must not make.
+  server off now has been off at least since then. The instance-action list would
+  date the stop exactly, but it is one call per server, which a refresh must not make.
 """
 
 from __future__ import annotations
