@@ -46,7 +46,9 @@ def render(v: Validation, fmt: str = "text") -> str:
         "junit": render_junit,
     }
     if fmt not in renderers:
-        raise ValueError(f"未知的输出格式 {fmt!r}；可用: {', '.join(FORMATS)}")
+        raise ValueError(
+            _("未知的输出格式 {fmt!r}；可用: {formats}").format(fmt=fmt, formats=", ".join(FORMATS))
+        )
     return renderers[fmt](v)
 
 
@@ -57,7 +59,7 @@ def _registry() -> Mapping[str, Rule]:
 
 
 def _with_hint(f: Finding) -> str:
-    return f.message + (f" 建议: {f.hint}" if f.hint else "")
+    return f.message + (_(" 建议: {hint}").format(hint=f.hint) if f.hint else "")
 
 
 def _summary(findings: list[Finding], files: int, read: int = -1) -> str:
@@ -193,9 +195,17 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": f"{rule.summary}（依据：云资源管理办法 {rule.article}）"},
+        "fullDescription": {
+            "text": _("{summary}（依据：云资源管理办法 {article}）").format(
+                summary=rule.summary, article=rule.article
+            )
+        },
         "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
-        "help": {"text": f"{rule.id} {rule.name}：{rule.summary}。依据：{rule.article}。"},
+        "help": {
+            "text": _("{id} {name}：{summary}。依据：{article}。").format(
+                id=rule.id, name=rule.name, summary=rule.summary, article=rule.article
+            )
+        },
         "properties": {"article": rule.article, "tags": ["cgcloud", rule.article]},
     }
 
@@ -357,17 +367,19 @@ def render_rules(fmt: str = "text", registry: Mapping[str, Rule] | None = None) 
         )
     if fmt == "markdown":
         out = [
-            "# cgcloud 规则一览",
+            _("# cgcloud 规则一览"),
             "",
-            "<!-- 由 `cgcloud rules --format markdown > docs/rules.md` 生成，请勿手工编辑；",
-            "     tests/unit/test_rules_doc.py 在本文件过期时失败。 -->",
+            _("<!-- 由 `cgcloud rules --format markdown > docs/rules.md` 生成，请勿手工编辑；"),
+            _("     tests/unit/test_rules_doc.py 在本文件过期时失败。 -->"),
             "",
-            "`cgcloud validate` 报告的每个发现都带有下表中的一个规则编号。"
-            "严重性：error（错误，退出码 1）、warning（警告）、info（提示）。",
+            _(
+                "`cgcloud validate` 报告的每个发现都带有下表中的一个规则编号。"
+                "严重性：error（错误，退出码 1）、warning（警告）、info（提示）。"
+            ),
             "",
-            f"共 {len(rules)} 条规则：",
+            _("共 {n} 条规则：").format(n=len(rules)),
             "",
-            "| 编号 | 严重性 | 条款 | 名称 | 说明 |",
+            _("| 编号 | 严重性 | 条款 | 名称 | 说明 |"),
             "|---|---|---|---|---|",
         ]
         out += [
@@ -377,14 +389,18 @@ def render_rules(fmt: str = "text", registry: Mapping[str, Rule] | None = None) 
         return "\n".join(out)
     if fmt == "text":
         if not rules:
-            return "（没有注册的规则）"
+            return _("（没有注册的规则）")
         w_name = max(len(r.name) for r in rules)
         w_art = max(_width(r.article) for r in rules)
         return "\n".join(
             f"{r.id}  {r.severity.value:<7}  {_pad(r.article, w_art)}  {r.name:<{w_name}}  {r.summary}"
             for r in rules
         )
-    raise ValueError(f"未知的输出格式 {fmt!r}；可用: {', '.join(RULE_FORMATS)}")
+    raise ValueError(
+        _("未知的输出格式 {fmt!r}；可用: {formats}").format(
+            fmt=fmt, formats=", ".join(RULE_FORMATS)
+        )
+    )
 
 
 def _width(text: str) -> int:
