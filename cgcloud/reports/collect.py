@@ -391,7 +391,27 @@ class Collector:
                 row["powered_on_at_end"] = at_end[k] >= 1
         for row in by.values():
             row["off_share"] = row["off_samples"] / row["samples"] if row["samples"] else None
+        self._off_since(by, keep)
         return sorted(by.values(), key=lambda r: (r["system"], r["server"], r["server_id"]))
+
+    def _off_since(self, by: dict[str, dict[str, Any]], keep: tuple[str, ...]) -> None:
+        """Servers off at some sample but not (known to be) off at the end: the last
+        value of the change time is when they came back on, so read its latest value
+        while off instead (a subquery over these few servers only)."""
+        ids = sorted(
+            i for i, r in by.items() if r["off_samples"] > 0 and r["powered_on_at_end"] is not False
+        )
+        if not ids:
+            return
+        m = '{server_id=~"' + "|".join(_re_escape(i) for i in ids) + '"}'
+        expr = (
+            f"cgcloud_server_power_changed_timestamp_seconds{m} "
+            f"and cgcloud_server_powered_on{m} == 0"
+        )
+        for k, v in self.over("max", expr, keep, self._sub_step()).items():
+            row = by.get(dict(k)["server_id"])
+            if row is not None:
+                row["off_since"] = iso(v)
 
     def volumes(self, tiers: tuple[str, ...]) -> dict[str, Any]:
         """Volumes of ``tiers`` present at the period's end: size, attachments, the last-used

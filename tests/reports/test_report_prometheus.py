@@ -276,6 +276,9 @@ def test_thresholds_change_what_is_listed(
     assert r.returncode == 0, r.stderr
     st = json.loads(r.stdout)["storage"]
     assert {x["server"] for x in st["hosts_off"]["hosts"]} == {"legacy", "db-old", "batch"}
+    batch = next(x for x in st["hosts_off"]["hosts"] if x["server"] == "batch")
+    assert batch["off_since"] == "2027-01-02T00:00:00+08:00"  # not when it came back on
+    assert batch["powered_on_at_end"] is True
     assert {v["volume"] for v in st["cold_volumes"]} == {"archive-2025", "logs", "scratch"}
 
 
