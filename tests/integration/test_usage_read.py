@@ -69,14 +69,14 @@ def test_tier_attachment_and_power_state_are_read_from_cinder_and_nova(
         stopped = datetime.now(UTC)
         cp.stop_server(srv)
         cp.wait_for_server(srv, status="SHUTOFF", wait=CLOUD_ASYNC, interval=POLL)
-        s = wait_until(
+        off = wait_until(
             "Nova to report the power state off",
             lambda: next(
                 (x for x in _read(engine).servers if x.id == srv.id and not x.powered_on), None
             ),
         )
-        assert s.status == "SHUTOFF"
-        assert s.since is not None and s.since >= stopped - SKEW  # off at least since then
+        assert off is not None and off.status == "SHUTOFF"
+        assert off.since is not None and off.since >= stopped - SKEW  # off at least since then
 
         detached = datetime.now(UTC)
         cp.delete_volume_attachment(vol.id, srv)
