@@ -115,7 +115,9 @@ def untranslated(locale: str, catalog: Catalog) -> list[str]:
     needs = "cgcloud" if SOURCE_LANGUAGE[locale] == "zh" else None
     out = []
     for m in catalog:
-        if not m.id or m.string:
+        # a plural's msgstr is a tuple, truthy even when every form is empty
+        done = all(m.string) if isinstance(m.string, tuple) else bool(m.string)
+        if not m.id or done:
             continue
         if (origin(m.locations) == "cgcloud") == (needs == "cgcloud"):
             out.append(m.id if isinstance(m.id, str) else m.id[0])

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cgcloud.i18n import _
+
 TZ = ZoneInfo("Asia/Shanghai")
 # The last and first instants this module hands out; both survive .timestamp() and
 # conversion to UTC (Asia/Shanghai is UTC+8 today; in year 1 the zone database gives
@@ -50,7 +52,10 @@ def now_local(value: str | datetime | None = None) -> datetime:
                 dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
             raise ClockError(
-                f"无法解析时间 {value!r}：请使用 ISO 8601，例如 2026-12-01 或 2026-12-01T08:00:00+08:00"
+                _(
+                    "无法解析时间 {value}：请使用 ISO 8601，例如 2026-12-01 或 "
+                    "2026-12-01T08:00:00+08:00"
+                ).format(value=repr(value))
             ) from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=TZ)
@@ -58,14 +63,16 @@ def now_local(value: str | datetime | None = None) -> datetime:
         local = dt.astimezone(TZ)
         local.astimezone(UTC)  # must also be representable in UTC (timestamps, APIs)
     except (OverflowError, ValueError) as exc:
-        raise ClockError(
-            f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
-        ) from exc
+        raise ClockError(_out_of_range(value)) from exc
     if local < START_OF_TIME:
-        raise ClockError(
-            f"时间 {value!r} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
-        )
+        raise ClockError(_out_of_range(value))
     return local
+
+
+def _out_of_range(value: str | datetime) -> str:
+    return _(
+        "时间 {value} 超出可表示的范围（0001-01-02 至 9999-12-31T23:59:59，Asia/Shanghai）"
+    ).format(value=repr(value))
 
 
 def today(now: datetime) -> date:
@@ -78,7 +85,9 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError) as exc:
-        raise ClockError(f"日期 {text!r} 无效，应为 YYYY-MM-DD 格式的真实日期") from exc
+        raise ClockError(
+            _("日期 {text} 无效，应为 YYYY-MM-DD 格式的真实日期").format(text=repr(text))
+        ) from exc
 
 
 def start_of(day: date) -> datetime:
@@ -195,4 +204,4 @@ class Window:
         return self.start <= other.start and other.end <= self.end
 
     def __str__(self) -> str:
-        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+        return _("{start} 至 {end}").format(start=self.start.isoformat(), end=self.end.isoformat())

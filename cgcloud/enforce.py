@@ -37,6 +37,7 @@ from cgcloud.actual import (  # noqa: F401 - re-exported for the engines' older 
     Server,
     Volume,
 )
+from cgcloud.i18n import N_, _, ngettext
 from cgcloud.lifecycle import (  # noqa: F401 - the decommission's marks and its seven days
     KEEP_DAYS,
     POWEROFF_KEY,
@@ -106,33 +107,46 @@ class Action:
         return out
 
 
-VERB_ZH = {
-    "open": "开放",
-    "close": "关闭",
-    "poweroff": "关机",
-    "repoweroff": "再次关机",
-    "delete": "删除",
-    "reclaim": "回收",
-    "report": "报告",
-}
+# the verbs of the open/close lines, one shape for both (marked here, translated when the
+# message is made); the other messages carry their verb in their own text
+VERB_LABELS = {"open": N_("开放"), "close": N_("关闭")}
+HIGH_RISK_PERIOD = N_("高危端口使用期")
+NORMAL_PERIOD = N_("普通端口使用期")
 
 
 def _ports_label(protocol: str | None, lo: int | None, hi: int | None) -> str:
     if protocol in (None, "", "any"):
-        return "任意端口"
+        return _("任意端口")
     proto = str(protocol).upper()
     if lo is None:
         return proto
     return f"{proto}{lo}" if lo == hi else f"{proto}{lo}-{hi}"
 
 
+def _period_label(policy: model.NetworkPolicy, row: model.Row) -> str:
+    """Which period governs the row (高危端口使用期 or 普通端口使用期), translated."""
+    return _(HIGH_RISK_PERIOD) if policy.is_high_risk(row) else _(NORMAL_PERIOD)
+
+
 def _row_kind(repo: model.Repository, form: str, row: int) -> tuple[str, clock.Window | None]:
-    """("高危端口"|"普通端口"|"", window) of a form's row, when the repository still has it."""
+    """(the row's period label, window) of a form's row, when the repository still has it;
+    ("使用期", None) when it has not."""
     policy = repo.form(form)
     if isinstance(policy, model.NetworkPolicy) and 1 <= row <= len(policy.rules):
         r = policy.rules[row - 1]
-        return ("高危端口" if policy.is_high_risk(r) else "普通端口"), policy.window_of(r)
-    return "", None
+        return _period_label(policy, r), policy.window_of(r)
+    return _("使用期"), None
+
+
+def _ended(period: str, until: object) -> str:
+    return _("{period}已于 {until} 结束").format(period=period, until=until)
+
+
+def _row_message(verb: str, form: str, row: int, ports: str, why: str) -> str:
+    """The one shape of every open/close line: enforce's actions and upcoming's events."""
+    return _("{verb} {form} 第{row}行 {ports} ({why})").format(
+        verb=_(VERB_LABELS[verb]), form=form, row=row, ports=ports, why=why
+    )
 
 
 def _expired(description: str, today: date) -> desired.Reason | None:
@@ -169,7 +183,7 @@ def rule_actions(
     bindings = _bindings(
         plan, actual, {c.data["key"] for c in group_creates}, {c.id for c in group_deletes}
     )
-    rule_deletes = [c for c, _, _ in closes if c.kind == "rule"]
+    rule_deletes = [c for c, _rule, _why in closes if c.kind == "rule"]
     quotas = _network_quotas(plan) if (opens or closes) else []
     # the fingerprints go along: an engine removes the stale ones of the projects it changes
     out = p.Plan(now=plan.now, cloud=plan.cloud, fingerprints=plan.fingerprints)
@@ -262,12 +276,13 @@ def _rule_action_list(
         key = (verb, reason.form, reason.row)
         a = actions.get(key)
         if a is None:
-            kind, window = _row_kind(repo, reason.form, reason.row)
-            why = (
-                f"{kind}使用期已于 {reason.until} 结束"
-                if verb == "close"
-                else f"{kind}使用期 {window if window else '至 ' + reason.until}"
-            )
+            period, window = _row_kind(repo, reason.form, reason.row)
+            if verb == "close":
+                why = _ended(period, reason.until)
+            elif window is not None:
+                why = _("{period} {window}").format(period=period, window=window)
+            else:
+                why = _("{period} 至 {until}").format(period=period, until=reason.until)
             a = actions[key] = Action(
                 verb,
                 system,
@@ -291,11 +306,10 @@ def _rule_action_list(
         for reason in c.reasons:
             action("open", c.system, reason, label, c)
     for a in actions.values():
-        a.message = (
-            f"{VERB_ZH[a.verb]} {a.form} 第{a.row}行 {','.join(a.data['ports'])} ({a.data['why']})"
-        )
-        if a.data["rules"] > 1:
-            a.message += f" — {a.data['rules']} 条安全组规则"
+        a.message = _row_message(a.verb, a.form, a.row, ",".join(a.data["ports"]), a.data["why"])
+        n = a.data["rules"]
+        if n > 1:
+            a.message += ngettext(" — {n} 条安全组规则", " — {n} 条安全组规则", n).format(n=n)
     return sorted(actions.values(), key=lambda a: (a.verb != "close", a.form, a.row))
 
 
@@ -394,7 +408,9 @@ def _leftovers(inv: Inventory, n: model.ShutdownNotice, now: datetime) -> list[A
             "delete",
             n.system,
             n.id,
-            f"删除 {n.id} 上次未删完的 {len(lv)} 个云硬盘、{len(lp)} 个端口、{len(lf)} 个浮动IP",
+            _(
+                "删除 {notice} 上次未删完的 {volumes} 个云硬盘、{ports} 个端口、{fips} 个浮动IP"
+            ).format(notice=n.id, volumes=len(lv), ports=len(lp), fips=len(lf)),
             deletes=len(lv) + len(lp) + len(lf),
             data={"server": None, "volumes": lv, "ports": lp, "floating_ips": lf},
         )
@@ -413,13 +429,33 @@ def _withdrawn(inv: Inventory, notices: set[str]) -> list[Action]:
                     "report",
                     "",
                     nid,
-                    f"报告 {nid}: 主机 {ip} ({s.name}) 带关停标记，但仓库中已没有该关停通知单："
-                    "不会删除；如已撤回关停，请开机并删除元数据 "
-                    f"{SHUTDOWN_KEY}/{POWEROFF_KEY}",
+                    _(
+                        "报告 {notice}: 主机 {ip} ({server}) 带关停标记，但仓库中已没有该关停通知单："
+                        "不会删除；如已撤回关停，请开机并删除元数据 {keys}"
+                    ).format(
+                        notice=nid, ip=ip, server=s.name, keys=f"{SHUTDOWN_KEY}/{POWEROFF_KEY}"
+                    ),
                     host=ip,
                 )
             )
     return out
+
+
+def _poweroff_message(n: model.ShutdownNotice, s: Server, ip: str, now: datetime) -> str:
+    """关机 … (or 记录关机 … for a host that is off already): why now, and kept until when."""
+    if s.status != "SHUTOFF":
+        text = _(
+            "关机 {notice} {ip} ({server}) (关停日期 {date} 已到，"
+            "运维单位已确认；保留至 {kept} 后删除)"
+        )
+    else:
+        text = _(
+            "记录关机（主机已是关机状态） {notice} {ip} ({server}) (关停日期 {date} 已到，"
+            "运维单位已确认；保留至 {kept} 后删除)"
+        )
+    return text.format(
+        notice=n.id, ip=ip, server=s.name, date=n.shutdown_date, kept=lifecycle.kept_until(now)
+    )
 
 
 def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) -> list[Action]:
@@ -437,8 +473,13 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                     "report",
                     n.system,
                     n.id,
-                    f"延迟 {n.id} {n.system}: 关停日期 {n.shutdown_date} 已到（已延迟 {late} 天），"
-                    "运维单位尚未确认已做好关停前准备（data_copied），主机不动",
+                    ngettext(
+                        "延迟 {notice} {system}: 关停日期 {date} 已到（已延迟 {late} 天），"
+                        "运维单位尚未确认已做好关停前准备（data_copied），主机不动",
+                        "延迟 {notice} {system}: 关停日期 {date} 已到（已延迟 {late} 天），"
+                        "运维单位尚未确认已做好关停前准备（data_copied），主机不动",
+                        late,
+                    ).format(notice=n.id, system=n.system, date=n.shutdown_date, late=late),
                 )
             )
             continue
@@ -449,14 +490,16 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                     "report",
                     n.system,
                     n.id,
-                    f"报告 {n.id}: 系统 {n.system} 没有 cgcloud 管理的项目，无主机可关停",
+                    _("报告 {notice}: 系统 {system} 没有 cgcloud 管理的项目，无主机可关停").format(
+                        notice=n.id, system=n.system
+                    ),
                 )
             )
             continue
         if p._tag_value(proj.tags, desired.DECOMMISSIONED_TAG):
             continue  # done: reclaimed already
         servers = [s for s in inv.servers if s.project_id == proj.id]
-        listed = {h.strip() for h, _ in n.hosts}
+        listed = {h.strip() for h, _host in n.hosts}
         if n.all_hosts:
             hosts = servers
         else:
@@ -470,8 +513,10 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                             "report",
                             n.system,
                             n.id,
-                            f"报告 {n.id}: 主机 {ip} 在项目 {proj.name} 中不存在"
-                            "（已删除，或地址有误）",
+                            _(
+                                "报告 {notice}: 主机 {ip} 在项目 {project} 中不存在"
+                                "（已删除，或地址有误）"
+                            ).format(notice=n.id, ip=ip, project=proj.name),
                             host=ip,
                         )
                     )
@@ -482,14 +527,12 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
             ip = s.ips[0] if s.ips else s.name
             recorded = poweroff_of(s.metadata)
             if recorded is None:
-                verb = "关机" if s.status != "SHUTOFF" else "记录关机（主机已是关机状态）"
                 out.append(
                     Action(
                         "poweroff",
                         n.system,
                         n.id,
-                        f"{verb} {n.id} {ip} ({s.name}) (关停日期 {n.shutdown_date} 已到，"
-                        f"运维单位已确认；保留至 {lifecycle.kept_until(now)} 后删除)",
+                        _poweroff_message(n, s, ip, now),
                         host=ip,
                         data={
                             "server": s,
@@ -511,22 +554,41 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                             "repoweroff",
                             n.system,
                             n.id,
-                            f"再次关机 {n.id} {ip} ({s.name}): 关机保留期内被开机；"
-                            f"保留期仍从 {recorded.isoformat()} 起算，不重新计时，"
-                            f"{due.date()} 起删除",
+                            _(
+                                "再次关机 {notice} {ip} ({server}): 关机保留期内被开机；"
+                                "保留期仍从 {recorded} 起算，不重新计时，{due} 起删除"
+                            ).format(
+                                notice=n.id,
+                                ip=ip,
+                                server=s.name,
+                                recorded=recorded.isoformat(),
+                                due=due.date(),
+                            ),
                             host=ip,
                             data={"server": s},
                         )
                     )
                 continue
-            extra = "（删除前发现已被重新开机）" if s.running else ""
+            extra = _("（删除前发现已被重新开机）") if s.running else ""
             out.append(
                 Action(
                     "delete",
                     n.system,
                     n.id,
-                    f"删除 {n.id} {ip} ({s.name}) 及其 {len(vols)} 个云硬盘、{len(ports)} 个端口、"
-                    f"{len(fips)} 个浮动IP (已于 {recorded.isoformat()} 关机，满 {KEEP_DAYS} 天){extra}",
+                    _(
+                        "删除 {notice} {ip} ({server}) 及其 {volumes} 个云硬盘、{ports} 个端口、"
+                        "{fips} 个浮动IP (已于 {recorded} 关机，满 {days} 天){extra}"
+                    ).format(
+                        notice=n.id,
+                        ip=ip,
+                        server=s.name,
+                        volumes=len(vols),
+                        ports=len(ports),
+                        fips=len(fips),
+                        recorded=recorded.isoformat(),
+                        days=KEEP_DAYS,
+                        extra=extra,
+                    ),
                     host=ip,
                     deletes=1 + len(vols) + len(ports) + len(fips),
                     data={
@@ -550,8 +612,15 @@ def decommission_actions(repo: model.Repository, inv: Inventory, now: datetime) 
                     "reclaim",
                     n.system,
                     n.id,
-                    f"回收 {n.id} {n.system}: 删除 {len(groups)} 个安全组，项目配额置零，"
-                    f"项目标记为已关停 ({desired.DECOMMISSIONED_TAG}{n.id})",
+                    _(
+                        "回收 {notice} {system}: 删除 {groups} 个安全组，项目配额置零，"
+                        "项目标记为已关停 ({tag})"
+                    ).format(
+                        notice=n.id,
+                        system=n.system,
+                        groups=len(groups),
+                        tag=f"{desired.DECOMMISSIONED_TAG}{n.id}",
+                    ),
                     deletes=len(groups),
                     data={"project": proj, "groups": groups},
                 )
@@ -581,13 +650,19 @@ def lapsed(repo: model.Repository, projects: list[p.AProject], now: datetime) ->
         if years and years[0] > year:
             continue  # approved for a later year only: not lapsed, not started yet
         past = [y for y in years if y < year]
-        last = f"{past[-1]} 年度资源已于 {past[-1]}-12-31 到期" if past else "没有已批准的申请单"
+        last = (
+            _("{year} 年度资源已于 {year}-12-31 到期").format(year=past[-1])
+            if past
+            else _("没有已批准的申请单")
+        )
         out.append(
             Action(
                 "report",
                 system,
                 "",
-                f"配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停",
+                _(
+                    "配额过期 {system}: {last}，{year} 年度未续期；资源不会被删除，请办理续期或关停"
+                ).format(system=system, last=last, year=year),
             )
         )
     return out
@@ -632,8 +707,10 @@ def _lapses(repo: model.Repository) -> list[tuple[datetime, str, str, str]]:
                     clock.year_start(year + 1),
                     system,
                     apps[0].id,
-                    f"配额过期 {system} {year} 年度资源于 {year}-12-31 到期（尚无 {year + 1} 年度申请单）；"
-                    "只报告，不删除",
+                    _(
+                        "配额过期 {system} {year} 年度资源于 {year}-12-31 到期"
+                        "（尚无 {next} 年度申请单）；只报告，不删除"
+                    ).format(system=system, year=year, next=year + 1),
                 )
             )
     return out
@@ -662,37 +739,30 @@ def upcoming(
             window = policy.window_of(row)
             if window is None or not row.parsed or not desired.row_approved(policy, row):
                 continue
-            kind = "高危端口" if policy.is_high_risk(row) else "普通端口"
-            ports = row.port_text
-            add(
-                window.opens_at,
-                "open",
-                policy.system,
-                policy.id,
-                f"开放 {policy.id} 第{row.number}行 {ports} ({kind}使用期 {window})",
-                row.number,
-            )
-            add(
-                window.closes_at,
-                "close",
-                policy.system,
-                policy.id,
-                f"关闭 {policy.id} 第{row.number}行 {ports} ({kind}使用期已于 {window.end} 结束)",
-                row.number,
-            )
+            period = _period_label(policy, row)
+            opens = _("{period} {window}").format(period=period, window=window)
+            closes = _ended(period, window.end)
+            for at, verb, why in (
+                (window.opens_at, "open", opens),
+                (window.closes_at, "close", closes),
+            ):
+                message = _row_message(verb, policy.id, row.number, row.port_text, why)
+                add(at, verb, policy.system, policy.id, message, row.number)
     for n in repo.shutdowns:
         if n.shutdown_date is None:
             continue
-        hosts = "全部主机" if n.all_hosts else "、".join(h for h, _ in n.hosts)
+        hosts = _("全部主机") if n.all_hosts else _("、").join(h for h, _host in n.hosts)
         confirmed = lifecycle.confirmed(n)
-        note = "" if confirmed else "（运维单位尚未确认 data_copied，确认前不会关机）"
+        note = "" if confirmed else _("（运维单位尚未确认 data_copied，确认前不会关机）")
         start = clock.start_of(n.shutdown_date)
         add(
             start,
             "poweroff",
             n.system,
             n.id,
-            f"关机 {n.id} {n.system} {hosts} (关停日期 {n.shutdown_date}){note}",
+            _("关机 {notice} {system} {hosts} (关停日期 {date}){note}").format(
+                notice=n.id, system=n.system, hosts=hosts, date=n.shutdown_date, note=note
+            ),
         )
         recorded = (marks or {}).get(n.id)
         if recorded:
@@ -702,7 +772,9 @@ def upcoming(
                     "delete",
                     n.system,
                     n.id,
-                    f"删除 {n.id} {host} (已于 {t.isoformat()} 关机，满 {KEEP_DAYS} 天)",
+                    _("删除 {notice} {host} (已于 {at} 关机，满 {days} 天)").format(
+                        notice=n.id, host=host, at=t.isoformat(), days=KEEP_DAYS
+                    ),
                 )
         elif confirmed:
             add(
@@ -710,8 +782,10 @@ def upcoming(
                 "delete",
                 n.system,
                 n.id,
-                f"删除 {n.id} {n.system} {hosts} (预计：关机满 {KEEP_DAYS} 天后；"
-                f"以云上记录的关机时间为准)",
+                _(
+                    "删除 {notice} {system} {hosts} (预计：关机满 {days} 天后；"
+                    "以云上记录的关机时间为准)"
+                ).format(notice=n.id, system=n.system, hosts=hosts, days=KEEP_DAYS),
             )
     for at, system, form, message in _lapses(repo):
         add(at, "lapse", system, form, message)
@@ -794,25 +868,38 @@ def reclaim_record(
 
 
 def reclaim_markdown(rec: dict[str, Any]) -> str:
+    """The reclaim record as the cloud provider files it, in the reader's language."""
     t = rec["totals"]
     lines = [
-        f"# 回收记录 {rec['notice']} — {rec['system']}",
+        _("# 回收记录 {notice} — {system}").format(notice=rec["notice"], system=rec["system"]),
         "",
-        f"- 云: {rec['cloud']}",
-        f"- 更新时间: {rec['updated_at']}",
-        f"- 合计: {t['hosts']} 台主机，vCPU {t['vcpus']} 核，内存 {t['memory_mb'] / 1024:g} GB，"
-        f"存储 {t['storage_gb']} GB（系统盘 {t['system_disk_gb']} GB + 云硬盘 {t['volume_gb']} GB）",
+        _("- 云: {cloud}").format(cloud=rec["cloud"]),
+        _("- 更新时间: {at}").format(at=rec["updated_at"]),
+        _(
+            "- 合计: {hosts} 台主机，vCPU {vcpus} 核，内存 {memory} GB，"
+            "存储 {storage} GB（系统盘 {system_disk} GB + 云硬盘 {volumes} GB）"
+        ).format(
+            hosts=t["hosts"],
+            vcpus=t["vcpus"],
+            memory=f"{t['memory_mb'] / 1024:g}",
+            storage=t["storage_gb"],
+            system_disk=t["system_disk_gb"],
+            volumes=t["volume_gb"],
+        ),
         "",
     ]
     sr = rec.get("system_reclaimed")
     if sr:
         lines += [
-            f"- 系统整体回收: 删除安全组 {', '.join(sr.get('groups', [])) or '无'}；"
-            f"项目配额已置零（{sr.get('at', '')}）",
+            _("- 系统整体回收: 删除安全组 {groups}；项目配额已置零（{at}）").format(
+                groups=", ".join(sr.get("groups", [])) or _("无"), at=sr.get("at", "")
+            ),
             "",
         ]
+    headers = [_("主机"), _("云主机"), _("规格"), "vCPU", _("内存 (GB)"), _("系统盘 (GB)")]
+    headers += [_("云硬盘 (GB)"), _("存储合计 (GB)"), _("关机时间"), _("删除时间")]
     lines += [
-        "| 主机 | 云主机 | 规格 | vCPU | 内存 (GB) | 系统盘 (GB) | 云硬盘 (GB) | 存储合计 (GB) | 关机时间 | 删除时间 |",
+        "| " + " | ".join(headers) + " |",
         "|---|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for h in rec["hosts"]:
@@ -822,8 +909,9 @@ def reclaim_markdown(rec: dict[str, Any]) -> str:
             f"{h['memory_mb'] / 1024:g} | {h['system_disk_gb']} | {vols} | {h['storage_gb']} | "
             f"{h['powered_off_at']} | {h['deleted_at']} |"
         )
+    total, hosts = _("合计"), ngettext("{n} 台", "{n} 台", t["hosts"]).format(n=t["hosts"])
     lines.append(
-        f"| **合计** | {t['hosts']} 台 | | **{t['vcpus']}** | **{t['memory_mb'] / 1024:g}** | "
+        f"| **{total}** | {hosts} | | **{t['vcpus']}** | **{t['memory_mb'] / 1024:g}** | "
         f"{t['system_disk_gb']} | {t['volume_gb']} | **{t['storage_gb']}** | | |"
     )
     return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ from cgcloud import plan as planner
 from cgcloud.actual import ActualState
 from cgcloud.backoff import Backoff
 from cgcloud.engines.base import WATCH_LOCK, Engine, LockHeld
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 from cgcloud.redact import redact
 
 EXIT_ERROR, EXIT_DELETE_GUARD, EXIT_LOCKED = 1, 3, 4  # the exit-code table's rows a pass uses
@@ -106,7 +106,7 @@ def _run_pass(
     try:
         engine.acquire_lock()
     except LockHeld as exc:
-        raise PassError(f"错误: {exc}", EXIT_LOCKED) from None
+        raise PassError(_("错误: {e}").format(e=exc), EXIT_LOCKED) from None
     try:
         # Projects and servers are read while the repository validates; reads change
         # nothing, so an invalid repository still stops the pass before any action.
@@ -169,7 +169,7 @@ def _run_pass(
         try:
             engine.release_lock()
         except Exception as exc:  # noqa: BLE001
-            warn(f"警告: 释放锁失败（将在到期后失效）: {redact(str(exc))}")
+            warn(_("警告: 释放锁失败（将在到期后失效）: {err}").format(err=redact(str(exc))))
     result.requests = engine.requests - r0
     result.seconds = time.monotonic() - t0
     return result
@@ -186,7 +186,7 @@ def _guard_deletes(decom: list[enforce.Action], max_deletes: int) -> int:
         if a.verb in ("delete", "reclaim"):
             a.status, a.error = (
                 "blocked",
-                f"超过 --max-deletes {max_deletes}（本次共 {deletes} 个）",
+                _("超过 --max-deletes {max}（本次共 {n} 个）").format(max=max_deletes, n=deletes),
             )
             blocked += 1
     return blocked
@@ -208,7 +208,12 @@ def _apply_rules(
     outcome = engine.apply(state, rule_plan, actual)
     status = {id(s.change): s for s in outcome.steps}
     why_not = next(
-        (f"not done: {s.error}" for s in outcome.untagged if s.status == "failed"), "not done"
+        (
+            _("未完成: {error}").format(error=s.error)
+            for s in outcome.untagged
+            if s.status == "failed"
+        ),
+        _("未完成"),
     )
     for a in rule_acts:
         steps = [status[id(c)] for c in a.changes if id(c) in status]
@@ -237,7 +242,7 @@ def _decommission(
         if a.status == "blocked":
             continue
         if a.form in failed_forms:
-            a.status, a.error = "failed", "同一关停通知单的前一步失败，未执行"
+            a.status, a.error = "failed", _("同一关停通知单的前一步失败，未执行")
             continue
         if a.verb == "poweroff" and a.form in gate:
             a.status, a.error = "failed", gate[a.form]
@@ -281,7 +286,8 @@ def write_record(
     return [js, md]
 
 
-_MARK = {"done": "", "failed": "失败 ", "blocked": "已阻止 ", "reported": "", "planned": ""}
+# an action's line by its status (marked here, translated in ``render``)
+_LINE = {"failed": N_("失败 {message}"), "blocked": N_("已阻止 {message}")}
 
 
 def render(result: PassResult, fmt: str, cloud: str) -> str:
@@ -305,23 +311,32 @@ def render(result: PassResult, fmt: str, cloud: str) -> str:
         )
     lines = []
     for a in result.actions:
-        lines.append(f"{_MARK.get(a.status, '')}{a.message}")
+        line = _LINE.get(a.status)
+        lines.append(_(line).format(message=a.message) if line else a.message)
         if a.error:
             lines.append(f"    {a.error}")
     acted = [a for a in result.actions if a.acts]
+    at = result.now.isoformat()
     if not acted:
-        head = f"Enforce: nothing due at {result.now.isoformat()}"
+        head = _("Enforce：{at} 没有到期的动作").format(at=at)
     else:
-        head = (
-            f"Enforce: {len(result.done)} done, {len(result.failed)} failed, "
-            f"{result.blocked} blocked at {result.now.isoformat()}"
+        head = _("Enforce：{at} 完成 {done} 项，失败 {failed} 项，阻止 {blocked} 项").format(
+            at=at, done=len(result.done), failed=len(result.failed), blocked=result.blocked
         )
     reported = sum(1 for a in result.actions if a.verb == "report")
     lines.append(
-        f"{head}; {reported} reported ({result.requests} API requests, "
-        f"{result.seconds:.2f} s; {result.settled} settled systems not read)"
+        _(
+            "{head}；报告 {reported} 项（{requests} 次 API 请求，{seconds} 秒；"
+            "{settled} 个已一致的系统未读取）"
+        ).format(
+            head=head,
+            reported=reported,
+            requests=result.requests,
+            seconds=f"{result.seconds:.2f}",
+            settled=result.settled,
+        )
     )
-    lines.extend(f"回收记录: {x}" for x in result.records)
+    lines.extend(_("回收记录: {path}").format(path=x) for x in result.records)
     return "\n".join(lines) + "\n"
 
 

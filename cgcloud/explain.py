@@ -17,35 +17,42 @@ from datetime import date, datetime
 from typing import Any
 
 from cgcloud import clock, lifecycle, model
+from cgcloud.i18n import N_, _, ngettext
 
 FORMATS = ("text", "markdown", "json")
 JSON_FORMAT_VERSION = 1
 
+# labels are marked here and translated where shown (and in ``collect``'s lists)
 REVIEWER_LABELS = {
-    "cloud_resource_manager": "审核人1 云资源管理人",
-    "business_leader": "审核人2 对口业务分管负责人",
-    "cloud_resource_leader": "审核人3 云资源分管负责人",
+    "cloud_resource_manager": N_("审核人1 云资源管理人"),
+    "business_leader": N_("审核人2 对口业务分管负责人"),
+    "cloud_resource_leader": N_("审核人3 云资源分管负责人"),
 }
 APPROVAL_LABELS = {
-    "department": "申请处室审核",
-    "initial": "科技处初审",
-    "recheck": "科技处复核",
-    "final": "科技处终审",
+    "department": N_("申请处室审核"),
+    "initial": N_("科技处初审"),
+    "recheck": N_("科技处复核"),
+    "final": N_("科技处终审"),
 }
 SIGNOFF_LABELS = {
-    "integrator": "总集单位",
-    "supervisor": "监理单位",
-    "project_manager": "项目管理单位",
-    "cloud_provider": "云服务单位",
+    "integrator": N_("总集单位"),
+    "supervisor": N_("监理单位"),
+    "project_manager": N_("项目管理单位"),
+    "cloud_provider": N_("云服务单位"),
 }
 KIND_LABELS = {
-    "NetworkPolicy": "网络策略备案表",
-    "ResourceApplication": "云资源及安全服务申请单",
-    "ShutdownNotice": "云主机关停通知单",
-    "ProjectApplication": "项目云资源开通申请单",
-    "AnnualPlan": "年度计划",
+    "NetworkPolicy": N_("网络策略备案表"),
+    "ResourceApplication": N_("云资源及安全服务申请单"),
+    "ShutdownNotice": N_("云主机关停通知单"),
+    "ProjectApplication": N_("项目云资源开通申请单"),
+    "AnnualPlan": N_("年度计划"),
 }
-STATE_LABELS = {"active": "生效中", "future": "未开始", "past": "已过期", "none": "无使用期"}
+STATE_LABELS = {
+    "active": N_("生效中"),
+    "future": N_("未开始"),
+    "past": N_("已过期"),
+    "none": N_("无使用期"),
+}
 BASTION_PORTS = (("tcp", 22), ("tcp", 3389))
 
 
@@ -57,7 +64,11 @@ def explain(repo: model.Repository, now: datetime, fmt: str = "text") -> str:
         "json": lambda d: json.dumps(d, ensure_ascii=False, indent=2),
     }
     if fmt not in renderers:
-        raise ValueError(f"未知的输出格式 {fmt!r}；可用: {', '.join(FORMATS)}")
+        raise ValueError(
+            _("未知的输出格式 {fmt}；可用: {formats}").format(
+                fmt=repr(fmt), formats=", ".join(FORMATS)
+            )
+        )
     return renderers[fmt](collect(repo, now))
 
 
@@ -162,7 +173,7 @@ def _policy(
     reviewers = {role: _sig(p.reviewers.get(role)) for role in model.REVIEWER_ROLES}
     has_high = bool(p.high_risk_rows)
     missing = [
-        REVIEWER_LABELS[r]
+        _(REVIEWER_LABELS[r])
         for r in (model.REVIEWER_ROLES if has_high else model.REVIEWER_ROLES[:1])
         if reviewers[r] is None
     ]
@@ -218,7 +229,7 @@ def _application(
         "approved": a.approved,
         "decision": (final.fields.get("decision") if final is not None and final.signed else None),
         "missing_approvals": [
-            APPROVAL_LABELS[r] for r in model.APPROVAL_ORDER if approvals[r] is None
+            _(APPROVAL_LABELS[r]) for r in model.APPROVAL_ORDER if approvals[r] is None
         ],
         "approvals": approvals,
         "expert_review": _sig(a.expert_review),
@@ -268,7 +279,7 @@ def _shutdown(s: model.ShutdownNotice, now: datetime) -> dict[str, Any]:
         "id": s.id,
         "system": s.system,
         "where": _where(s.at),
-        "hosts": "all" if s.all_hosts else [h for h, _ in s.hosts],
+        "hosts": "all" if s.all_hosts else [h for h, _note in s.hosts],
         "shutdown_date": sd.isoformat() if sd else None,
         "prepare_by": s.prepare_by.isoformat() if s.prepare_by else None,
         "data_copied": s.data_copied,
@@ -287,7 +298,7 @@ def _shutdown(s: model.ShutdownNotice, now: datetime) -> dict[str, Any]:
 
 def _project(repo: model.Repository, pa: model.ProjectApplication) -> dict[str, Any]:
     forms = []
-    for form_id, _ in pa.forms:
+    for form_id, _title in pa.forms:
         f = repo.form(form_id)
         forms.append(
             {
@@ -304,7 +315,7 @@ def _project(repo: model.Repository, pa: model.ProjectApplication) -> dict[str, 
         "where": _where(pa.at),
         "complete": pa.complete,
         "missing_signoffs": [
-            SIGNOFF_LABELS[r] for r in model.PROJECT_SIGNOFFS if signoffs[r] is None
+            _(SIGNOFF_LABELS[r]) for r in model.PROJECT_SIGNOFFS if signoffs[r] is None
         ],
         "signoffs": signoffs,
         "forms": forms,
@@ -318,7 +329,7 @@ def collect(repo: model.Repository, now: datetime) -> dict[str, Any]:
     today = clock.today(now)
     bundled_by: dict[str, list[model.ProjectApplication]] = {}
     for pa in repo.projects:
-        for form_id, _ in pa.forms:
+        for form_id, _title in pa.forms:
             bundled_by.setdefault(form_id, []).append(pa)
 
     def order(f: model.Form) -> tuple[str, str]:
@@ -389,7 +400,7 @@ class _Out:
             self.lines.append("")
         if self.markdown:
             self.lines.append("| " + " | ".join(headers) + " |")
-            self.lines.append("|" + "|".join("---" for _ in headers) + "|")
+            self.lines.append("|" + "|".join("---" for _header in headers) + "|")
             self.lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in rows]
         else:
             widths = [max(_width(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
@@ -410,30 +421,47 @@ class _Out:
         return "\n".join(self.lines)
 
 
+def _capitalised(text: str) -> str:
+    """A table header from a message that running text shares, so is translated
+    lower-case ("source")."""
+    return text[:1].upper() + text[1:]
+
+
 def _code(out: _Out, text: str) -> str:
     return f"`{text}`" if out.markdown else text
+
+
+def _listed(items: list[str]) -> str:
+    """A list in running text: 、 in Chinese, a comma in English."""
+    return _("、").join(items)
+
+
+def _paren(text: str, note: str) -> str:
+    return _("{text}（{note}）").format(text=text, note=note)
 
 
 def _window_text(w: dict[str, Any]) -> str:
     if w["state"] == "none":
         return "—"
-    return f"{w['start']} 至 {w['end']}"
+    return _("{start} 至 {end}").format(start=w["start"], end=w["end"])
 
 
 def _state_text(w: dict[str, Any]) -> str:
     if w["state"] == "active":
-        return f"生效中，剩 {w['days_left']} 天"
+        n = w["days_left"]
+        return ngettext("生效中，剩 {n} 天", "生效中，剩 {n} 天", n).format(n=n)
     if w["state"] == "future":
-        return f"未开始，{w['starts_in']} 天后生效"
-    return STATE_LABELS[w["state"]]
+        n = w["starts_in"]
+        return ngettext("未开始，{n} 天后生效", "未开始，{n} 天后生效", n).format(n=n)
+    return _(STATE_LABELS[w["state"]])
 
 
 def _addr_text(a: dict[str, Any]) -> str:
     text = str(a["text"]).strip()
     if a["any"]:
-        return f"{text}（不限制）"
+        return _("{text}（不限制）").format(text=text)
     if a["placeholder"]:
-        return f"{text}（占位符，下发时解析）"
+        return _("{text}（占位符，下发时解析）").format(text=text)
     cidrs = a["cidrs"]
     if not cidrs:
         return text
@@ -443,221 +471,292 @@ def _addr_text(a: dict[str, Any]) -> str:
 
 
 def _sig_text(s: dict[str, Any] | None) -> str:
-    return f"{s['by']}（{s['date']}）" if s else "未签"
+    return _paren(s["by"], s["date"]) if s else _("未签")
 
 
 def _row_kind(r: dict[str, Any]) -> str:
     parts = []
     if r["kind"] == "high_risk":
         if r["any_port"]:
-            why = f"端口 / 与高危端口清单全部 {len(r['high_risk_matches'])} 项相交"
+            why = _("端口 / 与高危端口清单全部 {n} 项相交").format(n=len(r["high_risk_matches"]))
         else:
-            why = "、".join(f"{m['port']} {m['name']}" for m in r["high_risk_matches"])
-        parts.append(f"高危（{why}）")
+            why = _listed([f"{m['port']} {m['name']}" for m in r["high_risk_matches"]])
+        parts.append(_("高危（{why}）").format(why=why))
     else:
-        parts.append("普通")
+        parts.append(_("普通"))
     if r["bastion_only"]:
-        parts.append("仅限堡垒机" + ("" if r["from_bastion"] else "（源不是堡垒机！）"))
-    return "；".join(parts)
+        parts.append(_("仅限堡垒机") + ("" if r["from_bastion"] else _("（源不是堡垒机！）")))
+    return _("；").join(parts)
+
+
+# --------------------------------------------------------------------------- network policies
+
+
+def _policy_status(p: dict[str, Any]) -> str:
+    if p["approved"]:
+        status = _("已审核")
+    else:
+        status = _("待审核（缺少 {who} 签字）").format(who=_listed(p["missing_signatures"]))
+    if p["pending_projects"]:
+        status += _("；所属项目 {projects} 会签未完成，暂不下发").format(
+            projects=_listed(p["pending_projects"])
+        )
+    return status
+
+
+def _section_text(label: str, s: dict[str, Any]) -> str:
+    """One period line: its window and state, its reason, an overlong period's exception."""
+    text = _("{label}：{window}（{state}）").format(
+        label=label, window=_window_text(s["window"]), state=_state_text(s["window"])
+    )
+    if s["reason"]:
+        text += _("，理由：{reason}").format(reason=s["reason"])
+    exc = s.get("exception")
+    if exc:
+        text += _("；超期例外：{reason}，{signature}").format(
+            reason=exc.get("reason", ""), signature=_sig_text(exc if exc.get("by") else None)
+        )
+    return text
+
+
+def _counts_text(c: dict[str, int]) -> str:
+    text = ngettext(
+        "共 {rows} 行：高危 {high} 行，仅限堡垒机 {bastion} 行，当前生效 {active} 行",
+        "共 {rows} 行：高危 {high} 行，仅限堡垒机 {bastion} 行，当前生效 {active} 行",
+        c["rows"],
+    ).format(rows=c["rows"], high=c["high_risk"], bastion=c["bastion_only"], active=c["active"])
+    if c["unparsed"]:
+        text += _("，无法解析 {n} 行").format(n=c["unparsed"])
+    return text
+
+
+def _policy_row(r: dict[str, Any]) -> list[str]:
+    if r["errors"]:
+        state = _("无法解析：{errors}").format(errors=_("；").join(r["errors"].values()))
+    else:
+        state = _state_text(r["window"])
+    return [
+        str(r["number"]),
+        f"{r['from']} → {r['to']}",
+        _addr_text(r["source"]),
+        _addr_text(r["target"]),
+        r["ports"],
+        _row_kind(r),
+        _window_text(r["window"]),
+        state,
+    ]
 
 
 def _render_policy(out: _Out, p: dict[str, Any]) -> None:
-    title = f"{KIND_LABELS['NetworkPolicy']} {p['id']}（{p['system'] or '未写系统'}）"
-    out.heading(3, title)
-    status = (
-        "已审核"
-        if p["approved"]
-        else "待审核（缺少 " + "、".join(p["missing_signatures"]) + " 签字）"
+    out.heading(
+        3,
+        _("{kind} {id}（{name}）").format(
+            kind=_(KIND_LABELS["NetworkPolicy"]), id=p["id"], name=p["system"] or _("未写系统")
+        ),
     )
-    if p["pending_projects"]:
-        status += "；所属项目 " + "、".join(p["pending_projects"]) + " 会签未完成，暂不下发"
-    out.item(f"文件：{_code(out, p['where'])}")
-    out.item(f"状态：{status}")
+    out.item(_("文件：{where}").format(where=_code(out, p["where"])))
+    out.item(_("状态：{status}").format(status=_policy_status(p)))
     out.item(
-        "审核人："
-        + "；".join(f"{REVIEWER_LABELS[r]} {_sig_text(s)}" for r, s in p["reviewers"].items())
-    )
-    for key, label in (("normal", "普通端口使用期"), ("high_risk", "高危端口使用期")):
-        s = p[key]
-        if s is None:
-            if key == "normal" or p["counts"]["high_risk"]:
-                out.item(f"{label}：未填写")
-            continue
-        text = f"{label}：{_window_text(s['window'])}（{_state_text(s['window'])}）"
-        if s["reason"]:
-            text += f"，理由：{s['reason']}"
-        exc = s.get("exception")
-        if exc:
-            text += (
-                f"；超期例外：{exc.get('reason', '')}，{_sig_text(exc if exc.get('by') else None)}"
+        _("审核人：{reviewers}").format(
+            reviewers=_("；").join(
+                f"{_(REVIEWER_LABELS[r])} {_sig_text(s)}" for r, s in p["reviewers"].items()
             )
-        out.item(text)
-    c = p["counts"]
-    out.item(
-        f"共 {c['rows']} 行：高危 {c['high_risk']} 行，仅限堡垒机 {c['bastion_only']} 行，"
-        f"当前生效 {c['active']} 行" + (f"，无法解析 {c['unparsed']} 行" if c["unparsed"] else "")
+        )
     )
+    for key, label in (("normal", N_("普通端口使用期")), ("high_risk", N_("高危端口使用期"))):
+        s = p[key]
+        if s is not None:
+            out.item(_section_text(_(label), s))
+        elif key == "normal" or p["counts"]["high_risk"]:
+            out.item(_("{label}：未填写").format(label=_(label)))
+    out.item(_counts_text(p["counts"]))
+    headers = [_("行"), _("方向"), _capitalised(_("源地址")), _capitalised(_("目标地址"))]
+    headers += [_("端口"), _("类型")]
+    out.table([*headers, _("使用期"), _("当前")], [_policy_row(r) for r in p["rows"]])
+
+
+def _render_policies(out: _Out, policies: list[dict[str, Any]]) -> None:
+    out.heading(2, _("网络策略"))
+    for p in policies:
+        _render_policy(out, p)
+
+
+# --------------------------------------------------------------------------- the other forms
+
+
+def _application_status(a: dict[str, Any]) -> str:
+    if a["approved"]:
+        status = _paren(_("已批准"), a["decision"]) if a["decision"] else _("已批准")
+    else:
+        status = _("待批准（缺少 {who}）").format(who=_listed(a["missing_approvals"]))
+    if a["pending_projects"]:
+        status += _("；项目会签未完成")
+    if a["lapsed"]:
+        status += _("；{year}-12-31 后已失效").format(year=a["year"])
+    if a["expert_review"]:
+        status += _("；有专家评审")
+    return status
+
+
+def _render_applications(out: _Out, applications: list[dict[str, Any]]) -> None:
+    out.heading(2, _("云资源申请"))
     rows = []
-    for r in p["rows"]:
-        if r["errors"]:
-            state = "无法解析：" + "；".join(r["errors"].values())
-        else:
-            state = _state_text(r["window"])
+    for a in applications:
+        t = a["totals"]
         rows.append(
             [
-                str(r["number"]),
-                f"{r['from']} → {r['to']}",
-                _addr_text(r["source"]),
-                _addr_text(r["target"]),
-                r["ports"],
-                _row_kind(r),
-                _window_text(r["window"]),
-                state,
+                a["id"],
+                a["system"],
+                a["department"],
+                _("扩容") if a["type"] == "expand" else _("新增"),
+                str(a["year"]),
+                str(t["vcpu"]),
+                str(t["memory_gb"]),
+                str(t["disk_gb"]),
+                str(t["public_ip"]),
+                _application_status(a),
             ]
         )
-    out.table(["行", "方向", "源地址", "目标地址", "端口", "类型", "使用期", "当前"], rows)
+    headers = [_("文档编号"), _("系统"), _("处室"), _("类型"), _("年度")]
+    resources = ["vCPU", _("内存GB"), _("磁盘GB"), _("公网IP")]
+    out.table([*headers, *resources, _("状态")], rows)
 
 
-def _render(d: dict[str, Any], markdown: bool) -> str:  # noqa: C901 - not split yet (issue 12)
-    out = _Out(markdown)
-    out.heading(1, "表单授予的权限（cgcloud explain）")
-    out.item(f"时间：{d['now']}（Asia/Shanghai，今天 {d['today']}）")
-    defaults = [
-        n
-        for n, k in (("区域模型", "default_zones"), ("高危端口清单", "default_high_risk_ports"))
-        if d[k]
+def _render_plans(out: _Out, plans: list[dict[str, Any]]) -> None:
+    out.heading(2, _("年度计划使用情况（已批准 / 计划）"))
+    rows = [
+        [p["id"], p["department"], str(p["year"])]
+        + [
+            f"{p['approved'][k]} / {p['planned'][k]}"
+            for k in ("vcpu", "memory_gb", "disk_gb", "public_ip")
+        ]
+        for p in plans
     ]
-    if defaults:
-        out.item("使用随附的默认" + "、".join(defaults))
-    out.item(
-        f"网络策略 {len(d['network_policies'])} 张，资源申请 {len(d['resource_applications'])} 张，"
-        f"年度计划 {len(d['annual_plans'])} 份，关停通知 {len(d['shutdown_notices'])} 张，"
-        f"项目申请 {len(d['project_applications'])} 张"
+    headers = [_("计划"), _("处室"), _("年度"), "vCPU", _("内存GB"), _("磁盘GB"), _("公网IP")]
+    out.table(headers, rows)
+
+
+def _shutdown_state(s: dict[str, Any]) -> str:
+    if s["state"] == "waiting":
+        n = s["days_to_shutdown"]
+        return ngettext("未到关停日期（还有 {n} 天）", "未到关停日期（还有 {n} 天）", n).format(n=n)
+    return {
+        "no_date": _("未填写关停日期"),
+        "blocked": _("运维单位未确认数据已拷贝：不关机，已延误"),
+        "due": _("已到关停日期：关机，关机满 7 天后删除并回收"),
+    }[s["state"]]
+
+
+def _shutdown_row(s: dict[str, Any]) -> list[str]:
+    hosts = _("系统全部主机") if s["hosts"] == "all" else _listed(s["hosts"])
+    deletion = (
+        _("关机后满 7 天（保留至 {kept}，最早 {earliest} 00:00 起删除）").format(
+            kept=s["kept_until"], earliest=s["earliest_deletion"]
+        )
+        if s["earliest_deletion"]
+        else "—"
+    )
+    return [
+        s["id"],
+        s["system"],
+        hosts,
+        s["shutdown_date"] or "—",
+        s["prepare_by"] or "—",
+        _("是") if s["data_copied"] else _("否"),
+        deletion,
+        _shutdown_state(s),
+    ]
+
+
+def _render_shutdowns(out: _Out, notices: list[dict[str, Any]]) -> None:
+    out.heading(2, _("云主机关停"))
+    headers = [_("文档编号"), _("系统"), _("主机"), _("关停日期"), _("准备完成")]
+    out.table(
+        [*headers, _("数据已拷贝"), _("删除"), _("当前")], [_shutdown_row(s) for s in notices]
     )
 
-    if d["network_policies"]:
-        out.heading(2, "网络策略")
-        for p in d["network_policies"]:
-            _render_policy(out, p)
 
-    if d["resource_applications"]:
-        out.heading(2, "云资源申请")
-        rows = []
-        for a in d["resource_applications"]:
-            t = a["totals"]
-            if a["approved"]:
-                status = "已批准" + (f"（{a['decision']}）" if a["decision"] else "")
-            else:
-                status = "待批准（缺少 " + "、".join(a["missing_approvals"]) + "）"
-            if a["pending_projects"]:
-                status += "；项目会签未完成"
-            if a["lapsed"]:
-                status += f"；{a['year']}-12-31 后已失效"
-            if a["expert_review"]:
-                status += "；有专家评审"
-            rows.append(
-                [
-                    a["id"],
-                    a["system"],
-                    a["department"],
-                    "扩容" if a["type"] == "expand" else "新增",
-                    str(a["year"]),
-                    str(t["vcpu"]),
-                    str(t["memory_gb"]),
-                    str(t["disk_gb"]),
-                    str(t["public_ip"]),
-                    status,
-                ]
+def _render_project(out: _Out, pa: dict[str, Any]) -> None:
+    kind = _(KIND_LABELS["ProjectApplication"])
+    out.heading(3, _("{kind} {id}（{name}）").format(kind=kind, id=pa["id"], name=pa["project"]))
+    out.item(_("文件：{where}").format(where=_code(out, pa["where"])))
+    if pa["complete"]:
+        out.item(_("会签：四方会签完成，所列表单可下发"))
+    else:
+        out.item(
+            _("会签：未完成（缺少 {who}），所列表单暂不下发").format(
+                who=_listed(pa["missing_signoffs"])
             )
-        out.table(
+        )
+    out.item(
+        _("；").join(f"{_(SIGNOFF_LABELS[r])} {_sig_text(s)}" for r, s in pa["signoffs"].items())
+    )
+    if pa["accounts"]:
+        accounts = [_paren(a.get("name", ""), a.get("type", "")) for a in pa["accounts"]]
+        out.item(_("账号：{accounts}").format(accounts=_listed(accounts)))
+    out.table(
+        [_("文档编号"), _("表单"), _("系统")],
+        [
             [
-                "文档编号",
-                "系统",
-                "处室",
-                "类型",
-                "年度",
-                "vCPU",
-                "内存GB",
-                "磁盘GB",
-                "公网IP",
-                "状态",
-            ],
-            rows,
-        )
-
-    if d["annual_plans"]:
-        out.heading(2, "年度计划使用情况（已批准 / 计划）")
-        rows = [
-            [p["id"], p["department"], str(p["year"])]
-            + [
-                f"{p['approved'][k]} / {p['planned'][k]}"
-                for k in ("vcpu", "memory_gb", "disk_gb", "public_ip")
+                f["id"],
+                _(KIND_LABELS.get(f["kind"], f["kind"])) if f["exists"] else _("仓库中不存在！"),
+                f["system"] or "",
             ]
-            for p in d["annual_plans"]
-        ]
-        out.table(["计划", "处室", "年度", "vCPU", "内存GB", "磁盘GB", "公网IP"], rows)
+            for f in pa["forms"]
+        ],
+    )
 
-    if d["shutdown_notices"]:
-        out.heading(2, "云主机关停")
-        rows = []
-        for s in d["shutdown_notices"]:
-            state = {
-                "no_date": "未填写关停日期",
-                "waiting": f"未到关停日期（还有 {s['days_to_shutdown']} 天）",
-                "blocked": "运维单位未确认数据已拷贝：不关机，已延误",
-                "due": "已到关停日期：关机，关机满 7 天后删除并回收",
-            }[s["state"]]
-            hosts = "系统全部主机" if s["hosts"] == "all" else "、".join(s["hosts"])
-            rows.append(
-                [
-                    s["id"],
-                    s["system"],
-                    hosts,
-                    s["shutdown_date"] or "—",
-                    s["prepare_by"] or "—",
-                    "是" if s["data_copied"] else "否",
-                    f"关机后满 7 天（保留至 {s['kept_until']}，最早 {s['earliest_deletion']} 00:00 起删除）"
-                    if s["earliest_deletion"]
-                    else "—",
-                    state,
-                ]
-            )
-        out.table(
-            ["文档编号", "系统", "主机", "关停日期", "准备完成", "数据已拷贝", "删除", "当前"], rows
+
+def _render_projects(out: _Out, projects: list[dict[str, Any]]) -> None:
+    out.heading(2, _("信息化建设项目"))
+    for pa in projects:
+        _render_project(out, pa)
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def _render_summary(out: _Out, d: dict[str, Any]) -> None:
+    out.heading(1, _("表单授予的权限（cgcloud explain）"))
+    out.item(_("时间：{now}（Asia/Shanghai，今天 {today}）").format(now=d["now"], today=d["today"]))
+    defaults = [
+        _(name)
+        for name, key in (
+            (N_("区域模型"), "default_zones"),
+            (N_("高危端口清单"), "default_high_risk_ports"),
         )
+        if d[key]
+    ]
+    if defaults:
+        out.item(_("使用随附的默认{names}").format(names=_listed(defaults)))
+    out.item(
+        _(
+            "网络策略 {policies} 张，资源申请 {applications} 张，年度计划 {plans} 份，"
+            "关停通知 {shutdowns} 张，项目申请 {projects} 张"
+        ).format(
+            policies=len(d["network_policies"]),
+            applications=len(d["resource_applications"]),
+            plans=len(d["annual_plans"]),
+            shutdowns=len(d["shutdown_notices"]),
+            projects=len(d["project_applications"]),
+        )
+    )
 
-    if d["project_applications"]:
-        out.heading(2, "信息化建设项目")
-        for pa in d["project_applications"]:
-            out.heading(3, f"{KIND_LABELS['ProjectApplication']} {pa['id']}（{pa['project']}）")
-            out.item(f"文件：{_code(out, pa['where'])}")
-            if pa["complete"]:
-                out.item("会签：四方会签完成，所列表单可下发")
-            else:
-                out.item(
-                    "会签：未完成（缺少 "
-                    + "、".join(pa["missing_signoffs"])
-                    + "），所列表单暂不下发"
-                )
-            out.item(
-                "；".join(f"{SIGNOFF_LABELS[r]} {_sig_text(s)}" for r, s in pa["signoffs"].items())
-            )
-            if pa["accounts"]:
-                out.item(
-                    "账号："
-                    + "、".join(
-                        f"{a.get('name', '')}（{a.get('type', '')}）" for a in pa["accounts"]
-                    )
-                )
-            out.table(
-                ["文档编号", "表单", "系统"],
-                [
-                    [
-                        f["id"],
-                        KIND_LABELS.get(f["kind"], f["kind"]) if f["exists"] else "仓库中不存在！",
-                        f["system"] or "",
-                    ]
-                    for f in pa["forms"]
-                ],
-            )
+
+_SECTIONS: tuple[tuple[str, Callable[[_Out, list[dict[str, Any]]], None]], ...] = (
+    ("network_policies", _render_policies),
+    ("resource_applications", _render_applications),
+    ("annual_plans", _render_plans),
+    ("shutdown_notices", _render_shutdowns),
+    ("project_applications", _render_projects),
+)
+
+
+def _render(d: dict[str, Any], markdown: bool) -> str:
+    """The summary, then one section per kind of form that the repository has."""
+    out = _Out(markdown)
+    _render_summary(out, d)
+    for key, render in _SECTIONS:
+        if d[key]:
+            render(out, d[key])
     return out.text()

@@ -30,6 +30,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.i18n import N_
+
 PREFIX = "cgcloud_last"
 
 
@@ -141,9 +143,11 @@ TextfileOpt = Annotated[
     Path | None,
     typer.Option(
         "--textfile",
-        help="Also write this run's result (time, success, duration, "
-        "API requests/errors, changes) to PATH for node-exporter's textfile collector "
-        "(atomic rename; see docs/metrics.md).",
+        # the Chinese msgid; the command line translates help texts per invocation
+        help=N_(
+            "同时把本次运行的结果（时间、是否成功、耗时、API 请求/错误数、变更数）写入 PATH，"
+            "供 node-exporter 的 textfile 收集器读取（原子重命名；见 docs/metrics.md）。"
+        ),
     ),
 ]
 

@@ -19,10 +19,17 @@ supposed to have everything, such as CI, then cannot pass by skipping).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# The tests assert cgcloud's default language, Chinese. A developer's English locale
+# (LANG=en_US.UTF-8) or CGCLOUD_LANG=en must not turn them into English: the language
+# tests (tests/unit/language, tests/unit/test_language.py) set theirs explicitly.
+# Set before anything runs, so subprocesses started by tests inherit it too.
+os.environ["CGCLOUD_LANG"] = "zh"
 
 # the prerequisite helpers live in tests/prometheus/promtools.py (importable from any test)
 sys.path.insert(0, str(Path(__file__).resolve().parent / "prometheus"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cgcloud.bastion.access import Account, BastionAccess
+from cgcloud.i18n import _
 
 HEADER = "# cgcloud-managed: written by `cgcloud bastion apply` from the approved forms; hand edits are removed"
 FORCED_COMMAND = "/bin/false"
@@ -42,7 +43,11 @@ def key_line(account: Account, key_openssh: str) -> str:
 
 
 def render(account: Account) -> str:
-    """The whole file for ``account`` (ends with a newline)."""
+    """The whole file for ``account`` (ends with a newline).
+
+    Its comment lines are file content, not messages: always the same text whatever the
+    language, so a run in another language does not rewrite every file (``diff``
+    compares the text)."""
     lines = [
         HEADER,
         f"# {account.name}（{account.login}）依据 {'、'.join(account.projects)}："
@@ -95,7 +100,7 @@ def diff(want: BastionAccess, have: ActualBastion) -> list[Change]:
                     want.address,
                     "conflict",
                     login,
-                    note="该文件不是 cgcloud 管理的（没有标记行），不覆盖；请人工核对后删除",
+                    note=_("该文件不是 cgcloud 管理的（没有标记行），不覆盖；请人工核对后删除"),
                 )
             )
             continue

@@ -34,7 +34,7 @@ def run_before_poweroff(
     audit: BastionAudit,
     timeout: float = transport.DEFAULT_TIMEOUT,
 ) -> str | None:
-    """None when every step succeeded on every host, else why not (Chinese, names the host)."""
+    """None when every step succeeded on every host, else why not (in the user's language, names the host)."""
     login = str(commands["login"])
     user = str(commands.get("user") or login)
     steps = [(key, zh, str(commands[key])) for key, zh in STEPS if commands.get(key)]
@@ -127,7 +127,7 @@ def run_before_poweroff(
                                 host=host,
                                 step=_(zh),
                                 status=status,
-                                tail="：" + tail if tail else "",
+                                tail=_("：{tail}").format(tail=tail) if tail else "",
                             )
                 finally:
                     client.close()

@@ -33,7 +33,7 @@ _TOP_KEYS = {"bastions", "login", "identity"}
 
 
 class ConfigError(ValueError):
-    """A bastions.yaml problem (Chinese, with the file and line when known)."""
+    """A bastions.yaml problem (in the user's language, with the file and line when known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ def _no_unknown(path: Path, where: str, data: dict[str, Any], allowed: set[str])
         if key not in allowed:
             raise ConfigError(
                 _("{path}: {where}{key}: 未知的配置项；可用: {ok}").format(
-                    path=path, where=where, key=key, ok="、".join(sorted(allowed))
+                    path=path, where=where, key=key, ok=_("、").join(sorted(allowed))
                 )
             )
 

@@ -35,7 +35,7 @@ _LINE = re.compile(
 
 
 class BadKey(ValueError):
-    """A key that cannot be used; the message is Chinese and names the problem."""
+    """A key that cannot be used; the message, in the user's language, names the problem."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class PublicKey:
 
 
 def parse(text: str) -> PublicKey:
-    """Parse one OpenSSH public key line; raise BadKey with a Chinese reason."""
+    """Parse one OpenSSH public key line; raise BadKey with the reason (a message)."""
     line = text.strip()
     match = _LINE.fullmatch(line)
     if match is None:
@@ -77,7 +77,7 @@ def parse(text: str) -> PublicKey:
         raise BadKey(_("不接受 DSA 公钥（ssh-dss）：DSA 只有 1024 位且已被 OpenSSH 停用"))
     if key_type not in ACCEPTED:
         raise BadKey(
-            _("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok="、".join(ACCEPTED))
+            _("不支持的公钥类型 {t}；可用: {ok}").format(t=key_type, ok=_("、").join(ACCEPTED))
         )
     try:
         raw = base64.b64decode(blob, validate=True)

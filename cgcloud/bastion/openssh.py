@@ -81,7 +81,7 @@ class OpenSshBackend:
     def _missing_users(self, logins: set[str]) -> set[str]:
         if not logins:
             return set()
-        _, out, _ = self.client.exec_command("getent passwd", timeout=30)
+        _in, out, _err = self.client.exec_command("getent passwd", timeout=30)
         names = {
             line.split(":", 1)[0] for line in out.read().decode("utf-8", "replace").splitlines()
         }

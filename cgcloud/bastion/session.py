@@ -18,6 +18,7 @@ from typing import IO
 import paramiko
 
 from cgcloud.bastion import transport
+from cgcloud.i18n import _
 
 
 @dataclass(slots=True)
@@ -88,7 +89,7 @@ def interactive(
     try:
         tty.setraw(fd, termios.TCSANOW)  # keep what was typed ahead (TCSAFLUSH drops it)
         while True:
-            ready, _, _ = select.select([channel, fd], [], [])
+            ready, _w, _x = select.select([channel, fd], [], [])
             if channel in ready:
                 data = channel.recv(32768)
                 if not data:
@@ -150,12 +151,12 @@ class Tunnel:
         try:
             channel = transport.open_direct(self.bastion, self.host, self.port, origin=peer)
         except transport.SshError as exc:
-            sys.stderr.write(f"错误: {exc}\n")
+            sys.stderr.write(_("错误: {e}").format(e=exc) + "\n")
             conn.close()
             return
         try:
             while True:
-                ready, _, _ = select.select([conn, channel], [], [], 1.0)
+                ready, _w, _x = select.select([conn, channel], [], [], 1.0)
                 if conn in ready:
                     data = conn.recv(32768)
                     if not data:

@@ -1,8 +1,8 @@
 """SSH connections with paramiko: host keys verified against a known_hosts file, never added.
 
 The only module (with ``openssh``) that opens a network connection. Every failure a
-user can meet becomes ``SshError`` with a Chinese sentence that names the host and
-what to do; timeouts are bounded so a silent bastion cannot hang a command.
+user can meet becomes ``SshError`` with a sentence in the user's language that names
+the host and what to do; timeouts are bounded so a silent bastion cannot hang a command.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import paramiko
 from cgcloud.i18n import _
 
 # paramiko logs a failed handshake at ERROR from its own thread; the SshError says it
-# once, in Chinese. Without a handler Python's last-resort handler would print it too.
+# once, in the user's language. Without a handler Python's last-resort handler would
+# print it too.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 DEFAULT_TIMEOUT = 15.0  # seconds per connect/auth/channel step, sized for a loaded 2-core box
 
 
 class SshError(Exception):
-    """A connection problem, already phrased for the user (Chinese)."""
+    """A connection problem, already phrased for the user (in their language)."""
 
 
 def known_hosts_name(host: str, port: int) -> str:

@@ -17,8 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.cli.options import err as _err
+from cgcloud.cli.options import error_text, fail
 from cgcloud.exitcodes import ExitCode
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = ExitCode.OK, ExitCode.FAILURE, ExitCode.CHANGES
 EXIT_DELETE_GUARD, EXIT_LOCKED, EXIT_DECLINED = (
@@ -37,48 +39,42 @@ class Format(StrEnum):
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(help="Policy files or directories (default: policies/).", show_default=False),
+    typer.Argument(help=N_("策略文件或目录（默认: policies/）。"), show_default=False),
 ]
 NowOpt = Annotated[
     str | None,
-    typer.Option("--now", help="Pretend it is this time (ISO 8601, Asia/Shanghai by default)."),
+    typer.Option("--now", help=N_("假定当前为此时刻（ISO 8601，默认时区 Asia/Shanghai）。")),
 ]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Bastion connection settings (default $CGCLOUD_BASTIONS or "
-        "~/.config/cgcloud/bastions.yaml); see docs/bastion.md.",
+        help=N_(
+            "堡垒机连接设置（默认 $CGCLOUD_BASTIONS 或 ~/.config/cgcloud/bastions.yaml）；"
+            "见 docs/bastion.md。"
+        ),
     ),
 ]
 KnownHostsOpt = Annotated[
     Path | None,
     typer.Option(
         "--known-hosts",
-        help="known_hosts with the bastions' and targets' host keys "
-        "(default: known_hosts at the top of the policy repository).",
+        help=N_("含堡垒机和目标主机公钥的 known_hosts（默认: 策略仓库顶层的 known_hosts）。"),
     ),
 ]
 AuditOpt = Annotated[
     Path | None,
     typer.Option(
         "--audit-log",
-        help="JSON-lines audit log (default $CGCLOUD_AUDIT_LOG or "
-        "~/.local/state/cgcloud/audit.jsonl, as for apply).",
+        help=N_(
+            "JSON-lines 格式的审计日志（默认 $CGCLOUD_AUDIT_LOG 或 "
+            "~/.local/state/cgcloud/audit.jsonl，与 apply 相同）。"
+        ),
     ),
 ]
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for each SSH step.", min=1.0)
+    float, typer.Option("--timeout", help=N_("每个 SSH 步骤的等待秒数。"), min=1.0)
 ]
-
-
-def _err(text: str) -> None:
-    typer.echo(text, err=True)
-
-
-def _fail(text: str, code: int = EXIT_ERROR) -> typer.Exit:
-    _err(_("错误: {text}").format(text=text))
-    return typer.Exit(code)
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -95,14 +91,14 @@ def _forms(paths: list[Path] | None, now: str | None) -> tuple[Any, datetime, li
     try:
         when = clock.now_local(now)
     except clock.ClockError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     try:
         v = pipeline.validate(roots, when)
     except UsageError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
-        raise _fail(_("表单校验未通过，拒绝计算堡垒机访问（先运行 cgcloud validate 修正错误）"))
+        raise fail(_("表单校验未通过，拒绝计算堡垒机访问（先运行 cgcloud validate 修正错误）"))
     return v.repo, when, roots
 
 
@@ -119,7 +115,7 @@ def _config(path: Path | None) -> Any:
     try:
         return config.load(path)
     except config.ConfigError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def _audit(path: Path | None) -> Any:
@@ -202,7 +198,7 @@ def _render_text(state: Any, targets: list[_Target]) -> str:
         if t.skipped and t.skipped != "locked":
             lines.append("  " + t.skipped)
         if t.error:
-            lines.append("  " + _("错误: {e}").format(e=t.error))
+            lines.append("  " + error_text(t.error))
             continue
         if t.skipped:
             continue
@@ -329,19 +325,16 @@ def plan_cmd(
     now: NowOpt = None,
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
-    output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    output: Annotated[
+        Format, typer.Option("--format", "-f", help=N_("text 或 json"))
+    ] = Format.text,
     detailed_exitcode: Annotated[
         bool,
-        typer.Option("--detailed-exitcode", help="Exit 0 = no changes, 2 = changes, 1 = error."),
+        typer.Option("--detailed-exitcode", help=N_("退出码 0 = 无变更，2 = 有变更，1 = 错误。")),
     ] = False,
     timeout: TimeoutOpt = 15.0,
 ) -> None:
-    """Show which bastion accounts and authorized_keys entries apply would write or remove.
-
-    Validates the forms first and refuses on any error; reads each configured bastion
-    over SSH (host key checked against known_hosts, never added). Exit codes: 0 no
-    changes (or changes without --detailed-exitcode), 1 error, 2 changes, 64 usage.
-    """
+    """Read every bastion, diff against the forms, render (BASTION_PLAN_HELP)."""
     from cgcloud.bastion import access
 
     repo, when, roots = _forms(paths, now)
@@ -366,22 +359,15 @@ def apply_cmd(
     now: NowOpt = None,
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=N_("不询问确认。"))] = False,
     max_deletes: Annotated[
         int,
-        typer.Option(
-            "--max-deletes", help="Refuse when more than this many accounts would lose access."
-        ),
+        typer.Option("--max-deletes", help=N_("失去访问的账号多于此数时拒绝执行。")),
     ] = DEFAULT_MAX_DELETES,
     audit_log: AuditOpt = None,
     timeout: TimeoutOpt = 15.0,
 ) -> None:
-    """Make each bastion's cgcloud-managed authorized_keys equal what the forms grant now.
-
-    Idempotent: a second run changes nothing. Files without cgcloud's marker line are
-    never touched. Exit codes: 0 done, 1 error, 3 delete guard, 4 a bastion is locked
-    by another apply, 5 not confirmed, 64 usage.
-    """
+    """Lock, plan, guard, confirm and write each bastion (BASTION_APPLY_HELP)."""
     from cgcloud.bastion import access
 
     repo, when, roots = _forms(paths, now)
@@ -397,7 +383,7 @@ def apply_cmd(
         deletes = sum(1 for c in changes if c.action == "delete")
         if changes:
             if deletes > max_deletes:
-                raise _fail(
+                raise fail(
                     _(
                         "计划删除 {n} 个账号的访问，超过 --max-deletes {m}；确认无误后用 "
                         "--max-deletes {n} 重新运行"
@@ -406,9 +392,9 @@ def apply_cmd(
                 )
             if not yes:
                 if not sys.stdin.isatty():
-                    raise _fail(_("非交互环境请加 --yes 确认执行"), EXIT_DECLINED)
+                    raise fail(_("非交互环境请加 --yes 确认执行"), EXIT_DECLINED)
                 if not typer.confirm(_("执行以上更改？"), default=False):
-                    raise _fail(_("已取消"), EXIT_DECLINED)
+                    raise fail(_("已取消"), EXIT_DECLINED)
         done, failed = _apply_changes(targets, audit)
         typer.echo(
             _("已应用 {n}/{t} 项更改；审计日志: {p}").format(n=done, t=len(changes), p=audit.path)
@@ -416,7 +402,7 @@ def apply_cmd(
     finally:
         _close(targets)
     if failed:
-        raise _fail(_("部分堡垒机未能收敛；修复原因后重新运行 cgcloud bastion apply"))
+        raise fail(_("部分堡垒机未能收敛；修复原因后重新运行 cgcloud bastion apply"))
 
 
 def _apply_changes(targets: list[_Target], audit: Any) -> tuple[int, bool]:
@@ -552,7 +538,7 @@ def _split_target(text: str, default_user: str) -> tuple[str, str]:
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        raise _fail(
+        raise fail(
             _(
                 "目标 {t} 应为 IPv4 地址（表单按地址授权），例如 172.21.4.21 或 root@172.21.4.21"
             ).format(t=text),
@@ -595,7 +581,7 @@ def _session_common(
             command=command,
             reason=decision,
         )
-        raise _fail(decision)
+        raise fail(decision)
     bastion_address, grant = decision
     account = state.bastions[bastion_address].accounts[grant_login(state, bastion_address, login)]
     return cfg, audit, grant, bastion_address, account.login, account, roots
@@ -609,32 +595,35 @@ def grant_login(state: Any, bastion: str, who: str) -> str:
 
 
 def ssh_cmd(
-    target: Annotated[str, typer.Argument(help="Target host address, optionally USER@HOST.")],
+    target: Annotated[str, typer.Argument(help=N_("目标主机地址，可写作 USER@HOST。"))],
     command: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Command to run (after --); an interactive shell when omitted.", show_default=False
+            help=N_("要执行的命令（写在 -- 之后）；省略时打开交互式 shell。"), show_default=False
         ),
     ] = None,
     as_: Annotated[
         str | None,
         typer.Option(
             "--as",
-            help="Your bastion login or name from the "
-            "forms (default: login in bastions.yaml, else $USER).",
+            help=N_(
+                "你在表单中的堡垒机登录名或姓名（默认: bastions.yaml 中的 login，否则 $USER）。"
+            ),
         ),
     ] = None,
-    port: Annotated[int, typer.Option("--port", "-p", help="22 (SSH).", min=1, max=65535)] = 22,
+    port: Annotated[
+        int, typer.Option("--port", "-p", help=N_("22（SSH）。"), min=1, max=65535)
+    ] = 22,
     policies: Annotated[
         list[Path] | None,
-        typer.Option("--policies", help="Policy repository (default: policies/)."),
+        typer.Option("--policies", help=N_("策略仓库（默认: policies/）。")),
     ] = None,
     identity: Annotated[
         Path | None,
         typer.Option(
             "--identity",
             "-i",
-            help="Your private key (default: identity in bastions.yaml, else agent/~/.ssh).",
+            help=N_("你的私钥（默认: bastions.yaml 中的 identity，否则 agent/~/.ssh）。"),
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -642,16 +631,7 @@ def ssh_cmd(
     audit_log: AuditOpt = None,
     timeout: TimeoutOpt = 15.0,
 ) -> None:
-    """Log in to (or run a command on) a host through its zone's bastion only.
-
-    Refuses before connecting, naming what is missing, unless an approved and signed
-    form allows you this target now. Both host keys are checked against known_hosts.
-    The session (who, bastion, target, command, exit status, bytes) goes to the audit
-    log. Exit: 0 when the command (or shell) ended with 0; 1 when it did not (its exit
-    status is printed and audited), when refused or when the connection failed; 64 usage.
-
-    Example: cgcloud ssh --as lisi 172.21.4.21 -- uptime
-    """
+    """Check the forms, connect through the bastion, run, audit (SSH_HELP)."""
     from cgcloud.bastion import session, transport
 
     cmd_text = " ".join(command) if command else None
@@ -690,7 +670,7 @@ def ssh_cmd(
                     )
                 else:
                     if not sys.stdin.isatty():
-                        raise _fail(_("没有终端：请在 -- 之后给出要执行的命令"), EXIT_USAGE)
+                        raise fail(_("没有终端：请在 -- 之后给出要执行的命令"), EXIT_USAGE)
                     status = session.interactive(client, counters)
             finally:
                 client.close()
@@ -706,7 +686,7 @@ def ssh_cmd(
             bytes_received=counters.received,
             **entry,
         )
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
         audit.write(
             "ssh",
@@ -727,7 +707,7 @@ def ssh_cmd(
         **entry,
     )
     if status != 0:  # the one exit-code table: the remote status is told, not passed through
-        raise _fail(_("{t} 上的命令以退出码 {s} 结束").format(t=f"{host}:{port}", s=status))
+        raise fail(_("{t} 上的命令以退出码 {s} 结束").format(t=f"{host}:{port}", s=status))
     raise typer.Exit(EXIT_OK)
 
 
@@ -737,7 +717,7 @@ def _endpoint(cfg: Any, address: str) -> Any:
     try:
         return cfg.endpoint(address)
     except ConfigError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -746,7 +726,7 @@ def _listen(text: str) -> tuple[str, int]:
         if not sep or not ipaddress.IPv4Address(host).is_loopback or not 0 <= int(port) < 65536:
             raise ValueError
     except ValueError:
-        raise _fail(
+        raise fail(
             _("--local {t} 应为本机环回地址:端口，例如 127.0.0.1:13389（隧道不对外网开放）").format(
                 t=text
             ),
@@ -756,36 +736,29 @@ def _listen(text: str) -> tuple[str, int]:
 
 
 def tunnel_cmd(
-    host: Annotated[str, typer.Argument(help="Target host address.")],
+    host: Annotated[str, typer.Argument(help=N_("目标主机地址。"))],
     port: Annotated[
-        int, typer.Argument(help="Target port: 3389 (RDP) or 22 (SSH).", min=1, max=65535)
+        int, typer.Argument(help=N_("目标端口：3389（RDP）或 22（SSH）。"), min=1, max=65535)
     ],
     local: Annotated[
-        str, typer.Option("--local", help="Where to listen (loopback only); port 0 = any.")
+        str, typer.Option("--local", help=N_("监听地址（仅限环回）；端口 0 = 任意。"))
     ] = "127.0.0.1:0",
     as_: Annotated[
-        str | None, typer.Option("--as", help="Your bastion login or name from the forms.")
+        str | None, typer.Option("--as", help=N_("你在表单中的堡垒机登录名或姓名。"))
     ] = None,
     policies: Annotated[
         list[Path] | None,
-        typer.Option("--policies", help="Policy repository (default: policies/)."),
+        typer.Option("--policies", help=N_("策略仓库（默认: policies/）。")),
     ] = None,
     identity: Annotated[
-        Path | None, typer.Option("--identity", "-i", help="Your private key.")
+        Path | None, typer.Option("--identity", "-i", help=N_("你的私钥。"))
     ] = None,
     config: ConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     audit_log: AuditOpt = None,
     timeout: TimeoutOpt = 15.0,
 ) -> None:
-    """Forward a local port to HOST:PORT through the zone's bastion (e.g. for an RDP client).
-
-    The same checks as `cgcloud ssh` before connecting; the bastion's host key is
-    verified. Runs until Ctrl-C; the session (bytes each way, connections) goes to the
-    audit log. Exit: 130 after Ctrl-C, 1 refused or failed, 64 usage.
-
-    Example: cgcloud tunnel 172.21.4.31 3389 --local 127.0.0.1:13389
-    """
+    """Check the forms, then forward a loopback port until Ctrl-C (TUNNEL_HELP)."""
     from cgcloud.bastion import session, transport
 
     listen = _listen(local)
@@ -811,12 +784,12 @@ def tunnel_cmd(
         )
     except transport.SshError as exc:
         audit.write("tunnel", result="failed", error=str(exc), **entry)
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     try:
         tunnel = session.Tunnel(bastion, host, port, listen)
     except OSError as exc:
         bastion.close()
-        raise _fail(
+        raise fail(
             _("无法在 {l} 监听: {e}").format(l=local, e=exc.strerror or exc), EXIT_USAGE
         ) from None
     laddr = f"{tunnel.address[0]}:{tunnel.address[1]}"
@@ -847,16 +820,42 @@ def tunnel_cmd(
     raise typer.Exit(code)
 
 
+BASTION_HELP = N_("第十九条：堡垒机账号及其 SSH 访问，按表单调和。")
+BASTION_PLAN_HELP = N_(
+    "显示 apply 将写入或删除哪些堡垒机账号和 authorized_keys 条目。\n\n"
+    "先校验表单，有任何错误即拒绝；通过 SSH 读取每台已配置的堡垒机（主机公钥按 known_hosts "
+    "核对，从不自动添加）。退出码：0 无变更（或未加 --detailed-exitcode 时有变更），1 错误，"
+    "2 有变更，64 用法错误。"
+)
+BASTION_APPLY_HELP = N_(
+    "使每台堡垒机上由 cgcloud 管理的 authorized_keys 与表单现在授予的一致。\n\n"
+    "幂等：第二次运行不做任何变更。没有 cgcloud 标记行的文件从不改动。退出码：0 完成，"
+    "1 错误，3 删除保护，4 堡垒机被另一个 apply 锁定，5 未确认，64 用法错误。"
+)
+SSH_HELP = N_(
+    "只经所在区域的堡垒机登录主机（或在其上执行命令）。\n\n"
+    "除非已批准并签字的表单现在允许你访问此目标，否则在连接前拒绝，并指出缺少什么。"
+    "两台主机的公钥都按 known_hosts 核对。会话（谁、堡垒机、目标、命令、退出状态、字节数）"
+    "写入审计日志。退出码：命令（或 shell）以 0 结束时为 0；否则为 1（打印并审计其退出状态），"
+    "被拒绝或连接失败时也为 1；64 用法错误。\n\n"
+    "示例：cgcloud ssh --as lisi 172.21.4.21 -- uptime"
+)
+TUNNEL_HELP = N_(
+    "经所在区域的堡垒机把本地端口转发到 HOST:PORT（例如供 RDP 客户端使用）。\n\n"
+    "连接前做与 `cgcloud ssh` 相同的检查；核对堡垒机的主机公钥。运行到 Ctrl-C 为止；"
+    "会话（双向字节数、连接数）写入审计日志。退出码：Ctrl-C 后 130，被拒绝或失败 1，"
+    "64 用法错误。\n\n"
+    "示例：cgcloud tunnel 172.21.4.31 3389 --local 127.0.0.1:13389"
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add `bastion plan|apply`, `ssh` and `tunnel` to the main app."""
     bastion_app = typer.Typer(
-        name="bastion",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        help="第十九条: bastion accounts and their SSH access, reconciled from the forms.",
+        name="bastion", no_args_is_help=True, rich_markup_mode=None, help=BASTION_HELP
     )
-    bastion_app.command("plan")(plan_cmd)
-    bastion_app.command("apply")(apply_cmd)
+    bastion_app.command("plan", help=BASTION_PLAN_HELP)(plan_cmd)
+    bastion_app.command("apply", help=BASTION_APPLY_HELP)(apply_cmd)
     app.add_typer(bastion_app, name="bastion")
-    app.command("ssh")(ssh_cmd)
-    app.command("tunnel")(tunnel_cmd)
+    app.command("ssh", help=SSH_HELP)(ssh_cmd)
+    app.command("tunnel", help=TUNNEL_HELP)(tunnel_cmd)

@@ -27,16 +27,23 @@ from cgcloud.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
+    BackendOpt,
     CloudOpt,
     EngineOpt,
     Format,
     NowOpt,
     PathsArg,
+    StackOpt,
     TimeoutOpt,
+    engine_options,
+    error,
+    error_text,
     exit_now,
+    usage,
+    warning,
 )
 from cgcloud.cli.options import err as _err
-from cgcloud.cli.reconcile import _engine, cloud_message
+from cgcloud.cli.reconcile import _engine, cloud_message, cloud_reason
 from cgcloud.enforce_pass import (
     Lease,
     PassError,
@@ -46,7 +53,7 @@ from cgcloud.enforce_pass import (
     run_pass,
     shifted_clock,
 )
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 
 def default_records_dir() -> Path:
@@ -65,11 +72,11 @@ def _load(paths: list[Path] | None, when: datetime) -> Any:
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
-        raise PassError(f"错误: {exc}", EXIT_USAGE) from None
+        raise PassError(error_text(exc), EXIT_USAGE) from None
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         raise PassError(
-            "错误: 表单校验未通过，不执行（先运行 cgcloud validate 修正错误）", EXIT_ERROR
+            error_text(_("表单校验未通过，不执行（先运行 cgcloud validate 修正错误）")), EXIT_ERROR
         )
     return v.repo
 
@@ -81,12 +88,14 @@ def enforce_cmd(
     paths: PathsArg = None,
     cloud: CloudOpt = "",
     engine_name: EngineOpt = "openstack",
+    stack: StackOpt = None,
+    backend: BackendOpt = None,
     now: NowOpt = None,
     watch: Annotated[
         bool,
         typer.Option(
             "--watch",
-            help="Run as a long-lived loop (SIGTERM/SIGINT stop it after the current pass).",
+            help=N_("作为长期运行的循环执行（SIGTERM/SIGINT 在当前一轮结束后停止它）。"),
         ),
     ] = False,
     interval: Annotated[
@@ -94,37 +103,42 @@ def enforce_cmd(
         typer.Option(
             "--interval",
             min=1.0,
-            help="Seconds between passes with --watch (a pass also runs at every window boundary).",
+            help=N_("--watch 时两轮之间的秒数（每个时间窗口的边界也会运行一轮）。"),
         ),
     ] = 60.0,
     max_deletes: Annotated[
         int,
         typer.Option(
             "--max-deletes",
-            help="Refuse decommission deletions when a pass would delete more "
-            "servers, volumes, ports, floating IPs and groups than this.",
+            help=N_("一轮要删除的云主机、卷、端口、浮动 IP 和安全组多于此数时，拒绝下线删除。"),
         ),
     ] = DEFAULT_MAX_DELETES,
     records: Annotated[
         Path | None,
         typer.Option(
             "--records",
-            help="Directory of reclaim records (回收记录, JSON + Markdown); default "
-            "$CGCLOUD_RECORDS_DIR or ~/.local/state/cgcloud/records.",
+            help=N_(
+                "回收记录目录（JSON + Markdown）；默认 "
+                "$CGCLOUD_RECORDS_DIR 或 ~/.local/state/cgcloud/records。"
+            ),
         ),
     ] = None,
     audit_log: Annotated[
         Path | None,
-        typer.Option("--audit-log", help="JSON-lines audit log (default as for apply)."),
+        typer.Option("--audit-log", help=N_("JSON-lines 格式的审计日志（默认与 apply 相同）。")),
     ] = None,
-    output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    output: Annotated[
+        Format, typer.Option("--format", "-f", help=N_("text 或 json"))
+    ] = Format.text,
     textfile_path: Annotated[
         Path | None,
         typer.Option(
             "--textfile",
-            help="After every pass, write its result (time, success, duration, API "
-            "requests, actions) to PATH for node-exporter's textfile collector (atomic; see "
-            "docs/metrics.md). With --watch this is how 'enforce has not run' alerts see it.",
+            help=N_(
+                "每轮结束后把结果（时间、是否成功、耗时、API 请求数、动作数）写入 PATH，"
+                "供 node-exporter 的 textfile 收集器读取（原子写入；见 docs/metrics.md）。"
+                "配合 --watch，“enforce 未运行”告警就靠它发现。"
+            ),
         ),
     ] = None,
     timeout: TimeoutOpt = None,
@@ -132,30 +146,25 @@ def enforce_cmd(
         bool,
         typer.Option(
             "--bastions",
-            help="Also reconcile the bastions of bastions.yaml (docs/bastion.md): "
-            "access whose window ended is removed, access whose window began is written.",
+            help=N_(
+                "同时调和 bastions.yaml 中的堡垒机（docs/bastion.md）："
+                "窗口已结束的访问被删除，窗口已开始的访问被写入。"
+            ),
         ),
     ] = False,
 ) -> None:
-    """Perform every time-driven action due now, and nothing else, each with its reason.
-
-    Opens rules whose window started, closes rules whose window ended, advances
-    decommissions (power off, keep seven full days, delete, reclaim record),
-    reports lapsed approvals. Exit codes: 0 done (or nothing due), 1 error or a
-    failed action, 3 deletions refused by --max-deletes, 4 cloud locked, 64 usage error.
-    """
+    """One pass, or the --watch loop (ENFORCE_HELP)."""
     from cgcloud import clock
 
     try:
         clock_fn = shifted_clock(now)
         first = clock.now_local(now)
     except clock.ClockError as exc:
-        _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage(exc) from None
     from cgcloud.cli.runtime import require_paths
 
     require_paths(paths or [Path("policies")])  # a usage error before connecting
-    engine = _engine(engine_name, cloud, audit_log, timeout)
+    engine = _engine(engine_name, cloud, audit_log, timeout, engine_options(stack, backend))
     rec_dir = records or default_records_dir()
     bastion_failed: list[datetime] = []
 
@@ -205,7 +214,11 @@ def enforce_cmd(
         if result.failed or bastion_failed:
             exit_now(EXIT_ERROR)
         if result.blocked:
-            _err(f"错误: 删除被 --max-deletes {max_deletes} 阻止；核对后用更大的值重新运行")
+            error(
+                _("删除被 --max-deletes {max} 阻止；核对后用更大的值重新运行").format(
+                    max=max_deletes
+                )
+            )
             exit_now(EXIT_DELETE_GUARD)
         exit_now(EXIT_OK)
 
@@ -259,7 +272,7 @@ def _watch(
         try:
             lease.release()
         except Exception as exc:  # noqa: BLE001
-            _err(cloud_message(cloud, exc, "警告: 释放 watch 租约失败（将在到期后失效）: {err}"))
+            warning(_("释放 watch 租约失败（将在到期后失效）: {err}").format(err=cloud_reason(exc)))
     _err(_("enforce --watch: 已停止"))
 
 
@@ -292,27 +305,27 @@ def _record_pass(
 
 def upcoming_cmd(
     paths: PathsArg = None,
-    days: Annotated[int, typer.Option("--days", min=1, help="How many days ahead.")] = 7,
+    days: Annotated[int, typer.Option("--days", min=1, help=N_("向后看多少天。"))] = 7,
     now: NowOpt = None,
     cloud: Annotated[
         str,
-        typer.Option(
-            "--cloud", help="Optional: read recorded power-off times for exact deletion dates."
-        ),
+        typer.Option("--cloud", help=N_("可选：读取已记录的关机时间，以得到确切的删除日期。")),
     ] = "",
     engine_name: EngineOpt = "openstack",
-    output: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    output: Annotated[
+        Format, typer.Option("--format", "-f", help=N_("text 或 json"))
+    ] = Format.text,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """What will open, close, power off, be deleted or lapse in the coming days."""
+    """The coming days' events from the forms, with the cloud's marks when asked
+    (UPCOMING_HELP)."""
     from cgcloud import clock, enforce
 
     try:
         when = clock.now_local(now)
         repo = _load(paths, when)
     except clock.ClockError as exc:
-        _err(f"错误: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage(exc) from None
     except PassError as exc:
         _err(str(exc))
         raise typer.Exit(exc.code) from None
@@ -343,18 +356,31 @@ def upcoming_cmd(
         )
         return
     if not events:
-        typer.echo(f"未来 {days} 天（{when.isoformat()} 起）没有到期的动作")
+        typer.echo(
+            _("未来 {days} 天（{when} 起）没有到期的动作").format(days=days, when=when.isoformat())
+        )
         return
     day = None
     for e in events:
         d = e.at.date()
         if d != day:
-            typer.echo(f"{d.isoformat()}（{e.at.strftime('%H:%M')} 起）")
+            typer.echo(
+                _("{day}（{time} 起）").format(day=d.isoformat(), time=e.at.strftime("%H:%M"))
+            )
             day = d
         typer.echo(f"  {e.message}")
 
 
+ENFORCE_HELP = N_(
+    "执行现在到期的每个定时动作，且只执行这些，每个都附理由。\n\n"
+    "打开窗口已开始的规则，关闭窗口已结束的规则，推进下线流程（关机、保留整整七天、删除、"
+    "回收记录），报告已失效的审批。退出码：0 完成（或无到期动作），1 错误或有动作失败，"
+    "3 删除被 --max-deletes 拒绝，4 云被锁定，64 用法错误。"
+)
+UPCOMING_HELP = N_("未来几天将要打开、关闭、关机、删除或失效的内容。")
+
+
 def register(app: typer.Typer) -> None:
     """Add `enforce` and `upcoming` to the main app."""
-    app.command("enforce")(enforce_cmd)
-    app.command("upcoming")(upcoming_cmd)
+    app.command("enforce", help=ENFORCE_HELP)(enforce_cmd)
+    app.command("upcoming", help=UPCOMING_HELP)(upcoming_cmd)

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cgcloud.cli.options import err, usage
 from cgcloud.exitcodes import ExitCode
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 DEFAULT_PATH = Path("policies")
 
@@ -24,22 +25,13 @@ class DiffFormat(StrEnum):
     json = "json"
 
 
-def _err(msg: str) -> None:
-    typer.echo(msg, err=True)
-
-
-def _usage(msg: str) -> typer.Exit:
-    _err(_("错误: {msg}").format(msg=msg))
-    return typer.Exit(ExitCode.USAGE)
-
-
 def _now(value: str | None) -> Any:
     from cgcloud import clock
 
     try:
         return clock.now_local(value)
     except clock.ClockError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
 
 
 def _split_args(root: Path, head_or_path: str | None, path: Path | None) -> tuple[str | None, Path]:
@@ -67,14 +59,14 @@ def load_pair(base: str, head: str | None, path: Path) -> tuple[Any, Any]:
         old = revisions.load_revision(root, base, rels)
         if head is None:
             if not path.exists():
-                raise _usage(_("路径不存在: {p}").format(p=path))
+                raise usage(_("路径不存在: {p}").format(p=path))
             new = revisions.load_worktree([path])
         else:
             new = revisions.load_revision(root, head, rels)
     except revisions.GitError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     except UsageError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     return old, new
 
 
@@ -84,7 +76,7 @@ def semantic_diff(base: str, head_or_path: str | None, path: Path | None) -> Any
     try:
         root = revisions.toplevel(Path.cwd() / (path or Path(".")))
     except revisions.GitError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     head, where = _split_args(root, head_or_path, path)
     old, new = load_pair(base, head, where)
     d = semdiff.diff(old.repo, new.repo, base, head or _("工作区"))
@@ -93,43 +85,26 @@ def semantic_diff(base: str, head_or_path: str | None, path: Path | None) -> Any
 
 
 def diff_cmd(
-    base: Annotated[str, typer.Argument(help="Base revision (e.g. origin/main, HEAD~1).")],
+    base: Annotated[str, typer.Argument(help=N_("基准版本（例如 origin/main、HEAD~1）。"))],
     head: Annotated[
         str | None,
         typer.Argument(
-            help="Head revision; the files on disk when omitted. A path here is PATH.",
+            help=N_("新版本；省略时取磁盘上的文件。此处给出路径即视为 PATH。"),
             show_default=False,
         ),
     ] = None,
     path: Annotated[
         Path | None,
         typer.Argument(
-            help="Policy directory or file inside the git repository (default: policies/).",
+            help=N_("git 仓库内的策略目录或文件（默认: policies/）。"),
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+        DiffFormat, typer.Option("--format", "-f", help=N_("text、markdown 或 json。"))
     ] = DiffFormat.text,
 ) -> None:
-    """What a change to the forms grants or takes away, row by row.
-
-    Compares two revisions of the policy repository by meaning: forms added,
-    removed, changed; access granted, revoked, widened or narrowed; windows
-    extended or moved; high-risk windows opened; approved resources up or down;
-    shutdowns added. Reordering rows or editing comments is no change. Also
-    reports CG405: content changed under a copied (not renewed) signature.
-
-    Exit codes: 0 no semantic change, 2 changes, 1 error (CG405 found, or the
-    head has forms that cannot be read), 64 usage error (unknown revision, not
-    a git repository, missing path).
-
-    Examples:
-
-        cgcloud diff origin/main HEAD policies/
-
-        cgcloud diff HEAD~1 --format markdown
-    """
+    """The semantic diff of two revisions, rendered (DIFF_HELP)."""
     from cgcloud.gitops import render
 
     d = semantic_diff(base, head, path)
@@ -149,42 +124,34 @@ def stale_findings(base: str, paths: list[Path], head_repo: Any) -> list[Any]:
         root = revisions.toplevel(Path.cwd() / paths[0])
         old = revisions.load_revision(root, base, revisions.relative_paths(root, paths))
     except revisions.GitError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     return semdiff.stale_approvals(old.repo, head_repo)
 
 
 def pr_comment_cmd(
-    base: Annotated[
-        str, typer.Argument(help="Base revision: the pull request's target (e.g. origin/main).")
-    ],
+    base: Annotated[str, typer.Argument(help=N_("基准版本：合并请求的目标（例如 origin/main）。"))],
     path: Annotated[
         Path | None,
-        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
+        typer.Argument(help=N_("策略目录（默认: policies/）。"), show_default=False),
     ] = None,
     now: Annotated[
-        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+        str | None, typer.Option("--now", help=N_("假定当前为此时刻（ISO 8601）。"))
     ] = None,
     plan_json: Annotated[
         Path | None,
         typer.Option(
-            "--plan-json", help="Output of `cgcloud plan --format json` to include (cloud changes)."
+            "--plan-json", help=N_("要包含的 `cgcloud plan --format json` 输出（云上的变更）。")
         ),
     ] = None,
     output_file: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the comment here instead of stdout."),
+        typer.Option("--output", "-o", help=N_("把评论写到此文件，而不是标准输出。")),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", help="Maximum length in characters (GitHub: 65536).", min=2000)
+        int, typer.Option("--limit", help=N_("最大长度（字符数；GitHub: 65536）。"), min=2000)
     ] = 65536,
 ) -> None:
-    """The pull-request comment: findings, grants, revocations and cloud changes first,
-    details folded; deterministic (a bot updates one comment, found by its first line).
-
-    Compares the files on disk (the pull request's head) with BASE. Exit codes: 0 the
-    comment was written (whatever it says: the validate and diff steps fail the job),
-    64 usage error.
-    """
+    """Validate the head, diff it against BASE, compose the comment (PR_COMMENT_HELP)."""
     import json
 
     from cgcloud import validate as pipeline
@@ -198,9 +165,9 @@ def pr_comment_cmd(
         try:
             plan = json.loads(plan_json.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise _usage(_("无法读取 --plan-json {p}: {e}").format(p=plan_json, e=exc)) from None
+            raise usage(_("无法读取 --plan-json {p}: {e}").format(p=plan_json, e=exc)) from None
         if not isinstance(plan, dict) or plan.get("format") != "cgcloud-plan/v1":
-            raise _usage(
+            raise usage(
                 _("--plan-json {p} 不是 cgcloud plan --format json 的输出").format(p=plan_json)
             )
     try:
@@ -208,7 +175,7 @@ def pr_comment_cmd(
         root = revisions.toplevel(Path.cwd() / where)
         old = revisions.load_revision(root, base, revisions.relative_paths(root, [where]))
     except (UsageError, revisions.GitError) as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     d = semdiff.diff(old.repo, v.repo, base, _("本次修改"))
     d.base_unread = old.load_errors
     findings = sorted([*v.findings, *d.findings], key=lambda f: f.sort_key)
@@ -223,36 +190,29 @@ def pr_comment_cmd(
 def recertify_cmd(
     path: Annotated[
         Path | None,
-        typer.Argument(help="Policy directory (default: policies/).", show_default=False),
+        typer.Argument(help=N_("策略目录（默认: policies/）。"), show_default=False),
     ] = None,
-    days: Annotated[int, typer.Option("--days", min=0, help="Horizon in days from today.")] = 30,
+    days: Annotated[int, typer.Option("--days", min=0, help=N_("从今天起向后看的天数。"))] = 30,
     now: Annotated[
-        str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601).")
+        str | None, typer.Option("--now", help=N_("假定当前为此时刻（ISO 8601）。"))
     ] = None,
     write: Annotated[
         bool,
         typer.Option(
             "--write",
-            help="Create a branch with renewal drafts (signature boxes empty), one commit.",
+            help=N_("创建一个含续期草稿（签字栏为空）的分支，一次提交。"),
         ),
     ] = False,
     branch: Annotated[
         str | None,
-        typer.Option("--branch", help="Branch name for --write (default recertify/YYYY-MM-DD)."),
+        typer.Option("--branch", help=N_("--write 的分支名（默认 recertify/YYYY-MM-DD）。")),
     ] = None,
-    base: Annotated[str, typer.Option("--base", help="Revision the branch starts from.")] = "HEAD",
+    base: Annotated[str, typer.Option("--base", help=N_("分支的起点版本。"))] = "HEAD",
     output: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+        DiffFormat, typer.Option("--format", "-f", help=N_("text、markdown 或 json。"))
     ] = DiffFormat.text,
 ) -> None:
-    """List grants that expire within --days: high-risk windows, normal periods, annual
-    approvals. With --write, create a branch with the next period's copies of those
-    forms, signature boxes empty, in one commit — open it as a pull request; merging
-    it, signed, is the attestation. The work tree, index and current branch are not touched.
-
-    Exit codes: 0 listed (or branch written; also when nothing expires), 1 git failed
-    to write the branch, 64 usage error (branch exists, not a git repository).
-    """
+    """List what expires; with --write, commit the drafts on a branch (RECERTIFY_HELP)."""
     import json
 
     from cgcloud import clock
@@ -268,7 +228,7 @@ def recertify_cmd(
     try:
         repo, findings, _files = pipeline.load_repository([where])
     except UsageError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     items = rc.expiring(repo, today, days)
     if output is DiffFormat.json:
         sys.stdout.write(
@@ -291,7 +251,7 @@ def recertify_cmd(
         root = revisions.toplevel(Path.cwd() / where)
         cwd_rel = Path.cwd().resolve().relative_to(root.resolve())
     except (revisions.GitError, ValueError) as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     files = {}
     lines = []
     for group in rc.group(items):
@@ -323,8 +283,8 @@ def recertify_cmd(
     try:
         commit = gitbranch.commit_files(root, base, name, files, message)
     except revisions.GitError as exc:
-        raise _usage(str(exc)) from None
-    _err(
+        raise usage(str(exc)) from None
+    err(
         _(
             "已创建分支 {b}（提交 {c}）：{n} 份续期草稿。推送并发起合并请求：git push -u origin {b}"
         ).format(b=name, c=commit[:12], n=len(files))
@@ -366,7 +326,33 @@ def _recertify_text(items: list[Any], today: Any, days: int, markdown: bool) -> 
     return head + "\n" + "\n".join("  " + "  ".join(r) for r in rows) + "\n"
 
 
+DIFF_HELP = N_(
+    "对表单的一次修改授予或收回了什么，逐行列出。\n\n"
+    "按含义比较策略仓库的两个版本：表单的新增、删除、修改；访问的授予、收回、放宽或收窄；"
+    "窗口的延长或移动；高危窗口的开启；批复资源的增减；新增的关停。调整行的顺序或修改注释"
+    "不算变更。同时报告 CG405：签字是复制的（未更新），内容却改变了。\n\n"
+    "退出码：0 无语义变更，2 有变更，1 错误（发现 CG405，或新版本有无法读取的表单），"
+    "64 用法错误（未知版本、不是 git 仓库、路径不存在）。\n\n"
+    "示例：\n\n"
+    "    cgcloud diff origin/main HEAD policies/\n\n"
+    "    cgcloud diff HEAD~1 --format markdown"
+)
+PR_COMMENT_HELP = N_(
+    "合并请求的评论：先列校验发现、授予、收回和云上的变更，细节折叠；"
+    "输出确定（机器人按第一行找到并更新同一条评论）。\n\n"
+    "比较磁盘上的文件（合并请求的新版本）与 BASE。退出码：0 评论已写出（无论内容如何："
+    "由 validate 与 diff 步骤让任务失败），64 用法错误。"
+)
+RECERTIFY_HELP = N_(
+    "列出 --days 天内到期的授权：高危窗口、普通期限、年度批复。加 --write 时创建一个分支，"
+    "其中是这些表单下一期的副本，签字栏为空，一次提交——据此发起合并请求；签字后合并即为"
+    "再认证。工作区、暂存区和当前分支都不会被改动。\n\n"
+    "退出码：0 已列出（或已写出分支；无到期项时也是 0），1 git 写分支失败，"
+    "64 用法错误（分支已存在、不是 git 仓库）。"
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("diff")(diff_cmd)
-    app.command("pr-comment")(pr_comment_cmd)
-    app.command("recertify")(recertify_cmd)
+    app.command("diff", help=DIFF_HELP)(diff_cmd)
+    app.command("pr-comment", help=PR_COMMENT_HELP)(pr_comment_cmd)
+    app.command("recertify", help=RECERTIFY_HELP)(recertify_cmd)

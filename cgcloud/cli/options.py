@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from cgcloud.exitcodes import ExitCode
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 # the one table (cgcloud/exitcodes.py), by the names the command modules use
 EXIT_OK = ExitCode.OK
@@ -58,7 +58,7 @@ class Format(StrEnum):
 PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="Policy files or directories, read recursively (*.yaml, *.yml). Default: policies/",
+        help=N_("策略文件或目录，递归读取（*.yaml、*.yml）。默认: policies/"),
         show_default=False,
     ),
 ]
@@ -66,8 +66,10 @@ NowOpt = Annotated[
     str | None,
     typer.Option(
         "--now",
-        help="Pretend it is this time (ISO 8601, Asia/Shanghai when no offset), e.g. 2026-12-01 "
-        "or 2026-12-31T23:59:59. Every time-dependent decision uses it.",
+        help=N_(
+            "假定当前为此时刻（ISO 8601，无时区偏移时按 Asia/Shanghai），例如 2026-12-01 "
+            "或 2026-12-31T23:59:59。所有与时间有关的判断都用它。"
+        ),
     ),
 ]
 CloudOpt = Annotated[
@@ -75,8 +77,9 @@ CloudOpt = Annotated[
     typer.Option(
         "--cloud",
         envvar="OS_CLOUD",
-        help="Cloud name in clouds.yaml (secure.yaml merged), as openstacksdk users "
-        "expect; default $OS_CLOUD.",
+        help=N_(
+            "clouds.yaml 中的云名称（合并 secure.yaml），与 openstacksdk 的用法一致；默认 $OS_CLOUD。"
+        ),
     ),
 ]
 TimeoutOpt = Annotated[
@@ -85,9 +88,10 @@ TimeoutOpt = Annotated[
         "--timeout",
         min=0.1,
         max=86400.0,
-        help="Seconds to wait for an answer to each OpenStack API request (connect: "
-        "at most 5 s); default: clouds.yaml's api_timeout, else 60 "
-        "(docs/reliability.md).",
+        help=N_(
+            "每个 OpenStack API 请求等待应答的秒数（连接最多 5 秒）；默认取 clouds.yaml 的 "
+            "api_timeout，否则 60（docs/reliability.md）。"
+        ),
         show_default=False,
     ),
 ]
@@ -95,14 +99,69 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="Which engine talks to the cloud: openstack (default) or memory (an empty "
-        "in-process cloud: what a fresh cloud would get).",
+        help=N_(
+            "与云通信的引擎：openstack（默认）、memory（进程内的空云：全新的云会得到什么）"
+            "或 pulumi（通过 Automation API 操作 Pulumi 栈；需要 Pulumi CLI，见 docs/pulumi.md）。"
+        ),
+    ),
+]
+StackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        help=N_("用于 --engine pulumi：Pulumi 栈名（默认为云的名字）。"),
+        show_default=False,
+    ),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help=N_(
+            "用于 --engine pulumi：Pulumi 状态后端 URL（默认取 $PULUMI_BACKEND_URL，"
+            "否则为 cgcloud 状态目录下的本地 file:// 后端）。"
+        ),
+        show_default=False,
     ),
 ]
 
 
+def engine_options(stack: str | None, backend: str | None) -> dict[str, str]:
+    """--stack and --backend as the engine's own options (only those given)."""
+    given = {"stack": stack, "backend": backend}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def err(msg: str) -> None:
     typer.echo(msg, err=True)
+
+
+def error_text(message: object) -> str:
+    """``message`` prefixed as an error in the chosen language (错误: … / error: …):
+    the one place that prefix is written, so every command says it alike."""
+    return _("错误: {message}").format(message=message)
+
+
+def error(message: object) -> None:
+    """One error line on stderr."""
+    err(error_text(message))
+
+
+def warning(message: object) -> None:
+    """One warning line on stderr, prefixed in the chosen language."""
+    err(_("警告: {message}").format(message=message))
+
+
+def usage(message: object) -> typer.Exit:
+    """An error the user made in the command line (exit 64); raise what it returns."""
+    error(message)
+    return typer.Exit(EXIT_USAGE)
+
+
+def fail(message: object, code: int = ExitCode.FAILURE) -> typer.Exit:
+    """An error line and the exit code that goes with it; raise what it returns."""
+    error(message)
+    return typer.Exit(code)
 
 
 def write(text: str) -> None:
@@ -118,8 +177,7 @@ def now_or_exit(value: str | None, code: int = EXIT_USAGE) -> datetime:
     try:
         return clock.now_local(value)
     except clock.ClockError as exc:
-        err(_("错误: {reason}").format(reason=exc))
-        raise typer.Exit(code) from None
+        raise fail(exc, code) from None
 
 
 _FAST_EXIT = False

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
+from cgcloud.cli.options import fail, usage
 from cgcloud.exitcodes import ExitCode
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 
 class ReportFormat(StrEnum):
@@ -30,16 +31,12 @@ def _state_path(env: str, name: str) -> Path:
     return Path(base) / "cgcloud" / name
 
 
-def _usage(message: str) -> typer.Exit:
-    typer.echo(_("错误: ") + message, err=True)
-    return typer.Exit(ExitCode.USAGE)
-
-
 def report_cmd(
     period: Annotated[
         str,
         typer.Option(
-            "--period", help="2027-01-上旬|中旬|下旬 (旬报), 2027-01 (月报), 2027-H1|H2 (半年报)."
+            "--period",
+            help=N_("2027-01-上旬|中旬|下旬（旬报）、2027-01（月报）、2027-H1|H2（半年报）。"),
         ),
     ],
     prometheus: Annotated[
@@ -47,42 +44,48 @@ def report_cmd(
         typer.Option(
             "--prometheus",
             envvar="CGCLOUD_PROMETHEUS_URL",
-            help="Prometheus base URL that scrapes `cgcloud exporter` (default $CGCLOUD_PROMETHEUS_URL).",
+            help=N_(
+                "抓取 `cgcloud exporter` 的 Prometheus 的基础 URL（默认 $CGCLOUD_PROMETHEUS_URL）。"
+            ),
         ),
     ],
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Optional policy repository: list the systems the forms grant that have no "
-            "usage data in the period.",
+            help=N_("可选的策略仓库：列出表单批复了、但本期没有用量数据的系统。"),
             show_default=False,
         ),
     ] = None,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", help="Output format.")
+        ReportFormat, typer.Option("--format", help=N_("输出格式。"))
     ] = ReportFormat.html,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Output file (default stdout; required for xlsx). Markdown charts go to "
-            "<out stem>-charts/ as PNG.",
+            help=N_(
+                "输出文件（默认标准输出；xlsx 必须指定）。Markdown 的图表以 PNG 写入 "
+                "<输出文件名>-charts/。"
+            ),
         ),
     ] = None,
     audit_log: Annotated[
         Path | None,
         typer.Option(
             "--audit-log",
-            help="apply/enforce audit log (default $CGCLOUD_AUDIT_LOG or "
-            "~/.local/state/cgcloud/audit.jsonl).",
+            help=N_(
+                "apply/enforce 的审计日志（默认 $CGCLOUD_AUDIT_LOG 或 "
+                "~/.local/state/cgcloud/audit.jsonl）。"
+            ),
         ),
     ] = None,
     records: Annotated[
         Path | None,
         typer.Option(
             "--records",
-            help="Reclaim records directory (default $CGCLOUD_RECORDS_DIR or "
-            "~/.local/state/cgcloud/records).",
+            help=N_(
+                "回收记录目录（默认 $CGCLOUD_RECORDS_DIR 或 ~/.local/state/cgcloud/records）。"
+            ),
         ),
     ] = None,
     gap: Annotated[
@@ -90,38 +93,32 @@ def report_cmd(
         typer.Option(
             "--gap",
             min=1.0,
-            help="Seconds without an exporter sample that count as a gap in "
-            "the data; also splits one alert into separate incidents.",
+            help=N_("exporter 无样本达到多少秒即算数据缺口；也用来把一个告警拆分为不同的事件。"),
         ),
     ] = 600.0,
-    top: Annotated[
-        int, typer.Option("--top", min=1, help="Systems in the charts and rankings.")
-    ] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, help=N_("图表和排名中的系统个数。"))] = 10,
     under: Annotated[
         float,
         typer.Option(
             "--under",
             min=0.0,
-            help="Max utilisation below which a system is an adjustment candidate (第十四条).",
+            help=N_("最高利用率低于此值的系统列为调整候选（第十四条）。"),
         ),
     ] = 0.3,
     near: Annotated[
         float,
-        typer.Option(
-            "--near", min=0.0, help="Max utilisation at or above which a system is near its quota."
-        ),
+        typer.Option("--near", min=0.0, help=N_("最高利用率达到或超过此值的系统视为接近配额。")),
     ] = 0.9,
     headroom: Annotated[
         float,
-        typer.Option("--headroom", min=0.0, help="Proposed quota = max use × (1 + headroom)."),
+        typer.Option("--headroom", min=0.0, help=N_("建议配额 = 最高用量 ×（1 + headroom）。")),
     ] = 0.2,
     off_days: Annotated[
         float,
         typer.Option(
             "--off-days",
             min=0.0,
-            help="Days a server must have been off (at some sample) to be listed as powered "
-            "off for long; decommissioned ones are not.",
+            help=N_("某个样本显示已连续关机达到此天数的云主机列为长期关机（关停中的不列入）。"),
         ),
     ] = 7.0,
     cold_days: Annotated[
@@ -129,26 +126,24 @@ def report_cmd(
         typer.Option(
             "--cold-days",
             min=0.0,
-            help="Days a high-speed volume must have been unusable by the evidence at the "
-            "period's end (and never in use in it) to look cold (第十八条).",
+            help=N_(
+                "高速存储上的云硬盘到期末已有此天数不可能被读写（且期内从未在用）即视为冷数据"
+                "（第十八条）。"
+            ),
         ),
     ] = 30.0,
     high_speed_tiers: Annotated[
         str,
         typer.Option(
             "--high-speed-tiers",
-            help="Comma-separated volume types that are high-speed storage (the forms' "
-            "tier names).",
+            help=N_("属于高速存储的云硬盘类型，逗号分隔（表单中的存储层级名）。"),
         ),
     ] = "high-speed",
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each Prometheus query.")
+        float, typer.Option("--timeout", min=1.0, help=N_("每个 Prometheus 查询的等待秒数。"))
     ] = 120.0,
 ) -> None:
-    """Write the cloud provider's periodic report (第二十条): approved vs used per system,
-    changes, rules, decommissions, lapsed approvals, findings, drift, incidents with
-    their 第二十三条 level, and the usage analysis of 第十四条. Exit codes: 0 written,
-    1 Prometheus unreachable or refused a query, 64 usage error."""
+    """Check the options, collect the period, write it (REPORT_HELP)."""
     from cgcloud import clock
     from cgcloud.reports import analysis
     from cgcloud.reports.build import build
@@ -159,19 +154,19 @@ def report_cmd(
     try:
         per = parse_period(period)
     except PeriodError as exc:
-        raise _usage(str(exc)) from None
+        raise usage(str(exc)) from None
     if fmt is ReportFormat.xlsx and out is None:
-        raise _usage(_("xlsx 格式必须用 --out 指定输出文件"))
+        raise usage(_("xlsx 格式必须用 --out 指定输出文件"))
     if not _http_url(prometheus):
-        raise _usage(_("--prometheus 应为 http(s):// 开头的地址，收到 {u!r}").format(u=prometheus))
+        raise usage(_("--prometheus 应为 http(s):// 开头的地址，收到 {u!r}").format(u=prometheus))
     for p in paths or []:
         if not p.exists():
-            raise _usage(_("路径不存在: {path}").format(path=p))
+            raise usage(_("路径不存在: {path}").format(path=p))
     if out is not None and not out.parent.is_dir():
-        raise _usage(_("输出目录 {d} 不存在").format(d=out.parent))
+        raise usage(_("输出目录 {d} 不存在").format(d=out.parent))
     fast = tuple(t.strip() for t in high_speed_tiers.split(",") if t.strip())
     if not fast:
-        raise _usage(_("--high-speed-tiers 至少要写一个存储类型"))
+        raise usage(_("--high-speed-tiers 至少要写一个存储类型"))
     opts = Options(
         audit_log=audit_log or _state_path("CGCLOUD_AUDIT_LOG", "audit.jsonl"),
         records_dir=records or _state_path("CGCLOUD_RECORDS_DIR", "records"),
@@ -191,8 +186,7 @@ def report_cmd(
             Prometheus(prometheus, timeout=timeout), per, opts, clock.now_local(), paths or None
         )
     except PromError as exc:
-        typer.echo(_("错误: ") + str(exc), err=True)
-        raise typer.Exit(ExitCode.FAILURE) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         typer.echo(_("已中断"), err=True)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
@@ -241,5 +235,13 @@ def _emit(data: dict, fmt: ReportFormat, out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
 
 
+REPORT_HELP = N_(
+    "生成云服务商的定期报告（第二十条）：各系统批复与实际用量、变更、规则、下线、"
+    "失效的审批、校验发现、漂移、按第二十三条定级的事件，第十四条的用量分析，"
+    "以及第十八条的分层存储、长期关机的云主机和疑似冷数据的高速存储卷。"
+    "退出码：0 已写出，1 Prometheus 无法访问或拒绝查询，64 用法错误。"
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("report")(report_cmd)
+    app.command("report", help=REPORT_HELP)(report_cmd)

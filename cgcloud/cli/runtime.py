@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as cx  # type: ignore[no-redef]
     from click.utils import _detect_program_name  # type: ignore[no-redef]
 
+from cgcloud import i18n
+from cgcloud.cli import clickwords, language
+from cgcloud.cli.options import error_text
 from cgcloud.exitcodes import ExitCode
 from cgcloud.i18n import _
 
@@ -49,8 +52,22 @@ class CgcloudGroup(TyperGroup):
         argv = sys.argv[1:] if args is None else list(args)
         if prog_name is None:
             prog_name = _detect_program_name()
+        try:
+            language.choose(argv)
+            bad_env = None
+        except language.BadEnvironment as exc:
+            bad_env = str(exc)
+        language.prepare(self)
         self._main_shell_completion(extra, prog_name, complete_var)
-        code = run_command(self, argv, prog_name, **extra)
+        if bad_env is not None:
+            _echo_err(
+                _("用法错误: 环境变量 {name} 的值 {value!r} 不是支持的语言（zh、en）").format(
+                    name=i18n.LANG_ENV, value=bad_env
+                )
+            )
+            code: int = ExitCode.USAGE
+        else:
+            code = run_command(self, argv, prog_name, **extra)
         code = _flush_output(code)
         if not standalone_mode:
             return code
@@ -105,16 +122,11 @@ def _flush_output(code: int) -> int:
 
 
 def show_usage_error(exc: cx.UsageError) -> None:
-    """click's usage error in Chinese: the usage line, what is wrong, where help is."""
+    """click's usage error in the chosen language: the usage line, what is wrong, where
+    help is (the sentences: `cgcloud.cli.clickwords`)."""
     ctx = exc.ctx
-    if isinstance(exc, cx.NoSuchOption):
-        what = _("没有选项 {name}").format(name=exc.option_name)
-        if exc.possibilities:
-            what += _("（是否想用: {names}？）").format(names=", ".join(sorted(exc.possibilities)))
-    else:
-        what = exc.format_message()
     lines = [ctx.get_usage()] if ctx is not None else []
-    lines.append(_("用法错误: {what}").format(what=what))
+    lines.append(_("用法错误: {what}").format(what=clickwords.describe(exc)))
     command = ctx.command_path if ctx is not None else "cgcloud"
     lines.append(_("运行 '{command} -h' 查看用法。").format(command=command))
     _echo_err("\n".join(lines))
@@ -174,5 +186,5 @@ def require_paths(paths: Sequence[os.PathLike[str] | str]) -> None:
     """
     for given in paths:
         if not os.path.lexists(given):
-            _echo_err(_("错误: 路径不存在: {path}").format(path=os.fspath(given)))
+            _echo_err(error_text(_("路径不存在: {path}").format(path=os.fspath(given))))
             raise typer.Exit(ExitCode.USAGE)

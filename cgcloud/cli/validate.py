@@ -11,15 +11,16 @@ import typer
 from cgcloud.cli.options import (
     EXIT_FINDINGS,
     EXIT_OK,
-    EXIT_USAGE,
     DocFormat,
     NowOpt,
     OutputFormat,
     PathsArg,
     exit_now,
     now_or_exit,
+    usage,
     write,
 )
+from cgcloud.i18n import N_, _
 
 
 def validate(
@@ -30,34 +31,24 @@ def validate(
         typer.Option(
             "--format",
             "-f",
-            help="text (file:line:col, for people), json, sarif (code scanning), "
-            "github (workflow annotations), junit (one testcase per file), "
-            "gitlab (GitLab code-quality report).",
+            help=N_(
+                "text（file:line:col，给人看）、json、sarif（代码扫描）、"
+                "github（工作流注释）、junit（每个文件一个测试用例）、"
+                "gitlab（GitLab 代码质量报告）。"
+            ),
         ),
     ] = OutputFormat.text,
     base: Annotated[
         str | None,
         typer.Option(
             "--base",
-            help="Git revision to compare with: also report CG405 (content changed since "
-            "BASE under a signature that was not renewed).",
+            help=N_(
+                "用于比较的 Git 版本：同时报告 CG405（自 BASE 以来内容已改变，签字却未更新）。"
+            ),
         ),
     ] = None,
 ) -> None:
-    """Check a policy repository against the format and the regulation's rules.
-
-    Prints one finding per line: file:line:column, severity, a stable rule ID
-    (see `cgcloud rules`), what is wrong and how to fix it.
-
-    Exit codes: 0 no errors (warnings allowed), 1 errors found, 64 usage error
-    (bad option or value, missing path); the full table is in the README.
-
-    Examples:
-
-        cgcloud validate policies/
-
-        cgcloud validate policies/ --now 2027-01-01 --format github
-    """
+    """Load, check and render: the pull-request gate (help: VALIDATE_HELP)."""
     from cgcloud import report
     from cgcloud import validate as pipeline
     from cgcloud.findings import has_errors
@@ -67,8 +58,7 @@ def validate(
     try:
         v = pipeline.validate(paths or [Path("policies")], when)
     except UsageError as exc:
-        typer.echo(f"错误: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage(exc) from None
     if base is not None:
         from cgcloud.cli.gitops import stale_findings
 
@@ -89,15 +79,11 @@ def schema(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="A kind (e.g. NetworkPolicy); all kinds when omitted.", show_default=False
+            help=N_("表单类型（例如 NetworkPolicy）；省略时输出全部类型。"), show_default=False
         ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema (2020-12) of a policy kind, or of all kinds.
-
-    Editors use the same files through the `# yaml-language-server: $schema=…`
-    line at the top of each policy file.
-    """
+    """The schemas the loader checks with, for editors and other tools (SCHEMA_HELP)."""
     from cgcloud.schemas import KINDS, schema_for
 
     if kind is None:
@@ -105,17 +91,19 @@ def schema(
         return
     match = {k.lower(): k for k in KINDS}.get(kind.lower())
     if match is None:
-        typer.echo(f"错误: 未知的表单类型 {kind!r}；可用: {', '.join(KINDS)}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise usage(
+            _("未知的表单类型 {kind!r}；可用: {kinds}").format(kind=kind, kinds=", ".join(KINDS))
+        )
     write(json.dumps(schema_for(match), ensure_ascii=False, indent=2))
 
 
 def rules(
     output: Annotated[
-        DocFormat, typer.Option("--format", "-f", help="text, markdown (docs/rules.md) or json.")
+        DocFormat,
+        typer.Option("--format", "-f", help=N_("text、markdown（docs/rules.md）或 json。")),
     ] = DocFormat.text,
 ) -> None:
-    """List every rule ID with its severity, the article it enforces and what it checks."""
+    """The rules table (RULES_HELP); docs/rules.md is its markdown."""
     from cgcloud import report
 
     write(report.render_rules(output.value))
@@ -125,14 +113,11 @@ def explain(
     paths: PathsArg = None,
     now: NowOpt = None,
     output: Annotated[
-        DocFormat, typer.Option("--format", "-f", help="text, markdown (for a PR comment) or json.")
+        DocFormat,
+        typer.Option("--format", "-f", help=N_("text、markdown（用于合并请求评论）或 json。")),
     ] = DocFormat.text,
 ) -> None:
-    """Show what each approved form grants: windows, CIDRs, high-risk rows and why.
-
-    This is what a reviewer reads in a pull request. Run `cgcloud validate`
-    first: explain describes the forms as written, it does not judge them.
-    """
+    """What the forms grant, for a reviewer (EXPLAIN_HELP)."""
     from cgcloud import explain as explainer
     from cgcloud import validate as pipeline
     from cgcloud.loader import UsageError
@@ -141,13 +126,34 @@ def explain(
     try:
         repo, _, _ = pipeline.load_repository(paths or [Path("policies")])
     except UsageError as exc:
-        typer.echo(f"错误: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage(exc) from None
     write(explainer.explain(repo, when, output.value))
 
 
+VALIDATE_HELP = N_(
+    "按表单格式和办法的规则检查策略仓库。\n\n"
+    "每条发现一行：文件:行:列、严重级别、稳定的规则 ID（见 `cgcloud rules`）、"
+    "问题所在以及修正方法。\n\n"
+    "退出码：0 无错误（允许警告），1 发现错误，64 用法错误（选项或取值无效、路径不存在）；"
+    "完整的表见 README。\n\n"
+    "示例：\n\n"
+    "    cgcloud validate policies/\n\n"
+    "    cgcloud validate policies/ --now 2027-01-01 --format github"
+)
+SCHEMA_HELP = N_(
+    "输出某一表单类型或全部类型的 JSON Schema（2020-12）。\n\n"
+    "编辑器通过每个策略文件开头的 `# yaml-language-server: $schema=…` 行使用同样的文件。"
+)
+RULES_HELP = N_("列出每个规则 ID 及其严重级别、所执行的条款和检查内容。")
+EXPLAIN_HELP = N_(
+    "说明每份已批准表单授予了什么：时间窗口、CIDR、高危行及其理由。\n\n"
+    "这是审核人在合并请求中阅读的内容。请先运行 `cgcloud validate`："
+    "explain 按表单原样描述，不作评判。"
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
-    app.command("schema")(schema)
-    app.command("rules")(rules)
-    app.command("explain")(explain)
+    app.command("validate", help=VALIDATE_HELP)(validate)
+    app.command("schema", help=SCHEMA_HELP)(schema)
+    app.command("rules", help=RULES_HELP)(rules)
+    app.command("explain", help=EXPLAIN_HELP)(explain)

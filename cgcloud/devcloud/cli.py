@@ -13,11 +13,14 @@ import typer
 from cgcloud.cli.runtime import HELP_OPTIONS, CgcloudGroup
 from cgcloud.devcloud.config import DIR_ENV
 from cgcloud.exitcodes import ExitCode
+from cgcloud.i18n import N_, _
 
 app = typer.Typer(
     name="devcloud",
-    help="A real OpenStack control plane on 127.0.0.1 (Keystone, Neutron; full: + Placement, "
-    "Glance, Nova, Cinder) for trying cgcloud and for its integration tests.",
+    help=N_(
+        "127.0.0.1 上的真实 OpenStack 控制面（Keystone、Neutron；full 另加 Placement、"
+        "Glance、Nova、Cinder），用于试用 cgcloud 和运行其集成测试。"
+    ),
     no_args_is_help=True,
     add_completion=False,
     cls=CgcloudGroup,  # the one exit-code table also for `python -m cgcloud.devcloud`
@@ -29,8 +32,9 @@ DirOpt = Annotated[
     typer.Option(
         "--dir",
         envvar=DIR_ENV,
-        help="Where all devcloud state lives (venv, configs, "
-        "data, logs) (default: ~/.cache/cgcloud/devcloud).",
+        help=N_(
+            "devcloud 全部状态（venv、配置、数据、日志）所在的目录（默认: ~/.cache/cgcloud/devcloud）。"
+        ),
     ),
 ]
 
@@ -40,15 +44,23 @@ def _fail(exc: Exception, code: ExitCode = ExitCode.FAILURE) -> None:
     raise typer.Exit(code)
 
 
-@app.command()
+UP_HELP = N_(
+    "安装缺少的部分并启动 devcloud；可重复运行。\n\n"
+    "写出 <dir>/clouds.yaml，其中有名为 `devcloud` 的管理员云。"
+)
+
+
+@app.command(help=UP_HELP)
 def up(
     profile: Annotated[
         str,
         typer.Option(
             "--profile",
             "-p",
-            help="minimal: Keystone + Neutron (~20 s). full: + RabbitMQ, "
-            "PostgreSQL, Placement, Glance, Nova (fake driver), Cinder (fake driver) (~1 min).",
+            help=N_(
+                "minimal：Keystone + Neutron（约 20 秒）。full：另加 RabbitMQ、PostgreSQL、"
+                "Placement、Glance、Nova（fake 驱动）、Cinder（fake 驱动）（约 1 分钟）。"
+            ),
         ),
     ] = "minimal",
     dir: DirOpt = None,
@@ -56,30 +68,31 @@ def up(
         Path | None,
         typer.Option(
             "--zones",
-            help="Zones policy to lay out as networks/routers/bastions "
-            "[default: policies/zones.yaml].",
+            help=N_("按其布设网络、路由器和堡垒机的区域策略 [默认: policies/zones.yaml]。"),
         ),
     ] = None,
-    no_site: Annotated[bool, typer.Option("--no-site", help="Skip the site layout.")] = False,
+    no_site: Annotated[bool, typer.Option("--no-site", help=N_("跳过站点布设。"))] = False,
 ) -> None:
-    """Install what is missing and start the devcloud; safe to run twice.
-
-    Writes <dir>/clouds.yaml with an admin cloud named `devcloud`.
-    """
+    """Install, start and lay out (UP_HELP)."""
     from cgcloud.devcloud.launcher import up as do_up
     from cgcloud.devcloud.procs import DevcloudError
 
     if profile not in ("minimal", "full"):
-        _fail(ValueError(f"--profile must be minimal or full, not {profile!r}"), ExitCode.USAGE)
+        _fail(
+            ValueError(_("--profile 应为 minimal 或 full，而不是 {p!r}").format(p=profile)),
+            ExitCode.USAGE,
+        )
     try:
         do_up(profile, dir, zones=zones, site=not no_site)  # type: ignore[arg-type]
     except DevcloudError as exc:
         _fail(exc)
 
 
-@app.command()
+@app.command(
+    help=N_("显示每个服务：运行与否、端口、pid 和内存（RSS、PSS）；有服务未运行时退出码为 1。")
+)
 def status(dir: DirOpt = None) -> None:
-    """Show each service: up/down, port, pid and memory (RSS, PSS); exit 1 if any is down."""
+    """One line per service, then the total (memory shared out by PSS)."""
     from cgcloud.devcloud.launcher import status as do_status
 
     rows = do_status(dir)
@@ -92,38 +105,40 @@ def status(dir: DirOpt = None) -> None:
     rss, pss = sum(r.rss_bytes for r in rows), sum(r.pss_bytes for r in rows)
     up_count = f"{sum(r.up for r in rows)}/{len(rows)} up"
     typer.echo(f"{'total':18} {up_count:21} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
-    typer.echo("(RSS counts shared pages in every process; PSS shares them out: the real total)")
+    typer.echo(_("（RSS 在每个进程中都计入共享页；PSS 按进程分摊共享页：这才是真实的总量）"))
     if not all(r.up for r in rows):
         raise typer.Exit(ExitCode.FAILURE)  # 3 is the delete guard in the one table
 
 
-@app.command()
+@app.command(help=N_("停止每个 devcloud 进程（只停 `up` 启动的那些）。"))
 def down(
     purge: Annotated[
-        bool, typer.Option("--purge", help="Also delete data, logs and configs (the venv is kept).")
+        bool, typer.Option("--purge", help=N_("同时删除数据、日志和配置（保留 venv）。"))
     ] = False,
     dir: DirOpt = None,
 ) -> None:
-    """Stop every devcloud process (only the ones `up` started)."""
+    """Stop what up started (the launcher knows which)."""
     from cgcloud.devcloud.launcher import down as do_down
 
     do_down(purge, dir)
 
 
-@app.command()
+@app.command(help=N_("显示某个服务日志的最后几行。"))
 def logs(
     service: Annotated[
         str,
         typer.Argument(
-            help="keystone, neutron, placement, glance, nova-api, nova-conductor, nova-scheduler, "
-            "nova-compute, cinder-api, cinder-scheduler, cinder-volume, rabbitmq, postgres, "
-            "setup or install."
+            help=N_(
+                "keystone、neutron、placement、glance、nova-api、nova-conductor、nova-scheduler、"
+                "nova-compute、cinder-api、cinder-scheduler、cinder-volume、rabbitmq、postgres、"
+                "setup 或 install。"
+            )
         ),
     ],
-    lines: Annotated[int, typer.Option("-n", "--lines", help="How many lines.")] = 50,
+    lines: Annotated[int, typer.Option("-n", "--lines", help=N_("显示多少行。"))] = 50,
     dir: DirOpt = None,
 ) -> None:
-    """Print the last lines of a service's logs."""
+    """The tail of one service's log (the launcher knows where)."""
     from cgcloud.devcloud.launcher import logs as do_logs
     from cgcloud.devcloud.procs import DevcloudError
 

@@ -8,6 +8,7 @@ import paths, so choosing an engine imports only that engine (openstacksdk is he
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 
 from cgcloud.engines.base import Engine
@@ -16,6 +17,7 @@ DEFAULT = "openstack"
 REGISTRY: dict[str, str] = {
     "openstack": "cgcloud.engines.openstack:OpenStackEngine",
     "memory": "cgcloud.engines.memory:MemoryEngine",
+    "pulumi": "cgcloud.engines.pulumi.engine:PulumiEngine",
 }
 
 
@@ -28,14 +30,20 @@ def names() -> list[str]:
 
 
 def create(
-    name: str, cloud: str, *, audit_path: Path | None = None, timeout: float | None = None
+    name: str,
+    cloud: str,
+    *,
+    audit_path: Path | None = None,
+    timeout: float | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> Engine:
     """The engine ``name`` connected to ``cloud`` (its errors are the engine's own).
-    ``timeout``: seconds to wait for each answer of the cloud (None: the engine's own)."""
+    ``timeout``: seconds to wait for each answer of the cloud (None: the engine's own).
+    ``options``: the engine's own keyword options (Pulumi: ``stack``, ``backend``)."""
     try:
         module, _, attr = REGISTRY[name].partition(":")
     except KeyError:
         raise UnknownEngine(name) from None
     factory = getattr(importlib.import_module(module), attr)
-    engine: Engine = factory(cloud, audit_path=audit_path, timeout=timeout)
+    engine: Engine = factory(cloud, audit_path=audit_path, timeout=timeout, **(options or {}))
     return engine

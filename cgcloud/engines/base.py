@@ -48,6 +48,12 @@ class CloudConfigError(EngineError):
     invalid: a user mistake, reported with where it is."""
 
 
+class EngineUnavailable(EngineError):
+    """The engine cannot run on this machine (e.g. the Pulumi CLI it drives is not
+    installed): a setup problem found before anything was read or changed. The message
+    says what to install or set; the CLI prints it as it is and exits 1."""
+
+
 class LockHeld(EngineError):
     """Someone else holds the lease (the message names the holder and its expiry)."""
 
@@ -250,6 +256,18 @@ class Engine(Protocol):
     def read_usage(self, actual: ActualState) -> Usage:
         """Volume GB (per tier too) and floating IPs per project, servers' power states,
         volumes' tiers and attachments (the exporter's extra reads: paged lists only)."""
+        ...
+
+
+@runtime_checkable
+class Previewing(Protocol):
+    """An engine with a planner of its own (a declarative one: Pulumi's preview). What it
+    will do is its planner's answer, not cgcloud's diff, so ``plan`` and ``apply`` show
+    that answer, translated into cgcloud's plan."""
+
+    def preview(self, state: DesiredState, actual: ActualState) -> p.Plan:
+        """The changes the engine's own planner would make to hold ``state`` (``actual``:
+        what the engine read, e.g. the ports the program resolves)."""
         ...
 
 

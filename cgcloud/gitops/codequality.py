@@ -12,6 +12,7 @@ import hashlib
 import json
 
 from cgcloud.findings import Finding, Severity
+from cgcloud.i18n import _
 
 # GitLab's severities: info, minor, major, critical, blocker
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
@@ -23,10 +24,15 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _description(f: Finding) -> str:
+    text = f"{f.rule} {f.message}"
+    return _("{text}（{note}）").format(text=text, note=f.hint) if f.hint else text
+
+
 def issues(findings: list[Finding]) -> list[dict[str, object]]:
     return [
         {
-            "description": f"{f.rule} {f.message}" + (f"（{f.hint}）" if f.hint else ""),
+            "description": _description(f),
             "check_name": f.rule,
             "fingerprint": fingerprint(f),
             "severity": SEVERITY[f.severity],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cgcloud.findings import Finding, Severity
-from cgcloud.gitops.render import by_system, change_rows, md_cell
+from cgcloud.gitops.render import WHOLE_REPO, by_system, change_rows, md_cell
 from cgcloud.gitops.semdiff import GRANT, MIXED, REVOKE, SemanticDiff
 from cgcloud.i18n import _
 
@@ -70,12 +70,17 @@ def compose(
         "",
         "| " + _("项目") + " | " + _("数量") + " |",
         "|---|---|",
-        f"| {_('错误')} | {errors} |",
-        f"| {_('警告')} | {warnings} |",
-        f"| {_('授权/增加')} | {diff.count(GRANT)} |",
-        f"| {_('撤销/减少')} | {diff.count(REVOKE)} |",
-        f"| {_('变更')} | {diff.count(MIXED)} |",
-        f"| {_('云上变更')} | {md_cell(_plan_summary(plan))} |",
+        *(
+            f"| {label} | {value} |"
+            for label, value in (
+                (_("错误"), errors),
+                (_("警告"), warnings),
+                (_("授权/增加"), diff.count(GRANT)),
+                (_("撤销/减少"), diff.count(REVOKE)),
+                (_("变更"), diff.count(MIXED)),
+                (_("云上变更"), md_cell(_plan_summary(plan))),
+            )
+        ),
         "",
     ]
     sections: list[Section] = []
@@ -93,7 +98,8 @@ def compose(
     if diff.changes:
         lines: list[str] = []
         for system, changes in by_system(diff.changes):
-            lines += [f"**{md_cell(system or _('（全仓库）'))}**", "", *change_rows(changes), ""]
+            title = md_cell(system or _(WHOLE_REPO))
+            lines += [f"**{title}**", "", *change_rows(changes), ""]
         sections.append(Section(_("语义变化（{n}）").format(n=len(diff.changes)), lines))
     else:
         head += [_("表单没有语义变化（行的顺序、注释和备注不算变化）。"), ""]

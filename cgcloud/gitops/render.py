@@ -1,4 +1,5 @@
-"""The semantic diff as text (Chinese, for people), markdown (for a review) and json (for CI)."""
+"""The semantic diff as text (for people, in their language), markdown (for a review) and json
+(for CI)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ EFFECT_LABEL = {
     MIXED: N_("变更"),
     NEUTRAL: N_("表单"),
 }
+WHOLE_REPO = N_("（全仓库）")  # the heading of changes that belong to no one system
 
 
 def summary_line(d: SemanticDiff) -> str:
@@ -69,7 +71,7 @@ def render_text(d: SemanticDiff) -> str:
     lines = [summary_line(d)]
     for system, changes in by_system(d.changes):
         lines.append("")
-        lines.append(f"== {system or _('（全仓库）')}")
+        lines.append("== " + (system or _(WHOLE_REPO)))
         for c in changes:
             where = f"{c.file}:{c.line}" if c.file else ""
             lines.append(
@@ -101,9 +103,9 @@ def change_rows(changes: list[Change]) -> list[str]:
 def render_markdown(d: SemanticDiff) -> str:
     out = [f"### {md_cell(summary_line(d))}", ""]
     for system, changes in by_system(d.changes):
-        out += [f"#### {md_cell(system or _('（全仓库）'))}", "", *change_rows(changes), ""]
+        out += ["#### " + md_cell(system or _(WHOLE_REPO)), "", *change_rows(changes), ""]
     if d.findings:
-        out += [f"#### {_('审批未更新（CG405）')}", ""]
+        out += ["#### " + _("审批未更新（CG405）"), ""]
         out += [f"- `{f.file}:{f.line}:{f.column}` {md_cell(f.message)}" for f in d.findings]
         out.append("")
     unread = _unread_lines(d)

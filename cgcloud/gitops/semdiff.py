@@ -256,7 +256,7 @@ def _addr_text(a: grammar.Address | None, text: str) -> str:
         return text.strip()
     if a.any:
         return _("任意地址(0.0.0.0)")
-    return "、".join(a.cidrs)
+    return _("、").join(a.cidrs)
 
 
 def _ports_text(p: grammar.Ports | None, text: str) -> str:
@@ -419,7 +419,7 @@ def _diff_rows(
         kind = {GRANT: "access-widened", REVOKE: "access-narrowed", MIXED: "access-changed"}[effect]
         label = {GRANT: _("访问放宽"), REVOKE: _("访问收窄"), MIXED: _("访问变更")}[effect]
         msg = _("{label}: {row}；{what}").format(
-            label=label, row=old.describe(), what="；".join(_deltas(old, new))
+            label=label, row=old.describe(), what=_("；").join(_deltas(old, new))
         )
         changes.append(_row_change(kind, effect, new, msg, old))
     for old in pairing.left():
@@ -661,7 +661,7 @@ def _form_changes(base: model.Repository, head: model.Repository) -> list[Change
                     NEUTRAL,
                     _system(new),
                     new.id,
-                    _("{id} 签字变更: {what}").format(id=new.id, what="；".join(sigs)),
+                    _("{id} 签字变更: {what}").format(id=new.id, what=_("；").join(sigs)),
                     file,
                     line,
                 )
@@ -728,15 +728,20 @@ def _sig_text(s: model.Signature | None) -> str:
     return f"{s.by} {s.date}" if s is not None and s.signed else _("未签")
 
 
-def _signature_changes(old: model.Form, new: model.Form) -> list[str]:
+def _box_label(role: str) -> str:
+    """A signature box's name in the user's language (the rules mark the names)."""
     from cgcloud.rules.signatures import ROLE_ZH
 
+    return _(ROLE_ZH[role]) if role in ROLE_ZH else role
+
+
+def _signature_changes(old: model.Form, new: model.Form) -> list[str]:
     ob, nb = boxes(old), boxes(new)
     out = []
     for role in sorted(ob.keys() | nb.keys()):
         a, b = _sig_text(ob.get(role)), _sig_text(nb.get(role))
         if a != b:
-            out.append(f"{ROLE_ZH.get(role, role)} {a} → {b}")
+            out.append(f"{_box_label(role)} {a} → {b}")
     return out
 
 
@@ -836,7 +841,7 @@ def _shutdown_text(s: model.ShutdownNotice) -> str:
         "删除主机、云硬盘、端口、浮动 IP 并回收资源"
     ).format(
         system=s.system,
-        hosts="、".join(_hosts(s)),
+        hosts=_("、").join(_hosts(s)),
         day=s.shutdown_date or _("未定"),
         gone=deletion_day(s) or _("未定"),
     )
@@ -967,7 +972,6 @@ def stale_approvals(base: model.Repository, head: model.Repository) -> list[Find
 
 def _stale_approvals(base: model.Repository, head: model.Repository) -> list[Finding]:
     from cgcloud.rules.approvals import CG405
-    from cgcloud.rules.signatures import ROLE_ZH
 
     out: list[Finding] = []
     bf = {(f.kind, f.id): f for f in base.forms}
@@ -992,9 +996,7 @@ def _stale_approvals(base: model.Repository, head: model.Repository) -> list[Fin
                         _(
                             "{form} 的内容自基准版本以来已修改，但 {box} 的签字（{by} {date}）未更新："
                             "沿用的签字不是对新内容的审批"
-                        ).format(
-                            form=new.id, box=ROLE_ZH.get(role, role), by=sig.by, date=sig.date
-                        ),
+                        ).format(form=new.id, box=_box_label(role), by=sig.by, date=sig.date),
                         _("请由签字人审阅修改后的内容并重新签字（日期晚于原签字日期），或撤回修改"),
                         form=new,
                     )

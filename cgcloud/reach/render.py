@@ -1,5 +1,5 @@
 """A reach answer as plain data (the ``json`` format, ``cgcloud-reach/v1``), and as
-Chinese text or markdown rendered from that same data."""
+text or markdown in the user's language rendered from that same data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cgcloud import grammar
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 from cgcloud.reach.compare import Difference, Gap, Verdict
 from cgcloud.reach.exposure import PUBLIC_SYSTEM, REMOTE_ADMIN, SystemExposure
 from cgcloud.reach.facts import ACTIVE, CLOSED, LATER, STATUS_LABELS, UNAPPROVED, Grant, grant_dict
@@ -16,10 +16,10 @@ from cgcloud.reach.index import Index
 
 FORMATS = ("text", "markdown", "json")
 FORMAT_VERSION = "cgcloud-reach/v1"
-ROLE_LABELS = {
-    "cloud_resource_manager": "审核人1",
-    "business_leader": "审核人2",
-    "cloud_resource_leader": "审核人3",
+ROLE_LABELS = {  # marked here, translated where shown
+    "cloud_resource_manager": N_("审核人1"),
+    "business_leader": N_("审核人2"),
+    "cloud_resource_leader": N_("审核人3"),
 }
 
 
@@ -155,10 +155,13 @@ class _Text:
 
     def row(self, r: dict[str, Any], indent: int = 1) -> None:
         w = r["window"]
-        window = f"{w['start']} 至 {w['end']}" if w else _("无使用期")
-        who = "、".join(f"{ROLE_LABELS.get(k, k)} {v}" for k, v in r["reviewers"].items()) or _(
-            "无"
+        window = (
+            _("{start} 至 {end}").format(start=w["start"], end=w["end"]) if w else _("无使用期")
         )
+        who = _("、").join(
+            f"{_(ROLE_LABELS[k]) if k in ROLE_LABELS else k} {v}" for k, v in r["reviewers"].items()
+        )
+        who = who or _("无")
         risk = _("高危") if r["high_risk"] else _("普通")
         text = _(
             "{form} 第{row}行 {src_zone} {source} → {dst_zone} {target} {ports}；"
@@ -195,9 +198,9 @@ class _Text:
             host=v["host"], ports=v["ports"], remote=v["remote"], group=v["group"], owner=owner
         )
         if v["authorised"]:
-            text += _(" — 已批准（{rows}）").format(rows="、".join(v["rows"]) or "-")
+            text += _(" — 已批准（{rows}）").format(rows=_("、").join(v["rows"]) or "-")
         else:
-            text += _(" — 未经批准: {what}").format(what="；".join(v["uncovered"]))
+            text += _(" — 未经批准: {what}").format(what=_("；").join(v["uncovered"]))
         if v["remote_admin"]:
             text += _("（{services} 暴露）").format(services="/".join(v["remote_admin"]))
         self.item(text, indent)

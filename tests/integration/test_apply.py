@@ -396,8 +396,8 @@ def test_hard_failure_mid_apply_stops_reports_and_rerun_converges(world: World) 
     )
     r = world.apply()
     assert r.exit_code == 1, r.output
-    assert "FAILED   update binding" in r.output
-    assert "Applied: 2 done, 1 failed" in r.output  # the rule delete + create went through
+    assert "失败   update binding" in r.output
+    assert "已应用: 完成 2 项，失败 1 项" in r.output  # the rule delete + create went through
     lines = [json.loads(x) for x in world.audit.read_text(encoding="utf-8").splitlines()]
     assert any(x["result"] == "failed" and x["resource"]["kind"] == "binding" for x in lines)
     world.engine.call(

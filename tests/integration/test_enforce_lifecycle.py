@@ -257,7 +257,7 @@ def test_high_risk_rule_opens_on_its_first_day_and_is_gone_the_day_after_its_las
             closed = r.stdout.count("关闭 ")
             assert closed >= 1 and run['cgcloud_last_run_changes{result="done"}'] == closed
         if now in ("2027-01-15T10:00", "2027-01-22T10:00"):
-            assert "nothing due" in r.stdout, r.stdout  # a second pass is a no-op
+            assert "没有到期的动作" in r.stdout, r.stdout  # a second pass is a no-op
     assert seen == {
         "2027-01-09T10:00": False,
         "2027-01-09T23:59:59": False,
@@ -424,7 +424,7 @@ def test_decommission_powers_off_keeps_seven_days_then_deletes_only_the_listed_h
     # a partial notice: the project, its quotas and groups stay for the remaining host
     assert desired.DECOMMISSIONED_TAG + "GT-2026-0012" not in site.project(site.old)["tags"]
     r = site.enforce("2026-12-24T10:00")
-    assert r.exit_code == 0 and "nothing due" in r.stdout, r.output
+    assert r.exit_code == 0 and "没有到期的动作" in r.stdout, r.output
     audit = [json.loads(x) for x in site.audit.read_text(encoding="utf-8").splitlines()]
     assert {(x["action"], x["resource"]["kind"]) for x in audit} >= {
         ("poweroff", "server"),

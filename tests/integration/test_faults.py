@@ -84,7 +84,7 @@ def test_transient_errors_are_retried_with_backoff(faulty: World, proxy: FaultPr
     ]
     r = faulty.apply()
     assert r.exit_code == 0, r.output
-    assert "0 failed, 0 not done" in r.output
+    assert "失败 0 项，未执行 0 项" in r.output
     for f in faults:
         assert f.fired == f.times, f  # every fault really happened …
     assert proxy.count("injected 503") == 5 and proxy.count("reset") == 3
@@ -114,11 +114,11 @@ def test_hard_failure_mid_apply_reports_and_rerun_converges(
     want = faulty.desired()
     n_rules = sum(1 for x in want.rules if not x.remote_placeholder)
     # the projects, quotas, flavors (not Neutron) and groups were done; rules were not
-    failed_lines = out.count("FAILED   create rule")
+    failed_lines = out.count("失败   create rule")
     assert failed_lines >= 1  # the bulks in flight when Neutron went away (≤ concurrency)
-    assert failed_lines + out.count("NOT DONE create rule") == n_rules
-    assert "NOT DONE" in out and "执行中断" in out
-    m = re.search(r"Applied: (\d+) done, (\d+) failed, (\d+) not done", out)
+    assert failed_lines + out.count("未执行 create rule") == n_rules
+    assert "未执行" in out and "执行中断" in out
+    m = re.search(r"已应用: 完成 (\d+) 项，失败 (\d+) 项，未执行 (\d+) 项", out)
     assert m and (int(m[2]), int(m[3])) == (failed_lines, n_rules - failed_lines)
     audit = _audit(faulty)
     done = {(x["action"], x["resource"]["kind"]) for x in audit if x["result"] == "done"}
@@ -208,9 +208,9 @@ def test_an_interrupted_apply_says_what_was_and_was_not_done(
     assert "收到 SIGINT" in err and "已中断（SIGINT）" in err
     want = faulty.desired()
     n_rules = sum(1 for x in want.rules if not x.remote_placeholder)
-    assert err.count("NOT DONE create rule") == n_rules  # the rules never started
-    assert "DONE     create project" in err and "DONE     create group" in err
-    m = re.search(r"Applied: (\d+) done, (\d+) failed, (\d+) not done", out)
+    assert err.count("未执行 create rule") == n_rules  # the rules never started
+    assert "已完成 create project" in err and "已完成 create group" in err
+    m = re.search(r"已应用: 完成 (\d+) 项，失败 (\d+) 项，未执行 (\d+) 项", out)
     assert m and int(m[2]) == 0 and int(m[3]) >= n_rules
     audit = _audit(faulty)
     assert int(m[1]) == sum(1 for x in audit if x["result"] == "done")

@@ -142,3 +142,37 @@ def test_program_declares_what_the_openstack_engine_made(world: World) -> None: 
         )
     assert rec.of_type("PortSecGroupAssociate"), "a host port carries cgcloud's groups"
     assert not [u for u in declared.unresolved if "占位主机" in u]
+
+
+def test_the_pulumi_engine_reads_and_leases_through_the_openstack_engine(
+    world: World,  # noqa: F811
+) -> None:
+    """What Pulumi does not own goes to the OpenStack engine, which the Pulumi engine gets
+    from the registry (no import): real reads and a real Keystone lease on the devcloud.
+    The Pulumi CLI is never called here (``settings`` given), so this runs without it."""
+    import uuid
+    from datetime import timedelta
+
+    from cgcloud.engines.base import LockHeld
+    from cgcloud.engines.pulumi.engine import PulumiEngine
+    from cgcloud.engines.pulumi.workspace import Settings
+
+    assert world.apply().exit_code == 0
+    settings = Settings("t", "file:///nonexistent", Path("/nonexistent"), "pulumi")
+    engine = PulumiEngine("devcloud", settings=settings)
+    assert engine.reader.name == "openstack" and engine.reader.cloud == "devcloud"
+    state = world.desired()
+    actual = engine.read(state)
+    assert world.system in {p.name for p in actual.projects}
+    assert actual.volume_types and engine.requests > 0
+    lease = f"cgcloud-test-pulumi-{uuid.uuid4().hex[:8]}"
+    engine.acquire_lock(timedelta(minutes=2), owner="pulumi-test", name=lease)
+    try:
+        holder = engine.lock_holder(lease)
+        assert holder is not None and holder.owner == "pulumi-test"
+        other = PulumiEngine("devcloud", settings=settings)
+        with pytest.raises(LockHeld):
+            other.acquire_lock(timedelta(minutes=2), owner="other", name=lease)
+    finally:
+        engine.release_lock(lease)
+    assert engine.lock_holder(lease) is None

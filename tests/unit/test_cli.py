@@ -33,7 +33,7 @@ def test_version() -> None:
 def test_help_teaches() -> None:
     r = run("validate", "--help")
     assert r.exit_code == 0
-    for word in ("--now", "--format", "Exit codes", "sarif"):
+    for word in ("--now", "--format", "退出码", "sarif"):
         assert word in r.output
 
 

@@ -98,7 +98,7 @@ def test_the_app_has_the_commands_the_table_covers() -> None:
 def test_dash_h_is_help(path: tuple[str, ...], cmd: object) -> None:
     short, long = invoke(*path, "-h"), invoke(*path, "--help")
     assert short.exit_code == ExitCode.OK, short.output
-    assert "Usage:" in short.output and "-h, --help" in short.output
+    assert "用法：" in short.output and "-h, --help" in short.output
     assert short.output == long.output
 
 
@@ -139,7 +139,7 @@ def test_missing_path_is_a_usage_error(path: tuple[str, ...], cmd: object, tmp_p
 def test_no_command_prints_help_and_is_a_usage_error() -> None:
     r = invoke()
     assert r.exit_code == ExitCode.USAGE
-    assert "Usage:" in r.output and "validate" in r.output
+    assert "用法：" in r.output and "validate" in r.output
 
 
 def test_unknown_command_is_a_usage_error() -> None:

@@ -34,9 +34,9 @@ def _resolution(state: desired.DesiredState) -> Resolution | None:
     cloud = pulumi.Config("openstack").get("cloud") or os.environ.get("OS_CLOUD")
     if not cloud:
         return None
-    from cgcloud.engines.openstack import OpenStackEngine
+    from cgcloud import engines  # the registry: engines never import each other
 
-    return resolution(state, OpenStackEngine(cloud).read(state, network_only=True))
+    return resolution(state, engines.create("openstack", cloud).read(state, network_only=True))
 
 
 def main() -> None:

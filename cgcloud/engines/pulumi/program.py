@@ -30,7 +30,7 @@ import pulumi_openstack as openstack
 from cgcloud import desired as d
 from cgcloud.engines.pulumi import names
 from cgcloud.i18n import _
-from cgcloud.plan import ANY
+from cgcloud.plan import ANY, GLOBAL, _ports_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +46,32 @@ class Resolution:
     bindings: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What cgcloud knows of a declared resource, so that Pulumi's steps on it can be shown
+    in cgcloud's plan (engines/pulumi/translate.py) with its system and its forms' rows."""
+
+    kind: str  # project | quota | flavor | group | rule | binding: the plan's kinds
+    system: str
+    label: str
+    reasons: tuple[d.Reason, ...] = ()
+
+
 @dataclass(slots=True)
 class Declared:
     """The resources declared, by Pulumi name, and what could not be declared yet."""
 
     resources: dict[str, pulumi.CustomResource] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+    known: dict[str, Known] = field(default_factory=dict)
 
-    def add(self, name: str, resource: pulumi.CustomResource) -> pulumi.CustomResource:
+    def add(
+        self, name: str, resource: pulumi.CustomResource, known: Known
+    ) -> pulumi.CustomResource:
         if name in self.resources:
             raise ValueError(f"duplicate Pulumi resource name {name}")
         self.resources[name] = resource
+        self.known[name] = known
         return resource
 
 
@@ -84,7 +99,8 @@ def declare(
             enabled=True,
             opts=base,
         )
-        projects[p.system] = out.add(names.project(p.system), proj)  # type: ignore[assignment]
+        known = Known("project", p.system, p.name, tuple(p.reasons))
+        projects[p.system] = out.add(names.project(p.system), proj, known)  # type: ignore[assignment]
         rule_quota[p.system] = _quotas(out, p, proj, volume_types, base)
     for fl in state.flavors:
         out.add(
@@ -99,8 +115,12 @@ def declare(
                 description="cgcloud: " + "、".join(sorted({r.form for r in fl.reasons})),
                 opts=base,
             ),
+            Known("flavor", GLOBAL, fl.name, tuple(fl.reasons)),
         )
     groups: dict[str, openstack.networking.SecGroup] = {}
+    reasons: dict[str, tuple[d.Reason, ...]] = {}
+    for r in state.rules:
+        reasons[r.group] = (*reasons.get(r.group, ()), *r.reasons)
     for g in state.groups:
         group = openstack.networking.SecGroup(
             names.group(g.key),
@@ -110,7 +130,9 @@ def declare(
             delete_default_rules=True,  # as the OpenStack engine: only the rows' rules
             opts=base,
         )
-        groups[g.key] = out.add(names.group(g.key), group)  # type: ignore[assignment]
+        known = Known("group", g.system, g.name, reasons.get(g.key, ()))
+        groups[g.key] = out.add(names.group(g.key), group, known)  # type: ignore[assignment]
+    group_names = {g.key: g.name for g in state.groups}
     for r in state.rules:
         for remote in _remotes(r, resolution, out):
             out.add(
@@ -131,6 +153,7 @@ def declare(
                         base, pulumi.ResourceOptions(depends_on=[rule_quota[r.system]])
                     ),
                 ),
+                Known("rule", r.system, _rule_label(r, group_names, remote), tuple(r.reasons)),
             )
     _bindings(out, state, resolution, groups, base)
     return out
@@ -144,6 +167,7 @@ def _quotas(
     base: pulumi.ResourceOptions | None,
 ) -> openstack.networking.QuotaV2:
     q = p.quotas
+    known = Known("quota", p.system, p.name, tuple(p.reasons))
     out.add(
         names.quota(p.system, "compute"),
         openstack.compute.QuotaSetV2(
@@ -154,6 +178,7 @@ def _quotas(
             ram=q.ram_mb,
             opts=base,
         ),
+        known,
     )
     tiers = {
         f"gigabytes_{tier}": str(gb)  # the provider takes the map as strings
@@ -169,6 +194,7 @@ def _quotas(
             volume_type_quota=tiers or None,
             opts=base,
         ),
+        known,
     )
     network = openstack.networking.QuotaV2(
         names.quota(p.system, "network"),
@@ -178,7 +204,7 @@ def _quotas(
         security_group_rule=q.security_group_rules,
         opts=base,
     )
-    out.add(names.quota(p.system, "network"), network)
+    out.add(names.quota(p.system, "network"), network, known)
     return network
 
 
@@ -195,6 +221,14 @@ def _remotes(r: d.Rule, resolution: Resolution, out: Declared) -> list[str]:
     return [f"{ip}/32" for ip in ips]
 
 
+def _rule_label(r: d.Rule, group_names: Mapping[str, str], remote: str) -> str:
+    """As cgcloud's plan names a rule: its group, direction, ports and remote."""
+    group = group_names.get(r.group, r.group)
+    arrow = "from" if r.direction == "ingress" else "to"
+    ports = _ports_text(r.protocol, r.port_min, r.port_max)
+    return f"{group} {r.direction} {ports} {arrow} {remote}"
+
+
 def _bindings(
     out: Declared,
     state: d.DesiredState,
@@ -208,6 +242,8 @@ def _bindings(
             out.unresolved.append(
                 _("{system}: {group} — 尚无端口可绑定").format(system=g.system, group=g.name)
             )
+    system_of = {g.key: g.system for g in state.groups}
+    name_of = {g.key: g.name for g in state.groups}
     for port_id, keys in sorted(resolution.bindings.items()):
         ids: list[Any] = [groups[k].id for k in sorted(set(keys))]
         out.add(
@@ -219,5 +255,10 @@ def _bindings(
                 # add cgcloud's groups, keep the port's other groups (as the engine does)
                 enforce=False,
                 opts=base,
+            ),
+            Known(
+                "binding",
+                system_of.get(keys[0], GLOBAL) if keys else GLOBAL,
+                f"port {port_id}: " + "、".join(name_of.get(k, k) for k in sorted(set(keys))),
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,43 @@ def test_example_pack_config_names_every_policy() -> None:
     config = json.loads((ROOT / "policy-pack" / "config.example.json").read_text("utf-8"))
     assert set(config) == {p.name for p in pack.policies()}
     assert all(pack.Config.from_mapping(c).target_zone == "gov" for c in config.values())
+
+
+def test_the_row_policies_share_one_validation_per_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CrossGuard calls each of the nine row policies for every resource; they judge the
+    rule's row once (benchmarks/README.md "pulumi pack": 9× fewer scratch validations)."""
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+
+    calls: list[int] = []
+    real = pack.row_verdicts
+
+    def counting(rules_args: list[pack.RuleArgs], config: pack.Config) -> Any:
+        calls.append(len(rules_args))
+        return real(rules_args, config)
+
+    monkeypatch.setattr(pack, "row_verdicts", counting)
+    pack.one_row.cache_clear()
+    props = {
+        "direction": "ingress",
+        "ethertype": "IPv4",
+        "protocol": "tcp",
+        "portRangeMin": 3389,
+        "portRangeMax": 3389,
+        "remoteIpPrefix": "0.0.0.0/0",
+    }
+    config = {"policies": str(POLICIES), "targetZone": "gov", "now": NOW}
+    args = ResourceValidationArgs(
+        pack.RULE_TYPE,
+        props,
+        "urn:x",
+        "r",
+        PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), []),
+        None,
+        config,
+    )
+    rows = [p for p in pack.policies() if p.name.startswith("cgcloud-cg")]
+    assert len(rows) == len(pack.ROW_RULES)
+    got: list[str] = []
+    for p in rows:
+        p.validate(args, lambda message, urn=None: got.append(message))
+    assert calls == [1] and any(m.startswith("CG310") for m in got)
