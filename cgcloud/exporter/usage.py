@@ -63,7 +63,9 @@ def _tier_families(inp: Inputs, tenants: dict[str, tuple[str, str, str]], gauge:
     if inp.view is not None:
         for s in inp.view.servers:
             used[s.project_id][SYSTEM_DISK] += s.disk_gb * GIB
-        for pid, tiers in inp.view.volume_gb_by_tier.items():
+        for pid, gb_total in inp.view.volume_gb.items():
+            # an engine that does not say the tier: the GB still count, under tier ""
+            tiers = inp.view.volume_gb_by_tier.get(pid) or {"": gb_total}
             for tier, gb in tiers.items():
                 used[pid][tier] += gb * GIB
     for proj in inp.state.projects:

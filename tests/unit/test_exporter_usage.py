@@ -184,3 +184,14 @@ def test_openstack_items_are_read_as_the_api_gives_them() -> None:
     assert srv.since == datetime(2027, 1, 6, tzinfo=UTC)  # the later of the two
     assert server_power({"id": "s2", "OS-EXT-STS:power_state": 1}).powered_on
     assert parse_time("garbage") is None and parse_time(None) is None
+
+
+def test_volume_gb_without_a_tier_still_counts_under_the_empty_tier() -> None:
+    eng, state = _cloud()
+    view = ex.read_cloud(eng, state)
+    view.volume_gb_by_tier = {}  # an engine that reads sizes but not types
+    fams = ex.compute(ex.Inputs(now=NOW, state=state, view=view))
+    used = _samples(fams, "cgcloud_used_disk_tier_bytes")
+    assert used[(SYSTEM, "")] == 2000 * GIB
+    total = _samples(fams, "cgcloud_used_disk_bytes")[(SYSTEM,)]
+    assert sum(v for k, v in used.items() if k[0] == SYSTEM) == total
