@@ -353,14 +353,12 @@ class Collector:
         share of the period's samples in which it was off, its state at the end."""
         keep = ("system", "tenant_id", "server_id", "server", "shutdown_form")
         on, off = "cgcloud_server_powered_on", "cgcloud_server_powered_off_seconds"
-        jobs = [
-            ("max", off),
-            ("sum", on),
-            ("count", on),
-            ("last", "cgcloud_server_power_changed_timestamp_seconds"),
-        ]
-        longest, on_sum, count, since = self.pool.map(lambda j: self.over(j[0], j[1], keep), jobs)
+        jobs = [("max", off), ("sum", on), ("count", on)]
+        longest, on_sum, count = self.pool.map(lambda j: self.over(j[0], j[1], keep), jobs)
+        # the change time at the end is the start of the stretch off for servers off then;
+        # the others are read by _off_since
         at_end = self._last(on, keep)
+        since = self._last("cgcloud_server_power_changed_timestamp_seconds", keep)
         by: dict[str, dict[str, Any]] = {}
         for k in count.keys() | longest.keys():
             d = dict(k)
@@ -384,11 +382,12 @@ class Collector:
                 row["longest_off_seconds"] is None or longest[k] > row["longest_off_seconds"]
             ):
                 row["longest_off_seconds"] = longest[k]
-                row["off_since"] = iso(since[k]) if k in since else None
             row["samples"] += count.get(k, 0.0)
             row["off_samples"] += count.get(k, 0.0) - on_sum.get(k, 0.0)
             if k in at_end:
                 row["powered_on_at_end"] = at_end[k] >= 1
+                if at_end[k] < 1 and k in since:
+                    row["off_since"] = iso(since[k])
         for row in by.values():
             row["off_share"] = row["off_samples"] / row["samples"] if row["samples"] else None
         self._off_since(by, keep)
