@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from cgcloud import clock, desired
 from cgcloud import plan as planner
-from cgcloud.engines.openstack import OpenStackEngine
+from cgcloud.engines.openstack import OpenStackEngine, fingerprints
 from cgcloud.validate import validate
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +42,7 @@ def compile_repo(root: Path, rows: int, systems: int, now: str) -> desired.Desir
     errors = [f for f in v.findings if f.severity == "error"]
     if errors:
         raise SystemExit(f"generated repository has {len(errors)} errors at {now}")
-    return desired.compile(v.repo, clock.now_local(now))
+    return desired.compile(v.repo, clock.now_local(now), OpenStackEngine.quota_room)
 
 
 def apply(cloud: str, state: desired.DesiredState, *, naive: bool = False) -> dict[str, Any]:
@@ -84,8 +84,9 @@ def strip_fingerprints(cloud: str, projects: int) -> int:
     eng = OpenStackEngine(cloud)
     n = 0
     for proj in eng.read_projects():
-        for tag in planner.recorded_fingerprint(proj.tags)[: max(0, projects - n)]:
-            eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{quote(tag, safe=':=')}")
+        for fp in proj.fingerprints[: max(0, projects - n)]:
+            tag = quote(fingerprints.tag(fp), safe=":=")
+            eng.call("identity", "DELETE", f"/projects/{proj.id}/tags/{tag}")
             n += 1
     return n
 

@@ -86,14 +86,9 @@ def synthetic(systems: int, rules: int) -> object:
                 )
             )
             if r % 25 == 0:
+                remote = "0.0.0.0/0" if i % 100 == 0 else "172.20.0.10/32"
                 ingress.append(
-                    {
-                        "security_group_id": f"{i:028x}0000",
-                        "protocol": "tcp",
-                        "port_range_min": 22,
-                        "port_range_max": 22,
-                        "remote_ip_prefix": "0.0.0.0/0" if i % 100 == 0 else "172.20.0.10/32",
-                    }
+                    p.ARule(f"x{i}-{r}", f"{i:028x}0000", "ingress", "IPv4", "tcp", 22, 22, remote)
                 )
         for s in range(4):
             servers.append(

@@ -34,6 +34,7 @@ import pulumi  # noqa: E402
 from generate import NOW, generate  # noqa: E402
 
 from cgcloud import clock, desired  # noqa: E402
+from cgcloud.engines.openstack import neutron  # noqa: E402
 from cgcloud.engines.pulumi.program import Resolution, declare  # noqa: E402
 from cgcloud.validate import load_repository  # noqa: E402
 
@@ -109,7 +110,7 @@ def main() -> None:
     if not out.exists():
         generate(out, a.rows, a.systems, 1)
     repo, _, _ = load_repository([out])
-    state = desired.compile(repo, clock.now_local(NOW))
+    state = desired.compile(repo, clock.now_local(NOW), neutron.QUOTA_ROOM)
     res = resolution(state)
     print(
         f"{a.systems} systems, {a.rows} rows: {len(state.groups)} groups, "

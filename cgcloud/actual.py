@@ -22,6 +22,9 @@ class AProject:
     tags: list[str] = field(default_factory=list)
     description: str = ""
     domain_id: str = "default"
+    # the rule fingerprints recorded on the project (normally one; none = read in full);
+    # how they are stored is the engine's business (OpenStack: a Keystone tag each)
+    fingerprints: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -54,7 +57,9 @@ class APort:
     ips: list[str] = field(default_factory=list)
     group_ids: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    device_owner: str = ""
+    # the cloud's own port (a router interface, DHCP): never a host a form's CIDR means;
+    # each engine knows its own (engines/openstack/neutron.py: Neutron's device owner)
+    infrastructure: bool = False
     name: str = ""
 
 

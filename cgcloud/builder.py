@@ -13,6 +13,7 @@ from typing import Any
 
 from cgcloud import capping, clock, grammar
 from cgcloud.findings import Finding, Severity
+from cgcloud.i18n import N_, _
 from cgcloud.loader import Document, Unloaded
 from cgcloud.model import (
     API_VERSION,
@@ -106,8 +107,8 @@ class _Builder:
             self.finding(
                 "CG014",
                 at / "end",
-                f"使用期终止日期 {end} 早于起始日期 {start}",
-                "请检查起止日期是否写反",
+                _("使用期终止日期 {end} 早于起始日期 {start}").format(end=end, start=start),
+                _("请检查起止日期是否写反"),
             )
             return None
         return clock.Window(start, end)
@@ -122,8 +123,8 @@ class _Builder:
             self.finding(
                 "CG010",
                 root,
-                "文档不是一个表单（应为以 apiVersion 和 kind 开头的映射）",
-                "每个文档应以 apiVersion: cgcloud/v1 和 kind: <表单类型> 开头",
+                _("文档不是一个表单（应为以 apiVersion 和 kind 开头的映射）"),
+                _("每个文档应以 apiVersion: cgcloud/v1 和 kind: <表单类型> 开头"),
             )
             return
         if data.get("apiVersion") != API_VERSION:
@@ -131,8 +132,10 @@ class _Builder:
             self.finding(
                 "CG010",
                 root / "apiVersion",
-                f"apiVersion 应为 {API_VERSION}，实际为 {data.get('apiVersion')!r}",
-                f"请写 apiVersion: {API_VERSION}",
+                _("apiVersion 应为 {want}，实际为 {got}").format(
+                    want=API_VERSION, got=repr(data.get("apiVersion"))
+                ),
+                _("请写 apiVersion: {want}").format(want=API_VERSION),
                 key="apiVersion" not in data,
             )
             return
@@ -142,8 +145,8 @@ class _Builder:
             self.finding(
                 "CG010",
                 root / "kind",
-                f"未知的表单类型 kind: {kind!r}",
-                "可用的类型: " + "、".join(KINDS),
+                _("未知的表单类型 kind: {kind}").format(kind=repr(kind)),
+                _("可用的类型: {kinds}").format(kinds=_("、").join(KINDS)),
                 key="kind" not in data,
             )
             return
@@ -151,7 +154,7 @@ class _Builder:
         if problems:
             self._unloaded(doc, kind)
             for p in problems:
-                self.finding(p.rule, At(doc, p.path), p.message, _SCHEMA_HINT, key=p.key)
+                self.finding(p.rule, At(doc, p.path), p.message, _(_SCHEMA_HINT), key=p.key)
             return
         getattr(self, "add_" + _snake(kind))(root, data)
 
@@ -189,7 +192,10 @@ class _Builder:
         zones_obj = Zones(at, zones, pairs("flows"), pairs("default_egress"), bastions)
         if self.repo.zones is not None:
             self.finding(
-                "CG021", at, "仓库中有多个 Zones 文件", "整个仓库只能有一个 Zones（站点模型）"
+                "CG021",
+                at,
+                _("仓库中有多个 Zones 文件"),
+                _("整个仓库只能有一个 Zones（站点模型）"),
             )
             return
         self.repo.zones = zones_obj
@@ -205,7 +211,10 @@ class _Builder:
             ports.append(HighRiskPort(parsed, p.get("name", ""), at / "ports" / i))
         if self.repo.high_risk_ports is not None:
             self.finding(
-                "CG021", at, "仓库中有多个 HighRiskPorts 文件", "整个仓库只能有一个高危端口清单"
+                "CG021",
+                at,
+                _("仓库中有多个 HighRiskPorts 文件"),
+                _("整个仓库只能有一个高危端口清单"),
             )
             return
         self.repo.high_risk_ports = HighRiskPorts(at, int(d.get("max_source_prefix", 24)), ports)
@@ -386,7 +395,7 @@ class _Builder:
         )
 
 
-_SCHEMA_HINT = "对照 schemas/ 中该表单的 JSON Schema（cgcloud schema <KIND>）修改"
+_SCHEMA_HINT = N_("对照 schemas/ 中该表单的 JSON Schema（cgcloud schema <KIND>）修改")
 
 
 def _snake(kind: str) -> str:

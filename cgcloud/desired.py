@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from cgcloud import clock, grammar, model
+from cgcloud import clock, formats, grammar, model
+from cgcloud.i18n import _
 
 MANAGED_TAG = "cgcloud:managed"
 SYSTEM_TAG = "cgcloud:system="
@@ -38,14 +39,23 @@ GROUP_TAG = "cgcloud:group="
 PLACEHOLDER_TAG = "cgcloud:placeholder="
 # set by `cgcloud enforce` when a ShutdownNotice has reclaimed a whole system (docs/enforce.md)
 DECOMMISSIONED_TAG = "cgcloud:decommissioned="
-# set by `cgcloud apply`/`enforce` on a project once its groups and rules equal the forms:
-# a fingerprint of that rule set, so an enforce pass can skip what has not changed
-RULES_TAG = "cgcloud:rules="
 DESCRIPTION_PREFIX = "cgcloud "
-# Neutron adds two egress rules (IPv4, IPv6) to every new group, and every
-# project's `default` group has four rules: quota room for both.
-DEFAULT_GROUP_RULES = 4
-NEW_GROUP_RULES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRoom:
+    """What a cloud puts in a project by itself, which the project's group and rule
+    quotas must leave room for. An engine declares it (``Engine.quota_room``; Neutron:
+    a ``default`` group of four rules, two egress rules in each new group) and the
+    caller passes it to ``compile``: the quotas are part of the plan, so the room is
+    known before the diff rather than patched in by the engine after it."""
+
+    groups: int = 0  # groups every project comes with
+    rules: int = 0  # the rules of those
+    rules_per_new_group: int = 0  # rules the cloud adds to each group it creates
+
+
+NO_ROOM = QuotaRoom()  # the forms' own groups and rules only (no engine in sight)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -213,8 +223,7 @@ class Rule:
             "direction": self.direction,
             "ethertype": self.ethertype,
             "protocol": self.protocol,
-            "port_range_min": self.port_min,
-            "port_range_max": self.port_max,
+            **formats.rule_ports(self.port_min, self.port_max),
             "remote": (
                 {"placeholder": self.remote_placeholder}
                 if self.remote_placeholder
@@ -287,20 +296,21 @@ def flavor_name(vcpus: int, memory_gb: int, disk_gb: int) -> str:
 
 
 def group_key(system: str, hosts: Selector) -> str:
-    """A short stable key for a (system, host set): Neutron tags are at most 255 chars."""
+    """A short stable key for a (system, host set): it must fit any cloud's marks."""
     raw = f"{system}|{hosts.label}".encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def group_description(key: str, system: str, hosts: Selector) -> str:
     """``cgcloud:group=<key> cgcloud: <system> <hosts>``: the group's identity, written in
-    the one create call. The key comes first so no truncation can cut it; Neutron
-    takes no tags at create here (measured), and a separate tagging call could fail
-    and leave an unrecognisable group behind (docs/reconcile.md)."""
+    the one create call. The key comes first so no truncation can cut it (an engine
+    cuts the description to its cloud's limit: Neutron's is 255); Neutron takes no tags
+    at create here (measured), and a separate tagging call could fail and leave an
+    unrecognisable group behind (docs/reconcile.md)."""
     label = hosts.label
     if len(label) > 80:
         label = f"{hosts.cidrs[0]}+{len(hosts.cidrs) - 1}"
-    return f"{GROUP_TAG}{key} cgcloud: {system} {label}"[:255]
+    return f"{GROUP_TAG}{key} cgcloud: {system} {label}"
 
 
 def group_marker(description: str | None) -> str | None:
@@ -326,7 +336,7 @@ def group_name(system: str, hosts: Selector) -> str:
 def _bundles(repo: model.Repository) -> dict[str, list[model.ProjectApplication]]:
     out: dict[str, list[model.ProjectApplication]] = {}
     for pa in repo.projects:
-        for form_id, _ in pa.forms:
+        for form_id, _signer in pa.forms:
             out.setdefault(form_id, []).append(pa)
     return out
 
@@ -349,9 +359,12 @@ def row_approved(policy: model.NetworkPolicy, row: model.Row) -> bool:
     return len(set(names)) == len(names)
 
 
-def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A001 - the pipeline's verb
+def compile(  # noqa: A001 - the pipeline's verb
+    repo: model.Repository, now: datetime, room: QuotaRoom = NO_ROOM
+) -> DesiredState:
     """The desired state at ``now``. Assumes a repository that validated without errors;
-    anything unparseable or unapproved is simply left out (and noted)."""
+    anything unparseable or unapproved is simply left out (and noted). ``room``: what
+    the engine's cloud adds to a project's groups and rules (its quotas leave room)."""
     state = DesiredState(now=now.isoformat())
     bundles = _bundles(repo)
 
@@ -364,13 +377,13 @@ def compile(repo: model.Repository, now: datetime) -> DesiredState:  # noqa: A00
         state.projects.append(_project(system, forms, flavors))
     state.flavors = sorted(flavors.values(), key=lambda f: f.name)
     _network(repo, now, state, bundled_ok)
-    # Neutron quotas sized for the groups and rules
+    # group and rule quotas sized for the forms' groups and rules, and the cloud's own
     for project in state.projects:
         n_groups = sum(1 for g in state.groups if g.system == project.system)
         n_rules = sum(1 for r in state.rules if r.system == project.system)
-        project.quotas.security_groups = n_groups + 1
+        project.quotas.security_groups = n_groups + room.groups
         project.quotas.security_group_rules = (
-            n_rules + DEFAULT_GROUP_RULES + NEW_GROUP_RULES * max(n_groups, 1)
+            n_rules + room.rules + room.rules_per_new_group * max(n_groups, 1)
         )
     return state
 
@@ -391,7 +404,7 @@ def _approved_applications(
                 Note(
                     app.system,
                     "pending-form",
-                    f"{app.id} 尚未批准或打包表单未全部签字，暂不开通",
+                    _("{form} 尚未批准或打包表单未全部签字，暂不开通").format(form=app.id),
                     Reason(app.id),
                 )
             )
@@ -403,8 +416,10 @@ def _approved_applications(
             Note(
                 system,
                 "no-approved-resources",
-                f"{system} 没有 {today.year} 年度已批准的云资源申请单（有: {', '.join(map(str, years))}）；"
-                "已有资源不会被删除，配额按已过期处理",
+                _(
+                    "{system} 没有 {year} 年度已批准的云资源申请单（有: {years}）；"
+                    "已有资源不会被删除，配额按已过期处理"
+                ).format(system=system, year=today.year, years=", ".join(map(str, years))),
             )
         )
     return apps
@@ -476,7 +491,9 @@ def _network(
                 Note(
                     system,
                     "no-project",
-                    f"{policy.id}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通",
+                    _("{form}: {system} 没有本年度已批准的资源申请单，网络策略暂不开通").format(
+                        form=policy.id, system=system
+                    ),
                     Reason(policy.id),
                 )
             )
@@ -486,7 +503,7 @@ def _network(
                 Note(
                     system,
                     "pending-form",
-                    f"{policy.id}: 打包它的开通申请单（附件4）尚未四方签字",
+                    _("{form}: 打包它的开通申请单（附件4）尚未四方签字").format(form=policy.id),
                     Reason(policy.id),
                 )
             )
@@ -501,7 +518,9 @@ def _network(
                     Note(
                         system,
                         "unapproved-row",
-                        f"{policy.id} 第{row.number}行 审核人签字不全，暂不开通",
+                        _("{form} 第{row}行 审核人签字不全，暂不开通").format(
+                            form=policy.id, row=row.number
+                        ),
                         reason,
                     )
                 )

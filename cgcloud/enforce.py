@@ -174,7 +174,7 @@ def rule_actions(
     business and left out.
     """
     closes, group_deletes, opens = _closes_and_opens(plan, actual, clock.today(now))
-    keys_needed = {c.data["group_key"] for c in opens}
+    keys_needed = {c.data["rule"].group_key for c in opens}
     group_creates = [
         c
         for c in plan.changes
@@ -300,9 +300,8 @@ def _rule_action_list(
     for c, ar, reason in closes:
         action("close", c.system, reason, _ports_label(ar.protocol, ar.port_min, ar.port_max), c)
     for c in opens:
-        label = _ports_label(
-            c.data.get("protocol"), c.data.get("port_range_min"), c.data.get("port_range_max")
-        )
+        spec: p.RuleSpec = c.data["rule"]
+        label = _ports_label(spec.protocol, spec.port_min, spec.port_max)
         for reason in c.reasons:
             action("open", c.system, reason, label, c)
     for a in actions.values():

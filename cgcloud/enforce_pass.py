@@ -120,7 +120,7 @@ def _run_pass(
                 background.submit(engine.list_servers) if "compute" in engine.services() else None
             )
             repo = load(when)
-            state = desired.compile(repo, when)
+            state = desired.compile(repo, when, engine.quota_room)
             projects = reading.result()
             servers = listing.result() if listing is not None else None
         due = enforce.due_systems(repo, when)

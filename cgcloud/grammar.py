@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import netaddr
 
+from cgcloud.i18n import _
+
 MAX_IP = (1 << 32) - 1
 LIST_SEPARATORS = re.compile(r"\s*[、,，]\s*")
 _IP_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$", re.ASCII)
@@ -56,14 +58,20 @@ def ip_to_int(text: str) -> int:
         return fast
     m = _IP_RE.match(text)
     if not m:
-        raise GrammarError(f"{text!r} 不是有效的 IPv4 地址")
+        raise GrammarError(_("{text!r} 不是有效的 IPv4 地址").format(text=text))
     value = 0
     for part in m.groups():
         if len(part) > 1 and part[0] == "0":
-            raise GrammarError(f"{text!r} 含有前导零的八位组 {part!r}，有歧义，请去掉前导零")
+            raise GrammarError(
+                _("{text!r} 含有前导零的八位组 {part!r}，有歧义，请去掉前导零").format(
+                    text=text, part=part
+                )
+            )
         octet = int(part)
         if octet > 255:
-            raise GrammarError(f"{text!r} 的八位组 {octet} 超过 255")
+            raise GrammarError(
+                _("{text!r} 的八位组 {octet} 超过 255").format(text=text, octet=octet)
+            )
         value = (value << 8) | octet
     return value
 
@@ -111,29 +119,37 @@ def ranges_to_cidrs(ranges: tuple[tuple[int, int], ...]) -> list[str]:
 
 def parse_cidr(text: str) -> tuple[int, int]:
     """``a.b.c.d/n`` with no host bits set → inclusive integer range."""
-    ip_text, _, prefix_text = text.partition("/")
+    ip_text, _sep, prefix_text = text.partition("/")
     if not _ascii_digits(prefix_text) or not 0 <= int(prefix_text) <= 32:
-        raise GrammarError(f"{text!r} 的前缀长度无效，应为 /0 到 /32")
+        raise GrammarError(_("{text!r} 的前缀长度无效，应为 /0 到 /32").format(text=text))
     prefix = int(prefix_text)
     base = ip_to_int(ip_text)
     size = 1 << (32 - prefix)
     if base % size:
         network = int_to_ip(base - base % size)
-        raise GrammarError(f"{text!r} 设置了主机位；网段应写作 {network}/{prefix}")
+        raise GrammarError(
+            _("{text!r} 设置了主机位；网段应写作 {network}/{prefix}").format(
+                text=text, network=network, prefix=prefix
+            )
+        )
     return base, base + size - 1
 
 
 def _parse_range(text: str) -> tuple[int, int]:
-    left, _, right = text.partition("-")
+    left, _sep, right = text.partition("-")
     lo = ip_to_int(left)
     if "." in right:
         hi = ip_to_int(right)
     else:
         if not _ascii_digits(right) or int(right) > 255 or (len(right) > 1 and right[0] == "0"):
-            raise GrammarError(f"{text!r} 的范围终点 {right!r} 无效，应为 0-255 或完整 IPv4 地址")
+            raise GrammarError(
+                _("{text!r} 的范围终点 {right!r} 无效，应为 0-255 或完整 IPv4 地址").format(
+                    text=text, right=right
+                )
+            )
         hi = (lo & ~255) | int(right)
     if hi < lo:
-        raise GrammarError(f"{text!r} 的范围终点小于起点")
+        raise GrammarError(_("{text!r} 的范围终点小于起点").format(text=text))
     return lo, hi
 
 
@@ -180,7 +196,7 @@ def parse_address(text: str) -> Address:
     ``0.0.0.0`` (any) or a placeholder ``系统名称-用途``."""
     raw = text.strip()
     if not raw:
-        raise GrammarError("地址为空")
+        raise GrammarError(_("地址为空"))
     if raw == "0.0.0.0":
         return Address(text=text, any=True)
     single = _plain_ip(raw)  # the commonest cell: one address
@@ -191,18 +207,20 @@ def parse_address(text: str) -> Address:
     ranges: list[tuple[int, int]] = []
     for item in LIST_SEPARATORS.split(raw):
         if not item:
-            raise GrammarError(f"地址列表 {raw!r} 中有空项")
+            raise GrammarError(_("地址列表 {raw!r} 中有空项").format(raw=raw))
         if item == "0.0.0.0":
-            raise GrammarError("0.0.0.0 表示不限制地址，只能单独使用，不能出现在列表中")
+            raise GrammarError(_("0.0.0.0 表示不限制地址，只能单独使用，不能出现在列表中"))
         if "/" in item:
             ranges.append(parse_cidr(item))
         elif "-" in item:
             if not _IP_LIKE.match(item) and _IP_START.match(item):
                 raise GrammarError(
-                    f"地址范围 {item!r} 无效，应写作 58.33.33.33-40 或 58.33.33.33-58.33.33.40"
+                    _(
+                        "地址范围 {item!r} 无效，应写作 58.33.33.33-40 或 58.33.33.33-58.33.33.40"
+                    ).format(item=item)
                 )
             if not _IP_LIKE.match(item):
-                raise GrammarError(f"占位符 {item!r} 不能与地址混写在列表中")
+                raise GrammarError(_("占位符 {item!r} 不能与地址混写在列表中").format(item=item))
             ranges.append(_parse_range(item))
         else:
             value = ip_to_int(item)
@@ -297,33 +315,37 @@ def parse_ports(text: str) -> Ports:
     if raw == "/":
         return Ports(text=text, any=True)
     if not raw:
-        raise GrammarError("端口为空；不限制端口请写 /")
+        raise GrammarError(_("端口为空；不限制端口请写 /"))
     entries: list[PortEntry] = []
     protocol: str | None = None
     for item in LIST_SEPARATORS.split(raw):
         m = _PORT_ITEM.match(item)
         if not item or not m:
             raise GrammarError(
-                f"端口 {item!r} 无法识别；应写作 TCP9999、UDP53、TCP80,443、TCP8000-8080、ICMP 或 /"
+                _(
+                    "端口 {item!r} 无法识别；应写作 TCP9999、UDP53、TCP80,443、TCP8000-8080、ICMP 或 /"
+                ).format(item=item)
             )
         proto_text, low_text, high_text = m.groups()
         if proto_text:
             protocol = proto_text.lower()
         if protocol is None:
-            raise GrammarError(f"端口 {item!r} 缺少协议；应写作 TCP{item} 或 UDP{item}")
+            raise GrammarError(
+                _("端口 {item!r} 缺少协议；应写作 TCP{item} 或 UDP{item}").format(item=item)
+            )
         if protocol == "icmp":
             if low_text or high_text:
-                raise GrammarError("ICMP 没有端口号，请只写 ICMP")
+                raise GrammarError(_("ICMP 没有端口号，请只写 ICMP"))
             entries.append(PortEntry("icmp", 0, 65535))
             continue
         if low_text is None:
-            raise GrammarError(f"端口 {item!r} 缺少端口号")
+            raise GrammarError(_("端口 {item!r} 缺少端口号").format(item=item))
         low = int(low_text)
         high = int(high_text) if high_text else low
         if not 1 <= low <= 65535 or not 1 <= high <= 65535:
-            raise GrammarError(f"端口 {item!r} 超出 1-65535")
+            raise GrammarError(_("端口 {item!r} 超出 1-65535").format(item=item))
         if high < low:
-            raise GrammarError(f"端口范围 {item!r} 的终点小于起点")
+            raise GrammarError(_("端口范围 {item!r} 的终点小于起点").format(item=item))
         entries.append(PortEntry(protocol, low, high))
     return Ports(text=text, entries=_merge_ports(entries))
 

@@ -33,7 +33,7 @@ import ryml
 
 from cgcloud.discovery import POLICY_SUFFIXES, UsageError, discover
 from cgcloud.findings import Finding, Severity
-from cgcloud.i18n import _
+from cgcloud.i18n import N_, _
 
 
 def _max_file_bytes() -> tuple[int, str]:
@@ -323,9 +323,9 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
                 Finding(
                     "CG007",
                     Severity.ERROR,
-                    f"{g} 中没有找到策略文件（*.yaml / *.yml）",
+                    _("{g} 中没有找到策略文件（*.yaml / *.yml）").format(g=g),
                     file=Path(g).as_posix(),
-                    hint="请指向策略仓库目录，例如 cgcloud validate policies/",
+                    hint=_("请指向策略仓库目录，例如 cgcloud validate policies/"),
                 )
             )
         return result
@@ -384,8 +384,10 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
     except _TooLarge as exc:
         fail(
             "CG008",
-            f"文件过大（{exc.size / 1048576:.1f} MiB，上限 {MAX_FILE_BYTES / 1048576:.0f} MiB），未读取",
-            "请把表单拆分为多个文件；如确需更大的文件，设置环境变量 CGCLOUD_MAX_FILE_BYTES",
+            _("文件过大（{size:.1f} MiB，上限 {limit:.0f} MiB），未读取").format(
+                size=exc.size / 1048576, limit=MAX_FILE_BYTES / 1048576
+            ),
+            _("请把表单拆分为多个文件；如确需更大的文件，设置环境变量 CGCLOUD_MAX_FILE_BYTES"),
         )
         return
     except _NotRegular:
@@ -394,7 +396,7 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
     except OSError as exc:
         fail(
             "CG002",
-            f"无法读取文件: {exc.strerror or exc}",
+            _("无法读取文件: {reason}").format(reason=exc.strerror or exc),
             _("请检查该文件及其上级目录的权限（目录需要 r-x，文件需要 r）"),
         )
         return
@@ -412,9 +414,9 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
             Finding(
                 "CG006",
                 Severity.WARNING,
-                "文件为空（没有任何表单）",
+                _("文件为空（没有任何表单）"),
                 display,
-                hint="删除该文件，或写入带有 apiVersion: cgcloud/v1 和 kind 的表单",
+                hint=_("删除该文件，或写入带有 apiVersion: cgcloud/v1 和 kind 的表单"),
             )
         )
         return
@@ -425,8 +427,8 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
                 break
             fail(
                 "CG003",
-                "文件含有制表符（Tab）",
-                "YAML 缩进只能用空格；请把 Tab 替换为空格",
+                _("文件含有制表符（Tab）"),
+                _("YAML 缩进只能用空格；请把 Tab 替换为空格"),
                 src.position_of(off),
             )
         return
@@ -436,8 +438,8 @@ def load_file(path: Path, display: str, result: LoadResult) -> None:
         except _ParseError as exc:
             fail(
                 "CG001",
-                f"YAML 语法错误: {exc.message}",
-                "请检查该位置附近的缩进、引号和括号",
+                _("YAML 语法错误: {message}").format(message=exc.message),
+                _("请检查该位置附近的缩进、引号和括号"),
                 exc.position(src),
             )
             return
@@ -529,8 +531,8 @@ def _check_bytes(src: SourceFile, fail: Any) -> bool:
     if nul >= 0:
         fail(
             "CG002",
-            "这是二进制文件（含有 NUL 字节），不是 YAML 表单",
-            "请从策略仓库中移除该文件，或改用其他扩展名",
+            _("这是二进制文件（含有 NUL 字节），不是 YAML 表单"),
+            _("请从策略仓库中移除该文件，或改用其他扩展名"),
             src.position_of(nul),
         )
         return False
@@ -539,8 +541,10 @@ def _check_bytes(src: SourceFile, fail: Any) -> bool:
     except UnicodeDecodeError as exc:
         fail(
             "CG002",
-            f"文件不是有效的 UTF-8 编码（第 {exc.start} 字节: 0x{raw[exc.start]:02x}）",
-            "请用 UTF-8 保存该文件（例如用编辑器“另存为 UTF-8”，或 iconv -f GBK -t UTF-8）",
+            _("文件不是有效的 UTF-8 编码（第 {start} 字节: 0x{byte:02x}）").format(
+                start=exc.start, byte=raw[exc.start]
+            ),
+            _("请用 UTF-8 保存该文件（例如用编辑器“另存为 UTF-8”，或 iconv -f GBK -t UTF-8）"),
             src.position_of(exc.start),
         )
         return False
@@ -591,12 +595,12 @@ def _audit(src: SourceFile, node: int) -> Iterator[tuple[str, str, str, Position
         if t.has_key_anchor(n) or t.has_val_anchor(n) or t.is_key_ref(n) or t.is_val_ref(n):
             yield (
                 "CG005",
-                "不支持 YAML 锚点/别名（& 与 *）",
-                "表单须按签署时的样子逐项写出；请展开别名引用的内容",
+                _("不支持 YAML 锚点/别名（& 与 *）"),
+                _("表单须按签署时的样子逐项写出；请展开别名引用的内容"),
                 pos,
             )
         if t.has_key_tag(n) or t.has_val_tag(n):
-            yield ("CG005", "不支持 YAML 标签（!tag）", "请删除标签，直接写值", pos)
+            yield ("CG005", _("不支持 YAML 标签（!tag）"), _("请删除标签，直接写值"), pos)
         if t.is_map(n):
             seen: dict[bytes, int] = {}
             c = t.first_child(n)
@@ -606,9 +610,10 @@ def _audit(src: SourceFile, node: int) -> Iterator[tuple[str, str, str, Position
                     first = src.node_position(seen[k], prefer_key=True) or Position(1, 1)
                     yield (
                         "CG004",
-                        f"重复的键 {_clip(k.decode('utf-8', 'replace'))!r}"
-                        f"（首次出现在第 {first.line} 行）",
-                        "同一映射中每个键只能出现一次；请合并或删除重复项",
+                        _("重复的键 {key!r}（首次出现在第 {first_line} 行）").format(
+                            key=_clip(k.decode("utf-8", "replace")), first_line=first.line
+                        ),
+                        _("同一映射中每个键只能出现一次；请合并或删除重复项"),
                         src.node_position(c, prefer_key=True) or Position(1, 1),
                     )
                 else:
@@ -636,38 +641,40 @@ class _ParseError(Exception):
 
 
 _PARSE_MESSAGES = {
-    "parse error": "无法解析",
-    "parse error: incorrect indentation?": "缩进不正确",
-    "two colons on same line": "同一行出现两个冒号（值中含冒号时请加引号）",
-    "reached end of file while looking for closing quote": "引号没有闭合",
-    "ryml trees cannot handle containers as keys": "不支持以列表或映射作为键",
-    "multiline scalars cannot be used as implicit keys": "键不能跨行（是否漏了冒号后的空格或缩进不对？）",
-    "bad indentation": "缩进不正确",
-    "could not find ':' colon after key": "键后面缺少冒号 ':'",
-    "invalid scalar": "无效的值",
-    "parse error: invalid token": "无法识别的内容",
-    "multiline quoted keys are invalid": "带引号的键不能跨行",
-    "parse error: invalid comment after comma": "逗号后的注释无效（# 前需要空格）",
-    "block map: folded keys must be enclosed in '?'": "不支持折叠（>）形式的键",
-    "block map: literal keys must be enclosed in '?'": "不支持字面（|）形式的键",
-    "unexpected comma": "多余的逗号",
-    "invalid tag": "不支持 YAML 标签（!tag）",
-    "comment not preceded by whitespace": "注释符 # 前需要空格",
+    "parse error": N_("无法解析"),
+    "parse error: incorrect indentation?": N_("缩进不正确"),
+    "two colons on same line": N_("同一行出现两个冒号（值中含冒号时请加引号）"),
+    "reached end of file while looking for closing quote": N_("引号没有闭合"),
+    "ryml trees cannot handle containers as keys": N_("不支持以列表或映射作为键"),
+    "multiline scalars cannot be used as implicit keys": N_(
+        "键不能跨行（是否漏了冒号后的空格或缩进不对？）"
+    ),
+    "bad indentation": N_("缩进不正确"),
+    "could not find ':' colon after key": N_("键后面缺少冒号 ':'"),
+    "invalid scalar": N_("无效的值"),
+    "parse error: invalid token": N_("无法识别的内容"),
+    "multiline quoted keys are invalid": N_("带引号的键不能跨行"),
+    "parse error: invalid comment after comma": N_("逗号后的注释无效（# 前需要空格）"),
+    "block map: folded keys must be enclosed in '?'": N_("不支持折叠（>）形式的键"),
+    "block map: literal keys must be enclosed in '?'": N_("不支持字面（|）形式的键"),
+    "unexpected comma": N_("多余的逗号"),
+    "invalid tag": N_("不支持 YAML 标签（!tag）"),
+    "comment not preceded by whitespace": N_("注释符 # 前需要空格"),
 }
 _PARSE_PATTERNS = (
-    (re.compile(r"invalid character: '(.)'"), "此处不能出现字符 '{0}'"),
-    (re.compile(r"missing terminating (.)"), "缺少闭合的 {0}"),
+    (re.compile(r"invalid character: '(?P<char>.)'"), N_("此处不能出现字符 '{char}'")),
+    (re.compile(r"missing terminating (?P<char>.)"), N_("缺少闭合的 {char}")),
 )
 
 
 def _parse_message(msg: str) -> str:
-    """rapidyaml's English error in Chinese; an unknown one is kept (with its prefix)."""
+    """rapidyaml's English error in the user's language; an unknown one is kept (with its prefix)."""
     if msg in _PARSE_MESSAGES:
-        return _PARSE_MESSAGES[msg]
+        return _(_PARSE_MESSAGES[msg])
     for pattern, text in _PARSE_PATTERNS:
         m = pattern.fullmatch(msg)
         if m:
-            return text.format(*m.groups())
+            return _(text).format(**m.groupdict())
     return msg
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from cgcloud import clock, grammar
+from cgcloud.i18n import _
 from cgcloud.loader import Document, Unloaded
 
 API_VERSION = "cgcloud/v1"
@@ -69,9 +70,9 @@ class Section:
         CG013/CG014's business, not "missing")."""
         out = []
         if not self.reason.strip():
-            out.append("理由 reason")
+            out.append(_("理由 reason"))
         if self.window is None and not self.period_given:
-            out.append("使用期 period")
+            out.append(_("使用期 period"))
         return out
 
 
@@ -400,9 +401,9 @@ def resolve(repo: Repository) -> None:
                 row.from_zone = zones.zone(row.from_ref)
                 row.to_zone = zones.zone(row.to_ref)
                 if row.from_zone is None:
-                    errors["from"] = f"未知的区域 {row.from_ref!r}"
+                    errors["from"] = _("未知的区域 {zone}").format(zone=repr(row.from_ref))
                 if row.to_zone is None:
-                    errors["to"] = f"未知的区域 {row.to_ref!r}"
+                    errors["to"] = _("未知的区域 {zone}").format(zone=repr(row.to_ref))
             try:  # the common case, without a wrapper call per cell (50k rows: 150k cells)
                 row.source = grammar.parse_address(row.source_text)
                 row.target = grammar.parse_address(row.target_text)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from cgcloud import __version__
 from cgcloud.findings import Finding, Severity, count
-from cgcloud.i18n import _
+from cgcloud.i18n import DEFAULT, _, current, ngettext
 
 if TYPE_CHECKING:
     from cgcloud.rules.base import Rule
@@ -191,19 +191,20 @@ def _utf16_column(file: str, line: int, column: int) -> int:
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    summary, article = _(rule.summary), _(rule.article)
     return {
         "id": rule.id,
         "name": rule.name,
-        "shortDescription": {"text": rule.summary},
+        "shortDescription": {"text": summary},
         "fullDescription": {
             "text": _("{summary}（依据：云资源管理办法 {article}）").format(
-                summary=rule.summary, article=rule.article
+                summary=summary, article=article
             )
         },
         "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
         "help": {
             "text": _("{id} {name}：{summary}。依据：{article}。").format(
-                id=rule.id, name=rule.name, summary=rule.summary, article=rule.article
+                id=rule.id, name=rule.name, summary=summary, article=article
             )
         },
         "properties": {"article": rule.article, "tags": ["cgcloud", rule.article]},
@@ -357,8 +358,8 @@ def render_rules(fmt: str = "text", registry: Mapping[str, Rule] | None = None) 
                     "id": r.id,
                     "name": r.name,
                     "severity": r.severity.value,
-                    "article": r.article,
-                    "summary": r.summary,
+                    "article": r.article,  # the regulation's own citation: stable, not translated
+                    "summary": _(r.summary),
                 }
                 for r in rules
             ],
@@ -366,41 +367,63 @@ def render_rules(fmt: str = "text", registry: Mapping[str, Rule] | None = None) 
             indent=2,
         )
     if fmt == "markdown":
-        out = [
-            _("# cgcloud 规则一览"),
-            "",
-            _("<!-- 由 `cgcloud rules --format markdown > docs/rules.md` 生成，请勿手工编辑；"),
-            _("     tests/unit/test_rules_doc.py 在本文件过期时失败。 -->"),
-            "",
-            _(
-                "`cgcloud validate` 报告的每个发现都带有下表中的一个规则编号。"
-                "严重性：error（错误，退出码 1）、warning（警告）、info（提示）。"
-            ),
-            "",
-            _("共 {n} 条规则：").format(n=len(rules)),
-            "",
-            _("| 编号 | 严重性 | 条款 | 名称 | 说明 |"),
-            "|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {r.id} | {r.severity.value} | {_md_cell(r.article)} | `{r.name}` | {_md_cell(r.summary)} |"
-            for r in rules
-        ]
-        return "\n".join(out)
+        return _rules_markdown(rules)
     if fmt == "text":
         if not rules:
             return _("（没有注册的规则）")
+        articles = [_(r.article) for r in rules]
         w_name = max(len(r.name) for r in rules)
-        w_art = max(_width(r.article) for r in rules)
+        w_art = max(_width(a) for a in articles)
         return "\n".join(
-            f"{r.id}  {r.severity.value:<7}  {_pad(r.article, w_art)}  {r.name:<{w_name}}  {r.summary}"
-            for r in rules
+            f"{r.id}  {r.severity.value:<7}  {_pad(a, w_art)}  {r.name:<{w_name}}  {_(r.summary)}"
+            for r, a in zip(rules, articles, strict=True)
         )
     raise ValueError(
         _("未知的输出格式 {fmt!r}；可用: {formats}").format(
             fmt=fmt, formats=", ".join(RULE_FORMATS)
         )
     )
+
+
+# the rules table in each language: its file, and the language's own name for the links
+RULES_DOCS = {"zh": ("docs/rules.md", "中文"), "en": ("docs/rules.en.md", "English")}
+
+
+def _rules_markdown(rules: list[Rule]) -> str:
+    """docs/rules.md (Chinese) or docs/rules.en.md (English), each linking to the other."""
+    lang = current()
+    doc = RULES_DOCS[lang][0]
+    links = " · ".join(
+        f"[{name}]({Path(path).name})" for code, (path, name) in RULES_DOCS.items() if code != lang
+    )
+    prefix = "" if lang == DEFAULT else f"CGCLOUD_LANG={lang} "
+    out = [
+        _("# cgcloud 规则一览"),
+        "",
+        links,
+        "",
+        "<!-- "
+        + _(
+            "由 `{command}` 生成，请勿手工编辑；tests/unit/test_rules_doc.py 在本文件过期时失败。"
+        ).format(command=f"{prefix}cgcloud rules --format markdown > {doc}")
+        + " -->",
+        "",
+        _(
+            "`cgcloud validate` 报告的每个发现都带有下表中的一个规则编号。"
+            "严重性：error（错误，退出码 1）、warning（警告）、info（提示）。"
+        ),
+        "",
+        ngettext("共 {n} 条规则：", "共 {n} 条规则：", len(rules)).format(n=len(rules)),
+        "",
+        _("| 编号 | 严重性 | 条款 | 名称 | 说明 |"),
+        "|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {r.id} | {r.severity.value} | {_md_cell(_(r.article))} | `{r.name}` "
+        f"| {_md_cell(_(r.summary))} |"
+        for r in rules
+    ]
+    return "\n".join(out)
 
 
 def _width(text: str) -> int:

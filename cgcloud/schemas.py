@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
+from cgcloud.i18n import N_, _, current
+
 if TYPE_CHECKING:
     import jsonschema
 
@@ -229,7 +231,9 @@ def check(kind: str, data: Any) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     for error in sorted(_detailed(kind).iter_errors(data), key=lambda e: list(map(str, e.path))):
         problems.extend(_translate(error))
-    return problems
+    # jsonschema reports each missing property of one object as its own error, and each
+    # of those errors names them all: one finding per problem, in order
+    return list(dict.fromkeys(problems))
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:
@@ -252,49 +256,76 @@ def _translate(error: jsonschema.ValidationError) -> Iterator[SchemaProblem]:
         if v == "additionalProperties":
             allowed = set(e.schema.get("properties", {}))
             for key in sorted(set(e.instance) - allowed):
-                hint = "、".join(sorted(allowed))
-                message = f"{where}未知的键 {clip(key)!r}（允许的键: {hint}）"
+                hint = _("、").join(sorted(allowed))
+                message = _("{where}未知的键 {key!r}（允许的键: {hint}）").format(
+                    where=where, key=clip(key), hint=hint
+                )
                 if _CUT_LIST.match(key):
-                    message += (
-                        "；这看起来是被逗号截断的端口或地址列表：在 {…} 行内逗号是分隔符，"
-                        '请加引号（port: "TCP80,443"）或改用顿号（、）分隔'
+                    message += _(
+                        '；这看起来是被逗号截断的端口或地址列表：在 {…} 行内逗号是分隔符，请加引号（port: "TCP80,443"）或改用顿号（、）分隔'
                     )
                 yield SchemaProblem("CG011", path + (key,), message, key=True)
         elif v == "required":
             missing = [k for k in e.validator_value if k not in e.instance]
             for key in missing:
                 title = e.schema.get("properties", {}).get(key, {}).get("title", "")
-                label = f"{key}（{title}）" if title else key
-                yield SchemaProblem("CG012", path, f"{where}缺少必填项 {label}", key=True)
+                label = _("{key}（{title}）").format(key=key, title=title) if title else key
+                yield SchemaProblem(
+                    "CG012",
+                    path,
+                    _("{where}缺少必填项 {label}").format(where=where, label=label),
+                    key=True,
+                )
         elif v == "type":
             yield SchemaProblem(
                 "CG013",
                 path,
-                f"{where}类型应为 {_types(e.validator_value)}，实际为 {_json_type(e.instance)} {_short(e.instance)}",
+                _("{where}类型应为 {types}，实际为 {actual} {value}").format(
+                    where=where,
+                    types=_types(e.validator_value),
+                    actual=_json_type(e.instance),
+                    value=_short(e.instance),
+                ),
             )
         elif v in ("enum", "const"):
             allowed_values = e.validator_value if v == "enum" else [e.validator_value]
             yield SchemaProblem(
                 "CG013",
                 path,
-                f"{where}取值 {_short(e.instance)} 无效，应为: {'、'.join(map(str, allowed_values))}",
+                _("{where}取值 {value} 无效，应为: {allowed}").format(
+                    where=where,
+                    value=_short(e.instance),
+                    allowed=_("、").join(map(str, allowed_values)),
+                ),
             )
         elif v == "pattern":
-            desc = e.schema.get("description") or e.schema.get("title") or e.validator_value
-            yield SchemaProblem("CG013", path, f"{where}格式不正确: {_short(e.instance)}（{desc}）")
+            desc = _schema_text(e.schema) or _pattern_text(e.schema, e.validator_value)
+            yield SchemaProblem(
+                "CG013",
+                path,
+                _("{where}格式不正确: {value}（{desc}）").format(
+                    where=where, value=_short(e.instance), desc=desc
+                ),
+            )
         elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             yield SchemaProblem(
                 "CG013",
                 path,
-                f"{where}数值 {_short(e.instance)} 超出范围（{v} {e.validator_value}）",
+                _("{where}数值 {value} 超出范围（{keyword} {limit}）").format(
+                    where=where, value=_short(e.instance), keyword=v, limit=e.validator_value
+                ),
             )
         elif v in ("minItems", "minLength"):
-            yield SchemaProblem("CG013", path, f"{where}不能为空")
+            yield SchemaProblem("CG013", path, _("{where}不能为空").format(where=where))
         elif v == "uniqueItems":
-            yield SchemaProblem("CG013", path, f"{where}含有重复项")
+            yield SchemaProblem("CG013", path, _("{where}含有重复项").format(where=where))
         else:
-            desc = e.schema.get("description") if isinstance(e.schema, dict) else None
-            yield SchemaProblem("CG013", path, f"{where}不符合表单格式: {desc or e.message}")
+            told = _schema_text(e.schema) if isinstance(e.schema, dict) else None
+            yield SchemaProblem(
+                "CG013",
+                path,
+                _("{where}不符合表单格式: {reason}").format(where=where, reason=told or e.message),
+            )
 
 
 _CUT_LIST = re.compile(r"^(?:(?:TCP|UDP)\s*)?[0-9][0-9.\-/]*$", re.IGNORECASE)
@@ -304,39 +335,59 @@ def _field(path: tuple[str | int, ...]) -> str:
     if not path:
         return ""
     parts = [f"[{p}]" if isinstance(p, int) else f".{clip(p)}" for p in path]
-    return "字段 " + "".join(parts).lstrip(".") + " "
+    return _("字段 {path} ").format(path="".join(parts).lstrip("."))
 
 
 _TYPE_ZH = {
-    "string": "字符串",
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "布尔值",
-    "object": "映射",
-    "array": "列表",
-    "null": "空值",
+    "string": N_("字符串"),
+    "integer": N_("整数"),
+    "number": N_("数字"),
+    "boolean": N_("布尔值"),
+    "object": N_("映射"),
+    "array": N_("列表"),
+    "null": N_("空值"),
 }
+
+
+def _schema_text(schema: dict[str, Any]) -> str | None:
+    """What the schema says a value should be, when the user reads Chinese: its
+    ``description`` (or ``title``) is written in Chinese for editors' hover text. An
+    English reader gets None instead, so the caller falls back to the pattern or
+    to jsonschema's own (English) message."""
+    if current() != "zh":
+        return None
+    text = schema.get("description") or schema.get("title")
+    return str(text) if text else None
+
+
+def _pattern_text(schema: dict[str, Any], pattern: str) -> str:
+    """What a value of ``pattern`` looks like, for a reader without the description:
+    the schema's first example (if any) and the pattern itself."""
+    examples = schema.get("examples") or []
+    if examples:
+        return _("例如 {example}；模式 {pattern}").format(example=examples[0], pattern=pattern)
+    return _("模式 {pattern}").format(pattern=pattern)
 
 
 def _types(value: Any) -> str:
     names = value if isinstance(value, list) else [value]
-    return "或".join(_TYPE_ZH.get(str(n), str(n)) for n in names)
+    return _("或").join(_(_TYPE_ZH[str(n)]) if str(n) in _TYPE_ZH else str(n) for n in names)
 
 
 def _json_type(instance: Any) -> str:
     if instance is None:
-        return _TYPE_ZH["null"]
+        return _(_TYPE_ZH["null"])
     if isinstance(instance, bool):
-        return _TYPE_ZH["boolean"]
+        return _(_TYPE_ZH["boolean"])
     if isinstance(instance, int):
-        return _TYPE_ZH["integer"]
+        return _(_TYPE_ZH["integer"])
     if isinstance(instance, float):
-        return _TYPE_ZH["number"]
+        return _(_TYPE_ZH["number"])
     if isinstance(instance, str):
-        return _TYPE_ZH["string"]
+        return _(_TYPE_ZH["string"])
     if isinstance(instance, list):
-        return _TYPE_ZH["array"]
-    return _TYPE_ZH["object"]
+        return _(_TYPE_ZH["array"])
+    return _(_TYPE_ZH["object"])
 
 
 def clip(text: str, limit: int = 60) -> str:

@@ -46,6 +46,10 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# the file name findings in the shipped site files carry (a path, not a message)
+DEFAULTS_SHOWN_AS = "<默认>/"
+
+
 def default_policy_file(name: str) -> Path:
     return data_dir("policies") / name
 
@@ -73,7 +77,7 @@ def _load_repository(
         defaults = loader.LoadResult()
         for name in ("zones.yaml", "high-risk-ports.yaml"):
             path = default_policy_file(name)
-            loader.load_file(path, f"<默认>/{name}", defaults)
+            loader.load_file(path, DEFAULTS_SHOWN_AS + name, defaults)
         default_repo, default_findings = builder.build(defaults.documents)
         findings.extend(defaults.findings + default_findings)
         if want_zones:

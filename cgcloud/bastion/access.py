@@ -146,7 +146,7 @@ def _hosts(addr: grammar.Address) -> tuple[list[str] | None, int]:
     return [grammar.int_to_ip(v) for lo, hi in addr.ranges for v in range(lo, hi + 1)], total
 
 
-def compute(repo: model.Repository, now: datetime) -> AccessState:  # noqa: C901 - landed before C901 (issue 12); to split
+def compute(repo: model.Repository, now: datetime) -> AccessState:
     """The bastion access the forms grant at ``now`` (see the module docstring)."""
     zones = repo.zones
     state = AccessState(
@@ -158,14 +158,24 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:  # noqa: C901
     )
     if zones is None:
         return state
-    cloud = desired.compile(repo, now)
+    people, state.notes = _people(repo)
+    _candidates(state, repo, people, zones)
+    _grant(state)
+    _keys_and_projects(state, people)
+    state.notes = list(dict.fromkeys(state.notes))
+    return state
+
+
+def _candidates(
+    state: AccessState, repo: model.Repository, people: list[_Person], zones: model.Zones
+) -> None:
+    """Every (person, row, host) the forms name, with what keeps it from being allowed."""
+    cloud = desired.compile(repo, state.now)
     bundles: dict[str, list[model.ProjectApplication]] = {}
     for pa in repo.projects:
         for form_id, _at in pa.forms:
             bundles.setdefault(form_id, []).append(pa)
     policies = {p.id: p for p in repo.policies}
-    people, state.notes = _people(repo)
-
     for person in people:
         pa = person.project
         person_problems = (
@@ -187,6 +197,9 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:  # noqa: C901
             for row in policy.rules:
                 _row_candidates(state, person, policy, row, policy_problems, zones)
 
+
+def _grant(state: AccessState) -> None:
+    """The candidates without a problem become grants of their login's account."""
     for c in state.candidates:
         if c.problems or c.host is None:
             continue
@@ -198,6 +211,10 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:  # noqa: C901
         grant = Grant(c.host, c.port, c.window.closes_at, c.form, c.row)
         if grant not in account.grants:
             account.grants.append(grant)
+
+
+def _keys_and_projects(state: AccessState, people: list[_Person]) -> None:
+    """Each account gets its people's keys and project forms, everything sorted."""
     for person in people:
         for access in state.bastions.values():
             account = access.accounts.get(person.login)
@@ -211,8 +228,6 @@ def compute(repo: model.Repository, now: datetime) -> AccessState:  # noqa: C901
         for account in access.accounts.values():
             account.grants.sort()
             account.projects.sort()
-    state.notes = list(dict.fromkeys(state.notes))
-    return state
 
 
 def _row_candidates(
@@ -318,5 +333,5 @@ def check(state: AccessState, who: str, host: str, port: int) -> tuple[str, Gran
         ).format(host=host, port=port, who=who)
     reasons = sorted({p for c in matching for p in c.problems})
     return _("{who} 现在不能访问 {host}:{port}：{reasons}").format(
-        who=who, host=host, port=port, reasons="；".join(reasons)
+        who=who, host=host, port=port, reasons=_("；").join(reasons)
     )

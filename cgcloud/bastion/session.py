@@ -151,7 +151,8 @@ class Tunnel:
         try:
             channel = transport.open_direct(self.bastion, self.host, self.port, origin=peer)
         except transport.SshError as exc:
-            sys.stderr.write(_("错误: {e}").format(e=exc) + "\n")
+            # the CLI's error prefix (cli/options.error_text), same msgid: the core cannot import it
+            sys.stderr.write(_("错误: {message}").format(message=exc) + "\n")
             conn.close()
             return
         try:

@@ -45,8 +45,8 @@ from cgcloud.i18n import N_, _
 
 
 def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
-    """Validate (refusing on any error) and compile the desired state."""
-    from cgcloud import clock, desired, report
+    """Validate (refusing on any error): the time and the repository to compile."""
+    from cgcloud import clock, report
     from cgcloud import validate as pipeline
     from cgcloud.findings import has_errors
     from cgcloud.loader import UsageError
@@ -62,7 +62,7 @@ def _prepare(paths: list[Path] | None, now: str | None) -> tuple[Any, Any]:
     if has_errors(v.findings):
         sys.stderr.write(report.render(v, "text"))
         raise fail(_("表单校验未通过，拒绝生成计划（先运行 cgcloud validate 修正错误）"))
-    return when, desired.compile(v.repo, when)
+    return when, v.repo
 
 
 def _engine(
@@ -167,11 +167,13 @@ def plan_cmd(
     timeout: TimeoutOpt = None,
 ) -> None:
     """Validate, compile, read the cloud, diff, render (PLAN_HELP)."""
+    from cgcloud import desired
     from cgcloud import plan as planner
     from cgcloud.engines.base import LockHeld
 
-    _when, state = _prepare(paths, now)
+    when, repo = _prepare(paths, now)
     engine = _engine(engine_name, cloud, timeout=timeout, options=engine_options(stack, backend))
+    state = desired.compile(repo, when, engine.quota_room)
     try:
         actual = engine.read(state)
         result = _planned(engine, state, actual, cloud)
@@ -210,11 +212,13 @@ def apply_cmd(
     timeout: TimeoutOpt = None,
 ) -> None:
     """Plan, guard, confirm and apply under the cloud's lock (APPLY_HELP)."""
+    from cgcloud import desired
     from cgcloud import plan as planner
     from cgcloud.engines.base import LockHeld
 
-    _when, state = _prepare(paths, now)
+    when, repo = _prepare(paths, now)
     engine = _engine(engine_name, cloud, audit_log, timeout, engine_options(stack, backend))
+    state = desired.compile(repo, when, engine.quota_room)
     textfile.note(engine=engine)  # --textfile (cgcloud/textfile.py): request counts
     try:
         engine.acquire_lock()

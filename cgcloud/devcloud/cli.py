@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from cgcloud.cli.helpformat import columns
 from cgcloud.cli.runtime import HELP_OPTIONS, CgcloudGroup
 from cgcloud.devcloud.config import DIR_ENV
 from cgcloud.exitcodes import ExitCode
@@ -96,15 +97,19 @@ def status(dir: DirOpt = None) -> None:
     from cgcloud.devcloud.launcher import status as do_status
 
     rows = do_status(dir)
-    typer.echo(f"{'SERVICE':18} {'STATE':5} {'PORT':>6} {'PID':>8} {'RSS':>8} {'PSS':>8}")
+    up, down, state = _("运行"), _("停止"), _("状态")
+    state_w = max(5, columns(up), columns(down), columns(state))
+    head = [pad(_("服务"), 18), pad(state, state_w), pad(_("端口"), 6, right=True)]
+    typer.echo(" ".join([*head, f"{'PID':>8} {'RSS':>8} {'PSS':>8}"]))
     for r in rows:
         typer.echo(
-            f"{r.name:18} {'up' if r.up else 'down':5} {r.port or '-':>6} "
+            f"{r.name:18} {pad(up if r.up else down, state_w)} {r.port or '-':>6} "
             f"{r.pid or '-':>8} {r.rss_bytes / 2**20:6.0f}MB {r.pss_bytes / 2**20:6.0f}MB"
         )
     rss, pss = sum(r.rss_bytes for r in rows), sum(r.pss_bytes for r in rows)
-    up_count = f"{sum(r.up for r in rows)}/{len(rows)} up"
-    typer.echo(f"{'total':18} {up_count:21} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
+    up_count = _("{up}/{n} 运行").format(up=sum(r.up for r in rows), n=len(rows))
+    total = pad(_("合计"), 18) + " " + pad(up_count, state_w + 16)
+    typer.echo(f"{total} {rss / 2**20:6.0f}MB {pss / 2**20:6.0f}MB")
     typer.echo(_("（RSS 在每个进程中都计入共享页；PSS 按进程分摊共享页：这才是真实的总量）"))
     if not all(r.up for r in rows):
         raise typer.Exit(ExitCode.FAILURE)  # 3 is the delete guard in the one table
@@ -146,3 +151,10 @@ def logs(
         typer.echo(do_logs(service, lines, dir))
     except DevcloudError as exc:
         _fail(exc)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` filled to ``width`` terminal columns: a Chinese character takes two, so
+    str.ljust would leave the columns of a Chinese heading out of line."""
+    fill = " " * max(0, width - columns(text))
+    return fill + text if right else text + fill

@@ -201,12 +201,30 @@ def plan_site(zones: Zones) -> SitePlan:
     return plan
 
 
-def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -> SitePlan:  # noqa: C901 - not split yet (issue 12)
+def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -> SitePlan:
     """Create what plan_site() asks for, skipping what exists (by name); idempotent."""
     plan = plan_site(zones)
     for w in plan.warnings:
         say(f"site: warning: {w}")
-    net = conn.network
+    ids, subnet_ids = _networks(conn.network, plan)
+    _routers(conn.network, plan, ids, subnet_ids)
+    ports = _bastion_ports(conn.network, plan, ids, subnet_ids)
+    say(
+        f"site: {len(plan.networks)} networks, {len(plan.routers)} routers, "
+        f"{len(plan.bastions)} bastion ports"
+    )
+    if profile != "full":
+        return plan
+    _compute_and_storage(conn, plan, ports)
+    say(
+        f"site: {len(FLAVORS)} flavors, volume types {'/'.join(VOLUME_TYPES)}, "
+        f"image {IMAGE_NAME}, {len(plan.bastions)} bastion servers"
+    )
+    return plan
+
+
+def _networks(net: Any, plan: SitePlan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The zones' networks and subnets (name → object of each)."""
     ids: dict[str, Any] = {}
     subnet_ids: dict[str, Any] = {}
     for n in plan.networks:
@@ -236,6 +254,10 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
                 )
                 net.set_tags(sub, [TAG, f"zone:{n.zone}"])
             subnet_ids[sname] = sub
+    return ids, subnet_ids
+
+
+def _routers(net: Any, plan: SitePlan, ids: dict[str, Any], subnet_ids: dict[str, Any]) -> None:
     for r in plan.routers:
         router = net.find_router(r.name)
         ext = ids[r.external_net]
@@ -246,6 +268,11 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
             net.set_tags(router, [TAG])
             for sname, _ in next(n for n in plan.networks if n.name == r.internal_net).subnets:
                 net.add_interface_to_router(router, subnet_id=subnet_ids[sname].id)
+
+
+def _bastion_ports(
+    net: Any, plan: SitePlan, ids: dict[str, Any], subnet_ids: dict[str, Any]
+) -> dict[str, Any]:
     ports = {}
     for b in plan.bastions:
         port = net.find_port(b.name)
@@ -257,13 +284,11 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
             )
             net.set_tags(port, [TAG, "bastion"])
         ports[b.name] = port
-    say(
-        f"site: {len(plan.networks)} networks, {len(plan.routers)} routers, "
-        f"{len(plan.bastions)} bastion ports"
-    )
-    if profile != "full":
-        return plan
+    return ports
 
+
+def _compute_and_storage(conn: Any, plan: SitePlan, ports: dict[str, Any]) -> None:
+    """The full profile: flavors, volume types, the image and the bastion servers."""
     cp = conn.compute
     for name, vcpus, ram, disk in FLAVORS:
         if cp.find_flavor(name) is None:
@@ -300,8 +325,3 @@ def lay_out(conn: Any, zones: Zones, profile: str, say: Callable[[str], None]) -
             )
     for s in servers:
         cp.wait_for_server(s, status="ACTIVE", wait=120, interval=0.5)
-    say(
-        f"site: {len(FLAVORS)} flavors, volume types {'/'.join(VOLUME_TYPES)}, "
-        f"image {IMAGE_NAME}, {len(plan.bastions)} bastion servers"
-    )
-    return plan

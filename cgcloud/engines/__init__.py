@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cgcloud.engines.base import Engine
 
@@ -29,6 +30,17 @@ def names() -> list[str]:
     return sorted(REGISTRY)
 
 
+def engine_class(name: str) -> type[Engine]:
+    """The class registered as ``name``, for what an engine declares without a cloud
+    (its ``quota_room``): the Pulumi program asks Neutron's this way."""
+    try:
+        module, _, attr = REGISTRY[name].partition(":")
+    except KeyError:
+        raise UnknownEngine(name) from None
+    cls: type[Engine] = getattr(importlib.import_module(module), attr)
+    return cls
+
+
 def create(
     name: str,
     cloud: str,
@@ -40,10 +52,6 @@ def create(
     """The engine ``name`` connected to ``cloud`` (its errors are the engine's own).
     ``timeout``: seconds to wait for each answer of the cloud (None: the engine's own).
     ``options``: the engine's own keyword options (Pulumi: ``stack``, ``backend``)."""
-    try:
-        module, _, attr = REGISTRY[name].partition(":")
-    except KeyError:
-        raise UnknownEngine(name) from None
-    factory = getattr(importlib.import_module(module), attr)
+    factory: Any = engine_class(name)
     engine: Engine = factory(cloud, audit_path=audit_path, timeout=timeout, **(options or {}))
     return engine

@@ -25,7 +25,7 @@ from cgcloud.redact import redact
 
 if TYPE_CHECKING:
     from cgcloud import plan as p
-    from cgcloud.desired import DesiredState
+    from cgcloud.desired import DesiredState, QuotaRoom
     from cgcloud.enforce import Action
 
 APPLY_LOCK = "cgcloud-lock"  # apply and every enforce pass hold it while they act
@@ -172,6 +172,8 @@ class Engine(Protocol):
     cloud: str  # the cloud's name as the user gave it
     requests: int  # API requests made so far (benchmarks, --textfile, the exporter)
     audit_path: Path | None  # where every change is recorded (None: nowhere)
+    # what the cloud puts in every project by itself: pass it to `desired.compile`
+    quota_room: QuotaRoom
 
     # ---- read
     def services(self) -> list[str]:

@@ -8,8 +8,8 @@ devcloud, so the two engines are held to the same plans and outcomes.
 It behaves like the cloud cgcloud meets, where that matters to cgcloud: ids are
 generated, names of projects are unique, quotas are enforced (a rule or group over
 the project's quota is refused, a quota below usage is refused), a new project gets
-a ``default`` group with ``desired.DEFAULT_GROUP_RULES`` rules and a new group gets
-``desired.NEW_GROUP_RULES`` egress rules (apply removes them, as on Neutron), a
+a ``default`` group with ``QUOTA_ROOM.rules`` rules and a new group gets
+``QUOTA_ROOM.rules_per_new_group`` egress rules (apply removes them, as on Neutron), a
 security-group rule has no tags and cannot be updated, a port takes tags, leases are
 atomic. Failures on demand: ``fail("create", "rule")`` makes the next such call
 raise ``EngineError`` (``times=None``: every one).
@@ -60,6 +60,7 @@ from cgcloud.engines.base import (
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
 from cgcloud.engines.steps import project_ids as known_project_ids
+from cgcloud.i18n import _
 
 if TYPE_CHECKING:
     from cgcloud.enforce import Action
@@ -75,6 +76,8 @@ DEFAULT_QUOTAS = {
     "security_group_rules": 100,
 }
 NETWORK_KEYS = ("floating_ips", "security_groups", "security_group_rules")
+# what this cloud puts in a project by itself, as Neutron does (the quotas leave room)
+QUOTA_ROOM = d.QuotaRoom(groups=1, rules=4, rules_per_new_group=2)
 SHUTDOWN_KEY = "cgcloud:shutdown"  # the marks enforce reads (cgcloud.enforce)
 POWEROFF_KEY = "cgcloud:poweroff"
 POWERON_SEEN_KEY = "cgcloud:poweron-seen"
@@ -120,6 +123,7 @@ class MemoryEngine:
     """The ``Engine`` protocol over a ``MemoryCloud`` (a fresh one unless given)."""
 
     name = "memory"
+    quota_room = QUOTA_ROOM
 
     def __init__(
         self,
@@ -162,7 +166,11 @@ class MemoryEngine:
     def _quota_check(self, pid: str, key: str, used: int) -> None:
         limit = self.state.quotas.get(pid, {}).get(key, DEFAULT_QUOTAS[key])
         if limit >= 0 and used > limit:
-            raise EngineError(f"quota exceeded for {key} in project {pid}: {used} > {limit}")
+            raise EngineError(
+                _("项目 {project} 的配额 {key} 不足: {used} > {limit}").format(
+                    project=pid, key=key, used=used, limit=limit
+                )
+            )
 
     def _group_rules(self, gid: str) -> list[ARule]:
         return [r for r in self.state.rules.values() if r.group_id == gid]
@@ -182,13 +190,13 @@ class MemoryEngine:
         """A project as someone else made it (a Neutron ``default`` group comes with it)."""
         with self.state.lock:
             if any(x.name == name for x in self.state.projects.values()):
-                raise EngineError(f"project {name} exists")
+                raise EngineError(_("项目 {name} 已存在").format(name=name))
             proj = AProject(self.state.new_id("project"), name, list(tags or []), description)
             self.state.projects[proj.id] = proj
             self.state.quotas[proj.id] = dict(DEFAULT_QUOTAS)
             default = AGroup(self.state.new_id("group"), "default", proj.id)
             self.state.groups[default.id] = default
-            for i in range(d.DEFAULT_GROUP_RULES):
+            for i in range(QUOTA_ROOM.rules):
                 ether = "IPv4" if i % 2 == 0 else "IPv6"
                 direction = "ingress" if i < 2 else "egress"
                 rid = self.state.new_id("rule")
@@ -203,7 +211,7 @@ class MemoryEngine:
         ips: list[str],
         *,
         tags: list[str] | None = None,
-        device_owner: str = "",
+        infrastructure: bool = False,
         name: str = "",
         device_id: str = "",
     ) -> APort:
@@ -214,7 +222,7 @@ class MemoryEngine:
                 list(ips),
                 [],
                 list(tags or []),
-                device_owner,
+                infrastructure,
                 name,
             )
             self.state.ports[port.id] = port
@@ -249,7 +257,7 @@ class MemoryEngine:
             self.state.servers[server.id] = server
             if at is not None:
                 self.state.changed_at[server.id] = at
-            self.add_port(project_id, [ip], device_owner="compute:nova", device_id=server.id)
+            self.add_port(project_id, [ip], device_id=server.id)
             return server
 
     def add_volume(
@@ -441,13 +449,14 @@ class MemoryEngine:
             return
         proj = self._get(self.state.projects, c.id, "project")
         proj.description, proj.tags = c.data["description"], list(c.data["tags"])
+        proj.fingerprints = list(c.data["fingerprints"])
         s.id = proj.id
 
     def _quota(self, s: Step, pids: dict[str | None, str], *, lower: bool) -> None:
         """Raise first (before creating), lower last (after deleting)."""
         pid = pids.get(s.change.system)
         if pid is None:
-            raise EngineError(f"project of {s.change.system} does not exist")
+            raise EngineError(_("{system} 的项目不存在").format(system=s.change.system))
         s.id = pid
         before = s.change.before or {}
         if lower:
@@ -463,7 +472,11 @@ class MemoryEngine:
         }
         for k, v in values.items():
             if k in used and v < used[k]:
-                raise EngineError(f"quota {k} of {pid} cannot go below usage {used[k]}")
+                raise EngineError(
+                    _("项目 {project} 的配额 {key} 不能低于已用量 {used}").format(
+                        project=pid, key=k, used=used[k]
+                    )
+                )
         self.state.quotas.setdefault(pid, dict(DEFAULT_QUOTAS)).update(values)
 
     def _flavor(self, s: Step) -> None:
@@ -486,12 +499,12 @@ class MemoryEngine:
         c = s.change
         pid = pids.get(c.system)
         if pid is None:
-            raise EngineError(f"project of {c.system} does not exist")
+            raise EngineError(_("{system} 的项目不存在").format(system=c.system))
         self._quota_check(pid, "security_groups", self._project_groups(pid) + 1)
         g = AGroup(self.state.new_id("group"), c.data["name"], pid, [], c.data["description"])
         self.state.groups[g.id] = g
         # the egress defaults a new group gets, removed at once (as apply does on Neutron)
-        for ether in ("IPv4", "IPv6")[: d.NEW_GROUP_RULES]:
+        for ether in ("IPv4", "IPv6")[: QUOTA_ROOM.rules_per_new_group]:
             rid = self.state.new_id("rule")
             self.state.rules[rid] = ARule(rid, g.id, "egress", ether)
             self._call("delete", "rule")
@@ -502,23 +515,24 @@ class MemoryEngine:
     def _rule(self, s: Step, pids: dict[str | None, str], gids: dict[str | None, str]) -> None:
         self._call("create", "rule")
         c = s.change
-        gid = gids.get(c.data["group_key"])
+        gid = gids.get(c.data["rule"].group_key)
         if gid is None or gid not in self.state.groups:
-            raise EngineError("its security group does not exist")
+            raise EngineError(_("规则所属的安全组不存在"))
         g = self.state.groups[gid]
-        b = c.data
+        spec: p.RuleSpec = c.data["rule"]
+        wanted = (
+            spec.direction,
+            spec.ethertype,
+            spec.protocol,
+            spec.port_min,
+            spec.port_max,
+            spec.remote_cidr,
+        )
         same = [
             r
             for r in self._group_rules(gid)
             if (r.direction, r.ethertype, r.protocol, r.port_min, r.port_max, r.remote_cidr)
-            == (
-                b["direction"],
-                b["ethertype"],
-                b["protocol"],
-                b["port_range_min"],
-                b["port_range_max"],
-                b["remote_ip_prefix"],
-            )
+            == wanted
         ]
         if same:  # Neutron's duplicate check ignores the description: 409 "exists" = done
             s.id = same[0].id
@@ -526,18 +540,7 @@ class MemoryEngine:
         self._quota_check(
             g.project_id, "security_group_rules", self._project_rules(g.project_id) + 1
         )
-        r = ARule(
-            self.state.new_id("rule"),
-            gid,
-            b["direction"],
-            b["ethertype"],
-            b["protocol"],
-            b["port_range_min"],
-            b["port_range_max"],
-            b["remote_ip_prefix"],
-            None,
-            b["description"],
-        )
+        r = ARule(self.state.new_id("rule"), gid, *wanted, None, spec.description)
         self.state.rules[r.id] = r
         s.id = r.id
 
@@ -546,7 +549,7 @@ class MemoryEngine:
         c = s.change
         missing = [k for k in c.data["add"] if k not in gids]
         if missing:
-            raise EngineError(f"groups {missing} do not exist")
+            raise EngineError(_("安全组 {keys} 不存在").format(keys=", ".join(map(str, missing))))
         port = self._get(self.state.ports, c.data["port_id"], "port")
         port.group_ids = list(dict.fromkeys(c.data["keep"] + [gids[k] for k in c.data["add"]]))
         s.id = port.id
@@ -558,7 +561,7 @@ class MemoryEngine:
             self.state.rules.pop(c.id or "", None)
         else:
             if any(c.id in x.group_ids for x in self.state.ports.values()):
-                raise EngineError(f"security group {c.id} is in use")
+                raise EngineError(_("安全组 {id} 仍在使用中").format(id=c.id))
             for r in self._group_rules(c.id or ""):
                 del self.state.rules[r.id]
             self.state.groups.pop(c.id or "", None)
@@ -567,7 +570,7 @@ class MemoryEngine:
     @staticmethod
     def _get(table: dict[str, Any], key: str | None, kind: str) -> Any:
         if key is None or key not in table:
-            raise EngineError(f"{kind} {key} does not exist")
+            raise EngineError(_("{kind} {key} 不存在").format(kind=kind, key=key))
         return table[key]
 
     # ------------------------------------------------------------ fingerprints
@@ -583,12 +586,12 @@ class MemoryEngine:
         self._call(s.change.action, "fingerprint")
         proj = self.state.projects.get(s.change.id or "")
         if proj is None:
-            raise EngineError(f"project {s.change.id} does not exist")
+            raise EngineError(_("项目 {id} 不存在").format(id=s.change.id))
         old = set(s.change.data["old"])
-        proj.tags = [t for t in proj.tags if t not in old]
+        proj.fingerprints = [f for f in proj.fingerprints if f not in old]
         new = s.change.data.get("new")
-        if new and new not in proj.tags:
-            proj.tags.append(new)
+        if new and new not in proj.fingerprints:
+            proj.fingerprints.append(new)
 
     # ------------------------------------------------------------ leases
 
@@ -601,8 +604,9 @@ class MemoryEngine:
             held = self.state.leases.get(name)
             if held is not None and datetime.fromisoformat(held.expires) > now:
                 raise LockHeld(
-                    f"cloud {self.cloud} is locked by {held.owner} since "
-                    f"{held.acquired} until {held.expires}"
+                    _("云 {cloud} 已被 {owner} 锁定（自 {since} 至 {until}）").format(
+                        cloud=self.cloud, owner=held.owner, since=held.acquired, until=held.expires
+                    )
                 )
             self.state.leases[name] = LockHolder(
                 self.state.new_id("lease"),
@@ -617,9 +621,11 @@ class MemoryEngine:
         with self.state.lock:
             held = self.state.leases.get(name)
             if name not in self._held:
-                raise EngineError(f"lease {name} is not held")
+                raise EngineError(_("未持有租约 {name}").format(name=name))
             if held is None:
-                raise LockHeld(f"cloud {self.cloud}: lease {name} was removed by someone else")
+                raise LockHeld(
+                    _("云 {cloud}: 租约 {name} 已被他人删除").format(cloud=self.cloud, name=name)
+                )
             held.expires = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
 
     def release_lock(self, name: str = APPLY_LOCK) -> None:
@@ -754,7 +760,7 @@ class MemoryEngine:
         for v in a.data["volumes"]:
             have = self.state.volumes.get(v.id)
             if have is not None and have.server_ids:
-                raise EngineError(f"volume {v.id} is still attached")
+                raise EngineError(_("云硬盘 {id} 仍挂载在云主机上").format(id=v.id))
             self._dstep(a, "delete", "volume", v.name or v.id, v.id)
             self.state.volumes.pop(v.id, None)
 
@@ -781,9 +787,8 @@ class MemoryEngine:
             security_group_rules=self._project_rules(proj.id),
         )
         self._dstep(a, "update", "project", proj.name, proj.id)
-        proj.tags = sorted(
-            {*proj.tags, d.DECOMMISSIONED_TAG + a.form} - set(p.recorded_fingerprint(proj.tags))
-        )
+        proj.tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form})
+        proj.fingerprints = []  # the project no longer holds the forms' rules
 
     # ------------------------------------------------------------ metrics
 

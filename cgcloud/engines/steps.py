@@ -8,6 +8,7 @@ from cgcloud import desired as d
 from cgcloud import plan as p
 from cgcloud.actual import ActualState
 from cgcloud.engines.base import ApplyResult, Step
+from cgcloud.i18n import _
 
 
 def change_steps(plan: p.Plan) -> list[Step]:
@@ -29,15 +30,15 @@ def untag_steps(plan: p.Plan) -> list[Step]:
                 "delete",
                 "fingerprint",
                 f.system,
-                tag,
-                detail="规则指纹作废",
+                old,
+                detail=_("规则指纹作废"),
                 id=f.project_id,
-                data={"old": [tag]},
+                data={"old": [old]},
             )
         )
         for f in plan.fingerprints
         if f.system in changed and f.project_id
-        for tag in f.old
+        for old in f.old
     ]
 
 
@@ -61,7 +62,7 @@ def fingerprint_steps(fps: list[p.Fingerprint], applied: ApplyResult | None) -> 
                         "fingerprint",
                         fp.system,
                         fp.new,
-                        detail="记录规则指纹",
+                        detail=_("记录规则指纹"),
                         id=pid,
                         data={"old": fp.old, "new": fp.new},
                     )

@@ -58,7 +58,7 @@ class CloudView:
     (every ingress rule, servers, volumes, floating IPs) — a fixed number of list calls."""
 
     actual: p.ActualState
-    ingress: list[dict[str, Any]] = field(default_factory=list)
+    ingress: list[p.ARule] = field(default_factory=list)  # of every group, managed or not
     servers: list[Server] = field(default_factory=list)
     volume_gb: dict[str, int] = field(default_factory=dict)  # project id → GB in volumes
     floating_ips: dict[str, int] = field(default_factory=dict)  # project id → count
@@ -74,20 +74,7 @@ def read_cloud(engine: Engine, state: d.DesiredState | None) -> CloudView:
     start = engine.requests
     actual = engine.read(state)
     view = CloudView(actual)
-    view.ingress = [
-        {
-            "id": r.id,
-            "security_group_id": r.group_id,
-            "ethertype": r.ethertype,
-            "protocol": r.protocol,
-            "port_range_min": r.port_min,
-            "port_range_max": r.port_max,
-            "remote_ip_prefix": r.remote_cidr,
-            "remote_group_id": r.remote_group_id,
-        }
-        for r in (*actual.rules, *actual.foreign_rules)
-        if r.direction == "ingress"
-    ]
+    view.ingress = [r for r in (*actual.rules, *actual.foreign_rules) if r.direction == "ingress"]
     usage = engine.read_usage(actual)
     view.floating_ips, view.volume_gb = usage.floating_ips, usage.volume_gb
     view.volume_gb_by_tier, view.power, view.volumes = (
@@ -134,14 +121,12 @@ def _ports_text(protocol: str | None, lo: int | None, hi: int | None) -> str:
     return p._ports_text(None if protocol in (None, "", "any") else str(protocol).lower(), lo, hi)
 
 
-def _covers(rule: dict[str, Any], proto: str, port: int) -> bool:
-    """Does a Neutron rule (API dict) open ``proto``/``port``? No protocol = everything."""
-    get = rule.get
-    rp = get("protocol")
-    rp = None if rp in (None, "", "any") else str(rp).lower()
+def _covers(rule: p.ARule, proto: str, port: int) -> bool:
+    """Does a rule open ``proto``/``port``? No protocol = everything."""
+    rp = None if rule.protocol in (None, "", "any") else str(rule.protocol).lower()
     if rp is not None and rp != proto and rp != {"tcp": "6", "udp": "17"}[proto]:
         return False
-    lo, hi = get("port_range_min"), get("port_range_max")
+    lo, hi = rule.port_min, rule.port_max
     if lo is None:
         return True
     return int(lo) <= port <= int(hi if hi is not None else lo)
@@ -416,11 +401,11 @@ def _exposure_families(inp: Inputs, gauge: Gauge) -> None:
             for svc in SERVICES:
                 found[(ap.name, ap.id, system, svc, "true")] += 0
     for rule in inp.view.ingress:
-        if rule.get("remote_group_id"):
+        if rule.remote_group_id:
             continue  # east-west inside the project's own groups (e.g. `default`)
-        if _from_bastion(rule.get("remote_ip_prefix"), bastions):
+        if _from_bastion(rule.remote_cidr, bastions):
             continue
-        g = groups.get(rule.get("security_group_id", ""))
+        g = groups.get(rule.group_id)
         if g is None:
             continue
         pr = projects.get(g.project_id)

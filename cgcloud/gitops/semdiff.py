@@ -730,9 +730,9 @@ def _sig_text(s: model.Signature | None) -> str:
 
 def _box_label(role: str) -> str:
     """A signature box's name in the user's language (the rules mark the names)."""
-    from cgcloud.rules.signatures import ROLE_ZH
+    from cgcloud.rules.signatures import role_name
 
-    return _(ROLE_ZH[role]) if role in ROLE_ZH else role
+    return role_name(role)
 
 
 def _signature_changes(old: model.Form, new: model.Form) -> list[str]:

@@ -37,6 +37,7 @@ from cgcloud.plan.changes import (
     Change,
     Fingerprint,
     Plan,
+    RuleSpec,
     _rule_key,
     _v4,
 )
@@ -47,7 +48,6 @@ from cgcloud.plan.fingerprints import (
     fingerprints,
     placeholder_addresses,
     placeholders,
-    recorded_fingerprint,
     settled,
 )
 from cgcloud.plan.render import render, render_json, render_markdown, render_text, summary_line
@@ -69,6 +69,7 @@ __all__ = [
     "Change",
     "Fingerprint",
     "Plan",
+    "RuleSpec",
     "_ports_text",
     "_rule_key",
     "_tag_value",
@@ -80,7 +81,6 @@ __all__ = [
     "managed_projects_by_id",
     "placeholder_addresses",
     "placeholders",
-    "recorded_fingerprint",
     "render",
     "render_json",
     "render_markdown",

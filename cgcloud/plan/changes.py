@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cgcloud import desired as d
+from cgcloud.i18n import N_
 
-GLOBAL = "(全局)"
+# the "system" of changes that belong to no one system (flavors): stable in JSON, shown
+# translated (render._system)
+GLOBAL = N_("(全局)")
 ACTIONS = ("create", "update", "delete", "pending", "report")
 CHANGE_ACTIONS = ("create", "update", "delete")
 COMPUTE_KEYS = ("instances", "cores", "ram_mb")
@@ -18,6 +21,22 @@ ANY = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
 
 
 # --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule to create, in cgcloud's words: its group by cgcloud's key, the tuple a
+    cloud compares, one remote CIDR and the description that labels it. An engine turns
+    it into its own request (``Change.data["rule"]`` of a rule create)."""
+
+    group_key: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_min: int | None
+    port_max: int | None
+    remote_cidr: str
+    description: str
 
 
 @dataclass(slots=True)
@@ -53,8 +72,8 @@ class Change:
 class Fingerprint:
     """A project's rule fingerprint to record once the plan has been carried out.
 
-    ``project_id`` None: the plan creates the project. ``old``: the project's
-    ``cgcloud:rules=`` tags now (removed first), ``new``: the tag to add."""
+    ``project_id`` None: the plan creates the project. ``old``: the fingerprints the
+    project records now (removed first), ``new``: the one to record."""
 
     system: str
     project_id: str | None

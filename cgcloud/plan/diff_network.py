@@ -12,8 +12,10 @@ import ipaddress
 from typing import Any
 
 from cgcloud import desired as d
+from cgcloud import formats
 from cgcloud.actual import AGroup, APort, ARule, _tag_value, group_identity, managed_projects_by_id
-from cgcloud.plan.changes import ANY, Change, _rule_key, _v4
+from cgcloud.i18n import _
+from cgcloud.plan.changes import ANY, Change, RuleSpec, _rule_key, _v4
 from cgcloud.plan.context import Diff
 
 WantedRules = dict[tuple[Any, ...], tuple[d.Rule, str | None]]
@@ -45,7 +47,7 @@ def groups(x: Diff) -> None:
                     x.group_system[g.id],
                     g.name,
                     [],
-                    "重复的 cgcloud 安全组",
+                    _("重复的 cgcloud 安全组"),
                     id=g.id,
                     data={"id": g.id},
                 )
@@ -65,7 +67,7 @@ def groups(x: Diff) -> None:
                     wg.system,
                     wg.name,
                     reasons,
-                    f"新建安全组（主机 {wg.hosts.label}）",
+                    _("新建安全组（主机 {hosts}）").format(hosts=wg.hosts.label),
                     after={"hosts": wg.hosts.to_dict()},
                     data={"key": key, "name": wg.name, "description": wg.description},
                 )
@@ -79,7 +81,7 @@ def groups(x: Diff) -> None:
                     x.group_system[ag.id],
                     ag.name,
                     [],
-                    "已没有生效的网络策略行使用此安全组",
+                    _("已没有生效的网络策略行使用此安全组"),
                     id=ag.id,
                     data={"id": ag.id},
                 )
@@ -115,16 +117,16 @@ def rules(x: Diff) -> None:
         if wanted.pop(k, None) is None:
             _unwanted(x, ar, x.managed_groups[gkey])
     for r, remote in wanted.values():
-        body = {
-            "group_key": r.group,
-            "direction": r.direction,
-            "ethertype": r.ethertype,
-            "protocol": r.protocol,
-            "port_range_min": r.port_min,
-            "port_range_max": r.port_max,
-            "remote_ip_prefix": remote or ANY[r.ethertype],
-            "description": r.description,
-        }
+        spec = RuleSpec(
+            r.group,
+            r.direction,
+            r.ethertype,
+            r.protocol,
+            r.port_min,
+            r.port_max,
+            remote or ANY[r.ethertype],
+            r.description,
+        )
         x.add(
             Change(
                 "create",
@@ -132,9 +134,17 @@ def rules(x: Diff) -> None:
                 r.system,
                 _rule_label(r, x.wanted_groups, remote),
                 r.reasons,
-                "新建规则",
-                after={k: v for k, v in body.items() if k != "group_key"},
-                data=body,
+                _("新建规则"),
+                after=formats.plan_rule(
+                    spec.direction,
+                    spec.ethertype,
+                    spec.protocol,
+                    spec.port_min,
+                    spec.port_max,
+                    spec.remote_cidr,
+                    spec.description,
+                ),
+                data={"rule": spec},
             )
         )
 
@@ -158,8 +168,10 @@ def _wanted_rules(x: Diff) -> WantedRules:
                         r.system,
                         _rule_label(r, x.wanted_groups),
                         r.reasons,
-                        f"占位主机 {r.remote_placeholder} 尚无端口带标签 "
-                        f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}，解析后再开通",
+                        _("占位主机 {name} 尚无端口带标签 {tag}，解析后再开通").format(
+                            name=r.remote_placeholder,
+                            tag=f"{d.PLACEHOLDER_TAG}{r.remote_placeholder}",
+                        ),
                     )
                 )
                 continue
@@ -183,9 +195,11 @@ def _wanted_rules(x: Diff) -> WantedRules:
 def _unwanted(x: Diff, ar: ARule, ag: AGroup) -> None:
     ours = d.parse_description(ar.description)
     detail = (
-        f"规则已不再生效或已修改（原依据 {ours.form} 第{ours.row}行，至 {ours.until}）"
+        _("规则已不再生效或已修改（原依据 {form} 第{row}行，至 {until}）").format(
+            form=ours.form, row=ours.row, until=ours.until
+        )
         if ours
-        else "漂移：cgcloud 管理的安全组中有人工添加的规则"
+        else _("漂移：cgcloud 管理的安全组中有人工添加的规则")
     )
     x.add(
         Change(
@@ -234,7 +248,7 @@ def bindings(x: Diff) -> None:
                 system,
                 label,
                 reasons,
-                "绑定/解绑 cgcloud 安全组",
+                _("绑定/解绑 cgcloud 安全组"),
                 id=port.id,
                 before={"groups": sorted(x.group_by_id[g].name for g in current_managed)},
                 after={"groups": sorted(x.wanted_groups[k].name for k in wanted_keys)},
@@ -255,8 +269,10 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
                     wg.system,
                     wg.name,
                     sorted(set(x.group_reasons.get(key, []))),
-                    f"占位主机 {wg.hosts.placeholder} 尚无端口带标签 "
-                    f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}，安全组暂不绑定",
+                    _("占位主机 {name} 尚无端口带标签 {tag}，安全组暂不绑定").format(
+                        name=wg.hosts.placeholder,
+                        tag=f"{d.PLACEHOLDER_TAG}{wg.hosts.placeholder}",
+                    ),
                 )
             )
         return ports
@@ -268,7 +284,7 @@ def _hosts_of(x: Diff, key: str, wg: d.Group) -> list[APort]:
         ap
         for ap in x.actual.ports
         if ap.project_id == proj.id
-        and not ap.device_owner.startswith("network:")
+        and not ap.infrastructure
         and any(ip in n for ip in _v4(ap.ips) for n in nets)
     ]
 
@@ -289,7 +305,7 @@ def unmanaged_groups(x: Diff) -> None:
                     managed_project_ids[g.project_id],
                     g.name,
                     [],
-                    "非 cgcloud 管理的安全组：不会修改",
+                    _("非 cgcloud 管理的安全组：不会修改"),
                     id=g.id,
                 )
             )

@@ -6,9 +6,10 @@ from typing import Any
 
 from cgcloud import desired as d
 from cgcloud.actual import ActualState, _tag_value, is_managed
+from cgcloud.i18n import _
 from cgcloud.plan.changes import COMPUTE_KEYS, GLOBAL, NETWORK_KEYS, Change, Fingerprint
 from cgcloud.plan.context import Diff
-from cgcloud.plan.fingerprints import EMPTY_FINGERPRINT, recorded_fingerprint
+from cgcloud.plan.fingerprints import EMPTY_FINGERPRINT
 
 
 def projects(x: Diff) -> None:
@@ -30,8 +31,10 @@ def projects(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"该系统已按关停通知单 {gone} 关停并回收：不再开通资源（恢复须由管理员"
-                    f"移除项目标签 {d.DECOMMISSIONED_TAG}{gone}）",
+                    _(
+                        "该系统已按关停通知单 {notice} 关停并回收：不再开通资源"
+                        "（恢复须由管理员移除项目标签 {tag}）"
+                    ).format(notice=gone, tag=d.DECOMMISSIONED_TAG + gone),
                     id=have.id,
                 )
             )
@@ -45,8 +48,10 @@ def projects(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"同名项目 {want.name} 已存在但不是 cgcloud 管理的（没有 {d.MANAGED_TAG} 标签）："
-                    "不会修改它；请改名或由管理员加标签后重试",
+                    _(
+                        "同名项目 {name} 已存在但不是 cgcloud 管理的（没有 {tag} 标签）："
+                        "不会修改它；请改名或由管理员加标签后重试"
+                    ).format(name=want.name, tag=d.MANAGED_TAG),
                     id=by_name[want.name].id,
                 )
             )
@@ -67,7 +72,7 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
                 want.system,
                 want.name,
                 want.reasons,
-                "新建项目",
+                _("新建项目"),
                 after=wanted,
                 data={"name": want.name, "description": want.description, "tags": want.tags},
             )
@@ -76,13 +81,10 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
     # the rule fingerprint is bookkeeping, not the forms' business: not compared,
     # and kept by an update only while it is the one wanted now (a stale one
     # must not come back after the engine removed it)
-    recorded = recorded_fingerprint(have.tags)
+    recorded = have.fingerprints
     fp = x.fps.get(want.system)
-    kept = recorded if fp is not None and recorded == [d.RULES_TAG + fp] else []
-    current: dict[str, Any] = {
-        "description": have.description,
-        "tags": sorted(set(have.tags) - set(recorded)),
-    }
+    kept = recorded if fp is not None and recorded == [fp] else []
+    current: dict[str, Any] = {"description": have.description, "tags": sorted(set(have.tags))}
     if current != wanted:
         x.add(
             Change(
@@ -91,11 +93,11 @@ def _project(x: Diff, want: d.Project, have: Any) -> None:
                 want.system,
                 want.name,
                 want.reasons,
-                "更新项目说明/标签",
+                _("更新项目说明/标签"),
                 id=have.id,
                 before=current,
                 after=wanted,
-                data={"description": want.description, "tags": want.tags + kept},
+                data={"description": want.description, "tags": want.tags, "fingerprints": kept},
             )
         )
 
@@ -112,7 +114,7 @@ def _lapsed(x: Diff) -> None:
                     system,
                     p.name,
                     [],
-                    "该系统已关停回收（项目保留，配额为零）",
+                    _("该系统已关停回收（项目保留，配额为零）"),
                     id=p.id,
                 )
             )
@@ -124,7 +126,9 @@ def _lapsed(x: Diff) -> None:
                     system,
                     p.name,
                     [],
-                    "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停",
+                    _(
+                        "本年度没有已批准的资源申请单：资源已过期，cgcloud 不会删除项目，请办理续期或关停"
+                    ),
                     id=p.id,
                 )
             )
@@ -142,11 +146,9 @@ def fingerprints(x: Diff) -> None:
         ):
             continue
         fp = x.fps.get(system, EMPTY_FINGERPRINT)
-        old = recorded_fingerprint(have.tags) if have else []
-        if fp is not None and old != [d.RULES_TAG + fp]:
-            x.plan.fingerprints.append(
-                Fingerprint(system, have.id if have else None, old, d.RULES_TAG + fp)
-            )
+        old = list(have.fingerprints) if have else []
+        if fp is not None and old != [fp]:
+            x.plan.fingerprints.append(Fingerprint(system, have.id if have else None, old, fp))
 
 
 def quotas(x: Diff) -> None:
@@ -166,7 +168,7 @@ def quotas(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    "配额按本年度已批准的申请单合计",
+                    _("配额按本年度已批准的申请单合计"),
                     id=have.id if have else None,
                     before={k: current.get(k) for k in changed},
                     after=changed,
@@ -182,7 +184,9 @@ def quotas(x: Diff) -> None:
                     want.system,
                     want.name,
                     want.reasons,
-                    f"存储类型 {'、'.join(skipped)} 不是云硬盘类型（volume type），只计入总量 gigabytes",
+                    _(
+                        "存储类型 {tiers} 不是云硬盘类型（volume type），只计入总量 gigabytes"
+                    ).format(tiers=_("、").join(skipped)),
                 )
             )
 
@@ -218,7 +222,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     fl.name,
                     fl.reasons,
-                    "新建规格",
+                    _("新建规格"),
                     after=spec,
                     data={"name": fl.name, **spec},
                 )
@@ -231,7 +235,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     fl.name,
                     fl.reasons,
-                    "同名规格已存在但配置不同：不会修改，请人工处理",
+                    _("同名规格已存在但配置不同：不会修改，请人工处理"),
                     id=have_f.id,
                     before={
                         "vcpus": have_f.vcpus,
@@ -251,7 +255,7 @@ def flavors(x: Diff) -> None:
                     GLOBAL,
                     af.name,
                     [],
-                    "本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）",
+                    _("本年度的申请单已不需要此规格；规格不会被删除（可能仍在使用）"),
                     id=af.id,
                 )
             )

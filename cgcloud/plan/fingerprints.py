@@ -51,7 +51,7 @@ def fingerprints(
     ``state.now``: group keys, each rule's Neutron tuple with its ``until`` description,
     and what each placeholder resolves to (``resolved``, from `placeholder_addresses`).
 
-    Recorded on the project (``cgcloud:rules=``) once the cloud holds exactly that, it
+    Recorded on the project (``AProject.fingerprints``) once the cloud holds exactly that, it
     lets an enforce pass skip the projects whose wanted rules have not changed since:
     every time-driven action (a window opening or ending, a row removed, a placeholder's
     port appearing) changes the hash. ``resolved`` None: placeholders are unknown, and a
@@ -88,11 +88,6 @@ def fingerprints(
     return {system: None if system in unsure else _digest(rows) for system, rows in items.items()}
 
 
-def recorded_fingerprint(tags: list[str]) -> list[str]:
-    """The ``cgcloud:rules=`` tags a project carries (one when apply/enforce wrote it)."""
-    return [t for t in tags if t.startswith(d.RULES_TAG)]
-
-
 def settled(fps: dict[str, str | None], projects: list[AProject]) -> set[str]:
     """Systems whose managed project records exactly the fingerprint wanted now: the
     cloud held these rules when it was recorded, and the forms still want the same."""
@@ -102,6 +97,6 @@ def settled(fps: dict[str, str | None], projects: list[AProject]) -> set[str]:
         if not is_managed(proj.tags) or system is None:
             continue
         want = fps.get(system, EMPTY_FINGERPRINT)
-        if want is not None and recorded_fingerprint(proj.tags) == [d.RULES_TAG + want]:
+        if want is not None and proj.fingerprints == [want]:
             out.add(system)
     return out

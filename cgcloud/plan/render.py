@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from cgcloud import desired as d
-from cgcloud.plan.changes import Change, Plan
+from cgcloud.i18n import _
+from cgcloud.plan.changes import GLOBAL, Change, Plan
 
 _SIGN = {"create": "+", "update": "~", "delete": "-", "pending": "?", "report": "!"}
 
@@ -20,20 +21,26 @@ def _reasons_text(reasons: list[d.Reason]) -> str:
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary
-    return (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
-        f"{s['pending']} pending, {s['report']} reported"
-        + (f" (cloud {plan.cloud}, now {plan.now})" if plan.cloud else f" (now {plan.now})")
-    )
+    counts = _(
+        "计划：新建 {create} 项，更新 {update} 项，删除 {delete} 项，待定 {pending} 项，报告 {report} 项"
+    ).format(**{k: s[k] for k in ("create", "update", "delete", "pending", "report")})
+    if plan.cloud:
+        return counts + _("（云 {cloud}，当前时刻 {now}）").format(cloud=plan.cloud, now=plan.now)
+    return counts + _("（当前时刻 {now}）").format(now=plan.now)
+
+
+def _system(system: str) -> str:
+    """A system's heading; the changes of no one system ("(全局)", stable in JSON) translated."""
+    return _(GLOBAL) if system == GLOBAL else system
 
 
 def render_text(plan: Plan) -> str:
     lines = [summary_line(plan)]
     if not plan.has_changes:
-        lines.append("No changes: the cloud matches the approved forms.")
+        lines.append(_("没有变更：云与已批准的表单一致。"))
     for system, changes in plan.by_system():
         lines.append("")
-        lines.append(f"== {system}")
+        lines.append("== " + _system(system))
         for c in changes:
             why = _reasons_text(c.reasons)
             lines.append(f"  {_SIGN[c.action]} {c.kind:8} {c.name}")
@@ -43,8 +50,8 @@ def render_text(plan: Plan) -> str:
             lines.append(f"      {extra}" + (f"  [{why}]" if why else ""))
     if plan.notes:
         lines.append("")
-        lines.append("Notes:")
-        lines.extend(f"  - {n.system}: {n.message}" for n in plan.notes)
+        lines.append(_("备注:"))
+        lines.extend(f"  - {_system(n.system)}: {n.message}" for n in plan.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -57,12 +64,12 @@ def _before_after(c: Change) -> str:
 def render_markdown(plan: Plan) -> str:
     out = [f"### {summary_line(plan)}", ""]
     if not plan.has_changes:
-        out += ["No changes: the cloud matches the approved forms.", ""]
+        out += [_("没有变更：云与已批准的表单一致。"), ""]
     for system, changes in plan.by_system():
         out += [
-            f"#### {system}",
+            "#### " + _system(system),
             "",
-            "| | kind | resource | detail | reason |",
+            _("| | 类型 | 资源 | 说明 | 依据 |"),
             "|---|---|---|---|---|",
         ]
         for c in changes:
@@ -73,7 +80,8 @@ def render_markdown(plan: Plan) -> str:
             out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
         out.append("")
     if plan.notes:
-        out += ["#### Notes", ""] + [f"- {n.system}: {n.message}" for n in plan.notes] + [""]
+        notes = [f"- {_system(n.system)}: {n.message}" for n in plan.notes]
+        out += ["#### " + _("备注"), "", *notes, ""]
     return "\n".join(out)
 
 

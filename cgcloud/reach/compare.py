@@ -219,7 +219,7 @@ def _source_ranges(index: Index, source: Endpoint | None, view: CloudView) -> Ra
 # --------------------------------------------------------------------------- the difference
 
 
-def difference(  # noqa: C901 - landed before C901 (issue 12); to split
+def difference(
     index: Index,
     view: CloudView,
     at: datetime,
@@ -232,44 +232,116 @@ def difference(  # noqa: C901 - landed before C901 (issue 12); to split
     (an address or a placeholder's ports), else every host of the cloud."""
     out = Difference()
     src_filter = _source_ranges(index, source, view)
-    if target is None:
-        hosts = sorted(view.hosts)
-    elif target.ip is not None:
-        hosts = [target.ip]
-    else:
-        hosts = sorted(
-            {
-                ip
-                for (_s, n), ips in view.placeholders.items()
-                if n == target.placeholder
-                for ip in ips
-            }
-        )
-    in_force: dict[int, list[Grant]] = {}
-
-    def rows_for(ip: int) -> list[Grant]:
-        if ip not in in_force:
-            in_force[ip] = [
-                g
-                for g in index.to(Endpoint("", ip=ip), resolved=view.placeholders)
-                if g.status(at) == ACTIVE
-            ]
-        return in_force[ip]
-
     facts_of: dict[int, list[CloudFact]] = {}
     for f in view.facts:
         facts_of.setdefault(f.host.ip, []).append(f)
+    judge = _Judge(index, view, at, service, src_filter, facts_of)
+    for ip in _hosts_in_scope(view, target):
+        out.verdicts.extend(judge.verdicts(ip))
+    # the other way: approved rows in force that the cloud does not carry
+    by_system = _hosts_by_system(view)
+    for g in _grants_in_scope(index, view, target, service, source):
+        zone = index.facts.zones.get(g.target.zone)
+        if g.status(at) != ACTIVE or zone is None or not zone.internal or g.target.any:
+            continue
+        out.gaps.extend(judge.gaps(g, _grant_hosts(g, view, by_system, target)))
+    return out
 
-    for ip in hosts:
-        for f in facts_of.get(ip, []):
-            narrowed = _narrow_service(f.protocol, f.port_min or 1, f.port_max or 65535, service)
+
+def _hosts_in_scope(view: CloudView, target: Endpoint | None) -> list[int]:
+    """The target's address, a placeholder's ports' addresses, or every host."""
+    if target is None:
+        return sorted(view.hosts)
+    if target.ip is not None:
+        return [target.ip]
+    return sorted(
+        {ip for (_s, n), ips in view.placeholders.items() if n == target.placeholder for ip in ips}
+    )
+
+
+def _grants_in_scope(
+    index: Index,
+    view: CloudView,
+    target: Endpoint | None,
+    service: Service,
+    source: Endpoint | None,
+) -> Sequence[Grant]:
+    if target is not None:
+        return index.to(target, service, source, resolved=view.placeholders)
+    return index.grants if source is None else index.from_(source, service, view.placeholders)
+
+
+def _hosts_by_system(view: CloudView) -> dict[str, list[int]]:
+    """System → its project's host addresses, sorted: a row is carried by cgcloud on
+    its own system's project's ports (as `plan` binds)."""
+    by_system: dict[str, list[int]] = {}
+    for ip, hs in view.hosts.items():
+        for system in {h.system for h in hs if h.system}:
+            by_system.setdefault(system, []).append(ip)
+    for ips in by_system.values():
+        ips.sort()
+    return by_system
+
+
+def _grant_hosts(
+    g: Grant, view: CloudView, by_system: dict[str, list[int]], target: Endpoint | None
+) -> tuple[list[int], str]:
+    """The addresses a row's target stands for in the cloud, and its label."""
+    if g.target.placeholder:
+        ips = view.placeholders.get((g.system, g.target.placeholder), [])
+        label = g.target.placeholder
+    else:
+        ordered = by_system.get(g.system, [])
+        ips = [
+            ip
+            for lo, hi in g.target.ranges
+            for ip in ordered[bisect.bisect_left(ordered, lo) : bisect.bisect_right(ordered, hi)]
+        ]
+        label = g.target.text
+    if target is not None and target.ip is not None:
+        ips = [ip for ip in ips if ip == target.ip]
+    return ips, label
+
+
+class _Judge:
+    """One comparison's inputs and its cache of the rows in force per host."""
+
+    def __init__(
+        self,
+        index: Index,
+        view: CloudView,
+        at: datetime,
+        service: Service,
+        src_filter: Ranges | None,
+        facts_of: dict[int, list[CloudFact]],
+    ):
+        self.index, self.view, self.at = index, view, at
+        self.service, self.src_filter, self.facts_of = service, src_filter, facts_of
+        self._in_force: dict[int, list[Grant]] = {}
+
+    def rows_for(self, ip: int) -> list[Grant]:
+        if ip not in self._in_force:
+            self._in_force[ip] = [
+                g
+                for g in self.index.to(Endpoint("", ip=ip), resolved=self.view.placeholders)
+                if g.status(self.at) == ACTIVE
+            ]
+        return self._in_force[ip]
+
+    def verdicts(self, ip: int) -> list[Verdict]:
+        """Each cloud rule on host ``ip``: the rows that allow it, and what none does."""
+        out = []
+        for f in self.facts_of.get(ip, []):
+            narrowed = _narrow_service(
+                f.protocol, f.port_min or 1, f.port_max or 65535, self.service
+            )
             if narrowed is None:
                 continue
-            need = f.remote if src_filter is None else intersect(f.remote, src_filter)
+            need = f.remote if self.src_filter is None else intersect(f.remote, self.src_filter)
             if not need and not f.ipv6:
                 continue
-            rows = rows_for(ip)
-            offers = [o for g in rows for o in grant_offers(g, view)]
+            rows = self.rows_for(ip)
+            offers = [o for g in rows for o in grant_offers(g, self.view)]
             if f.ipv6:
                 gaps = [_("IPv6 来源 {remote}（表单只批准 IPv4）").format(remote=f.remote_text)]
             else:
@@ -279,42 +351,14 @@ def difference(  # noqa: C901 - landed before C901 (issue 12); to split
                     )
                     for lo, hi, rest in uncovered(*narrowed, need, offers)
                 ]
-            used = [g for g in rows if any(_touches(o, f) for o in grant_offers(g, view))]
-            out.verdicts.append(Verdict(f, used, gaps))
+            used = [g for g in rows if any(_touches(o, f) for o in grant_offers(g, self.view))]
+            out.append(Verdict(f, used, gaps))
+        return out
 
-    # the other way: approved rows in force that the cloud does not carry
-    grants: Sequence[Grant]
-    if target is not None:
-        grants = index.to(target, service, source, resolved=view.placeholders)
-    else:
-        grants = index.grants if source is None else index.from_(source, service, view.placeholders)
-    # a row is carried by cgcloud on its own system's project's ports (as `plan` binds)
-    by_system: dict[str, list[int]] = {}
-    for ip_, hs in view.hosts.items():
-        for sys_ in {h.system for h in hs if h.system}:
-            by_system.setdefault(sys_, []).append(ip_)
-    for ips_ in by_system.values():
-        ips_.sort()
-    for g in grants:
-        zone = index.facts.zones.get(g.target.zone)
-        if g.status(at) != ACTIVE or zone is None or not zone.internal or g.target.any:
-            continue
-        src = grant_sources(g, view)
-        if g.target.placeholder:
-            ips = view.placeholders.get((g.system, g.target.placeholder), [])
-            label = g.target.placeholder
-        else:
-            ordered = by_system.get(g.system, [])
-            ips = [
-                ip
-                for lo, hi in g.target.ranges
-                for ip in ordered[
-                    bisect.bisect_left(ordered, lo) : bisect.bisect_right(ordered, hi)
-                ]
-            ]
-            label = g.target.text
-        if target is not None and target.ip is not None:
-            ips = [ip for ip in ips if ip == target.ip]
+    def gaps(self, g: Grant, hosts: tuple[list[int], str]) -> list[Gap]:
+        """A row in force: pending (nothing to carry it yet) or what the cloud misses."""
+        ips, label = hosts
+        src = grant_sources(g, self.view)
         if not ips or src is None:
             why = (
                 _("占位主机 {name} 尚无带标签的端口").format(name=g.target.placeholder)
@@ -323,14 +367,14 @@ def difference(  # noqa: C901 - landed before C901 (issue 12); to split
                 if src is None
                 else _("目标地址在该系统的项目中尚无端口")
             )
-            out.gaps.append(Gap(g, PENDING, label, why))
-            continue
-        need_src = src if src_filter is None else intersect(src, src_filter)
+            return [Gap(g, PENDING, label, why)]
+        need_src = src if self.src_filter is None else intersect(src, self.src_filter)
+        out = []
         for ip in ips:
-            offers = [fact_offer(f) for f in facts_of.get(ip, []) if not f.ipv6]
+            offers = [fact_offer(f) for f in self.facts_of.get(ip, []) if not f.ipv6]
             missing = []
-            for proto, lo, hi, _r in grant_offers(g, view):
-                narrowed = _narrow_service(proto, lo, hi, service)
+            for proto, lo, hi, _r in grant_offers(g, self.view):
+                narrowed = _narrow_service(proto, lo, hi, self.service)
                 if narrowed is None:
                     continue
                 missing += [
@@ -340,10 +384,10 @@ def difference(  # noqa: C901 - landed before C901 (issue 12); to split
                     for a, b, rest in uncovered(*narrowed, need_src, offers)
                 ]
             if missing:
-                out.gaps.append(
+                out.append(
                     Gap(g, MISSING, grammar.int_to_ip(ip), _("云中未放行: ") + "; ".join(missing))
                 )
-    return out
+        return out
 
 
 def _touches(offer: Offer, f: CloudFact) -> bool:

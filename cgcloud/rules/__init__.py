@@ -1,7 +1,10 @@
 """The rule registry: every rule ID a user can meet, in one explicit list.
 
 Adding a rule touches its module, this list (when it is a new module), its
-tests and docs/rules.md (generated: ``cgcloud rules --format markdown``).
+tests, the ``en`` catalog (its summary and article are ``N_()`` messages, its
+findings ``_()``: ``python -m cgcloud.catalogs update``, docs/language.md) and
+docs/rules.md and docs/rules.en.md (generated: ``cgcloud rules --format markdown``
+in each language).
 """
 
 from __future__ import annotations

@@ -19,15 +19,17 @@ from collections.abc import Iterator
 
 from cgcloud import grammar
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import NetworkPolicy, Row, Zone
 from cgcloud.rules.base import ERROR, Context, Rule
 
-CELLS = (("source", "from", "源地址"), ("target", "to", "目标地址"))
+SOURCE_LABEL, TARGET_LABEL = N_("源地址"), N_("目标地址")  # translated where a finding is made
+CELLS = (("source", "from", SOURCE_LABEL), ("target", "to", TARGET_LABEL))
 
 
 def _zone_names(ctx: Context) -> str:
     zones = ctx.repo.zones
-    return "、".join(f"{z.name}({z.id})" for z in zones.zones) if zones else ""
+    return _("、").join(f"{z.name}({z.id})" for z in zones.zones) if zones else ""
 
 
 def _span(lo: int, hi: int) -> str:
@@ -66,12 +68,12 @@ def _outside(ranges: tuple[tuple[int, int], ...], pool: tuple[tuple[int, int], .
 
 
 def _few(items: list[str], limit: int = 3) -> str:
-    text = "、".join(items[:limit])
-    return text + (f" 等{len(items)}段" if len(items) > limit else "")
+    text = _("、").join(items[:limit])
+    return text + (_(" 等{n}段").format(n=len(items)) if len(items) > limit else "")
 
 
 def _where(policy: NetworkPolicy, row: Row) -> str:
-    return f"{policy.id} 第{row.number}行"
+    return _("{policy_id} 第{row_number}行").format(policy_id=policy.id, row_number=row.number)
 
 
 # --------------------------------------------------------------------------- grammar
@@ -84,8 +86,12 @@ def check_zone_names(ctx: Context) -> Iterator[Finding]:
                 if cell in row.errors:
                     yield UNKNOWN_ZONE.at(
                         row.at / cell,
-                        f"{_where(policy, row)}：{row.errors[cell]}",
-                        f"区域写 Zones 中区域的 id 或中文名：{_zone_names(ctx)}",
+                        _("{where}：{error}").format(
+                            where=_where(policy, row), error=row.errors[cell]
+                        ),
+                        _("区域写 Zones 中区域的 id 或中文名：{zone_names}").format(
+                            zone_names=_zone_names(ctx)
+                        ),
                         form=policy,
                     )
 
@@ -93,14 +99,17 @@ def check_zone_names(ctx: Context) -> Iterator[Finding]:
 def check_address_grammar(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
         for row in policy.rules:
-            for cell, _, label in CELLS:
+            for cell, _zone_cell, label in CELLS:
                 if cell in row.errors:
                     yield ADDRESS_GRAMMAR.at(
                         row.at / cell,
-                        f"{_where(policy, row)} {label}写法错误：{row.errors[cell]}",
-                        "地址写法：58.33.33.33；列表 58.33.33.33、58.44.44.44；范围 58.33.33.33-40；"
-                        "网段 10.10.10.0/24（主机位须为 0）；0.0.0.0 表示不限制；"
-                        "未分配地址的内部主机写 系统名称-用途",
+                        _("{where} {label}写法错误：{error}").format(
+                            where=_where(policy, row), label=_(label), error=row.errors[cell]
+                        ),
+                        _(
+                            "地址写法：58.33.33.33；列表 58.33.33.33、58.44.44.44；范围 58.33.33.33-40；"
+                            "网段 10.10.10.0/24（主机位须为 0）；0.0.0.0 表示不限制；未分配地址的内部主机写 系统名称-用途"
+                        ),
                         form=policy,
                     )
 
@@ -111,8 +120,12 @@ def check_port_grammar(ctx: Context) -> Iterator[Finding]:
             if "port" in row.errors:
                 yield PORT_GRAMMAR.at(
                     row.at / "port",
-                    f"{_where(policy, row)} 端口写法错误：{row.errors['port']}",
-                    "端口写法：/（不限制）、TCP9999、UDP53、TCP80,443、TCP8000-8080、TCP 22、ICMP",
+                    _("{where} 端口写法错误：{error}").format(
+                        where=_where(policy, row), error=row.errors["port"]
+                    ),
+                    _(
+                        "端口写法：/（不限制）、TCP9999、UDP53、TCP80,443、TCP8000-8080、TCP 22、ICMP"
+                    ),
                     form=policy,
                 )
 
@@ -135,9 +148,9 @@ def _list_cells(ctx: Context) -> list[Cell]:
         for row in policy.rules:
             errors = row.errors
             if row.from_zone is not None and row.source is not None and "source" not in errors:
-                out.append((policy, row, "source", "源地址", row.from_zone, row.source))
+                out.append((policy, row, "source", SOURCE_LABEL, row.from_zone, row.source))
             if row.to_zone is not None and row.target is not None and "target" not in errors:
-                out.append((policy, row, "target", "目标地址", row.to_zone, row.target))
+                out.append((policy, row, "target", TARGET_LABEL, row.to_zone, row.target))
     return out
 
 
@@ -149,12 +162,24 @@ def check_outside_pool(ctx: Context) -> Iterator[Finding]:
             continue
         outside = _outside(address.ranges, zone.ranges)
         if outside:
-            kind = "内部区域" if zone.internal else "外部区域"
+            kind = _("内部区域") if zone.internal else _("外部区域")
             yield OUTSIDE_POOL.at(
                 row.at / cell,
-                f"{_where(policy, row)} {label} {address.text.strip()} 中的 {_few(outside)} "
-                f"不在{kind} {zone.name} 的地址池 {'、'.join(zone.cidrs)} 内",
-                f"请核对地址，或把区域改为该地址实际所在的区域（{zone.name} 的地址池见 Zones）",
+                _(
+                    "{where} {label} {address_text} 中的 {parts} 不在{kind} {zone_name} "
+                    "的地址池 {zone_cidrs} 内"
+                ).format(
+                    where=_where(policy, row),
+                    label=_(label),
+                    address_text=address.text.strip(),
+                    parts=_few(outside),
+                    kind=kind,
+                    zone_name=zone.name,
+                    zone_cidrs=_("、").join(zone.cidrs),
+                ),
+                _(
+                    "请核对地址，或把区域改为该地址实际所在的区域（{zone_name} 的地址池见 Zones）"
+                ).format(zone_name=zone.name),
                 form=policy,
             )
 
@@ -167,9 +192,19 @@ def check_public(ctx: Context) -> Iterator[Finding]:
         if bad:
             yield NOT_PUBLIC.at(
                 row.at / cell,
-                f"{_where(policy, row)} {label} {address.text.strip()} 位于 {zone.name}，"
-                f"但 {_few(bad)} 不是公网地址（私有 RFC1918、环回、链路本地、运营商级 NAT、组播/保留地址）",
-                f"{zone.name} 只能写公网地址；私有地址请写它实际所在的区域（政务外网骨干网、专线网络等）",
+                _(
+                    "{where} {label} {address_text} 位于 {zone_name}，但 {parts} 不是公网地址（私有 "
+                    "RFC1918、环回、链路本地、运营商级 NAT、组播/保留地址）"
+                ).format(
+                    where=_where(policy, row),
+                    label=_(label),
+                    address_text=address.text.strip(),
+                    zone_name=zone.name,
+                    parts=_few(bad),
+                ),
+                _(
+                    "{zone_name} 只能写公网地址；私有地址请写它实际所在的区域（政务外网骨干网、专线网络等）"
+                ).format(zone_name=zone.name),
                 form=policy,
             )
 
@@ -179,9 +214,12 @@ def check_any_in_internal(ctx: Context) -> Iterator[Finding]:
         if address.any and zone.internal:
             yield ANY_INTERNAL.at(
                 row.at / cell,
-                f"{_where(policy, row)} {label}写了 0.0.0.0（不限制），但 {zone.name} 是内部区域",
-                f"0.0.0.0 只能用于外部区域；内部区域请写具体地址或该区域的网段"
-                f"（{'、'.join(zone.cidrs)}）",
+                _("{where} {label}写了 0.0.0.0（不限制），但 {zone_name} 是内部区域").format(
+                    where=_where(policy, row), label=_(label), zone_name=zone.name
+                ),
+                _(
+                    "0.0.0.0 只能用于外部区域；内部区域请写具体地址或该区域的网段（{zone_cidrs}）"
+                ).format(zone_cidrs=_("、").join(zone.cidrs)),
                 form=policy,
             )
 
@@ -191,9 +229,17 @@ def check_placeholder_external(ctx: Context) -> Iterator[Finding]:
         if address.placeholder and not zone.internal:
             yield PLACEHOLDER_EXTERNAL.at(
                 row.at / cell,
-                f"{_where(policy, row)} {label}写了占位名 {address.placeholder}，"
-                f"但 {zone.name} 是外部区域",
-                "占位名只代表云内尚未分配地址的主机，只能用于内部区域；外部区域请写实际地址或 0.0.0.0",
+                _(
+                    "{where} {label}写了占位名 {address_placeholder}，但 {zone_name} 是外部区域"
+                ).format(
+                    where=_where(policy, row),
+                    label=_(label),
+                    address_placeholder=address.placeholder,
+                    zone_name=zone.name,
+                ),
+                _(
+                    "占位名只代表云内尚未分配地址的主机，只能用于内部区域；外部区域请写实际地址或 0.0.0.0"
+                ),
                 form=policy,
             )
 
@@ -212,10 +258,18 @@ def check_placeholder_unique(ctx: Context) -> Iterator[Finding]:
         reported.add((name, policy.system))
         yield PLACEHOLDER_SHARED.at(
             row.at / cell,
-            f"占位名 {name} 同时用于两个系统：{first_policy.system}（{_where(first_policy, first_row)}）"
-            f"和 {policy.system}（{_where(policy, row)}）",
-            "占位名代表一台主机，在整个仓库中只能属于一个系统；请给本系统的主机另起一个占位名"
-            "（建议以本系统名称开头）",
+            _(
+                "占位名 {name} 同时用于两个系统：{first_policy_system}（{where}）和 {policy_system}（{other_where}）"
+            ).format(
+                name=name,
+                first_policy_system=first_policy.system,
+                where=_where(first_policy, first_row),
+                policy_system=policy.system,
+                other_where=_where(policy, row),
+            ),
+            _(
+                "占位名代表一台主机，在整个仓库中只能属于一个系统；请给本系统的主机另起一个占位名（建议以本系统名称开头）"
+            ),
             form=policy,
         )
 
@@ -224,57 +278,59 @@ UNKNOWN_ZONE = Rule(
     "CG101",
     "unknown-zone",
     ERROR,
-    "附件2 注1",
-    "源区域或目标区域不是 Zones 中的区域",
+    N_("附件2 注1"),
+    N_("源区域或目标区域不是 Zones 中的区域"),
     check_zone_names,
 )
 OUTSIDE_POOL = Rule(
     "CG104",
     "address-outside-zone",
     ERROR,
-    "附件2 注1",
-    "地址不在其区域的地址池内（内部区域，以及有地址池的外部区域）",
+    N_("附件2 注1"),
+    N_("地址不在其区域的地址池内（内部区域，以及有地址池的外部区域）"),
     check_outside_pool,
 )
 NOT_PUBLIC = Rule(
     "CG105",
     "not-public-address",
     ERROR,
-    "附件2 注1",
-    "互联网公网中的地址不是公网地址（私有、环回、链路本地等）",
+    N_("附件2 注1"),
+    N_("互联网公网中的地址不是公网地址（私有、环回、链路本地等）"),
     check_public,
 )
 ANY_INTERNAL = Rule(
     "CG106",
     "any-in-internal-zone",
     ERROR,
-    "附件2 注2",
-    "0.0.0.0（不限制）用于内部区域；内部区域应写本区域的地址或网段",
+    N_("附件2 注2"),
+    N_("0.0.0.0（不限制）用于内部区域；内部区域应写本区域的地址或网段"),
     check_any_in_internal,
 )
 ADDRESS_GRAMMAR = Rule(
     "CG107",
     "address-grammar",
     ERROR,
-    "附件2 注2",
-    "地址写法错误（含网段主机位不为 0）",
+    N_("附件2 注2"),
+    N_("地址写法错误（含网段主机位不为 0）"),
     check_address_grammar,
 )
-PORT_GRAMMAR = Rule("CG108", "port-grammar", ERROR, "附件2", "端口写法错误", check_port_grammar)
+PORT_GRAMMAR = Rule(
+    "CG108", "port-grammar", ERROR, N_("附件2"), N_("端口写法错误"), check_port_grammar
+)
 PLACEHOLDER_EXTERNAL = Rule(
     "CG109",
     "placeholder-in-external-zone",
     ERROR,
-    "附件2 注2",
-    "占位名（系统名称-用途）用于外部区域；占位名只能代表内部区域的主机",
+    N_("附件2 注2"),
+    N_("占位名（系统名称-用途）用于外部区域；占位名只能代表内部区域的主机"),
     check_placeholder_external,
 )
 PLACEHOLDER_SHARED = Rule(
     "CG110",
     "placeholder-in-two-systems",
     ERROR,
-    "附件2 注2",
-    "同一个占位名出现在两个系统中",
+    N_("附件2 注2"),
+    N_("同一个占位名出现在两个系统中"),
     check_placeholder_unique,
 )
 

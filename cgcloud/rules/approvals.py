@@ -11,14 +11,15 @@
 
 from __future__ import annotations
 
+from cgcloud.i18n import N_
 from cgcloud.rules.base import ERROR, Rule
 
 CG405 = Rule(
     "CG405",
     "approval-not-renewed",
     ERROR,
-    "第十条、第十三条",
-    "表单内容自基准版本以来已修改而审批签字未更新（沿用旧签字；需 --base 基准版本）",
+    N_("第十条、第十三条"),
+    N_("表单内容自基准版本以来已修改而审批签字未更新（沿用旧签字；需 --base 基准版本）"),
 )
 
 RULES = [CG405]

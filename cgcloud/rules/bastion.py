@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from cgcloud import grammar
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import Row, Zones
 from cgcloud.rules.base import ERROR, Context, Rule
 
@@ -36,9 +37,11 @@ def _non_bastion(row: Row, zones: Zones) -> str | None:
     source = row.source
     assert source is not None and row.from_zone is not None
     if source.any:
-        return "源地址是 0.0.0.0（不限制）"
+        return _("源地址是 0.0.0.0（不限制）")
     if source.placeholder:
-        return f"源地址是占位名 {source.placeholder}，不是堡垒机"
+        return _("源地址是占位名 {source_placeholder}，不是堡垒机").format(
+            source_placeholder=source.placeholder
+        )
     own = {b.value for b in zones.bastions if b.zone == row.from_zone.id}
     others = {
         b.value: (z.name if (z := zones.zone(b.zone)) is not None else b.zone)
@@ -53,12 +56,20 @@ def _non_bastion(row: Row, zones: Zones) -> str | None:
         for value in range(lo, hi + 1):
             if value not in own:
                 ip = grammar.int_to_ip(value)
-                bad.append(f"{ip}（{others[value]} 的堡垒机）" if value in others else ip)
+                bad.append(
+                    _("{ip}（{others} 的堡垒机）").format(ip=ip, others=others[value])
+                    if value in others
+                    else ip
+                )
         if len(bad) > 3:
             break
     if not bad:
         return None
-    return f"源地址中 {'、'.join(bad[:3])}{' 等' if len(bad) > 3 else ''} 不是 {row.from_zone.name} 的堡垒机"
+    return _("源地址中 {bad}{more} 不是 {from_zone_name} 的堡垒机").format(
+        bad=_("、").join(bad[:3]),
+        more=_(" 等") if len(bad) > 3 else "",
+        from_zone_name=row.from_zone.name,
+    )
 
 
 def check_bastion_only(ctx: Context) -> Iterator[Finding]:
@@ -85,17 +96,25 @@ def check_bastion_only(ctx: Context) -> Iterator[Finding]:
             if why is None:
                 continue
             usable = [
-                f"{b.address}（{z.name}）"
+                _("{b_address}（{z_name}）").format(b_address=b.address, z_name=z.name)
                 for b in zones.bastions
                 if (z := zones.zone(b.zone)) is not None and zones.flow_allowed(z, row.to_zone)
             ]
             yield BASTION_ONLY.at(
                 row.at / "source",
-                f"{policy.id} 第{row.number}行向内部区域 {row.to_zone.name} 开放远程管理端口 "
-                f"{'、'.join(opened)}，但{why}",
-                "第十九条：远程登录内部主机只能经云服务单位的堡垒机；请把源改为堡垒机地址"
-                + (f" {'、'.join(usable)}" if usable else "")
-                + "，或从端口中去掉 TCP22/TCP3389",
+                _(
+                    "{policy_id} 第{row_number}行向内部区域 {to_zone_name} 开放远程管理端口 {opened}，"
+                    "但{why}"
+                ).format(
+                    policy_id=policy.id,
+                    row_number=row.number,
+                    to_zone_name=row.to_zone.name,
+                    opened=_("、").join(opened),
+                    why=why,
+                ),
+                _("第十九条：远程登录内部主机只能经云服务单位的堡垒机；请把源改为堡垒机地址")
+                + (f" {_('、').join(usable)}" if usable else "")
+                + _("，或从端口中去掉 TCP22/TCP3389"),
                 form=policy,
             )
 
@@ -104,8 +123,8 @@ BASTION_ONLY = Rule(
     "CG310",
     "ssh-rdp-bastion-only",
     ERROR,
-    "第十九条",
-    "向内部区域开放 TCP22/TCP3389（或 /）的行，源地址只能是堡垒机",
+    N_("第十九条"),
+    N_("向内部区域开放 TCP22/TCP3389（或 /）的行，源地址只能是堡垒机"),
     check_bastion_only,
 )
 

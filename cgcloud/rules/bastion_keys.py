@@ -187,8 +187,8 @@ def check_operator(ctx: Context) -> Iterator[Finding]:
             ).format(
                 form=e.project.id,
                 name=e.name,
-                systems="、".join(sorted(systems)),
-                apps="、".join(sorted(a.id for a in apps)),
+                systems=_("、").join(sorted(systems)),
+                apps=_("、").join(sorted(a.id for a in apps)),
             ),
             _("把 {name} 加入云资源申请单的 operators（运维人员），或确认其确需堡垒机访问").format(
                 name=e.name
@@ -205,7 +205,7 @@ def check_account_complete(ctx: Context) -> Iterator[Finding]:
                 e.at,
                 _(
                     "{form} 堡垒机账号 {name} 没有 {missing}：cgcloud 不会在堡垒机上为其开通访问"
-                ).format(form=e.project.id, name=e.name, missing="、".join(missing)),
+                ).format(form=e.project.id, name=e.name, missing=_("、").join(missing)),
                 _("要由 cgcloud bastion apply 开通，请填写 login（登录名）和 ssh_key（公钥）"),
                 form=e.project,
             )
@@ -215,7 +215,7 @@ KEY_INVALID = Rule(
     "CG311",
     "bastion-key-invalid",
     ERROR,
-    "第十九条",
+    N_("第十九条"),
     N_("堡垒机账号的 ssh_key 不是一行可解析的 OpenSSH 公钥（或带选项、DSA、类型不支持）"),
     check_key_parses,
 )
@@ -223,7 +223,7 @@ KEY_WEAK = Rule(
     "CG312",
     "bastion-key-weak",
     ERROR,
-    "第十九条",
+    N_("第十九条"),
     N_("堡垒机账号的公钥太弱：RSA 少于 3072 位"),
     check_key_strength,
 )
@@ -231,7 +231,7 @@ KEY_SHARED = Rule(
     "CG313",
     "bastion-key-shared",
     ERROR,
-    "第十九条",
+    N_("第十九条"),
     N_("同一个公钥出现在两个人的堡垒机账号中"),
     check_key_shared,
 )
@@ -239,7 +239,7 @@ LOGIN_CONFLICT = Rule(
     "CG314",
     "bastion-login-conflict",
     ERROR,
-    "第十九条",
+    N_("第十九条"),
     N_("同一个堡垒机登录名给了两个人，或同一人有两个登录名"),
     check_login_conflict,
 )
@@ -247,7 +247,7 @@ NO_KEY = Rule(
     "CG315",
     "bastion-account-no-key",
     INFO,
-    "第十九条",
+    N_("第十九条"),
     N_("堡垒机账号没有 login/ssh_key：cgcloud 不为其开通堡垒机访问"),
     check_account_complete,
 )
@@ -256,7 +256,7 @@ NOT_OPERATOR = Rule(
     "CG316",
     "bastion-account-not-operator",
     WARNING,
-    "第十九条",
+    N_("第十九条"),
     N_("堡垒机账号的使用人不在其系统云资源申请单的运维人员（operators）中"),
     check_operator,
 )

@@ -28,6 +28,7 @@ from datetime import date
 
 from cgcloud.findings import Finding
 from cgcloud.grammar import int_to_ip
+from cgcloud.i18n import N_, _
 from cgcloud.model import NetworkPolicy, ResourceApplication, Row
 from cgcloud.rules.base import ERROR, Context, Rule
 
@@ -126,17 +127,29 @@ def _finding(
         : allowance + 1
     ]
     approved = (
-        f"{year} 年度已批准的申请单合计公网 IP {allowance} 个"
+        _("{year} 年度已批准的申请单合计公网 IP {allowance} 个").format(
+            year=year, allowance=allowance
+        )
         if year
-        else "没有已批准（终审已签字）的云资源申请单，公网 IP 为 0 个"
+        else _("没有已批准（终审已签字）的云资源申请单，公网 IP 为 0 个")
     )
     return PUBLIC_IP_COUNT.at(
         row.at,
-        f"系统“{system}”对互联网公网开放的内部主机超过批准的公网 IP 数：{approved}，"
-        f"到表单 {policy.id} 第{row.number}行（目标 {row.target_text}）已有至少 {len(hosts)} 台"
-        f"（{'、'.join(named)}）",
-        "减少来自互联网公网的目标主机（同一主机的多条规则只计一次），"
-        "或在该系统的云资源申请单中增加 public_ip 数量并完成终审",
+        _(
+            "系统“{system}”对互联网公网开放的内部主机超过批准的公网 IP 数：{approved}，到表单 {policy_id} "
+            "第{row_number}行（目标 {row_target_text}）已有至少 {n} 台（{named}）"
+        ).format(
+            system=system,
+            approved=approved,
+            policy_id=policy.id,
+            row_number=row.number,
+            row_target_text=row.target_text,
+            n=len(hosts),
+            named=_("、").join(named),
+        ),
+        _(
+            "减少来自互联网公网的目标主机（同一主机的多条规则只计一次），或在该系统的云资源申请单中增加 public_ip 数量并完成终审"
+        ),
         form=policy,
     )
 
@@ -145,8 +158,8 @@ PUBLIC_IP_COUNT = Rule(
     "CG320",
     "public-ip-count",
     ERROR,
-    "附件2 注4",
-    "对互联网公网开放的内部主机数超过该系统已批准的公网 IP 数",
+    N_("附件2 注4"),
+    N_("对互联网公网开放的内部主机数超过该系统已批准的公网 IP 数"),
     check_public_ip_count,
 )
 

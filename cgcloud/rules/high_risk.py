@@ -13,13 +13,14 @@ from collections.abc import Iterator
 
 from cgcloud import clock
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import REVIEWER_ROLES, NetworkPolicy, Row, Section
 from cgcloud.rules.base import ERROR, WARNING, Context, Rule
 
 ROLE_LABELS = {
-    "cloud_resource_manager": "审核人1 云资源管理人",
-    "business_leader": "审核人2 对口业务分管负责人",
-    "cloud_resource_leader": "审核人3 云资源分管负责人",
+    "cloud_resource_manager": N_("审核人1 云资源管理人"),
+    "business_leader": N_("审核人2 对口业务分管负责人"),
+    "cloud_resource_leader": N_("审核人3 云资源分管负责人"),
 }
 _MAX_ROWS = 5
 _MAX_ENTRIES = 3
@@ -31,11 +32,11 @@ def matched_entries(ctx: Context, row: Row) -> str:
     if hrp is None or row.ports is None:
         return ""
     if row.ports.any:
-        return "/ 命中全部高危端口"
+        return _("/ 命中全部高危端口")
     names = [f"{p.ports} ({p.name})" for p in hrp.matches(row.ports)]
-    text = "、".join(names[:_MAX_ENTRIES])
+    text = _("、").join(names[:_MAX_ENTRIES])
     if len(names) > _MAX_ENTRIES:
-        text += f" 等{len(names)}项"
+        text += _(" 等{n}项").format(n=len(names))
     return text
 
 
@@ -47,10 +48,15 @@ def rows_summary(ctx: Context, policy: NetworkPolicy) -> str:
     """``高危行：第6行 TCP3306 (MySQL)、…`` (or a note that there are none)."""
     rows = high_risk_rows(policy)
     if not rows:
-        return "本表目前没有高危行"
-    parts = [f"第{r.number}行 {matched_entries(ctx, r)}" for r in rows[:_MAX_ROWS]]
-    more = f" 等{len(rows)}行" if len(rows) > _MAX_ROWS else ""
-    return "高危行：" + "；".join(parts) + more
+        return _("本表目前没有高危行")
+    parts = [
+        _("第{r_number}行 {matched_entries}").format(
+            r_number=r.number, matched_entries=matched_entries(ctx, r)
+        )
+        for r in rows[:_MAX_ROWS]
+    ]
+    more = _(" 等{n}行").format(n=len(rows)) if len(rows) > _MAX_ROWS else ""
+    return _("高危行：") + _("；").join(parts) + more
 
 
 def _exception_ok(section: Section) -> bool:
@@ -74,8 +80,16 @@ def _long_windows(ctx: Context) -> Iterator[tuple[NetworkPolicy, Section, str]]:
                 policy,
                 section,
                 (
-                    f"高危端口使用期超过一个月（{window}，共{window.days}天），"
-                    f"从 {window.start} 开始最晚只能到 {last}；{rows_summary(ctx, policy)}"
+                    _(
+                        "高危端口使用期超过一个月（{window}，共{window_days}天），从 {window_start} 开始最晚只能到 "
+                        "{last}；{rows_summary}"
+                    ).format(
+                        window=window,
+                        window_days=window.days,
+                        window_start=window.start,
+                        last=last,
+                        rows_summary=rows_summary(ctx, policy),
+                    )
                 ),
             )
 
@@ -89,8 +103,10 @@ def check_window(ctx: Context) -> Iterator[Finding]:
         yield TOO_LONG.at(
             section.at / "period" / "end",
             what,
-            f"把 end 改为 {last} 或更早；确需更长时间，请在 high_risk.exception 中写明"
-            " reason（理由）、by（批准人）、date（批准日期，不晚于开始日）",
+            _(
+                "把 end 改为 {last} 或更早；确需更长时间，请在 high_risk.exception 中写明 reason（理由）"
+                "、by（批准人）、date（批准日期，不晚于开始日）"
+            ).format(last=last),
             form=policy,
         )
 
@@ -102,8 +118,13 @@ def check_window_exception(ctx: Context) -> Iterator[Finding]:
             continue  # CG301
         yield LONG_WITH_EXCEPTION.at(
             section.at / "period" / "end",
-            f"{what}。已有超期例外（{exc.by} {exc.date} 批准：{section.exception_reason}）",
-            "超期使用期经例外批准，仅作提醒；到期后请及时关闭高危端口",
+            _("{what}。已有超期例外（{by} {date} 批准：{section_exception_reason}）").format(
+                what=what,
+                by=exc.by,
+                date=exc.date,
+                section_exception_reason=section.exception_reason,
+            ),
+            _("超期使用期经例外批准，仅作提醒；到期后请及时关闭高危端口"),
             form=policy,
         )
 
@@ -117,9 +138,16 @@ def check_exception_date(ctx: Context) -> Iterator[Finding]:
         if exc.date is not None and exc.date > section.window.start:
             yield EXCEPTION_LATE.at(
                 exc.at / "date",
-                f"高危端口超期例外的批准日期 {exc.date} 晚于使用期开始日 {section.window.start}"
-                f"（{section.window}）；{rows_summary(ctx, policy)}",
-                "超期例外必须在使用期开始之前（或当天）批准；请核对日期，或推迟使用期开始日",
+                _(
+                    "高危端口超期例外的批准日期 {date} 晚于使用期开始日 {window_start}（{section_window}）"
+                    "；{rows_summary}"
+                ).format(
+                    date=exc.date,
+                    window_start=section.window.start,
+                    section_window=section.window,
+                    rows_summary=rows_summary(ctx, policy),
+                ),
+                _("超期例外必须在使用期开始之前（或当天）批准；请核对日期，或推迟使用期开始日"),
                 form=policy,
             )
 
@@ -132,13 +160,16 @@ def check_section(ctx: Context) -> Iterator[Finding]:
         if not policy.high_risk_rows:
             continue
         section = policy.high_risk
-        summary = rows_summary(ctx, policy)
         if section is None:
             yield SECTION_MISSING.at(
                 policy.at / "spec",
-                f"{policy.id} 有高危行，但没有填写高危端口的理由与使用期（spec.high_risk）；{summary}",
-                "在 spec 下加入 high_risk: {reason: 开放理由, period: {start: …, end: …}}，"
-                "使用期最长一个月",
+                _(
+                    "{policy_id} 有高危行，但没有填写高危端口的理由与使用期（spec.high_risk）；{summary}"
+                ).format(policy_id=policy.id, summary=rows_summary(ctx, policy)),
+                _(
+                    "在 spec 下加入 high_risk: {reason: 开放理由, period: {start: …, end: "
+                    "…}}，使用期最长一个月"
+                ),
                 key=True,
                 form=policy,
             )
@@ -147,8 +178,12 @@ def check_section(ctx: Context) -> Iterator[Finding]:
         if missing:
             yield SECTION_MISSING.at(
                 section.at,
-                f"{policy.id} 的高危端口缺少{'、'.join(missing)}；{summary}",
-                "高危端口须单独写明理由和使用期（最长一个月）",
+                _("{policy_id} 的高危端口缺少{missing}；{summary}").format(
+                    policy_id=policy.id,
+                    missing=_("、").join(missing),
+                    summary=rows_summary(ctx, policy),
+                ),
+                _("高危端口须单独写明理由和使用期（最长一个月）"),
                 key=True,
                 form=policy,
             )
@@ -161,19 +196,21 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
         if not policy.high_risk_rows:
             continue
-        summary = rows_summary(ctx, policy)
         window = policy.high_risk.window if policy.high_risk else None
         seen: dict[str, str] = {}
         for role in REVIEWER_ROLES:
             sig = policy.reviewers.get(role)
-            label = ROLE_LABELS[role]
+            label = _(ROLE_LABELS[role])
             if sig is None or not sig.signed:
                 at = sig.at if sig is not None else policy.at / "spec" / "reviewers" / role
                 yield REVIEWERS.at(
                     at,
-                    f"{policy.id} 有高危行，{label}未签字；{summary}",
-                    "高危端口须三名审核人（云资源管理人、对口业务分管负责人、云资源分管负责人）"
-                    "全部签字",
+                    _("{policy_id} 有高危行，{label}未签字；{summary}").format(
+                        policy_id=policy.id, label=label, summary=rows_summary(ctx, policy)
+                    ),
+                    _(
+                        "高危端口须三名审核人（云资源管理人、对口业务分管负责人、云资源分管负责人）全部签字"
+                    ),
                     key=True,
                     form=policy,
                 )
@@ -182,8 +219,14 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
             if sig.by in seen:
                 yield REVIEWERS.at(
                     sig.at / "by",
-                    f"{policy.id} 的{label}与{seen[sig.by]}是同一人（{sig.by}）；{summary}",
-                    "高危端口的三名审核人必须是三个不同的人",
+                    _("{policy_id} 的{label}与{seen}是同一人（{sig_by}）；{summary}").format(
+                        policy_id=policy.id,
+                        label=label,
+                        seen=seen[sig.by],
+                        sig_by=sig.by,
+                        summary=rows_summary(ctx, policy),
+                    ),
+                    _("高危端口的三名审核人必须是三个不同的人"),
                     form=policy,
                 )
             else:
@@ -191,9 +234,18 @@ def check_reviewers(ctx: Context) -> Iterator[Finding]:
             if window is not None and sig.date is not None and sig.date > window.start:
                 yield REVIEWERS.at(
                     sig.at / "date",
-                    f"{policy.id} 的{label}（{sig.by}）签字日期 {sig.date} 晚于高危端口使用期开始日 "
-                    f"{window.start}；{summary}",
-                    "审核人须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日",
+                    _(
+                        "{policy_id} 的{label}（{sig_by}）签字日期 {sig_date} 晚于高危端口使用期开始日 {window_start}；"
+                        "{summary}"
+                    ).format(
+                        policy_id=policy.id,
+                        label=label,
+                        sig_by=sig.by,
+                        sig_date=sig.date,
+                        window_start=window.start,
+                        summary=rows_summary(ctx, policy),
+                    ),
+                    _("审核人须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日"),
                     form=policy,
                 )
 
@@ -228,12 +280,18 @@ def check_source(ctx: Context) -> Iterator[Finding]:
                 continue  # unparsed (CG107), or one host
             if not source.any and not too_wide(source.ranges, prefix):
                 continue
-            where = f"{policy.id} 第{row.number}行是高危行（{matched_entries(ctx, row)}）"
+            where = _("{policy_id} 第{row_number}行是高危行（{matched_entries}）").format(
+                policy_id=policy.id,
+                row_number=row.number,
+                matched_entries=matched_entries(ctx, row),
+            )
             if source.any:
                 yield SOURCE_WIDE.at(
                     row.at / "source",
-                    f"{where}，源地址却是 0.0.0.0（不限制）",
-                    f"高危端口必须限制源地址：写具体地址或不宽于 /{prefix} 的网段",
+                    _("{where}，源地址却是 0.0.0.0（不限制）").format(where=where),
+                    _("高危端口必须限制源地址：写具体地址或不宽于 /{prefix} 的网段").format(
+                        prefix=prefix
+                    ),
                     form=policy,
                 )
                 continue
@@ -241,9 +299,18 @@ def check_source(ctx: Context) -> Iterator[Finding]:
             if wide:
                 yield SOURCE_WIDE.at(
                     row.at / "source",
-                    f"{where}，源地址 {source.text.strip()} 过宽：合并后含 {'、'.join(wide[:3])}"
-                    f"{' 等' if len(wide) > 3 else ''}，宽于 /{prefix}",
-                    f"高危端口的源地址每段不得宽于 /{prefix}（相邻网段合并后也算）；请缩小源地址范围",
+                    _(
+                        "{where}，源地址 {source_text} 过宽：合并后含 {wide}{more}，宽于 /{prefix}"
+                    ).format(
+                        where=where,
+                        source_text=source.text.strip(),
+                        wide=_("、").join(wide[:3]),
+                        more=_(" 等") if len(wide) > 3 else "",
+                        prefix=prefix,
+                    ),
+                    _(
+                        "高危端口的源地址每段不得宽于 /{prefix}（相邻网段合并后也算）；请缩小源地址范围"
+                    ).format(prefix=prefix),
                     form=policy,
                 )
 
@@ -252,48 +319,48 @@ TOO_LONG = Rule(
     "CG301",
     "high-risk-window-too-long",
     ERROR,
-    "第十三条",
-    "高危端口使用期超过一个自然月且没有超期例外",
+    N_("第十三条"),
+    N_("高危端口使用期超过一个自然月且没有超期例外"),
     check_window,
 )
 LONG_WITH_EXCEPTION = Rule(
     "CG302",
     "high-risk-window-exception",
     WARNING,
-    "第十三条",
-    "高危端口使用期超过一个自然月，已有超期例外（high_risk.exception）",
+    N_("第十三条"),
+    N_("高危端口使用期超过一个自然月，已有超期例外（high_risk.exception）"),
     check_window_exception,
 )
 SECTION_MISSING = Rule(
     "CG303",
     "high-risk-section-missing",
     ERROR,
-    "第十三条",
-    "有高危行却缺少 spec.high_risk 或其理由、使用期",
+    N_("第十三条"),
+    N_("有高危行却缺少 spec.high_risk 或其理由、使用期"),
     check_section,
 )
 REVIEWERS = Rule(
     "CG304",
     "high-risk-reviewers",
     ERROR,
-    "第十三条",
-    "高危端口须三名审核人全部签字、互不相同，且签字不晚于使用期开始日",
+    N_("第十三条"),
+    N_("高危端口须三名审核人全部签字、互不相同，且签字不晚于使用期开始日"),
     check_reviewers,
 )
 SOURCE_WIDE = Rule(
     "CG305",
     "high-risk-source-too-wide",
     ERROR,
-    "第十三条",
-    "高危行的源地址为 0.0.0.0 或宽于 HighRiskPorts.max_source_prefix（默认 /24）",
+    N_("第十三条"),
+    N_("高危行的源地址为 0.0.0.0 或宽于 HighRiskPorts.max_source_prefix（默认 /24）"),
     check_source,
 )
 EXCEPTION_LATE = Rule(
     "CG306",
     "high-risk-exception-late",
     ERROR,
-    "第十三条",
-    "高危端口超期例外的批准日期晚于使用期开始日",
+    N_("第十三条"),
+    N_("高危端口超期例外的批准日期晚于使用期开始日"),
     check_exception_date,
 )
 

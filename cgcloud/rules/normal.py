@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import NetworkPolicy, Row
 from cgcloud.rules.base import ERROR, Context, Rule
 
@@ -29,8 +30,12 @@ def normal_rows(policy: NetworkPolicy) -> list[Row]:
 
 
 def _rows_text(rows: list[Row]) -> str:
-    numbers = "、".join(f"第{r.number}行" for r in rows[:_MAX_ROWS])
-    return "普通行：" + numbers + (f" 等{len(rows)}行" if len(rows) > _MAX_ROWS else "")
+    numbers = _("、").join(_("第{r_number}行").format(r_number=r.number) for r in rows[:_MAX_ROWS])
+    return (
+        _("普通行：")
+        + numbers
+        + (_(" 等{n}行").format(n=len(rows)) if len(rows) > _MAX_ROWS else "")
+    )
 
 
 def check_section(ctx: Context) -> Iterator[Finding]:
@@ -42,9 +47,10 @@ def check_section(ctx: Context) -> Iterator[Finding]:
         if section is None:
             yield SECTION_MISSING.at(
                 policy.at / "spec",
-                f"{policy.id} 有普通端口的行，但没有填写普通端口的理由与使用期（spec.normal）；"
-                f"{_rows_text(rows)}",
-                "在 spec 下加入 normal: {reason: 申请理由, period: {start: …, end: …}}",
+                _(
+                    "{policy_id} 有普通端口的行，但没有填写普通端口的理由与使用期（spec.normal）；{rows_text}"
+                ).format(policy_id=policy.id, rows_text=_rows_text(rows)),
+                _("在 spec 下加入 normal: {reason: 申请理由, period: {start: …, end: …}}"),
                 key=True,
                 form=policy,
             )
@@ -53,8 +59,10 @@ def check_section(ctx: Context) -> Iterator[Finding]:
         if missing:
             yield SECTION_MISSING.at(
                 section.at,
-                f"{policy.id} 的普通端口缺少{'、'.join(missing)}；{_rows_text(rows)}",
-                "普通端口须写明申请理由和使用期",
+                _("{policy_id} 的普通端口缺少{missing}；{rows_text}").format(
+                    policy_id=policy.id, missing=_("、").join(missing), rows_text=_rows_text(rows)
+                ),
+                _("普通端口须写明申请理由和使用期"),
                 key=True,
                 form=policy,
             )
@@ -70,9 +78,12 @@ def check_reviewer(ctx: Context) -> Iterator[Finding]:
             at = sig.at if sig is not None else policy.at / "spec" / "reviewers"
             yield REVIEWER.at(
                 at,
-                f"{policy.id} 审核人1（云资源管理人）未签字；{_rows_text(rows)}",
-                "普通端口至少需要审核人1 cloud_resource_manager 签字：{by: 姓名, date: 日期}，"
-                "日期不晚于使用期开始日",
+                _("{policy_id} 审核人1（云资源管理人）未签字；{rows_text}").format(
+                    policy_id=policy.id, rows_text=_rows_text(rows)
+                ),
+                _(
+                    "普通端口至少需要审核人1 cloud_resource_manager 签字：{by: 姓名, date: 日期}，日期不晚于使用期开始日"
+                ),
                 key=True,
                 form=policy,
             )
@@ -81,9 +92,17 @@ def check_reviewer(ctx: Context) -> Iterator[Finding]:
         if window is not None and sig.date is not None and sig.date > window.start:
             yield REVIEWER.at(
                 sig.at / "date",
-                f"{policy.id} 审核人1（云资源管理人 {sig.by}）签字日期 {sig.date} 晚于普通端口"
-                f"使用期开始日 {window.start}（{window}）",
-                "审核人1 须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日",
+                _(
+                    "{policy_id} 审核人1（云资源管理人 {sig_by}）签字日期 {sig_date} 晚于普通端口使用期开始日 "
+                    "{window_start}（{window}）"
+                ).format(
+                    policy_id=policy.id,
+                    sig_by=sig.by,
+                    sig_date=sig.date,
+                    window_start=window.start,
+                    window=window,
+                ),
+                _("审核人1 须在使用期开始之前（或当天）签字；请核对日期，或推迟使用期开始日"),
                 form=policy,
             )
 
@@ -92,16 +111,16 @@ SECTION_MISSING = Rule(
     "CG201",
     "normal-section-missing",
     ERROR,
-    "附件2",
-    "有普通端口的行却缺少 spec.normal 或其理由、使用期",
+    N_("附件2"),
+    N_("有普通端口的行却缺少 spec.normal 或其理由、使用期"),
     check_section,
 )
 REVIEWER = Rule(
     "CG202",
     "normal-reviewer",
     ERROR,
-    "附件2",
-    "普通端口的审核人1（云资源管理人）未签字，或签字晚于使用期开始日",
+    N_("附件2"),
+    N_("普通端口的审核人1（云资源管理人）未签字，或签字晚于使用期开始日"),
     check_reviewer,
 )
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from cgcloud.clock import Window
 from cgcloud.findings import Finding
 from cgcloud.grammar import Address, Ports
+from cgcloud.i18n import N_, _
 from cgcloud.model import NetworkPolicy, Row
 from cgcloud.rules.base import ERROR, WARNING, Context, Rule
 
@@ -99,7 +100,9 @@ def _list_items(ctx: Context) -> dict[str, list[_Item]]:
 
 
 def _where(item: _Item) -> str:
-    return f"表单 {item.policy.id} 第{item.row.number}行"
+    return _("表单 {policy_id} 第{row_number}行").format(
+        policy_id=item.policy.id, row_number=item.row.number
+    )
 
 
 def check_duplicates(ctx: Context) -> Iterator[Finding]:
@@ -114,9 +117,19 @@ def check_duplicates(ctx: Context) -> Iterator[Finding]:
             row = item.row
             yield DUPLICATE.at(
                 row.at,
-                f"第{row.number}行与{_where(first)}重复（{row.from_ref} {row.source_text} → "
-                f"{row.to_ref} {row.target_text} {row.port_text}，使用期相同）",
-                "删除重复的一行；同一条访问关系只需备案一次",
+                _(
+                    "第{row_number}行与{where}重复（{row_from_ref} {row_source_text} → "
+                    "{row_to_ref} {row_target_text} {row_port_text}，使用期相同）"
+                ).format(
+                    row_number=row.number,
+                    where=_where(first),
+                    row_from_ref=row.from_ref,
+                    row_source_text=row.source_text,
+                    row_to_ref=row.to_ref,
+                    row_target_text=row.target_text,
+                    row_port_text=row.port_text,
+                ),
+                _("删除重复的一行；同一条访问关系只需备案一次"),
                 form=item.policy,
             )
 
@@ -245,24 +258,41 @@ def _shadowed(b: _Item, best: _Item) -> Finding:
     row, other = b.row, best.row
     return SHADOWED.at(
         row.at,
-        f"第{row.number}行（{row.source_text} → {row.target_text} {row.port_text}，"
-        f"使用期 {b.window or '未填写'}）已被{_where(best)}"
-        f"（{other.source_text} → {other.target_text} {other.port_text}，"
-        f"使用期 {best.window or '未填写'}）完全覆盖，不起作用",
-        "删除被覆盖的一行，或收窄覆盖它的那一行",
+        _(
+            "第{row_number}行（{row_source_text} → {row_target_text} {row_port_text}，"
+            "使用期 {window}）已被{where}（{other_source_text} → {other_target_text} "
+            "{other_port_text}，使用期 {other_window}）完全覆盖，不起作用"
+        ).format(
+            row_number=row.number,
+            row_source_text=row.source_text,
+            row_target_text=row.target_text,
+            row_port_text=row.port_text,
+            window=b.window or _("未填写"),
+            where=_where(best),
+            other_source_text=other.source_text,
+            other_target_text=other.target_text,
+            other_port_text=other.port_text,
+            other_window=best.window or _("未填写"),
+        ),
+        _("删除被覆盖的一行，或收窄覆盖它的那一行"),
         form=b.policy,
     )
 
 
 DUPLICATE = Rule(
-    "CG331", "duplicate-row", ERROR, "附件2", "同一系统中同一条规则出现两次", check_duplicates
+    "CG331",
+    "duplicate-row",
+    ERROR,
+    N_("附件2"),
+    N_("同一系统中同一条规则出现两次"),
+    check_duplicates,
 )
 SHADOWED = Rule(
     "CG330",
     "shadowed-row",
     WARNING,
-    "附件2",
-    "规则被同一系统的另一条规则完全覆盖（源、目标、端口和使用期都不更宽）",
+    N_("附件2"),
+    N_("规则被同一系统的另一条规则完全覆盖（源、目标、端口和使用期都不更宽）"),
     check_shadowed,
 )
 

@@ -12,22 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import PROJECT_SIGNOFFS, Form
 from cgcloud.rules.base import ERROR, INFO, Context, Rule
 
 BUNDLABLE = ("ResourceApplication", "NetworkPolicy")
 KIND_ZH = {
-    "AnnualPlan": "年度计划",
-    "ResourceApplication": "云资源申请单",
-    "NetworkPolicy": "网络策略备案表",
-    "ShutdownNotice": "关停通知单",
-    "ProjectApplication": "项目开通申请单",
+    "AnnualPlan": N_("年度计划"),
+    "ResourceApplication": N_("云资源申请单"),
+    "NetworkPolicy": N_("网络策略备案表"),
+    "ShutdownNotice": N_("关停通知单"),
+    "ProjectApplication": N_("项目开通申请单"),
 }
 SIGNOFF_ZH = {
-    "integrator": "总集单位",
-    "supervisor": "监理单位",
-    "project_manager": "项目管理单位",
-    "cloud_provider": "云服务单位",
+    "integrator": N_("总集单位"),
+    "supervisor": N_("监理单位"),
+    "project_manager": N_("项目管理单位"),
+    "cloud_provider": N_("云服务单位"),
 }
 
 
@@ -45,8 +46,10 @@ def check_forms_exist(ctx: Context) -> Iterator[Finding]:
             if form_id not in forms and not ctx.repo.might_hold(BUNDLABLE, form_id):
                 yield MISSING_FORM.at(
                     at,
-                    f"项目开通申请单 {project.id} 打包的表单 {form_id} 在仓库中不存在",
-                    "请核对文档编号，或把该表单加入仓库",
+                    _("项目开通申请单 {project_id} 打包的表单 {form_id} 在仓库中不存在").format(
+                        project_id=project.id, form_id=form_id
+                    ),
+                    _("请核对文档编号，或把该表单加入仓库"),
                     form=project,
                 )
 
@@ -59,10 +62,16 @@ def check_form_kinds(ctx: Context) -> Iterator[Finding]:
             if form is not None and form.kind not in BUNDLABLE:
                 yield WRONG_KIND.at(
                     at,
-                    f"项目开通申请单 {project.id} 打包的 {form_id} 是"
-                    f"{KIND_ZH.get(form.kind, form.kind)}（{form.kind}），"
-                    "只能打包云资源申请单或网络策略备案表",
-                    "从 spec.forms 中去掉该编号",
+                    _(
+                        "项目开通申请单 {project_id} 打包的 {form_id} 是{kind_name}（{form_kind}），"
+                        "只能打包云资源申请单或网络策略备案表"
+                    ).format(
+                        project_id=project.id,
+                        form_id=form_id,
+                        kind_name=_(KIND_ZH[form.kind]) if form.kind in KIND_ZH else form.kind,
+                        form_kind=form.kind,
+                    ),
+                    _("从 spec.forms 中去掉该编号"),
                     form=project,
                 )
 
@@ -74,12 +83,17 @@ def check_signoffs(ctx: Context) -> Iterator[Finding]:
         ]
         if not missing:
             continue
-        ids = "、".join(f for f, _ in project.forms)
+        ids = _("、").join(f for f, _at in project.forms)
         yield PENDING.at(
             project.at / "spec" / "signoffs",
-            f"项目开通申请单 {project.id} 尚缺 {'、'.join(SIGNOFF_ZH[r] for r in missing)} 签字，"
-            f"打包的表单（{ids}）暂不开通",
-            "四方单位（总集、监理、项目管理、云服务单位）全部签字后才会开通",
+            _(
+                "项目开通申请单 {project_id} 尚缺 {missing} 签字，打包的表单（{ids}）暂不开通"
+            ).format(
+                project_id=project.id,
+                missing=_("、").join(_(SIGNOFF_ZH[r]) for r in missing),
+                ids=ids,
+            ),
+            _("四方单位（总集、监理、项目管理、云服务单位）全部签字后才会开通"),
             key=True,
             form=project,
         )
@@ -89,24 +103,24 @@ MISSING_FORM = Rule(
     "CG701",
     "project-form-missing",
     ERROR,
-    "附件4",
-    "项目开通申请单打包的表单在仓库中不存在",
+    N_("附件4"),
+    N_("项目开通申请单打包的表单在仓库中不存在"),
     check_forms_exist,
 )
 PENDING = Rule(
     "CG702",
     "project-signoffs-incomplete",
     INFO,
-    "附件4",
-    "四方单位签字不全：打包的表单待开通（不是错误）",
+    N_("附件4"),
+    N_("四方单位签字不全：打包的表单待开通（不是错误）"),
     check_signoffs,
 )
 WRONG_KIND = Rule(
     "CG703",
     "project-form-kind",
     ERROR,
-    "附件4",
-    "项目开通申请单只能打包云资源申请单或网络策略备案表",
+    N_("附件4"),
+    N_("项目开通申请单只能打包云资源申请单或网络策略备案表"),
     check_form_kinds,
 )
 

@@ -26,14 +26,16 @@ from collections.abc import Iterator
 from datetime import date
 
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import AnnualPlan, ResourceApplication
 from cgcloud.rules.base import ERROR, INFO, WARNING, Context, Rule
 
+# each dimension of a plan or an application, by its name in messages
 DIMENSIONS = {
-    "vcpu": ("vCPU", "核"),
-    "memory_gb": ("内存", " GB"),
-    "disk_gb": ("存储", " GB"),
-    "public_ip": ("公网 IP", " 个"),
+    "vcpu": "vCPU",
+    "memory_gb": N_("内存"),
+    "disk_gb": N_("存储"),
+    "public_ip": N_("公网 IP"),
 }
 
 
@@ -49,9 +51,16 @@ def check_pending(ctx: Context) -> Iterator[Finding]:
         missing = [r for r, s in app.approvals.items() if not s.signed]
         yield PENDING.at(
             app.approvals["final"].at,
-            f"申请单 {app.id}（{app.system}，{app.year} 年度）终审未签字，尚未批准："
-            f"已校验，但不会开通（未签字栏：{'、'.join(missing)}）",
-            "终审（approvals.final）签字后才会开通",
+            _(
+                "申请单 {app_id}（{app_system}，{app_year} 年度）终审未签字，尚未批准：已校验，但不会开通（未签字栏："
+                "{missing}）"
+            ).format(
+                app_id=app.id,
+                app_system=app.system,
+                app_year=app.year,
+                missing=_("、").join(missing),
+            ),
+            _("终审（approvals.final）签字后才会开通"),
             key=True,
             form=app,
         )
@@ -84,8 +93,9 @@ def _outside_plan(ctx: Context) -> Iterator[tuple[ResourceApplication, str]]:
             for app in apps:
                 yield (
                     app,
-                    f"处室“{department}”没有 {year} 年度云资源计划（AnnualPlan），"
-                    f"申请单 {app.id} 属于计划外资源",
+                    _(
+                        "处室“{department}”没有 {year} 年度云资源计划（AnnualPlan），申请单 {app_id} 属于计划外资源"
+                    ).format(department=department, year=year, app_id=app.id),
                 )
             continue
         limit = _plan_totals(plan_list)
@@ -97,13 +107,24 @@ def _outside_plan(ctx: Context) -> Iterator[tuple[ResourceApplication, str]]:
             over = [d for d in DIMENSIONS if running[d] > limit[d] and adds[d] > 0]
             if not over:
                 continue
-            detail = "；".join(
-                f"{DIMENSIONS[d][0]} 累计 {running[d]} 超过计划 {limit[d]}" for d in over
+            detail = _("；").join(
+                _("{dimension} 累计 {running} 超过计划 {limit}").format(
+                    dimension=_(DIMENSIONS[d]), running=running[d], limit=limit[d]
+                )
+                for d in over
             )
             yield (
                 app,
-                f"处室“{department}”{year} 年度已批准的申请单（按终审日期累计到 {app.id}）"
-                f"超出年度计划 {plan_list[0].id}：{detail}",
+                _(
+                    "处室“{department}”{year} 年度已批准的申请单（按终审日期累计到 {app_id}）超出年度计划 {id}："
+                    "{detail}"
+                ).format(
+                    department=department,
+                    year=year,
+                    app_id=app.id,
+                    id=plan_list[0].id,
+                    detail=detail,
+                ),
             )
 
 
@@ -116,9 +137,11 @@ def check_outside_plan(ctx: Context) -> Iterator[Finding]:
         if not _reviewed(app):
             yield OUTSIDE_PLAN.at(
                 app.at / "spec",
-                f"{what}，且没有专家评审（expert_review）",
-                "计划外资源须经专家评审（第十一条）：补充 spec.expert_review（by、date、conclusion），"
-                "或减少申请量、调整年度计划",
+                _("{what}，且没有专家评审（expert_review）").format(what=what),
+                _(
+                    "计划外资源须经专家评审（第十一条）：补充 spec.expert_review（by、date、conclusion），"
+                    "或减少申请量、调整年度计划"
+                ),
                 key=True,
                 form=app,
             )
@@ -130,8 +153,10 @@ def check_outside_plan_reviewed(ctx: Context) -> Iterator[Finding]:
         if review is not None and review.signed:
             yield OUTSIDE_REVIEWED.at(
                 review.at,
-                f"{what}；已有专家评审（{review.by}，{review.date}）",
-                "计划外资源已经专家评审，可开通；请确认年度计划是否需要调整",
+                _("{what}；已有专家评审（{review_by}，{review_date}）").format(
+                    what=what, review_by=review.by, review_date=review.date
+                ),
+                _("计划外资源已经专家评审，可开通；请确认年度计划是否需要调整"),
                 key=True,
                 form=app,
             )
@@ -153,8 +178,10 @@ def check_expand(ctx: Context) -> Iterator[Finding]:
             continue
         yield EXPAND.at(
             app.at / "spec" / "type",
-            f"扩容申请单 {app.id} 找不到系统“{app.system}”{app.year} 年度更早批准的新增（new）申请单",
-            "扩容是在同一系统同一年度已批准资源上追加；如是首次申请，请把 type 改为 new",
+            _(
+                "扩容申请单 {app_id} 找不到系统“{app_system}”{app_year} 年度更早批准的新增（new）申请单"
+            ).format(app_id=app.id, app_system=app.system, app_year=app.year),
+            _("扩容是在同一系统同一年度已批准资源上追加；如是首次申请，请把 type 改为 new"),
             form=app,
         )
 
@@ -181,9 +208,13 @@ def check_lapsed(ctx: Context) -> Iterator[Finding]:
         )
         yield LAPSED.at(
             last.at / "spec" / "year",
-            f"系统“{system}”已批准的资源属于 {last_year} 年度（最近一张为 {last.id}），"
-            f"已于 {last_year}-12-31 后失效，{this_year} 年度没有已批准的申请单续期",
-            f"如系统仍在使用，请提交 {this_year} 年度的申请单；失效的配额只报告，不会自动删除资源",
+            _(
+                "系统“{system}”已批准的资源属于 {last_year} 年度（最近一张为 {last_id}），已于 {last_year}-12-31 "
+                "后失效，{this_year} 年度没有已批准的申请单续期"
+            ).format(system=system, last_year=last_year, last_id=last.id, this_year=this_year),
+            _(
+                "如系统仍在使用，请提交 {this_year} 年度的申请单；失效的配额只报告，不会自动删除资源"
+            ).format(this_year=this_year),
             form=last,
         )
 
@@ -192,40 +223,40 @@ PENDING = Rule(
     "CG501",
     "application-pending",
     INFO,
-    "附件1 审批流程",
-    "申请单终审未签字：待批准，只校验不开通",
+    N_("附件1 审批流程"),
+    N_("申请单终审未签字：待批准，只校验不开通"),
     check_pending,
 )
 OUTSIDE_PLAN = Rule(
     "CG502",
     "outside-plan-no-review",
     ERROR,
-    "第八条、第十一条",
-    "处室年度已批准资源超出年度计划（或没有年度计划），且该申请单没有专家评审",
+    N_("第八条、第十一条"),
+    N_("处室年度已批准资源超出年度计划（或没有年度计划），且该申请单没有专家评审"),
     check_outside_plan,
 )
 OUTSIDE_REVIEWED = Rule(
     "CG503",
     "outside-plan-reviewed",
     WARNING,
-    "第八条、第十一条",
-    "处室年度已批准资源超出年度计划（或没有年度计划），已有专家评审",
+    N_("第八条、第十一条"),
+    N_("处室年度已批准资源超出年度计划（或没有年度计划），已有专家评审"),
     check_outside_plan_reviewed,
 )
 EXPAND = Rule(
     "CG504",
     "expand-without-new",
     WARNING,
-    "附件1",
-    "扩容申请单没有同系统同年度更早批准的新增申请单",
+    N_("附件1"),
+    N_("扩容申请单没有同系统同年度更早批准的新增申请单"),
     check_expand,
 )
 LAPSED = Rule(
     "CG505",
     "quota-lapsed",
     WARNING,
-    "第八条",
-    "系统已批准资源的年度已过，当年没有申请单续期（配额失效）",
+    N_("第八条"),
+    N_("系统已批准资源的年度已过，当年没有申请单续期（配额失效）"),
     check_lapsed,
 )
 

@@ -22,6 +22,7 @@ from datetime import date
 
 from cgcloud import grammar
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import At, ShutdownNotice, Zone
 from cgcloud.rules.base import ERROR, WARNING, Context, Rule
 
@@ -32,8 +33,10 @@ def check_system_exists(ctx: Context) -> Iterator[Finding]:
         if notice.system not in systems:
             yield UNKNOWN_SYSTEM.at(
                 notice.at / "metadata" / "system",
-                f"关停通知单 {notice.id} 的系统“{notice.system}”在仓库中没有任何云资源申请单",
-                "请核对系统名称是否与申请单的 metadata.system 完全一致",
+                _(
+                    "关停通知单 {notice_id} 的系统“{notice_system}”在仓库中没有任何云资源申请单"
+                ).format(notice_id=notice.id, notice_system=notice.system),
+                _("请核对系统名称是否与申请单的 metadata.system 完全一致"),
                 form=notice,
             )
 
@@ -47,8 +50,12 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
             if problem:
                 yield BAD_HOST.at(
                     at,
-                    f"关停通知单 {notice.id} 的主机 {text!r} {problem}",
-                    "每项只写一台云主机的内网 IPv4 地址（如 172.20.4.21）；关停整个系统请写 all: true",
+                    _("关停通知单 {notice_id} 的主机 {text!r} {problem}").format(
+                        notice_id=notice.id, text=text, problem=problem
+                    ),
+                    _(
+                        "每项只写一台云主机的内网 IPv4 地址（如 172.20.4.21）；关停整个系统请写 all: true"
+                    ),
                     form=notice,
                 )
 
@@ -57,12 +64,12 @@ def _host_problem(text: str, internal: list[Zone]) -> str:
     try:
         value = grammar.ip_to_int(text)
     except grammar.GrammarError as exc:
-        return f"不是单个 IPv4 地址（{exc}）"
+        return _("不是单个 IPv4 地址（{exc}）").format(exc=exc)
     for zone in internal:
         if any(lo <= value <= hi for lo, hi in zone.ranges):
             return ""
-    names = "、".join(f"{z.name} {','.join(z.cidrs)}" for z in internal)
-    return f"不在任何内部区域的地址池内（{names}）"
+    names = _("、").join(f"{z.name} {','.join(z.cidrs)}" for z in internal)
+    return _("不在任何内部区域的地址池内（{names}）").format(names=names)
 
 
 def _pairs(n: ShutdownNotice) -> list[tuple[str, date | None, str, date | None, At]]:
@@ -73,16 +80,16 @@ def _pairs(n: ShutdownNotice) -> list[tuple[str, date | None, str, date | None, 
     op = n.operator.date if n.operator and n.operator.signed else None
     bd = spec / "business_division"
     return [
-        ("科技处签字日期", tech, "业务处室签字日期", biz, bd / "date"),
-        ("业务处室签字日期", biz, "准备完成日期 prepare_by", n.prepare_by, bd / "prepare_by"),
+        (_("科技处签字日期"), tech, _("业务处室签字日期"), biz, bd / "date"),
+        (_("业务处室签字日期"), biz, _("准备完成日期 prepare_by"), n.prepare_by, bd / "prepare_by"),
         (
-            "准备完成日期 prepare_by",
+            _("准备完成日期 prepare_by"),
             n.prepare_by,
-            "关停日期 shutdown_date",
+            _("关停日期 shutdown_date"),
             n.shutdown_date,
             bd / "shutdown_date",
         ),
-        ("业务处室签字日期", biz, "运维单位确认日期", op, spec / "operator" / "date"),
+        (_("业务处室签字日期"), biz, _("运维单位确认日期"), op, spec / "operator" / "date"),
     ]
 
 
@@ -92,9 +99,18 @@ def check_dates(ctx: Context) -> Iterator[Finding]:
             if first is not None and later is not None and later < first:
                 yield DATE_ORDER.at(
                     at,
-                    f"关停通知单 {notice.id} 的{later_name} {later} 早于{first_name} {first}",
-                    "关停通知单依次为：科技处建议 ≤ 业务处室同意 ≤ 准备完成日期 ≤ 关停日期，"
-                    "运维单位在业务处室同意之后确认；请核对日期",
+                    _(
+                        "关停通知单 {notice_id} 的{later_name} {later} 早于{first_name} {first}"
+                    ).format(
+                        notice_id=notice.id,
+                        later_name=later_name,
+                        later=later,
+                        first_name=first_name,
+                        first=first,
+                    ),
+                    _(
+                        "关停通知单依次为：科技处建议 ≤ 业务处室同意 ≤ 准备完成日期 ≤ 关停日期，运维单位在业务处室同意之后确认；请核对日期"
+                    ),
                     form=notice,
                 )
 
@@ -111,13 +127,19 @@ def check_not_confirmed(ctx: Context) -> Iterator[Finding]:
             continue
         late = (ctx.today - notice.shutdown_date).days
         what = (
-            "未签字" if op is None or not op.signed else "未确认已复制数据（data_copied 不为 true）"
+            _("未签字")
+            if op is None or not op.signed
+            else _("未确认已复制数据（data_copied 不为 true）")
         )
         yield NOT_CONFIRMED.at(
             notice.at / "spec" / "operator",
-            f"关停通知单 {notice.id} 的关停日期 {notice.shutdown_date} 已到（已延迟 {late} 天），"
-            f"但运维单位{what}：主机暂不关机",
-            "运维单位完成关停前准备（数据备份/复制）后，签字并填写 data_copied: true",
+            _(
+                "关停通知单 {notice_id} 的关停日期 {notice_shutdown_date} 已到（已延迟 {late} "
+                "天），但运维单位{what}：主机暂不关机"
+            ).format(
+                notice_id=notice.id, notice_shutdown_date=notice.shutdown_date, late=late, what=what
+            ),
+            _("运维单位完成关停前准备（数据备份/复制）后，签字并填写 data_copied: true"),
             key=True,
             form=notice,
         )
@@ -127,32 +149,32 @@ UNKNOWN_SYSTEM = Rule(
     "CG601",
     "shutdown-unknown-system",
     ERROR,
-    "附件3",
-    "关停通知单的系统在仓库中没有云资源申请单",
+    N_("附件3"),
+    N_("关停通知单的系统在仓库中没有云资源申请单"),
     check_system_exists,
 )
 BAD_HOST = Rule(
     "CG602",
     "shutdown-bad-host",
     ERROR,
-    "附件3",
-    "关停主机不是内部区域中的单个 IPv4 地址",
+    N_("附件3"),
+    N_("关停主机不是内部区域中的单个 IPv4 地址"),
     check_hosts,
 )
 DATE_ORDER = Rule(
     "CG603",
     "shutdown-date-order",
     ERROR,
-    "附件3",
-    "关停通知单的签字日期、准备日期与关停日期顺序颠倒",
+    N_("附件3"),
+    N_("关停通知单的签字日期、准备日期与关停日期顺序颠倒"),
     check_dates,
 )
 NOT_CONFIRMED = Rule(
     "CG604",
     "shutdown-not-confirmed",
     WARNING,
-    "附件3",
-    "关停日期已到但运维单位未确认完成关停前准备，主机暂不关停",
+    N_("附件3"),
+    N_("关停日期已到但运维单位未确认完成关停前准备，主机暂不关停"),
     check_not_confirmed,
 )
 

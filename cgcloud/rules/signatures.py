@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cgcloud.findings import Finding
+from cgcloud.i18n import N_, _
 from cgcloud.model import (
     APPROVAL_ORDER,
     Form,
@@ -47,22 +48,22 @@ ALWAYS_GOVERNED = frozenset(
 )
 
 ROLE_ZH = {
-    "department": "申请处室审核",
-    "initial": "科技处初审",
-    "recheck": "科技处复核",
-    "final": "科技处终审",
-    "expert_review": "专家评审",
-    "cloud_resource_manager": "审核人1 云资源管理人",
-    "business_leader": "审核人2 对口业务分管负责人",
-    "cloud_resource_leader": "审核人3 云资源分管负责人",
-    "exception": "高危端口超期例外审批",
-    "tech_division": "科技处（建议关闭）",
-    "business_division": "业务处室（同意关停）",
-    "operator": "运维单位（关停前准备）",
-    "integrator": "总集单位",
-    "supervisor": "监理单位",
-    "project_manager": "项目管理单位",
-    "cloud_provider": "云服务单位",
+    "department": N_("申请处室审核"),
+    "initial": N_("科技处初审"),
+    "recheck": N_("科技处复核"),
+    "final": N_("科技处终审"),
+    "expert_review": N_("专家评审"),
+    "cloud_resource_manager": N_("审核人1 云资源管理人"),
+    "business_leader": N_("审核人2 对口业务分管负责人"),
+    "cloud_resource_leader": N_("审核人3 云资源分管负责人"),
+    "exception": N_("高危端口超期例外审批"),
+    "tech_division": N_("科技处（建议关闭）"),
+    "business_division": N_("业务处室（同意关停）"),
+    "operator": N_("运维单位（关停前准备）"),
+    "integrator": N_("总集单位"),
+    "supervisor": N_("监理单位"),
+    "project_manager": N_("项目管理单位"),
+    "cloud_provider": N_("云服务单位"),
 }
 
 
@@ -84,8 +85,9 @@ def signatures_of(form: Form) -> list[Signature]:
     return out
 
 
-def _zh(role: str) -> str:
-    return ROLE_ZH.get(role, role)
+def role_name(role: str) -> str:
+    """The signature box's name in the user's language (the role itself when unknown)."""
+    return _(ROLE_ZH[role]) if role in ROLE_ZH else role
 
 
 def check_future_dates(ctx: Context) -> Iterator[Finding]:
@@ -94,8 +96,10 @@ def check_future_dates(ctx: Context) -> Iterator[Finding]:
             if sig.signed and sig.date is not None and sig.date > ctx.today:
                 yield FUTURE.at(
                     sig.at / "date",
-                    f"表单 {form.id} 的“{_zh(sig.role)}”签字日期 {sig.date} 晚于今天 {ctx.today}",
-                    "签字日期不能在将来，请核对是否写错年份或月份",
+                    _("表单 {form_id} 的“{box}”签字日期 {sig_date} 晚于今天 {today}").format(
+                        form_id=form.id, box=role_name(sig.role), sig_date=sig.date, today=ctx.today
+                    ),
+                    _("签字日期不能在将来，请核对是否写错年份或月份"),
                     form=form,
                 )
 
@@ -120,17 +124,35 @@ def check_roster(ctx: Context) -> Iterator[Finding]:
                 continue
             with_role = [p for p in entries if sig.role in p.roles]
             if not entries:
-                found = f"签字人名册中没有“{sig.by}”"
+                found = _("签字人名册中没有“{sig_by}”").format(sig_by=sig.by)
             elif not with_role:
-                found = f"名册中“{sig.by}”的角色为 {'、'.join(r for p in entries for r in p.roles)}，不含 {sig.role}"
+                found = _("名册中“{sig_by}”的角色为 {roles}，不含 {sig_role}").format(
+                    sig_by=sig.by,
+                    roles=_("、").join(r for p in entries for r in p.roles),
+                    sig_role=sig.role,
+                )
             else:
-                spans = "；".join(f"{p.start or '不限'} 至 {p.end or '不限'}" for p in with_role)
-                found = f"“{sig.by}”持有该角色的期间为 {spans}，不含签字日期"
+                spans = _("；").join(
+                    _("{start} 至 {end}").format(start=p.start or _("不限"), end=p.end or _("不限"))
+                    for p in with_role
+                )
+                found = _("“{sig_by}”持有该角色的期间为 {spans}，不含签字日期").format(
+                    sig_by=sig.by, spans=spans
+                )
             yield ROSTER.at(
                 sig.at / "by",
-                f"表单 {form.id} 的“{_zh(sig.role)}”由 {sig.by} 于 {sig.date} 签字，"
-                f"但其当日不持有角色 {sig.role}：{found}",
-                "请由名册中当日持有该角色的人签字，或更新签字人名册（Roster）",
+                _(
+                    "表单 {form_id} 的“{box}”由 {sig_by} 于 {sig_date} 签字，但其当日不持有角色 {sig_role}："
+                    "{found}"
+                ).format(
+                    form_id=form.id,
+                    box=role_name(sig.role),
+                    sig_by=sig.by,
+                    sig_date=sig.date,
+                    sig_role=sig.role,
+                    found=found,
+                ),
+                _("请由名册中当日持有该角色的人签字，或更新签字人名册（Roster）"),
                 form=form,
             )
 
@@ -145,9 +167,16 @@ def check_approval_order(ctx: Context) -> Iterator[Finding]:
                 if later:
                     yield ORDER.at(
                         sig.at,
-                        f"表单 {app.id} 的“{_zh(later[0].role)}”已签字，但在它之前的“{_zh(sig.role)}”未签字",
-                        "审批须按 申请处室审核 → 科技处初审 → 科技处复核 → 科技处终审 依次签署；"
-                        "请补签前一栏，或撤回后一栏的签字",
+                        _(
+                            "表单 {app_id} 的“{box}”已签字，但在它之前的“{earlier_box}”未签字"
+                        ).format(
+                            app_id=app.id,
+                            box=role_name(later[0].role),
+                            earlier_box=role_name(sig.role),
+                        ),
+                        _(
+                            "审批须按 申请处室审核 → 科技处初审 → 科技处复核 → 科技处终审 依次签署；请补签前一栏，或撤回后一栏的签字"
+                        ),
                         key=True,
                         form=app,
                     )
@@ -160,24 +189,36 @@ def check_approval_order(ctx: Context) -> Iterator[Finding]:
             ):
                 yield ORDER.at(
                     sig.at / "date",
-                    f"表单 {app.id} 的“{_zh(sig.role)}”签字日期 {sig.date} 早于"
-                    f"前一栏“{_zh(last_signed.role)}”的 {last_signed.date}",
-                    "审批日期不能倒序，请核对签字日期",
+                    _(
+                        "表单 {app_id} 的“{box}”签字日期 {sig_date} 早于前一栏“{earlier_box}”的 {last_signed_date}"
+                    ).format(
+                        app_id=app.id,
+                        box=role_name(sig.role),
+                        sig_date=sig.date,
+                        earlier_box=role_name(last_signed.role),
+                        last_signed_date=last_signed.date,
+                    ),
+                    _("审批日期不能倒序，请核对签字日期"),
                     form=app,
                 )
             last_signed = sig
 
 
+NORMAL_PORTS, HIGH_RISK_PORTS = N_("普通端口"), N_("高危端口")  # translated when reported
+
+
 def check_past_periods(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.repo.policies:
-        for name, section in (("普通端口", policy.normal), ("高危端口", policy.high_risk)):
+        for name, section in ((NORMAL_PORTS, policy.normal), (HIGH_RISK_PORTS, policy.high_risk)):
             if section is None or section.window is None:
                 continue
             if section.window.is_past(ctx.now):
                 yield PAST.at(
                     section.at / "period",
-                    f"表单 {policy.id} 的{name}使用期 {section.window} 已结束，其规则不再生效",
-                    "如仍需开放，请重新备案新的使用期；否则可将该表单归档",
+                    _(
+                        "表单 {policy_id} 的{name}使用期 {section_window} 已结束，其规则不再生效"
+                    ).format(policy_id=policy.id, name=_(name), section_window=section.window),
+                    _("如仍需开放，请重新备案新的使用期；否则可将该表单归档"),
                     form=policy,
                 )
 
@@ -186,32 +227,32 @@ FUTURE = Rule(
     "CG401",
     "signature-in-future",
     ERROR,
-    "附件1–4 签字栏",
-    "签字日期晚于今天（日期笔误）",
+    N_("附件1–4 签字栏"),
+    N_("签字日期晚于今天（日期笔误）"),
     check_future_dates,
 )
 ROSTER = Rule(
     "CG402",
     "signer-not-in-roster",
     ERROR,
-    "附件1–4 签字栏",
-    "签字人在签字当日不持有该签字栏的角色（依签字人名册）",
+    N_("附件1–4 签字栏"),
+    N_("签字人在签字当日不持有该签字栏的角色（依签字人名册）"),
     check_roster,
 )
 ORDER = Rule(
     "CG403",
     "approval-order",
     ERROR,
-    "附件1 审批流程",
-    "申请单审批未按 申请处室→初审→复核→终审 顺序签署或日期倒序",
+    N_("附件1 审批流程"),
+    N_("申请单审批未按 申请处室→初审→复核→终审 顺序签署或日期倒序"),
     check_approval_order,
 )
 PAST = Rule(
     "CG404",
     "period-past",
     INFO,
-    "第十二条",
-    "网络策略使用期已全部结束，其规则不再生效",
+    N_("第十二条"),
+    N_("网络策略使用期已全部结束，其规则不再生效"),
     check_past_periods,
 )
 

@@ -39,7 +39,7 @@ class Site:
         """The renamed system's desired state only (the other systems of the shipped
         repository are left out: on a shared cloud they belong to other tests)."""
         repo, _, _ = load_repository([self.repo])
-        state = desired.compile(repo, clock.now_local(now))
+        state = desired.compile(repo, clock.now_local(now), self.engine.quota_room)
         mine = self.system
         state.projects = [x for x in state.projects if x.system == mine]
         state.groups = [x for x in state.groups if x.system == mine]

@@ -115,7 +115,7 @@ def test_a_placeholder_resolves_when_its_port_appears(site: Site) -> None:
     ]
     # every rule towards or from the placeholder now names the port's address
     assert creates
-    assert {c.data["remote_ip_prefix"] for c in creates} == {"172.21.4.31/32"}
+    assert {c.data["rule"].remote_cidr for c in creates} == {"172.21.4.31/32"}
     assert [
         c.data["port_id"]
         for c in plan.changes

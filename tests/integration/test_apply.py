@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cgcloud import clock, desired
 from cgcloud import plan as planner
 from cgcloud.cli import app
-from cgcloud.engines.openstack import OpenStackEngine
+from cgcloud.engines.openstack import OpenStackEngine, fingerprints
 from cgcloud.validate import load_repository
 
 pytestmark = pytest.mark.devcloud
@@ -87,7 +87,7 @@ class World:
 
     def desired(self) -> desired.DesiredState:
         repo, _, _ = load_repository([self.repo])
-        return desired.compile(repo, clock.now_local(NOW))
+        return desired.compile(repo, clock.now_local(NOW), self.engine.quota_room)
 
     def project(self) -> dict[str, Any] | None:
         body = self.engine.call("identity", "GET", "/projects", params={"name": self.system})
@@ -186,7 +186,7 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
         desired.MANAGED_TAG,
         f"cgcloud:system={world.system}",
         "cgcloud:status=formal",
-        f"{desired.RULES_TAG}{fingerprint}",
+        f"{fingerprints.RULES_TAG}{fingerprint}",  # how this engine stores it
     }
     assert "ZY-2027-0001" in proj["description"]
     quotas = world.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
@@ -246,7 +246,7 @@ def test_example_repository_applies_as_specified_and_converges(world: World) -> 
     # a second apply is a no-op
     r = world.cli("plan", "--detailed-exitcode")
     assert r.exit_code == 0, r.output
-    assert "No changes" in r.stdout
+    assert "没有变更" in r.stdout
 
 
 def test_editing_a_row_changes_exactly_that_rule(world: World) -> None:

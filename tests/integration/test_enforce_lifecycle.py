@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 from waits import CLOUD_ASYNC, wait_until
 
-from cgcloud import desired, enforce, plan
+from cgcloud import desired, enforce
 from cgcloud.cli import app
-from cgcloud.engines.openstack import OpenStackEngine
+from cgcloud.engines.openstack import OpenStackEngine, fingerprints
 
 pytestmark = pytest.mark.devcloud
 
@@ -280,22 +280,22 @@ def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) 
     site.apply("2027-01-15T10:00")
 
     def recorded() -> list[str]:
-        return plan.recorded_fingerprint(site.project(site.new)["tags"])
+        return fingerprints.recorded(site.project(site.new)["tags"])
 
     def json_pass(now: str) -> dict[str, Any]:
         r = site.enforce(now, "--format", "json")
         assert r.exit_code == 0, r.output
         return dict(json.loads(r.stdout))
 
-    [tag] = recorded()
+    [fp] = recorded()
     quiet = json_pass("2027-01-20T10:00")
     assert quiet["settled"] >= 1 and not [a for a in quiet["actions"] if a["verb"] != "report"]
     pid = site.project(site.new)["id"]
-    site.engine.call("identity", "DELETE", f"/projects/{pid}/tags/{tag}")
+    site.engine.call("identity", "DELETE", f"/projects/{pid}/tags/{fingerprints.tag(fp)}")
     reread = json_pass("2027-01-20T10:00")
     assert reread["settled"] == quiet["settled"] - 1
     assert reread["requests"] > quiet["requests"]  # its groups, ports and quotas were read
-    assert recorded() == [tag]  # … found as wanted, and recorded again
+    assert recorded() == [fp]  # … found as wanted, and recorded again
     assert json_pass("2027-01-20T11:00")["settled"] == quiet["settled"]
     # the placeholder's host gets its port: its rules can open, so the project is read
     net = site.engine.call("network", "GET", "/networks", params={"name": "zone-gov"})["networks"][
@@ -323,7 +323,7 @@ def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) 
     resolved = json_pass("2027-01-20T12:00")
     assert resolved["settled"] == quiet["settled"] - 1
     assert any(a["verb"] == "open" and a["status"] == "done" for a in resolved["actions"])
-    [tag] = recorded()
+    [fp] = recorded()
     assert json_pass("2027-01-20T13:00")["settled"] == quiet["settled"]
     # the high-risk window ends: the project is read, its rules closed, the new set recorded
     closing = json_pass("2027-02-01T00:00:00")
@@ -332,7 +332,7 @@ def test_a_settled_project_is_read_again_only_when_its_rules_change(site: Site) 
     assert all(a["status"] == "done" for a in closing["actions"] if a["verb"] == "close")
     assert not [d for d in site.rule_descriptions(site.new) if d.endswith(" until 2027-01-31")]
     [after] = recorded()
-    assert after != tag
+    assert after != fp
     assert json_pass("2027-02-01T00:00:05")["settled"] == quiet["settled"]
     # apply agrees, but for binding the new port to its group: drift is apply's business
     r = site.cli("plan", "--now", "2027-02-01T00:00:05", "--format", "json")
@@ -444,7 +444,7 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
         "operator:          {by: 李四, date: 2026-11-24, data_copied: false}",
     )
     site.apply("2026-12-10T10:00")
-    fingerprinted = [t for t in site.project(site.old)["tags"] if t.startswith(desired.RULES_TAG)]
+    fingerprinted = fingerprints.recorded(site.project(site.old)["tags"])
     assert len(fingerprinted) == 1  # apply recorded it
     h = site.server(site.old, "172.20.4.31", "cg-4c8g100d")
     site.wait(lambda: (site.get_server(h) or {}).get("status") == "ACTIVE")
@@ -467,7 +467,7 @@ def test_whole_system_late_confirmation_counts_from_the_recorded_power_off(site:
     assert site.get_server(h) is None
     proj = site.project(site.old)
     assert desired.DECOMMISSIONED_TAG + "GT-2026-0012" in proj["tags"]
-    assert not [t for t in proj["tags"] if t.startswith(desired.RULES_TAG)]  # no longer true
+    assert not fingerprints.recorded(proj["tags"])  # no longer true
     assert [g["name"] for g in site.groups(site.old)] in ([], ["default"])
     q = site.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
     assert (q["instances"], q["cores"], q["ram_mb"], q["gigabytes"], q["floating_ips"]) == (

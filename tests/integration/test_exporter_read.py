@@ -74,7 +74,7 @@ def test_unmanaged_rules_are_read_apart_and_their_exposure_counted(
         22,
         "0.0.0.0/0",
     )
-    assert any(r["id"] == hand_made["rule"] for r in view.ingress)
+    assert any(r.id == hand_made["rule"] for r in view.ingress)
     fams = ex.compute(ex.Inputs(now=clock.now_local("2027-01-15"), view=view))
     exposures = {
         (s.labels["tenant_id"], s.labels["service"], s.labels["managed"]): s.value

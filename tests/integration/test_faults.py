@@ -20,7 +20,7 @@ import pytest
 from faultproxy import Fault, FaultProxy, faulty_clouds_yaml
 from test_apply import NOW, World
 
-from cgcloud import plan
+from cgcloud.engines.openstack import fingerprints
 
 pytestmark = pytest.mark.devcloud
 
@@ -54,7 +54,7 @@ def _audit(world: World) -> list[dict[str, Any]]:
 
 
 def _fingerprints(world: World) -> list[str]:
-    return plan.recorded_fingerprint(world.project()["tags"])  # type: ignore[index]
+    return fingerprints.recorded(world.project()["tags"])  # type: ignore[index]
 
 
 def _converged(world: World) -> None:

@@ -20,6 +20,7 @@ pytest.importorskip("pulumi_openstack", reason="the pulumi packages are not inst
 from test_apply import PLACEHOLDER, World, cloud_env, world  # noqa: E402,F401,F811
 
 from cgcloud import desired  # noqa: E402
+from cgcloud.engines.openstack import fingerprints  # noqa: E402
 from cgcloud.engines.pulumi.program import declare  # noqa: E402
 from cgcloud.engines.pulumi.resolve import resolution  # noqa: E402
 
@@ -67,7 +68,7 @@ def test_program_declares_what_the_openstack_engine_made(world: World) -> None: 
     [p] = rec.of_type("identity/project:Project")
     assert p.inputs["name"] == proj["name"] == world.system
     assert p.inputs["description"] == proj["description"]
-    assert set(p.inputs["tags"]) == {t for t in proj["tags"] if not t.startswith(desired.RULES_TAG)}
+    assert set(p.inputs["tags"]) == set(fingerprints.other_tags(proj["tags"]))
 
     q = world.engine.read_quotas(proj["id"], ["compute", "volume", "network"])
     [compute] = rec.of_type("QuotaSetV2")

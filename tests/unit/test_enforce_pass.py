@@ -43,7 +43,7 @@ class World:
 
     def apply(self, now: str) -> None:
         when = clock.now_local(now)
-        state = desired.compile(self.load(when), when)
+        state = desired.compile(self.load(when), when, self.engine.quota_room)
         actual = self.engine.read(state)
         plan = planner.diff(state, actual, cloud="mem")
         outcome = self.engine.apply(state, plan, actual)

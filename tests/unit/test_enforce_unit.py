@@ -128,13 +128,12 @@ def test_drift_is_not_enforce_business(repo) -> None:
 
 
 def _settle(state: desired.DesiredState, actual: p.ActualState) -> None:
-    """Tag the projects with the fingerprints a carried-out plan records."""
+    """Record on the projects the fingerprints a carried-out plan records."""
     new = {f.system: f.new for f in p.diff(state, actual).fingerprints}
     for proj in actual.projects:
         system = p._tag_value(proj.tags, desired.SYSTEM_TAG)
         if system in new:
-            proj.tags = [t for t in proj.tags if not t.startswith(desired.RULES_TAG)]
-            proj.tags.append(new[system])
+            proj.fingerprints = [new[system]]
 
 
 def _fps(repo: model.Repository, now: str, actual: p.ActualState) -> dict[str, str | None]:
@@ -158,7 +157,7 @@ def test_a_settled_system_is_skipped_until_a_window_ends(repo) -> None:
     assert sub.fingerprints == plan.fingerprints and plan.fingerprints[0].old
     # … and once the closes are made, its project holds what the forms want: record it
     [fp] = enforce.converged(plan, sub)
-    assert fp.new == desired.RULES_TAG + str(_fps(repo, "2027-02-01T00:00:00", actual)[system])
+    assert fp.new == _fps(repo, "2027-02-01T00:00:00", actual)[system]
 
 
 def test_no_fingerprint_while_apply_has_work_left_in_the_system(repo) -> None:

@@ -30,7 +30,7 @@ def _project(pid: str, system: str) -> p.AProject:
 def _inputs(
     now: str,
     rules: list[p.ARule],
-    ingress: list[dict[str, Any]] | None = None,
+    ingress: list[p.ARule] | None = None,
     servers: list[ex.Server] | None = None,
 ) -> ex.Inputs:
     when = clock.now_local(now)
@@ -115,42 +115,16 @@ def test_open_past_window_counts_from_midnight_after_the_last_day(now: str, over
 
 
 def test_ssh_rdp_exposures_skip_bastions_and_remote_groups_and_count_unmanaged() -> None:
-    ingress: list[dict[str, Any]] = [
-        {
-            "security_group_id": "g1",
-            "protocol": "tcp",
-            "port_range_min": 22,
-            "port_range_max": 22,
-            "remote_ip_prefix": "172.20.0.10/32",
-        },  # bastion: fine
-        {
-            "security_group_id": "g9",
-            "protocol": None,
-            "port_range_min": None,
-            "port_range_max": None,
-            "remote_group_id": "g9",
-        },  # default-style east-west
-        {
-            "security_group_id": "g9",
-            "protocol": "tcp",
-            "port_range_min": 20,
-            "port_range_max": 30,
-            "remote_ip_prefix": "0.0.0.0/0",
-        },  # SSH to the world
-        {
-            "security_group_id": "g1",
-            "protocol": None,
-            "port_range_min": None,
-            "port_range_max": None,
-            "remote_ip_prefix": "10.1.0.0/16",
-        },  # any protocol: both
-        {
-            "security_group_id": "g1",
-            "protocol": "tcp",
-            "port_range_min": 443,
-            "port_range_max": 443,
-            "remote_ip_prefix": "0.0.0.0/0",
-        },  # not SSH/RDP
+    def rule(group: str, proto: str | None, lo: int | None, remote: str | None) -> p.ARule:
+        remote_group = group if remote is None else None
+        return p.ARule("r", group, "ingress", "IPv4", proto, lo, lo, remote, remote_group)
+
+    ingress = [
+        rule("g1", "tcp", 22, "172.20.0.10/32"),  # bastion: fine
+        rule("g9", None, None, None),  # default-style east-west
+        p.ARule("r", "g9", "ingress", "IPv4", "tcp", 20, 30, "0.0.0.0/0"),  # SSH to the world
+        rule("g1", None, None, "10.1.0.0/16"),  # any protocol: both
+        rule("g1", "tcp", 443, "0.0.0.0/0"),  # not SSH/RDP
     ]
     fams = ex.compute(_inputs("2027-01-15", [], ingress=ingress))
     got = {

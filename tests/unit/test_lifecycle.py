@@ -47,7 +47,7 @@ def engine(tmp_path: Path) -> tuple[MemoryEngine, Path]:
     shutil.copytree(POLICIES, repo)
     eng = MemoryEngine("mem")
     when = T("2026-12-10T10:00")
-    state = desired.compile(validate([repo], when).repo, when)
+    state = desired.compile(validate([repo], when).repo, when, eng.quota_room)
     actual = eng.read(state)
     plan = planner.diff(state, actual)
     assert eng.apply(state, plan, actual).ok

@@ -804,3 +804,18 @@ def test_gate_code_without_a_writable_cache(
     exec(cgcloud_schemas._gate_code({"type": "string"}), namespace)
     namespace["validate"]("ok")
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_each_missing_field_is_reported_once() -> None:
+    """jsonschema gives one `required` error per missing property, each naming them all:
+    three missing fields are three problems, not nine."""
+    data = {
+        "apiVersion": "cgcloud/v1",
+        "kind": "AnnualPlan",
+        "metadata": {"id": "JH-X", "department": "某处"},
+        "spec": {"year": 2027, "vcpu": 1},
+    }
+    problems = cgcloud_schemas.check("AnnualPlan", data)
+    assert [(p.rule, p.path) for p in problems] == [("CG012", ("spec",))] * 3
+    for problem, field in zip(problems, ("memory_gb", "disk_gb", "public_ip"), strict=True):
+        assert field in problem.message

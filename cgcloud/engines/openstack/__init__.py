@@ -1,10 +1,14 @@
 """The OpenStack engine: Keystone, Neutron, Nova and Cinder through openstacksdk.
 
-Everything that knows OpenStack lives in this package: the REST calls and their
-retries (``engine``), how a cloud name becomes a bounded connection (``connection``:
-clouds.yaml, time-outs, the devcloud rule), the decommission's
-power, marks and deletions (``decommission``) and the exporter's extra reads
-(``usage``).
+Everything that knows OpenStack lives in this package, layered (pyproject's contract,
+top to bottom): ``engine`` (the facade implementing the ``Engine`` protocol) →
+``apply`` (the plan's steps in order), ``decommission`` (power, marks, deletions),
+``usage`` (the exporter's extra reads) → ``bulk`` (Neutron's bulk creates) →
+``runner`` (steps run and audited), ``reads`` (the actual state) → ``locks``
+(leases as Keystone projects), ``fingerprints`` (kept as Keystone tags), ``neutron``
+(request bodies, ports of the cloud's own, quota room, limits) → ``api`` (the
+connection, ``call`` with bounded retries, paging) → ``connection`` (clouds.yaml,
+time-outs, the devcloud rule).
 """
 
 from cgcloud.engines.audit import AuditLog

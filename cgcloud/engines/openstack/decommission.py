@@ -1,7 +1,7 @@
 """The OpenStack engine's decommission pieces: read servers/volumes, power off, delete.
 
-Built on ``OpenStackEngine`` (its ``call`` with retries, request counting and
-audit log); what is due is decided by ``cgcloud.enforce`` (pure). Marks are
+Built on ``api.Api`` (``call`` with retries, request counting) and the engine's
+audit log; what is due is decided by ``cgcloud.enforce`` (pure). Marks are
 written on the resources themselves — Nova server metadata, Cinder volume
 metadata, Neutron tags on ports and floating IPs — so no local state is needed
 to know when a host was powered off (Cloud Custodian's mark-for-op).
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cgcloud import desired as d
 from cgcloud import enforce as e
 from cgcloud import plan as p
 from cgcloud.actual import FloatingIP, Inventory, Port, Server, Volume
+from cgcloud.engines.audit import AuditLog
 from cgcloud.engines.base import EngineError, Step
-
-if TYPE_CHECKING:
-    from cgcloud.engines.openstack.engine import OpenStackEngine
+from cgcloud.engines.openstack.api import Api
+from cgcloud.engines.openstack.reads import read_quotas
+from cgcloud.i18n import _
 
 NOVA_MICROVERSION = "2.47"  # servers carry their flavor's vcpus/ram/disk
 WAIT_SECONDS = 120.0
@@ -35,12 +36,12 @@ NETWORK_QUOTAS = (
 )
 
 
-def list_servers(engine: OpenStackEngine) -> list[Server]:
+def list_servers(api: Api) -> list[Server]:
     """Every server of every project (one paginated Nova list)."""
     out: list[Server] = []
     q: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
     while True:
-        body = engine.call(
+        body = api.call(
             "compute", "GET", "/servers/detail", params=q, microversion=NOVA_MICROVERSION
         )
         items = body.get("servers", [])
@@ -51,7 +52,7 @@ def list_servers(engine: OpenStackEngine) -> list[Server]:
 
 
 def read_inventory(
-    engine: OpenStackEngine,
+    api: Api,
     actual: p.ActualState,
     systems: set[str],
     servers: list[Server] | None = None,
@@ -64,7 +65,7 @@ def read_inventory(
     managed = {x.id: x for x in actual.projects if p.is_managed(x.tags)}
     if not managed or "compute" not in actual.services:
         return inv
-    everyone = servers if servers is not None else list_servers(engine)
+    everyone = servers if servers is not None else list_servers(api)
     inv.servers = [s for s in everyone if s.project_id in managed]
     wanted = {
         pid for pid, proj in managed.items() if p._tag_value(proj.tags, d.SYSTEM_TAG) in systems
@@ -75,7 +76,7 @@ def read_inventory(
     if "volume" in actual.services:
         vq: dict[str, Any] = {"all_tenants": 1, "limit": 1000}
         while True:
-            body = engine.call("volume", "GET", "/volumes/detail", params=vq)
+            body = api.call("volume", "GET", "/volumes/detail", params=vq)
             items = body.get("volumes", [])
             for v in items:
                 pid = v.get("os-vol-tenant-attr:tenant_id", "")
@@ -95,7 +96,7 @@ def read_inventory(
                 break
             vq = {**vq, "marker": items[-1]["id"]}
     ids = sorted(wanted)
-    for x in engine._pages(
+    for x in api.pages(
         "ports",
         {"project_id": ids, "fields": ["id", "project_id", "device_id", "fixed_ips", "tags"]},
     ):
@@ -108,7 +109,7 @@ def read_inventory(
                 list(x.get("tags") or []),
             )
         )
-    body = engine.call("network", "GET", "/floatingips", params={"project_id": ids})
+    body = api.call("network", "GET", "/floatingips", params={"project_id": ids})
     for f in body.get("floatingips", []):
         inv.floating_ips.append(
             FloatingIP(
@@ -120,7 +121,7 @@ def read_inventory(
             )
         )
     for pid in ids:
-        inv.quotas[pid] = engine.read_quotas(pid, actual.services)
+        inv.quotas[pid] = read_quotas(api, pid, actual.services)
     return inv
 
 
@@ -150,8 +151,9 @@ def _server(x: dict[str, Any]) -> Server:
 class Decommissioner:
     """Carries out decommission Actions; every API step goes to the audit log."""
 
-    def __init__(self, engine: OpenStackEngine, wait_seconds: float = WAIT_SECONDS):
-        self.engine = engine
+    def __init__(self, api: Api, audit: AuditLog, wait_seconds: float = WAIT_SECONDS):
+        self.api = api
+        self.audit = audit
         self.wait_seconds = wait_seconds
 
     # ------------------------------------------------------------ plumbing
@@ -165,16 +167,18 @@ class Decommissioner:
             step.status = "done"
         except EngineError as exc:
             step.status, step.error = "failed", str(exc)
-            self.engine.audit.write(step)
+            self.audit.write(step)
             raise
-        self.engine.audit.write(step)
+        self.audit.write(step)
 
     def _wait(self, what: str, probe: Any) -> None:
         deadline = time.monotonic() + self.wait_seconds
         delay = 0.3
         while not probe():
             if time.monotonic() > deadline:
-                raise EngineError(f"timed out after {self.wait_seconds:.0f} s waiting for {what}")
+                raise EngineError(
+                    _("等待 {what} 超时（{s:.0f} 秒）").format(what=what, s=self.wait_seconds)
+                )
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 
@@ -195,7 +199,7 @@ class Decommissioner:
             "server",
             server.name,
             server.id,
-            lambda: self.engine.call(
+            lambda: self.api.call(
                 "compute", "POST", f"/servers/{server.id}/action", json={"os-stop": None}, ok=(409,)
             ),
         )
@@ -207,7 +211,7 @@ class Decommissioner:
             self._stop(a, server)
         stamp = now.isoformat()
         meta = {e.SHUTDOWN_KEY: a.form, e.POWEROFF_KEY: stamp}
-        call = self.engine.call
+        call = self.api.call
         for v in a.data["volumes"]:
             self._step(
                 a,
@@ -269,7 +273,7 @@ class Decommissioner:
             "server",
             server.name,
             server.id,
-            lambda: self.engine.call(
+            lambda: self.api.call(
                 "compute",
                 "POST",
                 f"/servers/{server.id}/metadata",
@@ -279,7 +283,7 @@ class Decommissioner:
 
     def delete(self, a: e.Action, now: datetime) -> None:
         """Floating IPs → server (waited for) → ports → volumes (once detached)."""
-        call = self.engine.call
+        call = self.api.call
         for f in a.data["floating_ips"]:
             self._step(
                 a,
@@ -300,7 +304,7 @@ class Decommissioner:
                 lambda: call("compute", "DELETE", f"/servers/{server.id}", ok=(404,)),
             )
             self._wait(
-                f"server {server.name} to be deleted",
+                _("云主机 {name} 被删除").format(name=server.name),
                 lambda: (
                     not (call("compute", "GET", f"/servers/{server.id}", ok=(404,)) or {}).get(
                         "server"
@@ -322,10 +326,12 @@ class Decommissioner:
                 body = call("volume", "GET", f"/volumes/{v.id}", ok=(404,)) or {}
                 status = (body.get("volume") or {}).get("status")
                 if status in ("error", "error_deleting"):
-                    raise EngineError(f"volume {v.id} is in status {status}")
+                    raise EngineError(
+                        _("云硬盘 {id} 处于 {status} 状态").format(id=v.id, status=status)
+                    )
                 return status in (None, "available")
 
-            self._wait(f"volume {v.name or v.id} to be detached", gone_or_free)
+            self._wait(_("云硬盘 {name} 被卸载").format(name=v.name or v.id), gone_or_free)
             self._step(
                 a,
                 "delete",
@@ -339,7 +345,7 @@ class Decommissioner:
         """The system has no host left: its cgcloud groups go, quotas go to zero, and the
         project is tagged so that `apply` does not open it again."""
         proj: p.AProject = a.data["project"]
-        call = self.engine.call
+        call = self.api.call
         group_ids = {g.id for g in a.data["groups"]}
         if group_ids:
             ports = call(
@@ -405,10 +411,9 @@ class Decommissioner:
             )
 
         self._step(a, "update", "quota", proj.name, proj.id, zero)
-        # the rule fingerprint goes: the project no longer holds the forms' rules
-        tags = sorted(
-            {*proj.tags, d.DECOMMISSIONED_TAG + a.form} - set(p.recorded_fingerprint(proj.tags))
-        )
+        # the rule fingerprint goes (``proj.tags`` holds none, and Keystone replaces
+        # the list): the project no longer holds the forms' rules
+        tags = sorted({*proj.tags, d.DECOMMISSIONED_TAG + a.form})
         self._step(
             a,
             "update",

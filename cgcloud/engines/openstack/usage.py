@@ -15,15 +15,12 @@ call per project, server or volume. What the APIs say and what they don't:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cgcloud.actual import ActualState
 from cgcloud.engines.base import ServerPower, Usage, VolumeUse
-
-if TYPE_CHECKING:
-    from cgcloud.engines.openstack.engine import OpenStackEngine
+from cgcloud.engines.openstack.api import Api
 
 NOVA_RUNNING = 1  # nova.compute.power_state.RUNNING
 SERVERS_MICROVERSION = "2.47"
@@ -31,21 +28,18 @@ SHUTDOWN_KEY = "cgcloud:shutdown"  # the marks cgcloud.enforce writes on a decom
 POWEROFF_KEY = "cgcloud:poweroff"
 
 
-def read_usage(engine: OpenStackEngine, actual: ActualState) -> Usage:
+def read_usage(api: Api, actual: ActualState) -> Usage:
     out = Usage()
-    for x in engine._pages("floatingips", {"fields": ["id", "project_id"]}):
+    for x in api.pages("floatingips", {"fields": ["id", "project_id"]}):
         pid = x.get("project_id") or ""
         out.floating_ips[pid] = out.floating_ips.get(pid, 0) + 1
     if "volume" in actual.services:
-        for x in list_pages(
-            engine, "volume", "/volumes/detail", "volumes", {"all_tenants": "True"}
-        ):
+        for x in api.list_pages("volume", "/volumes/detail", "volumes", {"all_tenants": "True"}):
             out.add_volume(volume_use(x))
     if "compute" in actual.services:
         out.servers = [
             server_power(x)
-            for x in list_pages(
-                engine,
+            for x in api.list_pages(
                 "compute",
                 "/servers/detail",
                 "servers",
@@ -98,17 +92,3 @@ def parse_time(text: Any) -> datetime | None:
     except ValueError:
         return None
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
-def list_pages(
-    engine: OpenStackEngine, service: str, url: str, key: str, params: dict[str, Any], **kwargs: Any
-) -> Iterator[dict[str, Any]]:
-    """Nova/Cinder lists by limit/marker (they share the `<key>_links` convention)."""
-    q: dict[str, Any] = {"limit": 1000, **params}
-    while True:
-        body = engine.call(service, "GET", url, params=q, **kwargs) or {}
-        items = body.get(key, [])
-        yield from items
-        if not items or not body.get(f"{key}_links"):
-            return
-        q = {**q, "marker": items[-1]["id"]}

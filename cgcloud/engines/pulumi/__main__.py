@@ -53,7 +53,10 @@ def main() -> None:
             + "\n"
             + report.render(v, "text")
         )
-    state = desired.compile(v.repo, now)
+    from cgcloud import engines  # the registry: engines never import each other
+
+    # the room Neutron keeps in a project's quotas: the stack's resources live on Neutron
+    state = desired.compile(v.repo, now, engines.engine_class("openstack").quota_room)
     volume_types = config.get_object("volumeTypes")
     declared = declare(state, _resolution(state), volume_types=volume_types)
     for line in declared.unresolved:

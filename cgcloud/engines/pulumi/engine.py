@@ -80,6 +80,8 @@ class PulumiEngine:
 
             reader = engines.create("openstack", cloud, audit_path=audit_path, timeout=timeout)
         self.reader = reader
+        # Neutron's (the stack's resources live there): the OpenStack engine's
+        self.quota_room: d.QuotaRoom = reader.quota_room
         actor = f"{getpass.getuser()} (pulumi stack {self.settings.stack})"
         self.audit = AuditLog(audit_path, cloud, actor)
         self._volume_types: list[str] | None = None

@@ -43,7 +43,13 @@ FLOW_RULES = ("CG102", "CG103")
 SYSTEM = "pulumi"
 TARGET = f"{SYSTEM}-目标"
 FORM_ID = "PULUMI-POLICY-0001"
-ROW_PREFIX = re.compile(re.escape(FORM_ID) + r" 第\d+行")
+# Where a finding names the scratch form's row, in either language ("PULUMI-POLICY-0001
+# 第3行", "PULUMI-POLICY-0001 row 3", "row 3 of PULUMI-POLICY-0001"): replaced by "this rule"
+ROW_PREFIX = re.compile(
+    r"(?:(?:row|line) \d+ (?:of|in) (?:form )?)?"
+    + re.escape(FORM_ID)
+    + r"(?: 第\d+行|,? (?:row|line) \d+| \((?:row|line) \d+\))?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +302,9 @@ def policies() -> list[Any]:
         )
         return ResourceValidationPolicy(
             name=f"cgcloud-{rule.id.lower()}-{rule.name}",
-            description=f"{rule.id} {rule.summary}（{rule.article}）",
+            description=_("{id} {summary}（{article}）").format(
+                id=rule.id, summary=_(rule.summary), article=_(rule.article)
+            ),
             validate=validate,
             enforcement_level=level,
             config_schema=schema,

@@ -259,6 +259,6 @@ def _bindings(
             Known(
                 "binding",
                 system_of.get(keys[0], GLOBAL) if keys else GLOBAL,
-                f"port {port_id}: " + "、".join(name_of.get(k, k) for k in sorted(set(keys))),
+                f"port {port_id}: " + _("、").join(name_of.get(k, k) for k in sorted(set(keys))),
             ),
         )

@@ -22,9 +22,13 @@ GOLDEN = Path(__file__).parent / "golden"
 SYSTEM = "智慧城管综合平台"
 
 
-def compile_at(paths: list[Path], now: str) -> desired.DesiredState:
+# the room Neutron needs (engines/openstack/neutron.py), as the golden files were made
+ROOM = desired.QuotaRoom(groups=1, rules=4, rules_per_new_group=2)
+
+
+def compile_at(paths: list[Path], now: str, room: desired.QuotaRoom = ROOM) -> desired.DesiredState:
     repo, _, _ = load_repository(paths)
-    return desired.compile(repo, clock.now_local(now))
+    return desired.compile(repo, clock.now_local(now), room)
 
 
 @pytest.mark.parametrize("now", ["2026-12-01T10:00", "2027-01-15T10:00", "2027-02-15T10:00"])
@@ -58,9 +62,26 @@ def test_project_quotas_and_tags() -> None:
     assert q.gigabytes_by_tier == {"high-speed": 2000, "standard": 10000}
     assert q.floating_ips == 2
     n_groups = len(state.groups)
-    assert q.security_groups == n_groups + 1
-    assert q.security_group_rules >= len(state.rules) + desired.DEFAULT_GROUP_RULES
+    assert q.security_groups == n_groups + ROOM.groups
+    assert q.security_group_rules == (
+        len(state.rules) + ROOM.rules + ROOM.rules_per_new_group * n_groups
+    )
     assert [f.name for f in state.flavors] == ["cg-16c32g100d", "cg-16c64g100d", "cg-8c16g100d"]
+
+
+def test_group_and_rule_quotas_leave_exactly_the_engines_room() -> None:
+    bare = compile_at([POLICIES], "2027-01-15T10:00", desired.NO_ROOM)
+    roomy = compile_at([POLICIES], "2027-01-15T10:00", desired.QuotaRoom(3, 10, 5))
+    [q0] = [p.quotas for p in bare.projects if p.system == SYSTEM]
+    [q1] = [p.quotas for p in roomy.projects if p.system == SYSTEM]
+    mine = [g for g in bare.groups if g.system == SYSTEM]
+    assert (q0.security_groups, q0.security_group_rules) == (
+        len(mine),
+        sum(1 for r in bare.rules if r.system == SYSTEM),
+    )
+    assert q1.security_groups == q0.security_groups + 3
+    assert q1.security_group_rules == q0.security_group_rules + 10 + 5 * len(mine)
+    assert q1.cores == q0.cores  # the room touches the group and rule quotas only
 
 
 def test_lapsed_system_is_noted_not_compiled() -> None:

@@ -69,19 +69,19 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
             a.groups = [g for g in a.groups if g.id != c.id]
             a.rules = [r for r in a.rules if r.group_id != c.id]
         elif c.action == "create" and c.kind == "rule":
-            b = c.data
+            b = c.data["rule"]
             a.rules.append(
                 ARule(
                     f"r{next(_ids)}",
-                    gid[b["group_key"]],
-                    b["direction"],
-                    b["ethertype"],
-                    b["protocol"],
-                    b["port_range_min"],
-                    b["port_range_max"],
-                    b["remote_ip_prefix"],
+                    gid[b.group_key],
+                    b.direction,
+                    b.ethertype,
+                    b.protocol,
+                    b.port_min,
+                    b.port_max,
+                    b.remote_cidr,
                     None,
-                    b["description"],
+                    b.description,
                 )
             )
         elif c.kind == "binding" and c.action == "update":
@@ -92,7 +92,7 @@ def simulate(p: plan.Plan, actual: ActualState) -> ActualState:
                 port.ips,
                 c.data["keep"] + [gid[k] for k in c.data["add"]],
                 port.tags,
-                port.device_owner,
+                port.infrastructure,
                 port.name,
             )
             a.ports = [new if x.id == port.id else x for x in a.ports]
@@ -112,7 +112,7 @@ def test_empty_cloud_creates_everything() -> None:
     # every rule create carries its reason and the description naming it
     for c in p.changes:
         if c.kind == "rule" and c.action == "create":
-            assert c.reasons and c.data["description"].startswith("cgcloud WL-2026-0031#")
+            assert c.reasons and c.data["rule"].description.startswith("cgcloud WL-2026-0031#")
 
 
 def _cloud_with_ports() -> tuple[plan.Plan, ActualState]:
@@ -131,7 +131,7 @@ def _cloud_with_ports() -> tuple[plan.Plan, ActualState]:
             name="db",
         ),
         APort("port-other", "other-project", ["172.21.4.22"], ["sg-x"], name="foreign"),
-        APort("router", pid, ["172.21.4.1"], [], device_owner="network:router_interface"),
+        APort("router", pid, ["172.21.4.1"], [], infrastructure=True),
     ]
     return first, a
 
@@ -147,7 +147,7 @@ def test_converges_and_second_plan_is_a_no_op() -> None:
         for c in second.changes
         if c.kind == "rule"
         and c.action == "create"
-        and c.data["remote_ip_prefix"] == "172.21.4.30/32"
+        and c.data["rule"].remote_cidr == "172.21.4.30/32"
     ]
     assert placeholder_rules
     b = simulate(second, a)
@@ -193,7 +193,7 @@ def test_window_change_is_delete_plus_create_of_that_rule_only() -> None:
     p = plan.diff(s, a)
     changes = [c for c in p.changes if c.action in plan.CHANGE_ACTIONS]
     assert sorted(c.action for c in changes) == ["create", "delete"]
-    assert all("#3" in (c.data.get("description") or "") or c.action == "delete" for c in changes)
+    assert all(c.action == "delete" or "#3" in c.data["rule"].description for c in changes)
 
 
 def test_removed_form_removes_rules_and_groups_but_not_project() -> None:
@@ -234,9 +234,9 @@ def test_volume_tier_quota_only_for_existing_types() -> None:
 def test_renderers() -> None:
     p = plan.diff(state_at(), ActualState(), cloud="devcloud")
     text = plan.render(p, "text")
-    assert text.startswith("Plan: ") and f"== {SYSTEM}" in text
+    assert text.startswith("计划：新建 ") and f"== {SYSTEM}" in text
     md = plan.render(p, "markdown")
-    assert md.startswith("### Plan: ") and "| + | rule |" in md
+    assert md.startswith("### 计划：新建 ") and "| + | rule |" in md
     doc = json.loads(plan.render(p, "json"))
     assert doc["format"] == "cgcloud-plan/v1" and doc["cloud"] == "devcloud"
     assert list(doc)[:4] == ["format", "cloud", "now", "summary"]
@@ -254,7 +254,7 @@ def test_renderers() -> None:
         "after",
     } == set(doc["systems"][0]["changes"][0])
     nothing = plan.diff(desired.DesiredState(now="x"), ActualState())
-    assert "No changes" in plan.render(nothing, "text")
+    assert "没有变更" in plan.render(nothing, "text")
 
 
 def _applied() -> tuple[desired.DesiredState, ActualState]:
@@ -326,16 +326,11 @@ def test_tagged_groups_of_older_applies_are_still_ours() -> None:
 
 
 def _recorded(p: plan.Plan, a: ActualState) -> ActualState:
-    """The projects tagged as `record_fingerprints` does after ``p`` was carried out."""
+    """The projects as `record_fingerprints` leaves them after ``p`` was carried out."""
     new = {f.system: f.new for f in p.fingerprints}
     owned = plan.managed_projects_by_id(a.projects)
     a.projects = [
-        AProject(
-            x.id,
-            x.name,
-            [t for t in x.tags if t not in plan.recorded_fingerprint(x.tags)] + [new[owned[x.id]]],
-            x.description,
-        )
+        AProject(x.id, x.name, x.tags, x.description, fingerprints=[new[owned[x.id]]])
         if owned.get(x.id) in new
         else x
         for x in a.projects
@@ -379,7 +374,7 @@ def test_diff_lists_the_fingerprints_to_record_until_they_are() -> None:
     p = plan.diff(state_at(), a)
     assert not p.has_changes and [f.system for f in p.fingerprints] == [SYSTEM]
     wanted = plan.fingerprints(state_at(), plan.placeholder_addresses(a.ports, a.projects))
-    assert p.fingerprints[0].new == desired.RULES_TAG + str(wanted[SYSTEM])
+    assert p.fingerprints[0].new == wanted[SYSTEM]
     a = _recorded(p, a)
     again = plan.diff(state_at(), a)
     assert not again.has_changes and again.fingerprints == []
@@ -392,39 +387,39 @@ def test_diff_lists_the_fingerprints_to_record_until_they_are() -> None:
     assert [(f.system, f.old) for f in p_feb.fingerprints] == [(SYSTEM, [p.fingerprints[0].new])]
 
 
-def test_settled_only_with_exactly_the_wanted_tag() -> None:
+def test_settled_only_with_exactly_the_wanted_fingerprint() -> None:
     fps: dict[str, str | None] = {"a": "1" * 16, "b": None}
-    tag = desired.RULES_TAG
 
-    def proj(system: str, *extra: str, managed: bool = True) -> AProject:
+    def proj(system: str, *recorded: str, managed: bool = True) -> AProject:
         base = [desired.MANAGED_TAG] if managed else []
-        return AProject(system, system, [*base, desired.SYSTEM_TAG + system, *extra])
+        tags = [*base, desired.SYSTEM_TAG + system]
+        return AProject(system, system, tags, fingerprints=list(recorded))
 
-    assert plan.settled(fps, [proj("a", tag + "1" * 16)]) == {"a"}
-    assert plan.settled(fps, [proj("a", tag + "2" * 16)]) == set()
-    assert plan.settled(fps, [proj("a", tag + "1" * 16, tag + "2" * 16)]) == set()
-    assert plan.settled(fps, [proj("a", tag + "1" * 16, managed=False)]) == set()
+    assert plan.settled(fps, [proj("a", "1" * 16)]) == {"a"}
+    assert plan.settled(fps, [proj("a", "2" * 16)]) == set()
+    assert plan.settled(fps, [proj("a", "1" * 16, "2" * 16)]) == set()
+    assert plan.settled(fps, [proj("a", "1" * 16, managed=False)]) == set()
     assert plan.settled(fps, [proj("a")]) == set()
-    assert plan.settled(fps, [proj("b", tag + "x")]) == set()  # placeholder unknown
+    assert plan.settled(fps, [proj("b", "x")]) == set()  # placeholder unknown
     # a managed project the forms want nothing in: settled once its groups are gone
-    assert plan.settled(fps, [proj("c", tag + plan.EMPTY_FINGERPRINT)]) == {"c"}
+    assert plan.settled(fps, [proj("c", plan.EMPTY_FINGERPRINT)]) == {"c"}
 
 
 def test_the_fingerprint_tag_is_not_a_project_change_and_survives_one() -> None:
     a = _converged()
     a = _recorded(plan.diff(state_at(), a), a)
     assert not plan.diff(state_at(), a).has_changes
-    kept = plan.recorded_fingerprint(a.projects[0].tags)
+    kept = a.projects[0].fingerprints
     a.projects[0].description = "edited by hand"
     updates = [c for c in plan.diff(state_at(), a).changes if c.kind == "project"]
     assert [c.action for c in updates] == ["update"]
-    assert kept and set(kept) <= set(updates[0].data["tags"])  # the PATCH keeps it
-    assert not set(kept) & set((updates[0].after or {})["tags"])  # the plan does not show it
+    assert kept and updates[0].data["fingerprints"] == kept  # the update keeps it
+    assert "fingerprints" not in (updates[0].after or {})  # the plan does not show it
     # once stale (the high-risk rows ended), the PATCH must not bring it back after the
     # engine removed it before changing the rules
     feb = [c for c in plan.diff(state_at("2027-02-15T10:00"), a).changes if c.kind == "project"]
     assert [c.action for c in feb] == ["update"]
-    assert not plan.recorded_fingerprint(feb[0].data["tags"])
+    assert feb[0].data["fingerprints"] == []
 
 
 def test_diff_draws_no_conclusion_outside_the_scope_read() -> None:
