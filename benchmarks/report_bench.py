@@ -4,8 +4,10 @@
 
 1. writes a month (2027-01) of the exporter's usage metrics for N systems as OpenMetrics
    (one file per two-hour block: promtool 2.42 re-reads its whole input for every block)
-   (approved, used and utilisation of 4 resources each = 12 series per system, plus the
-   exporter clock and a few ALERTS), one sample every --step seconds;
+   (approved, used and utilisation of 4 resources each = 12 series per system; disk per
+   tier approved and used for 3 tiers = 6; two servers with 3 power gauges = 6; two
+   volumes with 5 gauges = 10: 34 series per system, plus the exporter clock and a few
+   ALERTS), one sample every --step seconds;
 2. backfills it with `promtool tsdb create-blocks-from openmetrics` (kept in --work and
    reused when the same N/step was generated before);
 3. starts Debian's prometheus on 127.0.0.1 over that TSDB and times
@@ -24,7 +26,9 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -80,6 +84,7 @@ def write_history(directory: Path, systems: int, step: int) -> list[Path]:
                         w(
                             f'cgcloud_quota_utilization_ratio{{{labels[s]},resource="{r}"}} {ratio!r} {t}\n'
                         )
+            _storage(w, systems, labels, ts)
             w("# TYPE cgcloud_exporter_clock_timestamp_seconds gauge\n")
             for t in ts:
                 w(f'cgcloud_exporter_clock_timestamp_seconds{{job="cgcloud"}} {t} {t}\n')
@@ -95,6 +100,60 @@ def write_history(directory: Path, systems: int, step: int) -> list[Path]:
             w("# EOF\n")
         files.append(path)
     return files
+
+
+TIERS = ("high-speed", "standard", "system_disk")
+
+
+def _family(w: Any, name: str, series: list[tuple[str, Any]], ts: list[int]) -> None:
+    w(f"# TYPE {name} gauge\n")
+    for lab, fn in series:
+        for t in ts:
+            w(f"{name}{{{lab}}} {fn(t)} {t}\n")
+
+
+def _storage(w: Any, systems: int, labels: dict[int, str], ts: list[int]) -> None:
+    """The 第十八条 families: disk per tier, two servers (the second off from day 10) and
+    two high-speed volumes (the second detached, last used 2026-11-01) per system."""
+    nov1 = int(datetime(2026, 11, 1, tzinfo=TZ).timestamp())
+    off_from = START + 9 * 86400
+    for kind, gib in (("approved", 100), ("used", 40)):
+        tiers = [
+            (f'{labels[s]},tier="{x}"', lambda t, v=gib * GIB: v)
+            for s in range(systems)
+            for x in TIERS
+        ]
+        _family(w, f"cgcloud_{kind}_disk_tier_bytes", tiers, ts)
+    srv = [
+        (f'{labels[s]},server_id="s{s:04d}-{n}",server="host-{n}",shutdown_form=""', n)
+        for s in range(systems)
+        for n in (0, 1)
+    ]
+    for name, fn in (
+        ("cgcloud_server_powered_on", lambda n, t: 0 if n and t >= off_from else 1),
+        (
+            "cgcloud_server_power_changed_timestamp_seconds",
+            lambda n, t: off_from if n and t >= off_from else START,
+        ),
+        (
+            "cgcloud_server_powered_off_seconds",
+            lambda n, t: t - off_from if n and t >= off_from else 0,
+        ),
+    ):
+        _family(w, name, [(lab, partial(fn, n)) for lab, n in srv], ts)
+    vol = [
+        (f'{labels[s]},volume_id="v{s:04d}-{n}",volume="data-{n}",tier="high-speed"', n)
+        for s in range(systems)
+        for n in (0, 1)
+    ]
+    for name, fn in (
+        ("cgcloud_volume_size_bytes", lambda n, t: 50 * GIB),
+        ("cgcloud_volume_attached_servers", lambda n, t: 1 - n),
+        ("cgcloud_volume_in_use", lambda n, t: 1 - n),
+        ("cgcloud_volume_last_used_timestamp_seconds", lambda n, t: nov1 if n else t),
+        ("cgcloud_volume_idle_seconds", lambda n, t: t - nov1 if n else 0),
+    ):
+        _family(w, name, [(lab, partial(fn, n)) for lab, n in vol], ts)
 
 
 def _wait_compacted(url: str) -> None:
@@ -124,7 +183,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/report-bench"))
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    work = args.work / f"{args.systems}x{args.step}"
+    work = args.work / f"{args.systems}x{args.step}-storage"  # with the 第十八条 series
     tsdb = work / "tsdb"
     work.mkdir(parents=True, exist_ok=True)
     if not tsdb.is_dir():

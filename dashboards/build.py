@@ -322,6 +322,37 @@ def per_system() -> dash.Dashboard:
                 w=6,
             )
         )
+    d = d.with_row(dash.Row("存储层级与电源 Storage tiers and power (第十八条)"))
+    d = d.with_panel(
+        _series(
+            "按存储层级 Disk per tier",
+            [
+                (f"cgcloud_approved_disk_tier_bytes{{{sel}}}", "approved {{tier}}"),
+                (f"cgcloud_used_disk_tier_bytes{{{sel}}}", "used {{tier}}"),
+            ],
+            "Volumes by volume type, servers' root disks as system_disk.",
+            unit="bytes",
+        )
+    )
+    d = d.with_panel(
+        _table(
+            "关机的云主机 Servers off",
+            f"cgcloud_server_powered_off_seconds{{{sel}}} > 0",
+            "Off for at least this long (since the server's last record change); "
+            "shutdown_form = a decommission.",
+            w=6,
+            unit="s",
+        )
+    )
+    d = d.with_panel(
+        _table(
+            "闲置的云硬盘 Idle volumes",
+            f"cgcloud_volume_idle_seconds{{{sel}}} > 0",
+            "Could not have been used for this long (evidence, not I/O: docs/metrics.md).",
+            w=6,
+            unit="s",
+        )
+    )
     d = d.with_row(dash.Row("规则与使用期 Rules and windows"))
     d = d.with_panel(
         _table(

@@ -113,6 +113,32 @@ def report_cmd(
         float,
         typer.Option("--headroom", min=0.0, help=N_("建议配额 = 最高用量 ×（1 + headroom）。")),
     ] = 0.2,
+    off_days: Annotated[
+        float,
+        typer.Option(
+            "--off-days",
+            min=0.0,
+            help=N_("某个样本显示已连续关机达到此天数的云主机列为长期关机（关停中的不列入）。"),
+        ),
+    ] = 7.0,
+    cold_days: Annotated[
+        float,
+        typer.Option(
+            "--cold-days",
+            min=0.0,
+            help=N_(
+                "高速存储上的云硬盘到期末已有此天数不可能被读写（且期内从未在用）即视为冷数据"
+                "（第十八条）。"
+            ),
+        ),
+    ] = 30.0,
+    high_speed_tiers: Annotated[
+        str,
+        typer.Option(
+            "--high-speed-tiers",
+            help=N_("属于高速存储的云硬盘类型，逗号分隔（表单中的存储层级名）。"),
+        ),
+    ] = "high-speed",
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help=N_("每个 Prometheus 查询的等待秒数。"))
     ] = 120.0,
@@ -138,12 +164,22 @@ def report_cmd(
             raise usage(_("路径不存在: {path}").format(path=p))
     if out is not None and not out.parent.is_dir():
         raise usage(_("输出目录 {d} 不存在").format(d=out.parent))
+    fast = tuple(t.strip() for t in high_speed_tiers.split(",") if t.strip())
+    if not fast:
+        raise usage(_("--high-speed-tiers 至少要写一个存储类型"))
     opts = Options(
         audit_log=audit_log or _state_path("CGCLOUD_AUDIT_LOG", "audit.jsonl"),
         records_dir=records or _state_path("CGCLOUD_RECORDS_DIR", "records"),
         gap_seconds=gap,
         top=top,
-        thresholds=analysis.Thresholds(under=under, near=near, headroom=headroom),
+        thresholds=analysis.Thresholds(
+            under=under,
+            near=near,
+            headroom=headroom,
+            off_days=off_days,
+            cold_days=cold_days,
+            high_speed=fast,
+        ),
     )
     try:
         data = build(
@@ -201,7 +237,8 @@ def _emit(data: dict, fmt: ReportFormat, out: Path | None) -> None:
 
 REPORT_HELP = N_(
     "生成云服务商的定期报告（第二十条）：各系统批复与实际用量、变更、规则、下线、"
-    "失效的审批、校验发现、漂移、按第二十三条定级的事件，以及第十四条的用量分析。"
+    "失效的审批、校验发现、漂移、按第二十三条定级的事件，第十四条的用量分析，"
+    "以及第十八条的分层存储、长期关机的云主机和疑似冷数据的高速存储卷。"
     "退出码：0 已写出，1 Prometheus 无法访问或拒绝查询，64 用法错误。"
 )
 

@@ -103,12 +103,58 @@ class ApplyResult:
 
 
 @dataclass(slots=True)
+class ServerPower:
+    """One server's power state and the best evidence of when it last changed.
+
+    ``since`` is the time the cloud last changed the server's record (Nova's
+    ``updated``; cgcloud's own ``cgcloud:poweroff`` mark when that is later): a
+    power change updates the record, so a server that is off now has been off at
+    least since then. Later edits of the record move it forward, never back, so
+    "off for N days" is never overstated. ``None``: the cloud does not say."""
+
+    id: str
+    name: str
+    project_id: str
+    powered_on: bool
+    status: str  # ACTIVE | SHUTOFF | PAUSED | SUSPENDED | ERROR | …
+    since: datetime | None = None
+    shutdown_form: str = ""  # the ShutdownNotice of a decommission (off on purpose)
+
+
+@dataclass(slots=True)
+class VolumeUse:
+    """One volume's tier, size and attachment, with the dates the block-storage API
+    gives. There is no I/O counter in that API (that needs telemetry): "last used" is
+    derived from these by the exporter (docs/metrics.md, "Volumes")."""
+
+    id: str
+    name: str
+    project_id: str
+    tier: str  # the volume type's name ("" when the cloud names none)
+    size_gb: int
+    server_ids: list[str] = field(default_factory=list)
+    attached_at: datetime | None = None  # the latest attachment's time
+    updated_at: datetime | None = None  # the record's last change (detach included)
+
+
+@dataclass(slots=True)
 class Usage:
-    """What the exporter needs beyond the actual state: per project, GB in volumes and
-    the number of floating IPs."""
+    """What the exporter needs beyond the actual state: per project, GB in volumes (in
+    total and per tier) and the number of floating IPs; every server's power state and
+    every volume's tier and attachment (all from a fixed number of paged lists)."""
 
     volume_gb: dict[str, int] = field(default_factory=dict)
     floating_ips: dict[str, int] = field(default_factory=dict)
+    volume_gb_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # pid → tier → GB
+    servers: list[ServerPower] = field(default_factory=list)
+    volumes: list[VolumeUse] = field(default_factory=list)
+
+    def add_volume(self, v: VolumeUse) -> None:
+        """Count a volume in the per-project totals and keep it."""
+        self.volumes.append(v)
+        self.volume_gb[v.project_id] = self.volume_gb.get(v.project_id, 0) + v.size_gb
+        tiers = self.volume_gb_by_tier.setdefault(v.project_id, {})
+        tiers[v.tier] = tiers.get(v.tier, 0) + v.size_gb
 
 
 @runtime_checkable
@@ -210,7 +256,8 @@ class Engine(Protocol):
 
     # ---- metrics
     def read_usage(self, actual: ActualState) -> Usage:
-        """Volume GB and floating IPs per project (the exporter's extra reads)."""
+        """Volume GB (per tier too) and floating IPs per project, servers' power states,
+        volumes' tiers and attachments (the exporter's extra reads: paged lists only)."""
         ...
 
 

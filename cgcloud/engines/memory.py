@@ -52,8 +52,10 @@ from cgcloud.engines.base import (
     LockHeld,
     LockHolder,
     Progress,
+    ServerPower,
     Step,
     Usage,
+    VolumeUse,
 )
 from cgcloud.engines.steps import change_steps, fingerprint_steps, untag_steps
 from cgcloud.engines.steps import group_ids as known_group_ids
@@ -106,6 +108,10 @@ class MemoryCloud:
     floating_ips: dict[str, FloatingIP] = field(default_factory=dict)
     leases: dict[str, LockHolder] = field(default_factory=dict)
     services: list[str] = field(default_factory=lambda: ["compute", "volume", "network"])
+    # what Nova/Cinder date and type that actual.Server/Volume do not carry (read_usage)
+    changed_at: dict[str, datetime] = field(default_factory=dict)  # server/volume id → when
+    attached_at: dict[str, datetime] = field(default_factory=dict)  # volume id → when
+    volume_tiers: dict[str, str] = field(default_factory=dict)  # volume id → type name
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -233,8 +239,9 @@ class MemoryEngine:
         ram_mb: int = 512,
         disk_gb: int = 1,
         status: str = "ACTIVE",
+        at: datetime | None = None,
     ) -> Server:
-        """A running server with one port holding ``ip``."""
+        """A running server with one port holding ``ip`` (its record last changed ``at``)."""
         with self.state.lock:
             server = Server(
                 self.state.new_id("server"),
@@ -248,12 +255,22 @@ class MemoryEngine:
                 disk_gb,
             )
             self.state.servers[server.id] = server
+            if at is not None:
+                self.state.changed_at[server.id] = at
             self.add_port(project_id, [ip], device_id=server.id)
             return server
 
     def add_volume(
-        self, project_id: str, size_gb: int, server_id: str | None = None, name: str = ""
+        self,
+        project_id: str,
+        size_gb: int,
+        server_id: str | None = None,
+        name: str = "",
+        *,
+        tier: str = "",
+        at: datetime | None = None,
     ) -> Volume:
+        """A volume of type ``tier``, created (and attached, with ``server_id``) at ``at``."""
         with self.state.lock:
             vol = Volume(
                 self.state.new_id("volume"),
@@ -264,7 +281,26 @@ class MemoryEngine:
                 [server_id] if server_id else [],
             )
             self.state.volumes[vol.id] = vol
+            self.state.volume_tiers[vol.id] = tier
+            if at is not None:
+                self.state.changed_at[vol.id] = at
+                if server_id:
+                    self.state.attached_at[vol.id] = at
             return vol
+
+    def set_power(self, server_id: str, on: bool, at: datetime) -> None:
+        """Start or stop a server by hand at ``at`` (as an operator would, outside cgcloud)."""
+        with self.state.lock:
+            server = self._get(self.state.servers, server_id, "server")
+            server.status = "ACTIVE" if on else "SHUTOFF"
+            self.state.changed_at[server_id] = at
+
+    def detach_volume(self, volume_id: str, at: datetime) -> None:
+        """Detach a volume from its servers at ``at`` (the record changes then)."""
+        with self.state.lock:
+            vol = self._get(self.state.volumes, volume_id, "volume")
+            vol.server_ids, vol.status = [], "available"
+            self.state.changed_at[volume_id] = at
 
     def add_floating_ip(self, project_id: str, ip: str, port_id: str | None) -> FloatingIP:
         with self.state.lock:
@@ -679,6 +715,7 @@ class MemoryEngine:
         if a.data.get("stop", True):
             self._dstep(a, "poweroff", "server", server.name, server.id)
             server.status = "SHUTOFF"
+            self.state.changed_at[server.id] = now
         stamp = now.isoformat()
         meta = {SHUTDOWN_KEY: a.form, POWEROFF_KEY: stamp}
         tags = [f"{SHUTDOWN_KEY}={a.form}", f"{POWEROFF_KEY}={stamp}"]
@@ -700,6 +737,7 @@ class MemoryEngine:
         server = self._get(self.state.servers, a.data["server"].id, "server")
         self._dstep(a, "poweroff", "server", server.name, server.id)
         server.status = "SHUTOFF"
+        self.state.changed_at[server.id] = now
         self._dstep(a, "mark", "server", server.name, server.id)
         server.metadata[POWERON_SEEN_KEY] = now.isoformat()
 
@@ -763,7 +801,32 @@ class MemoryEngine:
             if "volume" in actual.services:
                 self._call("read", "volume")
                 for v in self.state.volumes.values():
-                    out.volume_gb[v.project_id] = out.volume_gb.get(v.project_id, 0) + v.size_gb
+                    out.add_volume(
+                        VolumeUse(
+                            v.id,
+                            v.name,
+                            v.project_id,
+                            self.state.volume_tiers.get(v.id, ""),
+                            v.size_gb,
+                            list(v.server_ids),
+                            self.state.attached_at.get(v.id) if v.server_ids else None,
+                            self.state.changed_at.get(v.id),
+                        )
+                    )
+            if "compute" in actual.services:
+                self._call("read", "server")
+                out.servers = [
+                    ServerPower(
+                        s.id,
+                        s.name,
+                        s.project_id,
+                        s.status == "ACTIVE",
+                        s.status,
+                        self.state.changed_at.get(s.id),
+                        s.metadata.get(SHUTDOWN_KEY, ""),
+                    )
+                    for s in self.state.servers.values()
+                ]
         return out
 
     def dump(self) -> str:

@@ -37,9 +37,10 @@ from cgcloud import __version__, clock, enforce, lifecycle
 from cgcloud import desired as d
 from cgcloud import plan as p
 from cgcloud.actual import Server
+from cgcloud.exporter import usage
 
 if TYPE_CHECKING:
-    from cgcloud.engines.base import Engine
+    from cgcloud.engines.base import Engine, ServerPower, VolumeUse
 
 TENANT = ["tenant", "tenant_id", "system"]  # openstack-exporter's labels, plus ours
 GIB = 1024**3
@@ -62,6 +63,9 @@ class CloudView:
     volume_gb: dict[str, int] = field(default_factory=dict)  # project id → GB in volumes
     floating_ips: dict[str, int] = field(default_factory=dict)  # project id → count
     requests: int = 0
+    volume_gb_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # pid → tier → GB
+    power: list[ServerPower] = field(default_factory=list)  # every server's power state
+    volumes: list[VolumeUse] = field(default_factory=list)  # every volume's tier, attachment
 
 
 def read_cloud(engine: Engine, state: d.DesiredState | None) -> CloudView:
@@ -73,6 +77,11 @@ def read_cloud(engine: Engine, state: d.DesiredState | None) -> CloudView:
     view.ingress = [r for r in (*actual.rules, *actual.foreign_rules) if r.direction == "ingress"]
     usage = engine.read_usage(actual)
     view.floating_ips, view.volume_gb = usage.floating_ips, usage.volume_gb
+    view.volume_gb_by_tier, view.power, view.volumes = (
+        usage.volume_gb_by_tier,
+        usage.servers,
+        usage.volumes,
+    )
     if "compute" in actual.services:
         view.servers = engine.list_servers()
     view.requests = engine.requests - start
@@ -215,6 +224,7 @@ def compute(inp: Inputs) -> list[Metric]:
             expiry.add_metric(list(labels), year_end.timestamp())
 
     _quota_families(inp, tenants, gauge)
+    usage.families(inp, tenants, gauge)  # disk per tier, servers' power, volumes (第十八条)
     if inp.view is not None:
         _rule_families(inp, tenants, gauge, now_ts)
         _exposure_families(inp, gauge)

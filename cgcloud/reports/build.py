@@ -36,6 +36,8 @@ def build(
     systems, totals, charts = c.usage()
     top = _top(systems, opts.top)
     audit = records.read_audit(opts.audit_log, c.start, c.end, warnings)
+    th = opts.thresholds
+    servers, volumes = c.servers(), c.volumes(th.high_speed)
     report = {
         "format": FORMAT,
         "version": __version__,
@@ -64,11 +66,21 @@ def build(
         "reclaims": records.read_reclaims(opts.records_dir, c.start, c.end, warnings),
         "compliance": c.compliance(),
         "incidents": [{**i, "start": iso(i["start"]), "end": iso(i["end"])} for i in c.alerts()],
-        "analysis": analysis.analyse(systems, opts.thresholds),
+        "analysis": analysis.analyse(systems, th),
+        "storage": {
+            "tiers": c.tiers(),
+            "servers": servers,
+            "hosts_off": analysis.hosts_off(servers, th),
+            "high_speed_volumes": volumes,
+            "cold_volumes": analysis.cold_volumes(volumes["rows"], th),
+        },
         "thresholds": {
-            "under": opts.thresholds.under,
-            "near": opts.thresholds.near,
-            "headroom": opts.thresholds.headroom,
+            "under": th.under,
+            "near": th.near,
+            "headroom": th.headroom,
+            "off_days": th.off_days,
+            "cold_days": th.cold_days,
+            "high_speed_tiers": list(th.high_speed),
             "gap_seconds": opts.gap_seconds,
             "top": opts.top,
         },

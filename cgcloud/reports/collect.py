@@ -314,6 +314,131 @@ class Collector:
             "decommission_stages": _stages(stages),
         }
 
+    # -- storage tiers, servers' power, volumes (第十八条) ------------------------------
+    def tiers(self) -> dict[str, Any]:
+        """Approved vs used disk per system and storage tier, and per tier in total (the
+        mean is the sum of the systems' means; min / max of the total are not shown: the
+        per-system figures are exact)."""
+        keep = ("system", "tenant", "tenant_id", "tier")
+        used = self.stats("cgcloud_used_disk_tier_bytes", keep)
+        appr = self.stats("cgcloud_approved_disk_tier_bytes", keep, ("max", "sum", "count"))
+        rows: list[dict[str, Any]] = []
+        for k in sorted(used.keys() | appr.keys()):
+            u, a = used.get(k), appr.get(k)
+            rows.append(
+                {
+                    **dict(k),
+                    "approved": a,
+                    "used": u,
+                    "utilisation": None
+                    if u is None or a is None
+                    else {
+                        "mean": u["mean"] / a["mean"] if a["mean"] else math.inf,
+                        "max": u["max"] / a["max"] if a["max"] else math.inf,
+                    },
+                }
+            )
+        totals: dict[str, dict[str, float]] = {}
+        for r in rows:
+            t = totals.setdefault(r["tier"], {"approved_mean": 0.0, "used_mean": 0.0})
+            t["approved_mean"] += (r["approved"] or {}).get("mean", 0.0)
+            t["used_mean"] += (r["used"] or {}).get("mean", 0.0)
+        for t in totals.values():
+            am = t["approved_mean"]
+            t["utilisation_mean"] = t["used_mean"] / am if am else math.nan
+        return {"rows": rows, "totals": dict(sorted(totals.items()))}
+
+    def servers(self) -> list[dict[str, Any]]:
+        """Per server: the longest time off the exporter saw (by the cloud's evidence), the
+        share of the period's samples in which it was off, its state at the end."""
+        keep = ("system", "tenant_id", "server_id", "server", "shutdown_form")
+        on, off = "cgcloud_server_powered_on", "cgcloud_server_powered_off_seconds"
+        jobs = [("max", off), ("sum", on), ("count", on)]
+        longest, on_sum, count = self.pool.map(lambda j: self.over(j[0], j[1], keep), jobs)
+        # the change time at the end is the start of the stretch off for servers off then;
+        # the others are read by _off_since
+        at_end = self._last(on, keep)
+        since = self._last("cgcloud_server_power_changed_timestamp_seconds", keep)
+        by: dict[str, dict[str, Any]] = {}
+        for k in count.keys() | longest.keys():
+            d = dict(k)
+            row = by.setdefault(
+                d["server_id"],
+                {
+                    "system": d["system"],
+                    "tenant_id": d["tenant_id"],
+                    "server_id": d["server_id"],
+                    "server": d["server"],
+                    "shutdown_form": "",
+                    "longest_off_seconds": None,
+                    "off_since": None,
+                    "samples": 0.0,
+                    "off_samples": 0.0,
+                    "powered_on_at_end": None,
+                },
+            )
+            row["shutdown_form"] = row["shutdown_form"] or d["shutdown_form"]
+            if k in longest and (
+                row["longest_off_seconds"] is None or longest[k] > row["longest_off_seconds"]
+            ):
+                row["longest_off_seconds"] = longest[k]
+            row["samples"] += count.get(k, 0.0)
+            row["off_samples"] += count.get(k, 0.0) - on_sum.get(k, 0.0)
+            if k in at_end:
+                row["powered_on_at_end"] = at_end[k] >= 1
+                if at_end[k] < 1 and k in since:
+                    row["off_since"] = iso(since[k])
+        for row in by.values():
+            row["off_share"] = row["off_samples"] / row["samples"] if row["samples"] else None
+        self._off_since(by, keep)
+        return sorted(by.values(), key=lambda r: (r["system"], r["server"], r["server_id"]))
+
+    def _off_since(self, by: dict[str, dict[str, Any]], keep: tuple[str, ...]) -> None:
+        """Servers off at some sample but not (known to be) off at the end: the last
+        value of the change time is when they came back on, so read its latest value
+        while off instead (a subquery over these few servers only)."""
+        ids = sorted(
+            i for i, r in by.items() if r["off_samples"] > 0 and r["powered_on_at_end"] is not False
+        )
+        if not ids:
+            return
+        m = '{server_id=~"' + "|".join(_re_escape(i) for i in ids) + '"}'
+        expr = (
+            f"cgcloud_server_power_changed_timestamp_seconds{m} "
+            f"and cgcloud_server_powered_on{m} == 0"
+        )
+        for k, v in self.over("max", expr, keep, self._sub_step()).items():
+            row = by.get(dict(k)["server_id"])
+            if row is not None:
+                row["off_since"] = iso(v)
+
+    def volumes(self, tiers: tuple[str, ...]) -> dict[str, Any]:
+        """Volumes of ``tiers`` present at the period's end: size, attachments, the last-used
+        evidence then, and whether any sample of the period saw them in use."""
+        sel = "|".join(_re_escape(t) for t in tiers)
+        keep = ("system", "tenant_id", "volume_id", "volume", "tier")
+        m = f'{{tier=~"{sel}"}}'
+        names = ("size_bytes", "attached_servers", "last_used_timestamp_seconds")
+        size, attached, last = self.pool.map(
+            lambda n: self._last(f"cgcloud_volume_{n}{m}", keep), names
+        )
+        in_use = self.over("max", f"cgcloud_volume_in_use{m}", keep)
+        rows = [
+            {
+                **dict(k),
+                "size_bytes": v,
+                "attached_servers": attached.get(k),
+                "in_use_in_period": (in_use.get(k) or 0) >= 1,
+                "last_used": iso(last[k]) if k in last else None,
+                "idle_seconds": self.end - last[k] if k in last else None,
+            }
+            for k, v in size.items()
+        ]
+        return {
+            "data_at_end": bool(self._last(PRESENCE, ())),
+            "rows": sorted(rows, key=lambda r: (r["system"], r["volume"], r["volume_id"])),
+        }
+
     def _last(self, expr: str, keep: tuple[str, ...]) -> dict[Key, float]:
         """The value of ``expr`` at the end of the period (its last sample within a gap)."""
         ms, step = round(self.opts.gap_seconds * 1000), self._sub_step()

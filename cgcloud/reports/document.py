@@ -19,6 +19,12 @@ RESOURCE_NAMES = {
     "disk_bytes": N_("磁盘（GiB）"),
     "public_ips": N_("公网 IP（个）"),
 }
+TIER_NAMES = {
+    "system_disk": N_("系统盘"),
+    "high-speed": N_("高速存储"),
+    "standard": N_("普通存储"),
+    "": N_("（未指定类型）"),
+}
 STAGE_NAMES = {
     "scheduled": N_("待关停"),
     "awaiting_confirmation": N_("待运维确认"),
@@ -184,7 +190,7 @@ def _usage(r: dict[str, Any]) -> Section:
     s.notes.append(
         _(
             "每个系统每类资源：批准量、报告期内使用量的最小/均值/最大值和利用率（使用/批准）。"
-            "磁盘为系统盘与云硬盘之和（exporter 不分存储层级）。"
+            "磁盘为系统盘与云硬盘之和；按存储层级的磁盘见下方第二张表。"
         )
     )
     rows = []
@@ -219,7 +225,66 @@ def _usage(r: dict[str, Any]) -> Section:
             _("资源使用"),
         )
     )
+    _tier_table(r, s)
     return s
+
+
+def tier_name(tier: str) -> str:
+    return _(TIER_NAMES[tier]) if tier in TIER_NAMES else tier
+
+
+def _tier_table(r: dict[str, Any], s: Section) -> None:
+    tiers = r["storage"]["tiers"]
+    s.notes.append(
+        _(
+            "按存储层级：云硬盘按其类型（volume type），云主机系统盘单列为“系统盘”；"
+            "最高利用率为期内最大使用量 / 期内最大批准量。合计行的均值为各系统均值之和。"
+        )
+    )
+    rows = []
+    for x in tiers["rows"]:
+        ap, used, ut = x.get("approved") or {}, x.get("used") or {}, x.get("utilisation") or {}
+        rows.append(
+            [
+                x["system"],
+                tier_name(x["tier"]),
+                amount(ap.get("max"), "disk_bytes"),
+                amount(used.get("min"), "disk_bytes"),
+                amount(used.get("mean"), "disk_bytes"),
+                amount(used.get("max"), "disk_bytes"),
+                pct(ut.get("mean")),
+                pct(ut.get("max")),
+            ]
+        )
+    for tier, t in tiers["totals"].items():
+        rows.append(
+            [
+                _("合计"),
+                tier_name(tier),
+                amount(t["approved_mean"], "disk_bytes"),
+                "",
+                amount(t["used_mean"], "disk_bytes"),
+                "",
+                pct(t["utilisation_mean"]),
+                "",
+            ]
+        )
+    s.tables.append(
+        Table(
+            [
+                _("系统"),
+                _("存储层级"),
+                _("批准（GiB）"),
+                _("使用最小"),
+                _("使用均值"),
+                _("使用最大"),
+                _("平均利用率"),
+                _("最高利用率"),
+            ],
+            rows,
+            _("按存储层级的磁盘"),
+        )
+    )
 
 
 def _trends(r: dict[str, Any]) -> Section:
@@ -478,13 +543,100 @@ def _analysis(r: dict[str, Any]) -> Section:
             _("接近配额"),
         )
     )
+    _hosts_off(r, s)
+    _cold_volumes(r, s)
+    return s
+
+
+def days(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 86400:.2f}"
+
+
+def _hosts_off(r: dict[str, Any], s: Section) -> None:
+    st, th = r["storage"], r["thresholds"]
+    off = st["hosts_off"]
     s.notes.append(
         _(
-            "长期关机的主机与疑似冷数据的高速存储卷（第十八条）需要 exporter 提供主机电源状态"
-            "与卷的存储层级和读写量，目前没有这些指标，本节暂不分析。"
+            "长期关机：报告期内某个样本显示已连续关机不少于 {d} 天的云主机。"
+            "关机起点取云平台对该主机记录的最后变更时间（Nova updated_at，或 cgcloud 关机标记），"
+            "只会晚于实际关机时间，所以天数不会多算；可能早于报告期开始。"
+            "关机样本占比只计实际样本，数据缺口不计。"
+            "按关停通知单关机的主机（第十五条，有意关机）不列入，共 {n} 台，见第七节。"
+        ).format(d=f"{th['off_days']:g}", n=len(off["decommissioned"]))
+    )
+    state = {True: _("运行"), False: _("关机"), None: _("无数据")}
+    s.tables.append(
+        Table(
+            [
+                _("系统"),
+                _("云主机"),
+                _("最长连续关机（天）"),
+                _("关机起点"),
+                _("关机样本占比"),
+                _("期末状态"),
+            ],
+            [
+                [
+                    x["system"],
+                    x["server"],
+                    days(x["longest_off_seconds"]),
+                    x["off_since"] or "—",
+                    pct(x["off_share"]),
+                    state[x["powered_on_at_end"]],
+                ]
+                for x in off["hosts"]
+            ],
+            _("长期关机的云主机"),
         )
     )
-    return s
+
+
+def _cold_volumes(r: dict[str, Any], s: Section) -> None:
+    st, th = r["storage"], r["thresholds"]
+    tiers = "、".join(tier_name(t) for t in th["high_speed_tiers"])
+    s.notes.append(
+        _(
+            "疑似冷数据（第十八条：高速存储只放高频读写数据，归档数据应转移至文件存储）："
+            "{tiers}上的云硬盘，报告期内没有一个样本挂载在运行中的云主机上，"
+            "且到期末已不少于 {d} 天不可能被读写。云硬盘接口没有读写量，"
+            "“最后可能使用”是证据推断：未挂载取卷记录的最后变更（卸载会更新它），"
+            "挂载的主机都已关机取其关机时间；只会晚于真正的最后读写，闲置天数不会多算。"
+            "挂载在运行中主机上却不读写的卷需要虚拟化层的读写量，本报告看不到。"
+        ).format(tiers=tiers, d=f"{th['cold_days']:g}")
+    )
+    if not st["high_speed_volumes"]["data_at_end"]:
+        s.notes.append(_("报告期末没有 exporter 样本（见第二节），无法判断期末的冷数据卷。"))
+    basis = {0: _("未挂载：卷记录最后变更"), None: "—"}
+    s.tables.append(
+        Table(
+            [
+                _("系统"),
+                _("云硬盘"),
+                _("存储层级"),
+                _("容量（GiB）"),
+                _("挂载云主机数"),
+                _("最后可能使用"),
+                _("闲置（天）"),
+                _("依据"),
+                _("建议"),
+            ],
+            [
+                [
+                    x["system"],
+                    x["volume"] or x["volume_id"],
+                    tier_name(x["tier"]),
+                    amount(x["size_bytes"], "disk_bytes"),
+                    amount(x["attached_servers"], ""),
+                    x["last_used"],
+                    days(x["idle_seconds"]),
+                    basis.get(x["attached_servers"], _("挂载的云主机均已关机：其关机时间")),
+                    _("转移至文件存储或归档"),
+                ]
+                for x in st["cold_volumes"]
+            ],
+            _("疑似冷数据的高速存储卷"),
+        )
+    )
 
 
 def _warnings(r: dict[str, Any]) -> Section:

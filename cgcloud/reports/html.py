@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from cgcloud.i18n import _
 from cgcloud.reports import charts
 from cgcloud.reports.document import Table, build_sections, title
 
@@ -24,12 +25,13 @@ caption{text-align:left;font-weight:bold;padding:.3em 0}.chart svg{max-width:100
 
 def _table(t: Table) -> str:
     esc = html.escape
+    none = esc(_("（无）"))
     head = "".join(f"<th>{esc(str(h))}</th>" for h in t.headers)
     body = (
         "".join(
             "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>" for row in t.rows
         )
-        or f'<tr><td colspan="{len(t.headers)}">（无）</td></tr>'
+        or f'<tr><td colspan="{len(t.headers)}">{none}</td></tr>'
     )
     return (
         f"<table><caption>{esc(t.name)}</caption><thead><tr>{head}</tr></thead>"

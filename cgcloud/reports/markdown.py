@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cgcloud.i18n import _
 from cgcloud.reports import charts
 from cgcloud.reports.document import Section, Table, build_sections, title
 
@@ -16,7 +17,7 @@ def _cell(v: Any) -> str:
 def table(t: Table) -> list[str]:
     lines = [f"**{t.name}**", ""] if t.name else []
     if not t.rows:
-        return [*lines, "（无）", ""]
+        return [*lines, _("（无）"), ""]
     lines.append("| " + " | ".join(_cell(h) for h in t.headers) + " |")
     lines.append("|" + "---|" * len(t.headers))
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]

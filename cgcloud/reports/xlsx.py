@@ -71,7 +71,7 @@ def write(r: dict[str, Any], path: Path) -> None:
                     if f:
                         c.number_format = f
             if not t.rows:
-                ws.append(["（无）"])
+                ws.append([_("（无）")])
         ws.column_dimensions["A"].width = 28
         for col in "BCDEFGHI":
             ws.column_dimensions[col].width = 16

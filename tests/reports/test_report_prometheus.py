@@ -188,6 +188,100 @@ def test_usage_analysis_proposes_numbers(report: dict[str, Any]) -> None:
     }
 
 
+HS_MEAN_A = (100 * N1 + 150 * N2) * GIB / PER_SERIES  # system A's high-speed disk
+OFF_DB = h.END - h.STEP - h.at(20)  # db-old: off from 01-20 00:00 to the last sample
+OFF_LEGACY = h.END - h.STEP - h.DEC1  # legacy: off since 2026-12-01
+
+
+def tier(report: dict[str, Any], system_: str, name: str) -> dict[str, Any]:
+    return next(
+        t for t in report["storage"]["tiers"]["rows"] if (t["system"], t["tier"]) == (system_, name)
+    )
+
+
+def test_disk_per_tier_is_the_samples_put_in(report: dict[str, Any]) -> None:
+    hs = tier(report, h.A, "high-speed")
+    assert hs["used"]["samples"] == PER_SERIES
+    assert (hs["used"]["min"], hs["used"]["max"]) == (100 * GIB, 150 * GIB)
+    assert hs["used"]["mean"] == pytest.approx(HS_MEAN_A, rel=1e-12)
+    assert hs["approved"]["max"] == 200 * GIB
+    assert hs["utilisation"]["mean"] == pytest.approx(HS_MEAN_A / (200 * GIB), rel=1e-12)
+    assert hs["utilisation"]["max"] == 0.75
+    std = tier(report, h.A, "standard")
+    assert std["used"]["mean"] == pytest.approx((150 * N1 + 100 * N2) * GIB / PER_SERIES, rel=1e-12)
+    assert tier(report, h.A, "system_disk")["used"]["max"] == 50 * GIB
+    assert tier(report, h.B, "high-speed")["utilisation"]["max"] == pytest.approx(60 / 500)
+    totals = report["storage"]["tiers"]["totals"]
+    assert set(totals) == {"high-speed", "standard", "system_disk"}
+    assert totals["high-speed"]["approved_mean"] == 700 * GIB
+    assert totals["high-speed"]["used_mean"] == pytest.approx(HS_MEAN_A + 60 * GIB, rel=1e-12)
+
+
+def test_hosts_powered_off_for_long(report: dict[str, Any]) -> None:
+    off = report["storage"]["hosts_off"]
+    assert [(x["system"], x["server"]) for x in off["hosts"]] == [
+        (h.C, "legacy"),  # the longest first
+        (h.A, "db-old"),
+    ]  # batch was off 3 days only; the decommissioned host is apart
+    legacy, db = off["hosts"]
+    assert db["longest_off_seconds"] == OFF_DB  # 12 days less one 15-minute step
+    assert db["off_since"] == "2027-01-20T00:00:00+08:00"
+    assert db["off_share"] == pytest.approx(12 * 96 / PER_SERIES, rel=1e-12)  # samples only
+    assert db["powered_on_at_end"] is False
+    assert legacy["longest_off_seconds"] == OFF_LEGACY
+    assert legacy["off_since"] == "2026-12-01T00:00:00+08:00" and legacy["off_share"] == 1
+    assert [(x["server"], x["shutdown_form"]) for x in off["decommissioned"]] == [
+        ("host-172.20.4.21", "GT-2027-0001")
+    ]
+    batch = next(x for x in report["storage"]["servers"] if x["server"] == "batch")
+    assert batch["longest_off_seconds"] == h.at(5) - h.STEP - h.at(2)
+    assert batch["powered_on_at_end"] is True
+
+
+def test_cold_volumes_on_high_speed_tiers(report: dict[str, Any]) -> None:
+    st = report["storage"]
+    seen = {v["volume"] for v in st["high_speed_volumes"]["rows"]}
+    assert seen == {"pg-data", "archive-2025", "db-old-data", "logs"}  # tmp was deleted
+    assert st["high_speed_volumes"]["data_at_end"] is True
+    (cold,) = st["cold_volumes"]
+    assert (cold["system"], cold["volume"], cold["tier"]) == (h.A, "archive-2025", "high-speed")
+    assert cold["idle_seconds"] == 73 * 86400  # 2026-11-20 → 2027-02-01
+    assert cold["last_used"] == "2026-11-20T00:00:00+08:00"
+    assert (cold["size_bytes"], cold["attached_servers"], cold["in_use_in_period"]) == (
+        50 * GIB,
+        0,
+        False,
+    )
+    db_old = next(v for v in st["high_speed_volumes"]["rows"] if v["volume"] == "db-old-data")
+    assert db_old["in_use_in_period"] is True  # used until 01-20: not cold
+    assert db_old["idle_seconds"] == h.END - h.at(20)
+    assert report["thresholds"]["high_speed_tiers"] == ["high-speed"]
+
+
+def test_thresholds_change_what_is_listed(
+    prometheus_url: str, state_files: dict[str, Path]
+) -> None:
+    r = run(
+        prometheus_url,
+        state_files,
+        "--format",
+        "json",
+        "--off-days",
+        "2",
+        "--cold-days",
+        "5",
+        "--high-speed-tiers",
+        "high-speed,standard",
+    )
+    assert r.returncode == 0, r.stderr
+    st = json.loads(r.stdout)["storage"]
+    assert {x["server"] for x in st["hosts_off"]["hosts"]} == {"legacy", "db-old", "batch"}
+    batch = next(x for x in st["hosts_off"]["hosts"] if x["server"] == "batch")
+    assert batch["off_since"] == "2027-01-02T00:00:00+08:00"  # not when it came back on
+    assert batch["powered_on_at_end"] is True
+    assert {v["volume"] for v in st["cold_volumes"]} == {"archive-2025", "logs", "scratch"}
+
+
 def test_markdown_shows_the_numbers_and_png_charts(
     prometheus_url: str, state_files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -202,6 +296,18 @@ def test_markdown_shows_the_numbers_and_png_charts(
     )
     assert "| 2027-01-10T00:00:00+08:00 | 2027-01-12T00:00:00+08:00 | 48.00 h |" in text
     assert "| 一级 | CloudServiceDown | nova-api |" in text and "否（超时）" in text
+    assert (
+        f"| {h.A} | 高速存储 | 200.0 | 100.0 | {HS_MEAN_A / GIB:.1f} | 150.0 | "
+        f"{HS_MEAN_A / (200 * GIB) * 100:.1f}% | 75.0% |" in text
+    )
+    assert (
+        f"| {h.A} | db-old | {OFF_DB / 86400:.2f} | 2027-01-20T00:00:00+08:00 | "
+        f"{12 * 96 / PER_SERIES * 100:.1f}% | 关机 |" in text
+    )
+    assert (
+        f"| {h.A} | archive-2025 | 高速存储 | 50.0 | 0 | 2026-11-20T00:00:00+08:00 | 73.00 |"
+        in text
+    )
     pngs = sorted((tmp_path / "月报-charts").glob("*.png"))
     assert {p.stem for p in pngs} == {
         "vcpus",
@@ -234,6 +340,11 @@ def test_xlsx_holds_the_cells(
     down = next(r for r in inc if r[1] == "CloudServiceDown")
     assert down[0] == "一级" and down[5] == pytest.approx(1.5) and down[8] == "需要"
     assert wb["利用率数据"]._charts, "native Excel charts of the utilisation"
+    ana = [[c.value for c in row] for row in wb["使用情况分析（第十四条）"].iter_rows()]
+    cold = next(r for r in ana if r[1] == "archive-2025")
+    assert cold[2:7] == ["高速存储", 50, 0, "2026-11-20T00:00:00+08:00", 73]
+    db = next(r for r in ana if r[1] == "db-old")
+    assert db[2] == pytest.approx(round(OFF_DB / 86400, 2))
 
 
 def _console(stderr: str) -> list[str]:
@@ -309,7 +420,15 @@ def test_a_server_that_refuses_big_queries_gives_the_same_numbers(
     assert r.returncode == 0, r.stderr
     split = json.loads(r.stdout)
     assert split["query_splits"] > 1 and report["query_splits"] == 1
-    for key in ("systems", "totals", "coverage", "incidents", "analysis", "compliance"):
+    for key in (
+        "systems",
+        "totals",
+        "coverage",
+        "incidents",
+        "analysis",
+        "compliance",
+        "storage",
+    ):
         assert _close(split[key], report[key]), key
 
 
