@@ -558,13 +558,13 @@ def _hosts_off(r: dict[str, Any], s: Section) -> None:
     s.notes.append(
         _(
             "长期关机：报告期内某个样本显示已连续关机不少于 {d} 天的云主机。"
-            "关机起点取云平台对该主机记录的最后变更时间（Nova updated_at，或 cgcloud 关机标记），"
+            "关机起点取云平台对该主机记录的最后变更时间（Nova 的 updated 字段，或 cgcloud 关机标记），"
             "只会晚于实际关机时间，所以天数不会多算；可能早于报告期开始。"
             "关机样本占比只计实际样本，数据缺口不计。"
             "按关停通知单关机的主机（第十五条，有意关机）不列入，共 {n} 台，见第七节。"
         ).format(d=f"{th['off_days']:g}", n=len(off["decommissioned"]))
     )
-    state = {True: _("运行"), False: _("关机"), None: _("无数据")}
+    state = {True: _("运行中"), False: _("关机"), None: _("无数据")}
     s.tables.append(
         Table(
             [
