@@ -172,7 +172,7 @@ def _coverage(r: dict[str, Any]) -> Section:
     if missing is not None:
         s.notes.append(
             _("表单中批准、报告期内没有用量数据的系统 {n} 个：{s}。").format(
-                n=len(missing), s="、".join(missing) or _("无")
+                n=len(missing), s=_("、").join(missing) or _("无")
             )
         )
     s.tables.append(
@@ -376,7 +376,11 @@ def _decommission(r: dict[str, Any]) -> Section:
         Table(
             [_("系统"), _("关停单"), _("报告期内经历的阶段")],
             [
-                [d["system"], d["form"], "、".join(_(STAGE_NAMES.get(x, x)) for x in d["stages"])]
+                [
+                    d["system"],
+                    d["form"],
+                    _("、").join(_(STAGE_NAMES.get(x, x)) for x in d["stages"]),
+                ]
                 for d in comp["decommission_stages"]
             ],
             _("关停进度"),
@@ -410,7 +414,7 @@ def _decommission(r: dict[str, Any]) -> Section:
     )
     s.notes.append(
         _("本年度无已批准资源申请单（配额过期）的系统：{s}。").format(
-            s="、".join(comp["lapsed"]) or _("无")
+            s=_("、").join(comp["lapsed"]) or _("无")
         )
     )
     return s
@@ -487,7 +491,7 @@ def _incidents(r: dict[str, Any]) -> Section:
             _("故障"),
         )
     )
-    s.notes.append(_("时限：") + "，".join(f"{k} {hours(v)}" for k, v in LIMITS.items()))
+    s.notes.append(_("时限：") + _("，").join(f"{k} {hours(v)}" for k, v in LIMITS.items()))
     return s
 
 
@@ -593,7 +597,7 @@ def _hosts_off(r: dict[str, Any], s: Section) -> None:
 
 def _cold_volumes(r: dict[str, Any], s: Section) -> None:
     st, th = r["storage"], r["thresholds"]
-    tiers = "、".join(tier_name(t) for t in th["high_speed_tiers"])
+    tiers = _("、").join(tier_name(t) for t in th["high_speed_tiers"])
     s.notes.append(
         _(
             "疑似冷数据（第十八条：高速存储只放高频读写数据，归档数据应转移至文件存储）："

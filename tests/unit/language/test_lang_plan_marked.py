@@ -9,11 +9,10 @@ literals that are data: a Chinese literal that is neither inside ``_()``/``N_()`
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
-from test_lang_text_marked import CHINESE, _marked, _Module
+from test_lang_text_marked import problems as scan
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,20 +50,7 @@ ALLOWED = {
 
 
 def problems(source: str, name: str) -> list[str]:
-    mod = _Module(source, name)
-    marked, out = _marked(mod)
-    for node in ast_strings(mod):
-        if id(node) in marked or id(node) in mod.docstrings or not CHINESE.search(str(node.value)):
-            continue
-        if str(node.value) not in ALLOWED.get((name, mod.function_of(node)), set()):
-            out.append(f"{name}:{node.lineno}: unmarked {node.value!r}")
-    return out
-
-
-def ast_strings(mod: _Module) -> list[ast.Constant]:
-    return [
-        n for n in ast.walk(mod.tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    ]
+    return scan(source, name, ALLOWED)
 
 
 def scanned_files() -> list[str]:

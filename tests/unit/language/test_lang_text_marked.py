@@ -119,8 +119,15 @@ def _marked(mod: _Module) -> tuple[set[int], list[str]]:
     return marked, out
 
 
-def problems(source: str, name: str = "<source>") -> list[str]:
-    """What is wrong with the messages of one module, as ``name:line: why`` lines."""
+def problems(
+    source: str,
+    name: str = "<source>",
+    allowed: dict[tuple[str, str], set[str]] | None = None,
+) -> list[str]:
+    """What is wrong with the messages of one module, as ``name:line: why`` lines.
+    ``allowed``: (file, enclosing function or "") → its data literals (default: this
+    area's); the other areas' scans pass their own."""
+    allowed = ALLOWED if allowed is None else allowed
     mod = _Module(source, name)
     marked, out = _marked(mod)
     for node in ast.walk(mod.tree):
@@ -128,7 +135,7 @@ def problems(source: str, name: str = "<source>") -> list[str]:
             continue
         if id(node) in marked or id(node) in mod.docstrings or not CHINESE.search(node.value):
             continue
-        if node.value not in ALLOWED.get((name, mod.function_of(node)), set()):
+        if node.value not in allowed.get((name, mod.function_of(node)), set()):
             out.append(f"{name}:{node.lineno}: unmarked {node.value!r}")
     return out
 
