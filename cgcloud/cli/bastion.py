@@ -212,7 +212,7 @@ def _render_text(state: Any, targets: list[_Target]) -> str:
             if change is not None:
                 counts[change.action] += 1
             if account is not None:
-                targets_text = "、".join(f"{h}:{p}" for h, p in account.targets)
+                targets_text = _("、").join(f"{h}:{p}" for h, p in account.targets)
                 lines.append(
                     _("  {mark} {login}（{name}）→ {targets}，到 {when} 为止").format(
                         mark=mark,

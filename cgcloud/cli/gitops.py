@@ -260,11 +260,11 @@ def recertify_cmd(
         rel = (cwd_rel / rc.draft_path(form, start)).as_posix()
         header = _(
             "续期草稿：{id} 的下一期（{what}）。签字栏为空：审核人审阅后签字，合并即为再认证。"
-        ).format(id=form.id, what="、".join(_(rc.WHAT[e.kind]) for e in group))
+        ).format(id=form.id, what=_("、").join(_(rc.WHAT[e.kind]) for e in group))
         files[rel] = rc.to_yaml(rc.draft(repo, group), header)
         lines.append(
             f"- {rc.draft_id(form.id, start)} ← {form.id}: "
-            + "；".join(
+            + _("；").join(
                 _("{what} {start} 至 {end}").format(
                     what=_(rc.WHAT[e.kind]), start=e.next_start, end=e.next_end
                 )

@@ -108,7 +108,7 @@ def reach_cmd(
         if name and name not in index.targets.placeholder and name not in index.sources.placeholder:
             raise usage(
                 _("{name!r} 不是已知的区域，也不是任何行中的占位主机；区域: {zones}").format(
-                    name=name, zones="、".join(sorted(index.zone_refs))
+                    name=name, zones=_("、").join(sorted(index.zone_refs))
                 )
             )
 

@@ -113,7 +113,7 @@ def check_bastion_only(ctx: Context) -> Iterator[Finding]:
                     why=why,
                 ),
                 _("第十九条：远程登录内部主机只能经云服务单位的堡垒机；请把源改为堡垒机地址")
-                + (f" {_('、').join(usable)}" if usable else "")
+                + (" " + _("、").join(usable) if usable else "")
                 + _("，或从端口中去掉 TCP22/TCP3389"),
                 form=policy,
             )
