@@ -4,15 +4,12 @@ change, the same exit codes, rule IDs and JSON keys; the text in the chosen lang
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from typing import Any
-
-import yaml
 
 from cgcloud.gitops import comment
 from tests.gitops.conftest import NP, Repo, _env
+from tests.unit.language import bilingual
 
 
 def run(repo: Repo, lang: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,24 +24,9 @@ def run(repo: Repo, lang: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 def foreign_chinese(repo: Repo, text: str) -> list[str]:
     """The Chinese in ``text`` that is not in the forms (keys, values): cgcloud's own."""
-    data = "\n".join(
-        s
-        for path in sorted((repo.path / "policies").rglob("*.yaml"))
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
-        for s in _strings(doc)
-    )
-    runs = re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", text)
-    return sorted({r for r in runs if r not in data})
+    return bilingual.foreign_chinese(text, bilingual.form_words(repo.path / "policies"))
 
 
 def widened(repo: Repo) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from bilingual import CHINESE_RUN, form_words
+from bilingual import foreign_chinese as foreign_chinese_of_ours
 from typer.testing import CliRunner
 
 from cgcloud import i18n
@@ -31,7 +32,6 @@ from cgcloud.engines.pulumi.policy import FORM_ID, ROW_PREFIX
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICIES = ROOT / "policies"
-CHINESE_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 # data cgcloud writes to the cloud, compared by the next plan: the same in every language
 PROJECT_DESCRIPTION = re.compile(r"cgcloud: [^,'\"]*?（依据 [^）]*）")
 NOW = ("--now", "2027-01-15")
@@ -59,28 +59,15 @@ def both(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], ...]:
     return zh, en
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 @pytest.fixture(scope="module")
 def form_text() -> str:
-    """Every string of the example forms: the Chinese English output may carry."""
-    out: list[str] = []
-    for path in sorted(POLICIES.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            out += _strings(doc)
-    return "\n".join(out)
+    return form_words(POLICIES)
 
 
 def foreign_chinese(text: str, form_text: str) -> list[str]:
     """The Chinese in ``text`` that is neither the forms' data nor cloud data."""
     text = PROJECT_DESCRIPTION.sub("", text).replace('"(全局)"', "")
-    return sorted({run for run in CHINESE_RUN.findall(text) if run not in form_text})
+    return foreign_chinese_of_ours(text, form_text)
 
 
 def shape(value: Any) -> Any:

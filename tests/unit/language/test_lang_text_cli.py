@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from bilingual import foreign_chinese, form_words
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICIES = ROOT / "policies"
-CHINESE_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 
 
 def cgcloud(lang: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -35,28 +33,9 @@ def cgcloud(lang: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProc
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 @pytest.fixture(scope="module")
 def form_text() -> str:
-    """Every string of the example forms (keys and values): the Chinese that English
-    output may carry, because it is the users' data."""
-    out: list[str] = []
-    for path in sorted(POLICIES.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            out += _strings(doc)
-    return "\n".join(out)
-
-
-def foreign_chinese(text: str, form_text: str) -> list[str]:
-    """The Chinese in ``text`` that is not the forms' data: cgcloud's own, untranslated."""
-    return sorted({run for run in CHINESE_RUN.findall(text) if run not in form_text})
+    return form_words(POLICIES)
 
 
 def shape(value: Any) -> Any:
