@@ -94,6 +94,20 @@ class ActualState:
     def covers(self, system: str) -> bool:
         return self.scope is None or system in self.scope
 
+    def projects_to_read(self, state: d.DesiredState | None) -> list[str]:
+        """Ids of the managed projects a read fetches in detail: those of the desired
+        state's systems (every managed one without a state), within the scope — the same
+        choice for every engine."""
+        systems = {x.system for x in state.projects} if state else set()
+        out = []
+        for proj in self.projects:
+            system = _tag_value(proj.tags, d.SYSTEM_TAG)
+            if not is_managed(proj.tags) or (state is not None and system not in systems):
+                continue
+            if self.covers(system or ""):
+                out.append(proj.id)
+        return out
+
 
 # --------------------------------------------------------------------------- inventory
 # what the decommission reads: servers, volumes, ports, floating IPs of some projects

@@ -329,14 +329,7 @@ class MemoryEngine:
         start = self.requests
         a = ActualState(services=self.services(), scope=scope)
         a.projects = list(projects) if projects is not None else self.read_projects()
-        systems = {x.system for x in state.projects} if state else set()
-        wanted = [
-            x.id
-            for x in a.projects
-            if p.is_managed(x.tags)
-            and (state is None or p._tag_value(x.tags, d.SYSTEM_TAG) in systems)
-            and a.covers(p._tag_value(x.tags, d.SYSTEM_TAG) or "")
-        ]
+        wanted = a.projects_to_read(state)
         owned = p.managed_projects_by_id(a.projects)
         self._call("read", "group")
         self._call("read", "port")

@@ -77,14 +77,7 @@ def read(
     services = read_services(api)
     a = p.ActualState(services=services, scope=scope)
     a.projects = list(projects) if projects is not None else read_projects(api)
-    systems = {x.system for x in state.projects} if state else set()
-    wanted = [
-        proj.id
-        for proj in a.projects
-        if p.is_managed(proj.tags)
-        and (state is None or p._tag_value(proj.tags, d.SYSTEM_TAG) in systems)
-        and a.covers(p._tag_value(proj.tags, d.SYSTEM_TAG) or "")
-    ]
+    wanted = a.projects_to_read(state)
     per_project: list[str] = (
         [] if network_only else [s for s in ("compute", "volume") if s in services]
     )
