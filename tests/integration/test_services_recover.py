@@ -30,6 +30,8 @@ KEYSTONE = ("127.0.0.1", 15000)
 NEUTRON = ("127.0.0.1", 19696)
 FAULTY = "devcloud-faulty"
 REPO = Path(__file__).resolve().parents[2]
+# the head of enforce's pass summary in Chinese, the language the services run in
+PASS_LINE = "Enforce："
 BOUND = 120.0  # seconds for a service to notice a change (2 s time-outs, 2 s interval)
 
 
@@ -58,7 +60,7 @@ class Service:
     def __init__(self, tmp: Path, env: dict[str, str], *args: str):
         self.out, self.err = tmp / "stdout", tmp / "stderr"
         full = {k: v for k, v in os.environ.items() if k != "OS_CLOUD"}
-        full.update(env, PYTHONPATH=str(REPO))
+        full.update(env, PYTHONPATH=str(REPO), CGCLOUD_LANG="zh")
         with self.out.open("w") as o, self.err.open("w") as e:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "cgcloud", *args], stdout=o, stderr=e, env=full, cwd=tmp
@@ -187,14 +189,14 @@ def test_enforce_watch_started_against_a_hung_cloud_recovers_by_itself(
             lambda: prom.exists() and f"{ok} 0.0" in prom.read_text(),
         )
         ks.passthrough()
-        svc.wait_for("a pass", lambda: "Enforce:" in svc.stdout())
+        svc.wait_for("a pass", lambda: PASS_LINE in svc.stdout())
         assert "已取得租约" in svc.stderr()
         svc.wait_for("a good run in the textfile", lambda: f"{ok} 1.0" in prom.read_text())
-        passes = svc.stdout().count("Enforce:")
+        passes = svc.stdout().count(PASS_LINE)
         nt.blackhole()
         svc.wait_for("a failed pass", lambda: "network" in svc.stderr())
         nt.passthrough()
-        svc.wait_for("a pass after", lambda: svc.stdout().count("Enforce:") > passes + 1)
+        svc.wait_for("a pass after", lambda: svc.stdout().count(PASS_LINE) > passes + 1)
         assert "失败" not in svc.stdout() and "failed" not in svc.stdout().replace(
             "0 failed", ""
         ), svc.stdout()
